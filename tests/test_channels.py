@@ -1,0 +1,189 @@
+"""Collision and loss channels against brute-force dense constructions (SPEC Sec. 2)."""
+
+import numpy as np
+import pytest
+from helpers import dense_collision, dense_loss, random_density_matrix
+
+import trajectories as tj
+from trajectories.collision import CollisionChannel, qubit_branches
+from trajectories.loss import LossChannel
+
+COLLISION_CASES = [
+    # theta, q, c
+    (tj.fine_tuned_theta(15), 0.25, 1.0),
+    (tj.fine_tuned_theta(15.6), 0.25, 0.0),
+    (0.37, 0.6, 0.5 * np.exp(0.7j)),
+    (1.3, 0.1, np.exp(-2.1j)),
+    (2.9, 0.5, 0.0),
+    (0.8, 0.0, 0.3),
+    (0.8, 1.0, 0.0),
+    (0.55, 0.3, -0.999999j),
+]
+
+
+def model(theta, q, c, n, gamma_tr=0.0, nbar=0.0):
+    return tj.Micromaser(theta=theta, q=q, c=c, gamma_tr=gamma_tr, nbar=nbar, cutoff=n)
+
+
+@pytest.mark.parametrize("theta,q,c", COLLISION_CASES)
+def test_collision_channel_matches_dense_unitary_on_n_plus_one_levels(theta, q, c, rng):
+    n = 9
+    rho = random_density_matrix(n, rng)
+    ch = CollisionChannel(model(theta, q, c, n))
+    out, leak = ch.apply_dm(rho)
+    ref = dense_collision(rho, theta, q, c)
+    assert np.max(np.abs(out - ref)) < 1e-12
+    assert abs(np.trace(out).real + leak - 1.0) < 1e-12
+    assert abs(leak - (1.0 - np.trace(ref).real)) < 1e-12
+    # the Kraus operators give the same map
+    assert np.max(np.abs(ch.apply_kraus_dm(rho) - ref)) < 1e-12
+
+
+@pytest.mark.parametrize("theta,q,c", COLLISION_CASES)
+def test_banded_kraus_operators_match_dense_unitary_on_state_vectors(theta, q, c, rng):
+    n = 8
+    psi = rng.normal(size=n) + 1j * rng.normal(size=n)
+    psi /= np.linalg.norm(psi)
+    ch = CollisionChannel(model(theta, q, c, n))
+    rho_out = sum(np.outer(k.apply(psi), k.apply(psi).conj()) for k in ch.kraus)
+    ref = dense_collision(np.outer(psi, psi.conj()), theta, q, c)
+    assert np.max(np.abs(rho_out - ref)) < 1e-12
+    # batch application equals one-by-one application
+    batch = np.stack([psi, psi[::-1], np.roll(psi, 2)])
+    for k in ch.kraus:
+        assert np.allclose(k.apply(batch), [k.apply(v) for v in batch], rtol=0, atol=1e-15)
+        assert np.allclose(k.apply(psi), k.dense() @ psi, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("theta,q,c", COLLISION_CASES)
+def test_kraus_completeness_up_to_the_leaking_top_level(theta, q, c):
+    n = 7
+    ch = CollisionChannel(model(theta, q, c, n))
+    total = sum(k.dense().conj().T @ k.dense() for k in ch.kraus)
+    expected = np.eye(n)
+    expected[-1, -1] -= (1 - q) * np.sin(theta * np.sqrt(n)) ** 2
+    assert np.max(np.abs(total - expected)) < 1e-13
+    assert sum(abs(k.leak) ** 2 for k in ch.kraus) == pytest.approx(1 - expected[-1, -1], abs=1e-14)
+
+
+def test_number_of_kraus_operators_and_incoherent_basis():
+    n = 5
+    assert len(CollisionChannel(model(0.5, 0.25, 1.0, n)).kraus) == 2
+    assert len(CollisionChannel(model(0.5, 0.0, 0.7, n)).kraus) == 2
+    assert len(CollisionChannel(model(0.5, 0.25, 0.4j, n)).kraus) == 4
+    # c = 0 at q = 1/2: branch 0 is "came in excited", branch 1 "came in ground"
+    branches = qubit_branches(model(0.5, 0.5, 0.0, n))
+    assert branches == [(0.5, 1.0, 0.0), (0.5, 0.0, 1.0)]
+    ks = CollisionChannel(model(0.5, 0.5, 0.0, n)).kraus
+    assert [(k.branch, k.outcome) for k in ks] == [(0, "e"), (0, "g"), (1, "e"), (1, "g")]
+    assert np.allclose(
+        ks[0].dense(), np.sqrt(0.5) * np.diag(np.cos(0.5 * np.sqrt(np.arange(n) + 1)))
+    )
+
+
+def test_collision_on_populations_equals_density_matrix_path(rng):
+    n = 12
+    ch = CollisionChannel(model(1.1, 0.3, 0.0, n))
+    p = rng.random(n)
+    p /= p.sum()
+    out_p, leak_p = ch.apply_populations(p)
+    out_rho, leak_rho = ch.apply_dm(np.diag(p).astype(complex))
+    assert np.max(np.abs(out_p - np.diag(out_rho).real)) < 1e-15
+    assert np.max(np.abs(out_rho - np.diag(np.diag(out_rho)))) == 0.0
+    assert leak_p == pytest.approx(leak_rho, abs=1e-16)
+
+
+@pytest.mark.parametrize("phi", [0.3, -2.0, np.pi])
+@pytest.mark.parametrize("c_abs", [1.0, 0.6])
+def test_collision_is_phase_covariant_on_the_full_density_matrix(phi, c_abs, rng):
+    n = 10
+    rho = random_density_matrix(n, rng)
+    r = np.diag(np.exp(1j * phi * np.arange(n)))
+    rotated = CollisionChannel(model(0.9, 0.35, c_abs * np.exp(1j * phi), n)).apply_dm(rho)[0]
+    plain = CollisionChannel(model(0.9, 0.35, c_abs, n)).apply_dm(r.conj().T @ rho @ r)[0]
+    assert np.max(np.abs(rotated - r @ plain @ r.conj().T)) < 1e-13
+    # and the phase is visible: the two channels differ on a coherent state
+    assert (
+        np.max(np.abs(rotated - CollisionChannel(model(0.9, 0.35, c_abs, n)).apply_dm(rho)[0]))
+        > 1e-3
+    )
+
+
+LOSS_CASES = [(0.1, 0.15), (0.001, 0.15), (0.5, 0.0), (1.7, 2.0), (0.05, 0.0)]
+
+
+@pytest.mark.parametrize("gamma,nbar", LOSS_CASES)
+def test_loss_channel_matches_expm_of_dense_generator_same_cutoff_convention(gamma, nbar, rng):
+    for n in (2, 5, 8):
+        rho = random_density_matrix(n, rng)
+        ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
+        out, leak = ch.apply_dm(rho)
+        ref = dense_loss(rho, gamma, nbar, leaky_top=True)
+        assert np.max(np.abs(out - ref)) < 1e-12
+        assert abs(np.trace(out).real + leak - 1.0) < 1e-12
+        assert np.max(np.abs(out - out.conj().T)) == 0.0
+        assert np.linalg.eigvalsh(out)[0] > -1e-12
+        # the populations path is the d = 0 block of the same channel
+        p_out, p_leak = ch.apply_populations(np.diag(rho).real)
+        assert np.max(np.abs(p_out - np.diag(ref).real)) < 1e-12
+        assert p_leak == pytest.approx(leak, abs=1e-15)
+
+
+@pytest.mark.parametrize("gamma,nbar", [(0.1, 0.15), (0.5, 1.0), (1.0, 3.0)])
+def test_loss_channel_agrees_with_larger_dense_liouvillian_within_the_leakage(gamma, nbar, rng):
+    n, extra = 6, 20
+    rho = random_density_matrix(n, rng)
+    out, leak = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar)).apply_dm(rho)
+    big = np.zeros((n + extra, n + extra), dtype=complex)
+    big[:n, :n] = rho
+    ref = dense_loss(big, gamma, nbar, leaky_top=False)[:n, :n]
+    diff = ref - out
+    assert leak > 1e-4  # the test means something: weight really crosses the cutoff
+    # populations: we drop the (non-negative) weight of paths that crossed the cutoff and
+    # came back, which is at most the weight that crossed it
+    assert np.diag(diff).real.min() > -1e-12
+    assert np.trace(diff).real <= leak + 1e-12
+    # every element agrees to within the leaked weight
+    assert np.max(np.abs(diff)) <= leak
+    # and with the top level empty, nothing leaks and both agree to rounding
+    rho_low = np.zeros_like(rho)
+    rho_low[: n - 3, : n - 3] = random_density_matrix(n - 3, rng)
+    big[:] = 0
+    big[:n, :n] = rho_low
+    out_low, leak_low = LossChannel(model(0.3, 0.5, 0.0, n, gamma, 0.0)).apply_dm(rho_low)
+    ref_low = dense_loss(big, gamma, 0.0, leaky_top=False)[:n, :n]
+    assert leak_low == 0.0
+    assert np.max(np.abs(out_low - ref_low)) < 1e-12
+
+
+def test_loss_channel_keeps_positivity_and_is_identity_without_loss(rng):
+    n = 30
+    for gamma, nbar in [(0.1, 0.15), (2.0, 0.5)]:
+        ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
+        for rank in (1, 3, n):
+            out, _ = ch.apply_dm(random_density_matrix(n, rng, rank=rank))
+            assert np.linalg.eigvalsh(out)[0] > -1e-12
+    rho = random_density_matrix(n, rng)
+    out, leak = LossChannel(model(0.3, 0.5, 0.0, n)).apply_dm(rho)
+    assert out is rho and leak == 0.0
+
+
+def test_loss_channel_is_phase_covariant(rng):
+    n = 12
+    rho = random_density_matrix(n, rng)
+    r = np.diag(np.exp(0.77j * np.arange(n)))
+    ch = LossChannel(model(0.3, 0.5, 0.0, n, 0.3, 0.4))
+    lhs = ch.apply_dm(r @ rho @ r.conj().T)[0]
+    rhs = r @ ch.apply_dm(rho)[0] @ r.conj().T
+    assert np.max(np.abs(lhs - rhs)) < 1e-14
+
+
+def test_packed_loss_blocks_match_individual_blocks(rng):
+    for n in (2, 3, 7, 10):  # odd and even cutoffs exercise the pairing of diagonals
+        ch = LossChannel(model(0.3, 0.5, 0.0, n, 0.2, 0.3))
+        rho = random_density_matrix(n, rng)
+        out = ch.apply_dm(rho)[0]
+        for d in range(n):
+            ref = ch.block(d) @ np.diagonal(rho, d)
+            assert np.max(np.abs(np.diagonal(out, d) - ref)) < 1e-14
+            assert np.max(np.abs(np.diagonal(out, -d) - ref.conj())) < 1e-14

@@ -1,0 +1,50 @@
+"""Monte Carlo quantum trajectories and exact solutions for the micromaser quantum battery.
+
+One cavity mode (the battery) is charged by a stream of qubits through
+Jaynes-Cummings collisions and loses photons to a thermal bath between
+collisions. The physics is in ``SPEC.md`` of the project; the public entry
+points are:
+
+- :class:`Micromaser`, :func:`fine_tuned_theta`: the model.
+- :func:`solve_exact`: the exact density-matrix solver (the reference).
+- :mod:`trajectories.observables`, :mod:`trajectories.closed_forms`.
+"""
+
+from __future__ import annotations
+
+from . import closed_forms, observables
+from ._version import __version__
+from .closed_forms import (
+    coherent_steady_populations,
+    incoherent_steady_populations,
+    incoherent_steady_purity,
+)
+from .collision import BandedKraus, CollisionChannel
+from .errors import TruncationError
+from .exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .loss import LossChannel
+from .model import Micromaser, fine_tuned_theta
+from .states import as_density_matrix, coherent_state, fock_state, thermal_state
+
+__all__ = [
+    "__version__",
+    "Micromaser",
+    "fine_tuned_theta",
+    "solve_exact",
+    "ExactResult",
+    "ExactPropagator",
+    "DEFAULT_LEAKAGE_TOL",
+    "CollisionChannel",
+    "BandedKraus",
+    "LossChannel",
+    "TruncationError",
+    "observables",
+    "closed_forms",
+    "incoherent_steady_populations",
+    "incoherent_steady_purity",
+    "coherent_steady_populations",
+    "as_density_matrix",
+    "fock_state",
+    "coherent_state",
+    "thermal_state",
+]

@@ -1,0 +1,320 @@
+r"""The exact density-matrix solver: the reference every trajectory result is checked against.
+
+Iterates :math:`\rho(k+1) = \Lambda(\Phi(\rho(k)))` (SPEC Sec. 2): the banded
+collision channel of :mod:`trajectories.collision`, then the exact loss channel
+of :mod:`trajectories.loss`. When the qubits carry no coherence and the start is
+diagonal, the state stays diagonal and only the populations are propagated
+(O(N) per collision without loss, O(N^2) with).
+
+Population that leaves through the Fock cutoff is accumulated; once it exceeds
+``leakage_tol`` the run stops with :class:`~trajectories.errors.TruncationError`
+rather than returning wrong numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from . import observables as obs
+from ._threads import single_threaded_blas
+from .collision import CollisionChannel
+from .errors import TruncationError
+from .loss import LossChannel
+from .model import Micromaser
+from .states import as_density_matrix, is_diagonal
+from .validation import checkpoint_array, integer_at_least, real_in_range
+
+__all__ = ["ExactPropagator", "ExactResult", "solve_exact", "DEFAULT_LEAKAGE_TOL"]
+
+#: Default bound on the total population lost through the cutoff in one run.
+DEFAULT_LEAKAGE_TOL = 1e-8
+
+_METHODS = ("auto", "density_matrix", "populations")
+
+
+class ExactPropagator:
+    """One collision-plus-loss step of a model, built once (set-up) and applied many times.
+
+    >>> import trajectories as tj
+    >>> prop = ExactPropagator(tj.Micromaser(theta=0.5, q=0.2, cutoff=10))
+    >>> rho, leak = prop.step_dm(tj.as_density_matrix(None, 10))
+    >>> round(float(rho.trace().real + leak), 12)
+    1.0
+    """
+
+    def __init__(self, model: Micromaser):
+        self.model = model
+        with single_threaded_blas():
+            self.collision = CollisionChannel(model)
+            self.loss = LossChannel(model)
+
+    def step_dm(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
+        """One step on a density matrix ``(N, N)``: ``(Lambda(Phi(rho)), leaked weight)``."""
+        rho, leak_c = self.collision.apply_dm(rho)
+        rho, leak_l = self.loss.apply_dm(rho)
+        return rho, leak_c + leak_l
+
+    def step_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
+        """One step on the populations ``(N,)`` of a diagonal state (incoherent qubits only)."""
+        p, leak_c = self.collision.apply_populations(p)
+        p, leak_l = self.loss.apply_populations(p)
+        return p, leak_c + leak_l
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ExactResult:
+    """Observables of the exact evolution at the checkpoints ``k``.
+
+    Every array has the checkpoints on its first axis, ``n_k = len(k)``.
+
+    Attributes
+    ----------
+    k : (n_k,) int
+        Collision counts at which the state was recorded (0 = initial state).
+    energy, purity, fano, ergotropy, entropy : (n_k,) float
+        Mean photon number, Tr(rho^2), Var(n)/<n> (NaN at zero energy),
+        ergotropy, von Neumann entropy (nats).
+    n2 : (n_k,) float
+        ``<n^2>``.
+    populations : (n_k, N) float
+        Photon distribution ``rho_nn``.
+    a_mean : (n_k,) complex
+        ``<a>``; ``x_mean, p_mean, x_var, p_var`` are the quadrature moments
+        (vacuum variance 1/2).
+    leakage : (n_k,) float
+        Population lost through the cutoff up to each checkpoint (cumulative).
+    trace : (n_k,) float
+        ``Tr rho``; ``trace + leakage = 1`` up to rounding.
+    states : (n_k, N, N) complex or None
+        The density matrices, only when ``store_states=True``.
+    method : str
+        ``"density_matrix"`` or ``"populations"``.
+    """
+
+    model: Micromaser
+    k: np.ndarray
+    energy: np.ndarray
+    n2: np.ndarray
+    purity: np.ndarray
+    fano: np.ndarray
+    ergotropy: np.ndarray
+    entropy: np.ndarray
+    populations: np.ndarray
+    a_mean: np.ndarray
+    x_mean: np.ndarray
+    p_mean: np.ndarray
+    x_var: np.ndarray
+    p_var: np.ndarray
+    leakage: np.ndarray
+    trace: np.ndarray
+    states: np.ndarray | None
+    method: str
+    setup_seconds: float
+    run_seconds: float
+
+    @property
+    def total_leakage(self) -> float:
+        """Population lost through the cutoff over the whole run."""
+        return float(self.leakage[-1])
+
+    def at(self, k: int) -> dict[str, float]:
+        """The scalar observables at collision ``k`` (must be a checkpoint)."""
+        idx = np.flatnonzero(self.k == k)
+        if idx.size == 0:
+            raise ValueError(f"k = {k} is not a checkpoint of this result")
+        i = int(idx[0])
+        names = ("energy", "purity", "fano", "ergotropy", "entropy", "leakage")
+        return {name: float(getattr(self, name)[i]) for name in names}
+
+    def __repr__(self) -> str:
+        m = self.model
+        states = "none" if self.states is None else f"{self.states.shape}"
+        return (
+            f"ExactResult(method={self.method!r}, checkpoints={self.k.size} "
+            f"(k = {self.k[0]}..{self.k[-1]}), cutoff={m.cutoff}, "
+            f"final energy={self.energy[-1]:.6g}, purity={self.purity[-1]:.6g}, "
+            f"total leakage={self.total_leakage:.2e}, states={states}, "
+            f"set-up {self.setup_seconds:.3g} s, run {self.run_seconds:.3g} s)"
+        )
+
+
+class _Recorder:
+    """Collects observables at checkpoints from a density matrix or populations."""
+
+    def __init__(self, n_checkpoints: int, cutoff: int, store_states: bool):
+        self.i = 0
+        z = lambda dtype=np.float64: np.zeros(n_checkpoints, dtype=dtype)  # noqa: E731
+        self.data = {
+            name: z()
+            for name in (
+                "energy",
+                "n2",
+                "purity",
+                "ergotropy",
+                "entropy",
+                "x_mean",
+                "p_mean",
+                "x_var",
+                "p_var",
+                "leakage",
+                "trace",
+            )
+        }
+        self.data["a_mean"] = z(np.complex128)
+        self.data["populations"] = np.zeros((n_checkpoints, cutoff))
+        self.states = (
+            np.zeros((n_checkpoints, cutoff, cutoff), dtype=np.complex128) if store_states else None
+        )
+
+    def record_dm(self, rho: np.ndarray, leakage: float) -> None:
+        d, i = self.data, self.i
+        p = obs.photon_distribution(rho)
+        spec = obs.spectrum(rho)
+        self._record_common(p, spec, leakage)
+        d["purity"][i] = obs.purity(rho)
+        d["a_mean"][i] = obs.mean_a(rho)
+        for name, value in obs.quadratures(rho).items():
+            d[name][i] = value
+        if self.states is not None:
+            self.states[i] = rho
+        self.i += 1
+
+    def record_populations(self, p: np.ndarray, leakage: float) -> None:
+        d, i = self.data, self.i
+        self._record_common(p, p, leakage)
+        d["purity"][i] = p @ p
+        mean_n = d["energy"][i]
+        d["x_var"][i] = d["p_var"][i] = mean_n + 0.5  # diagonal state: <a> = <a^2> = 0
+        if self.states is not None:
+            self.states[i] = np.diag(p)
+        self.i += 1
+
+    def _record_common(self, p: np.ndarray, spectrum: np.ndarray, leakage: float) -> None:
+        d, i = self.data, self.i
+        n = np.arange(p.size, dtype=np.float64)
+        d["populations"][i] = p
+        d["energy"][i] = p @ n
+        d["n2"][i] = p @ (n * n)
+        d["trace"][i] = p.sum()
+        d["leakage"][i] = leakage
+        d["ergotropy"][i] = obs.ergotropy_from_spectrum(d["energy"][i], spectrum)
+        w = spectrum[spectrum > 0.0]
+        d["entropy"][i] = -float(w @ np.log(w))
+
+
+def solve_exact(
+    model: Micromaser,
+    n_collisions: int,
+    *,
+    initial_state: np.ndarray | None = None,
+    checkpoints: Iterable[int] | None = None,
+    store_states: bool = False,
+    leakage_tol: float = DEFAULT_LEAKAGE_TOL,
+    method: str = "auto",
+) -> ExactResult:
+    r"""Evolve the cavity density matrix exactly for ``n_collisions`` collisions.
+
+    Solves :math:`\rho(k+1) = e^{\mathcal L t_r}\,\mathrm{Tr}_q[U(\rho(k)\otimes\rho_q)U^\dagger]`
+    from ``initial_state`` (default: vacuum) and records the observables at
+    ``checkpoints``.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The physics.
+    n_collisions : int
+        Number of collisions, ``>= 0``.
+    initial_state : array, optional
+        State vector ``(N,)`` or density matrix ``(N, N)``; validated (unit norm or
+        trace, Hermitian, positive). Default: the vacuum ``|0>``.
+    checkpoints : iterable of int, optional
+        Strictly increasing collision counts in ``[0, n_collisions]`` at which to
+        record; default every collision ``0 .. n_collisions``.
+    store_states : bool
+        Keep the density matrix at every checkpoint (memory ``n_k N^2`` complex).
+    leakage_tol : float
+        Largest total population allowed to leave through the cutoff; above it,
+        :class:`~trajectories.errors.TruncationError`. ``inf`` disables the check.
+    method : {"auto", "density_matrix", "populations"}
+        ``"auto"`` propagates populations only when the qubits carry no
+        coherence and the initial state is diagonal (then exact), else the full
+        density matrix. ``"populations"`` is refused where it would be wrong.
+
+    Returns
+    -------
+    ExactResult
+
+    Examples
+    --------
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, cutoff=20)
+    >>> r = tj.solve_exact(m, 300, checkpoints=[0, 300])
+    >>> round(float(r.energy[-1]), 3), round(float(r.purity[-1]), 3)
+    (6.15, 1.0)
+    """
+    if not isinstance(model, Micromaser):
+        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
+    n_collisions = integer_at_least("n_collisions", n_collisions, 0)
+    ks = checkpoint_array(checkpoints, n_collisions)
+    if leakage_tol != float("inf"):  # inf switches the check off
+        leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    rho0 = as_density_matrix(initial_state, model.cutoff)
+    diagonal_ok = model.is_incoherent and is_diagonal(rho0)
+    if method == "populations" and not diagonal_ok:
+        raise ValueError(
+            "method='populations' needs incoherent qubits (c = 0 or q in {0, 1}) and a "
+            "diagonal initial state; use method='density_matrix'"
+        )
+    use_pops = method == "populations" or (method == "auto" and diagonal_ok)
+
+    with single_threaded_blas():
+        return _run(model, rho0, n_collisions, ks, use_pops, store_states, leakage_tol)
+
+
+def _run(
+    model: Micromaser,
+    rho0: np.ndarray,
+    n_collisions: int,
+    ks: np.ndarray,
+    use_pops: bool,
+    store_states: bool,
+    leakage_tol: float,
+) -> ExactResult:
+    t0 = time.perf_counter()
+    prop = ExactPropagator(model)
+    t1 = time.perf_counter()
+    rec = _Recorder(ks.size, model.cutoff, store_states)
+    state = np.diagonal(rho0).real.copy() if use_pops else rho0
+    step = prop.step_populations if use_pops else prop.step_dm
+    record = rec.record_populations if use_pops else rec.record_dm
+    leaked = 0.0
+    next_i = 0
+    for k in range(n_collisions + 1):
+        if k > 0:
+            state, leak = step(state)
+            leaked += leak
+            if leaked > leakage_tol:
+                raise TruncationError(model.cutoff, leaked, leakage_tol, k)
+        if k == ks[next_i]:
+            record(state, leaked)
+            next_i += 1
+            if next_i == ks.size:
+                break
+    t2 = time.perf_counter()
+    d = rec.data
+    return ExactResult(
+        model=model,
+        k=ks,
+        fano=obs.fano_from_moments(d["energy"], d["n2"]),
+        states=rec.states,
+        method="populations" if use_pops else "density_matrix",
+        setup_seconds=t1 - t0,
+        run_seconds=t2 - t1,
+        **d,
+    )

@@ -1,0 +1,128 @@
+"""The micromaser-battery model: parameters of one cavity charged by a qubit stream.
+
+Implements the parameter table of SPEC Sec. 1 and the incoming qubit state of
+SPEC Sec. 2.1. A :class:`Micromaser` is immutable and validated on
+construction; both solvers (exact density matrix and trajectories) take it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .validation import complex_number, integer_at_least, real_in_range
+
+__all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL"]
+
+#: Tolerance on ``abs(c) <= 1``: ``c = exp(1j*phi)`` can come out as 1 + 2e-16.
+COHERENCE_TOL = 1e-12
+
+
+def fine_tuned_theta(m: float, Q: int = 1) -> float:
+    r"""Fine-tuned collision strength :math:`\theta = Q\pi/\sqrt{m}`.
+
+    For integer ``m`` the Jaynes-Cummings transition ``m-1 -> m`` is blocked
+    (``sin(theta*sqrt(m)) = 0``). Real ``m > 0`` is accepted because the paper
+    writes its detuned cases as ``pi/sqrt(15.6)``.
+
+    >>> round(fine_tuned_theta(15), 12)
+    0.811155735195
+    """
+    m = real_in_range("m", m, 0.0, math.inf, allowed="> 0")
+    if m <= 0.0:
+        raise ValueError(f"m must be > 0, got {m!r}")
+    Q = integer_at_least("Q", Q, 1)
+    return Q * math.pi / math.sqrt(m)
+
+
+@dataclasses.dataclass(frozen=True)
+class Micromaser:
+    r"""One cavity mode charged by qubits through resonant Jaynes-Cummings collisions.
+
+    Each step is a collision with a fresh qubit in state
+
+    .. math:: \rho_q = \begin{pmatrix} 1-q & c\sqrt{q(1-q)} \\
+              \bar c\sqrt{q(1-q)} & q \end{pmatrix}\quad\text{(basis } |e\rangle, |g\rangle)
+
+    through :math:`U = \exp[-i\theta(a\sigma_+ + a^\dagger\sigma_-)]`, followed by one
+    interval of thermal cavity loss :math:`e^{\mathcal{L} t_r}` (SPEC Sec. 2).
+
+    Parameters
+    ----------
+    theta : float
+        Collision strength ``g * tau`` (dimensionless), ``>= 0``.
+    q : float
+        Ground-state population of each incoming qubit, in ``[0, 1]``.
+    c : complex
+        Qubit coherence parameter, ``abs(c) <= 1`` (checked to 1e-12).
+    gamma_tr : float
+        Cavity decay rate times the time between collisions, ``>= 0``.
+    nbar : float
+        Thermal photon number of the cavity's bath, ``>= 0``.
+    cutoff : int
+        Fock cutoff ``N``: levels ``0 .. N-1`` are kept, ``N >= 2``.
+
+    Energies are in units of :math:`\hbar\omega` above the ground state, so the
+    energy is the mean photon number; time is counted in collisions.
+    """
+
+    theta: float
+    q: float
+    c: complex = 0.0
+    gamma_tr: float = 0.0
+    nbar: float = 0.0
+    cutoff: int = 60
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "theta", real_in_range("theta", self.theta, 0.0))
+        set_(self, "q", real_in_range("q", self.q, 0.0, 1.0))
+        c = complex_number("c", self.c, 1.0, COHERENCE_TOL)
+        if abs(c) > 1.0:  # within COHERENCE_TOL of the unit circle: put it on the circle
+            c = c / abs(c)
+        set_(self, "c", c)
+        set_(self, "gamma_tr", real_in_range("gamma_tr", self.gamma_tr, 0.0))
+        set_(self, "nbar", real_in_range("nbar", self.nbar, 0.0))
+        set_(self, "cutoff", integer_at_least("cutoff", self.cutoff, 2))
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def qubit_state(self) -> np.ndarray:
+        """Incoming qubit density matrix, shape (2, 2), basis (|e>, |g>)."""
+        q = self.q
+        k = self.c * math.sqrt(q * (1.0 - q))
+        return np.array([[1.0 - q, k], [np.conj(k), q]], dtype=np.complex128)
+
+    @property
+    def qubit_is_pure(self) -> bool:
+        """True when the incoming qubit state is pure (abs(c) = 1, or q in {0, 1})."""
+        return self.q in (0.0, 1.0) or abs(abs(self.c) - 1.0) <= COHERENCE_TOL
+
+    @property
+    def is_incoherent(self) -> bool:
+        """True when the qubits carry no coherence (c = 0, or q in {0, 1})."""
+        return self.c == 0 or self.q in (0.0, 1.0)
+
+    @property
+    def has_loss(self) -> bool:
+        """True when the cavity is coupled to its bath (gamma_tr > 0)."""
+        return self.gamma_tr > 0.0
+
+    def replace(self, **changes: Any) -> Micromaser:
+        """A copy with some parameters changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters as plain Python numbers (``c`` split into real and imaginary parts)."""
+        return {
+            "theta": self.theta,
+            "q": self.q,
+            "c_real": self.c.real,
+            "c_imag": self.c.imag,
+            "gamma_tr": self.gamma_tr,
+            "nbar": self.nbar,
+            "cutoff": self.cutoff,
+        }

@@ -1,0 +1,118 @@
+"""Cavity states: Fock, coherent and thermal states, and validation of user-given states.
+
+A state is either a vector of length ``N`` (pure) or an ``N x N`` density
+matrix, in the Fock basis of the model's cutoff. :func:`as_density_matrix`
+turns either into a validated density matrix, failing with a message that
+names what is wrong (shape, Hermiticity, positivity, normalisation).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import gammaln
+
+from .validation import integer_at_least, real_in_range
+
+__all__ = [
+    "fock_state",
+    "coherent_state",
+    "thermal_state",
+    "as_density_matrix",
+    "STATE_TOL",
+]
+
+#: Tolerance on the trace, Hermiticity and positivity of a user-given state.
+STATE_TOL = 1e-10
+
+
+def fock_state(n: int, cutoff: int) -> np.ndarray:
+    """Fock state ``|n>`` as a vector of length ``cutoff`` (complex128)."""
+    cutoff = integer_at_least("cutoff", cutoff, 2)
+    n = integer_at_least("n", n, 0)
+    if n >= cutoff:
+        raise ValueError(f"n must be < cutoff={cutoff}, got {n}")
+    psi = np.zeros(cutoff, dtype=np.complex128)
+    psi[n] = 1.0
+    return psi
+
+
+def coherent_state(alpha: complex, cutoff: int) -> np.ndarray:
+    """Coherent state ``|alpha>`` on ``cutoff`` levels, normalised after truncation."""
+    cutoff = integer_at_least("cutoff", cutoff, 2)
+    alpha = complex(alpha)
+    n = np.arange(cutoff)
+    log_mag = n * math.log(abs(alpha)) - 0.5 * gammaln(n + 1.0) if alpha != 0 else None
+    if log_mag is None:
+        return fock_state(0, cutoff)
+    psi = np.exp(log_mag - log_mag.max()) * np.exp(1j * np.angle(alpha) * n)
+    return psi / np.linalg.norm(psi)
+
+
+def thermal_state(nbar: float, cutoff: int) -> np.ndarray:
+    """Thermal density matrix with mean photon number ``nbar`` on ``cutoff`` levels.
+
+    Renormalised after truncation.
+    """
+    cutoff = integer_at_least("cutoff", cutoff, 2)
+    nbar = real_in_range("nbar", nbar, 0.0)
+    if nbar == 0.0:
+        p = np.zeros(cutoff)
+        p[0] = 1.0
+    else:
+        p = (nbar / (nbar + 1.0)) ** np.arange(cutoff)
+        p /= p.sum()
+    return np.diag(p).astype(np.complex128)
+
+
+def as_density_matrix(
+    state: np.ndarray | None, cutoff: int, name: str = "initial_state"
+) -> np.ndarray:
+    """Validate a state vector or density matrix and return it as an ``(N, N)`` density matrix.
+
+    ``None`` means the vacuum. A vector must have norm 1; a matrix must be
+    Hermitian, positive semi-definite and of unit trace, each within
+    :data:`STATE_TOL`. Returns a new complex128 array (exactly Hermitian).
+    """
+    if state is None:
+        rho = np.zeros((cutoff, cutoff), dtype=np.complex128)
+        rho[0, 0] = 1.0
+        return rho
+    arr = np.asarray(state)
+    if arr.dtype.kind not in "biufc":
+        raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    arr = arr.astype(np.complex128)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    if arr.shape == (cutoff,):
+        norm = float(np.linalg.norm(arr))
+        if abs(norm - 1.0) > STATE_TOL:
+            raise ValueError(
+                f"{name} as a state vector must have norm 1 (within {STATE_TOL:g}), "
+                f"got norm {norm!r}"
+            )
+        return np.outer(arr, arr.conj())
+    if arr.shape != (cutoff, cutoff):
+        raise ValueError(
+            f"{name} must be a vector of length cutoff={cutoff} or a ({cutoff}, {cutoff}) "
+            f"density matrix, got shape {arr.shape}"
+        )
+    herm_err = float(np.max(np.abs(arr - arr.conj().T)))
+    if herm_err > STATE_TOL:
+        raise ValueError(f"{name} must be Hermitian: max |rho - rho^dag| = {herm_err:.3g}")
+    rho = 0.5 * (arr + arr.conj().T)
+    tr = float(np.trace(rho).real)
+    if abs(tr - 1.0) > STATE_TOL:
+        raise ValueError(f"{name} must have unit trace (within {STATE_TOL:g}), got trace {tr!r}")
+    w_min = float(np.linalg.eigvalsh(rho)[0])
+    if w_min < -STATE_TOL:
+        raise ValueError(
+            f"{name} must be positive semi-definite: smallest eigenvalue {w_min:.3g} < 0"
+        )
+    return rho
+
+
+def is_diagonal(rho: np.ndarray) -> bool:
+    """True when the density matrix has no off-diagonal elements (exactly)."""
+    return not np.any(rho[~np.eye(rho.shape[0], dtype=bool)])

@@ -1,0 +1,120 @@
+"""Argument checking shared by the model and the solvers.
+
+Every check fails *before* any work with a ``ValueError`` whose message names
+the parameter, the offending value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = [
+    "real_in_range",
+    "integer_at_least",
+    "complex_number",
+    "checkpoint_array",
+]
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def real_in_range(
+    name: str,
+    value: object,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    allowed: str | None = None,
+) -> float:
+    """Return ``value`` as a float if it is a finite real number in [low, high]."""
+    allowed = allowed or _range_text(low, high)
+    if not _is_real(value):
+        raise ValueError(f"{name} must be a real number {allowed}, got {_describe(value)}")
+    x = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite real number {allowed}, got {x!r}")
+    if not (low <= x <= high):
+        raise ValueError(f"{name} must be {allowed}, got {x!r}")
+    return x
+
+
+def _range_text(low: float, high: float) -> str:
+    if math.isinf(low) and math.isinf(high):
+        return "(any finite value)"
+    if math.isinf(high):
+        return f">= {low:g}"
+    if math.isinf(low):
+        return f"<= {high:g}"
+    return f"in [{low:g}, {high:g}]"
+
+
+def integer_at_least(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+    return v
+
+
+def complex_number(name: str, value: object, max_abs: float, tol: float) -> complex:
+    """Return ``value`` as a complex number with ``abs(value) <= max_abs`` (+ ``tol``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Complex):
+        raise ValueError(
+            f"{name} must be a complex number with abs({name}) <= {max_abs:g}, "
+            f"got {_describe(value)}"
+        )
+    z = complex(value)  # type: ignore[arg-type]
+    if not (math.isfinite(z.real) and math.isfinite(z.imag)):
+        raise ValueError(f"{name} must be finite, got {z!r}")
+    if abs(z) > max_abs + tol:
+        raise ValueError(
+            f"{name} must satisfy abs({name}) <= {max_abs:g}, got {value!r} (abs = {abs(z):.17g})"
+        )
+    return z
+
+
+def checkpoint_array(checkpoints: Iterable[int] | None, n_collisions: int) -> np.ndarray:
+    """Validate checkpoints: strictly increasing integers in [0, n_collisions].
+
+    ``None`` means every collision 0, 1, ..., n_collisions. Returns an int64 array.
+    """
+    if checkpoints is None:
+        return np.arange(n_collisions + 1, dtype=np.int64)
+    if isinstance(checkpoints, (str, bytes)):
+        raise ValueError(f"checkpoints must be a sequence of integers, got {checkpoints!r}")
+    try:
+        values = list(checkpoints)
+    except TypeError:
+        raise ValueError(
+            f"checkpoints must be a sequence of integers, got {_describe(checkpoints)}"
+        ) from None
+    if not values:
+        raise ValueError("checkpoints must contain at least one collision index, got []")
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ValueError(f"checkpoints[{i}] must be an integer, got {_describe(v)}")
+        if not 0 <= int(v) <= n_collisions:
+            raise ValueError(
+                f"checkpoints[{i}] = {int(v)} is outside [0, n_collisions={n_collisions}]"
+            )
+        out[i] = int(v)
+    if np.any(np.diff(out) <= 0):
+        bad = int(np.flatnonzero(np.diff(out) <= 0)[0]) + 1
+        raise ValueError(
+            f"checkpoints must be strictly increasing, but checkpoints[{bad}] = {out[bad]} "
+            f"follows {out[bad - 1]}"
+        )
+    return out
