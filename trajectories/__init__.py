@@ -7,6 +7,8 @@ points are:
 
 - :class:`Micromaser`, :func:`fine_tuned_theta`: the model.
 - :func:`solve_exact`: the exact density-matrix solver (the reference).
+- :func:`simulate`: Monte Carlo quantum trajectories in parallel, with error bars.
+- :func:`compare`: z-scores of an ensemble against the exact solution.
 - :mod:`trajectories.observables`, :mod:`trajectories.closed_forms`.
 """
 
@@ -20,10 +22,13 @@ from .closed_forms import (
     incoherent_steady_purity,
 )
 from .collision import BandedKraus, CollisionChannel
+from .compare import Comparison, compare
+from .ensemble import EnsembleResult, Estimate, PerTrajectory
 from .errors import TruncationError
 from .exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
 from .loss import LossChannel
 from .model import Micromaser, fine_tuned_theta
+from .simulate import StatisticsWarning, simulate
 from .states import as_density_matrix, coherent_state, fock_state, thermal_state
 
 __all__ = [
@@ -31,6 +36,13 @@ __all__ = [
     "Micromaser",
     "fine_tuned_theta",
     "solve_exact",
+    "simulate",
+    "compare",
+    "Comparison",
+    "EnsembleResult",
+    "Estimate",
+    "PerTrajectory",
+    "StatisticsWarning",
     "ExactResult",
     "ExactPropagator",
     "DEFAULT_LEAKAGE_TOL",
