@@ -141,3 +141,12 @@ def test_populations_method_refused_where_it_would_be_wrong():
         tj.solve_exact(m, 5, method="populations")
     with pytest.raises(ValueError, match="model must be a Micromaser"):
         tj.solve_exact("fig5", 5)
+
+
+def test_leakage_close_to_the_tolerance_warns_once():
+    m = tj.Micromaser(theta=tj.fine_tuned_theta(15.6), q=0.25, c=0.0, cutoff=40)
+    exact = tj.solve_exact(m, 2000, leakage_tol=np.inf, checkpoints=[2000])
+    leak = exact.total_leakage
+    with pytest.warns(tj.TruncationWarning, match="within a factor 10") as record:
+        tj.solve_exact(m, 2000, leakage_tol=5 * leak, checkpoints=[2000])
+    assert len(record) == 1

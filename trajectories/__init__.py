@@ -24,8 +24,9 @@ from .closed_forms import (
 from .collision import BandedKraus, CollisionChannel
 from .compare import Comparison, compare
 from .ensemble import EnsembleResult, Estimate, PerTrajectory
-from .errors import TruncationError
+from .errors import TruncationError, TruncationWarning
 from .exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .io import RunRecord, load, save
 from .loss import LossChannel
 from .model import Micromaser, fine_tuned_theta
 from .simulate import StatisticsWarning, simulate
@@ -37,6 +38,9 @@ __all__ = [
     "fine_tuned_theta",
     "solve_exact",
     "simulate",
+    "load",
+    "save",
+    "RunRecord",
     "compare",
     "Comparison",
     "EnsembleResult",
@@ -50,6 +54,7 @@ __all__ = [
     "BandedKraus",
     "LossChannel",
     "TruncationError",
+    "TruncationWarning",
     "observables",
     "closed_forms",
     "incoherent_steady_populations",

@@ -1,94 +1,272 @@
-"""Command line: ``micromaser run`` (also ``python -m trajectories``).
+"""Command line: ``micromaser`` (also ``python -m trajectories``).
 
-With no arguments, ``micromaser run`` solves the paper's lossy coherent case
-(Fig. 5: theta = pi/sqrt(15), q = 0.25, c = 1, gamma t_r = 0.1, nbar = 0.15)
-exactly for 2000 collisions and writes a result file and a plot.
+    micromaser run                          # built-in default: the paper's lossy coherent case
+    micromaser run sweep.toml -o runs/      # one run per parameter point of a sweep
+    micromaser run --preset fig5 --trajectories 20000 --jobs 2
+    micromaser run runs/fig5.h5 --resume    # finish an interrupted run
+    micromaser show runs/fig5.h5            # parameters, seed, status, summary table
+    micromaser plot runs/fig5.h5            # energy, purity, Fano, ergotropy vs collisions
+    micromaser presets                      # the paper's cases by name
+
+Exit status: 0 done; 1 the run failed (e.g. truncation); 2 bad input (run file, arguments,
+files in the way), before any work; 130 interrupted (finished chunks are kept: resume).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
+import logging
+import signal
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ._version import __version__
-from .exact import solve_exact
-from .model import Micromaser, fine_tuned_theta
+from .errors import TruncationError
 
-__all__ = ["main", "DEFAULT_MODEL"]
+__all__ = ["main"]
 
-#: The built-in default: the paper's Fig. 5 case with gamma t_r = 0.1.
-DEFAULT_MODEL = dict(theta=fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=60)
-DEFAULT_COLLISIONS = 2000
+log = logging.getLogger("trajectories")
+EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
-def _save_npz(path: Path, result, meta: dict) -> None:
-    arrays = {
-        name: getattr(result, name)
-        for name in (
-            "k",
-            "energy",
-            "purity",
-            "fano",
-            "ergotropy",
-            "entropy",
-            "populations",
-            "leakage",
-            "trace",
-        )
-    }
-    np.savez(path, metadata=json.dumps(meta), **arrays)
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C."""
 
 
-def _run(args: argparse.Namespace) -> int:
-    from . import plot
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    raise _Terminated()
 
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / args.name
-    files = [stem.with_suffix(".npz"), stem.with_suffix(".png")]
-    existing = [f for f in files if f.exists()]
-    if existing and not args.force:
-        print(f"micromaser: {existing[0]} exists; use --force to overwrite", file=sys.stderr)
-        return 2
-    model = Micromaser(**DEFAULT_MODEL)
-    started = _dt.datetime.now(_dt.timezone.utc).isoformat()
-    result = solve_exact(model, args.collisions)
-    meta = {
-        "package": "micromaser-trajectories",
-        "version": __version__,
-        "solver": "solve_exact",
-        "method": result.method,
-        "model": model.to_dict(),
-        "n_collisions": args.collisions,
-        "started": started,
-        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(),
-    }
-    _save_npz(files[0], result, meta)
-    plot.observables(result, files[1])
-    print(result)
-    print(f"wrote {files[0]} and {files[1]}")
-    return 0
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="micromaser",
+        description="Quantum trajectories and exact solutions for the micromaser battery.",
+        epilog="Exit status: 0 done, 1 run failed, 2 bad input (nothing started), "
+        "130 interrupted (resume with --resume).",
+    )
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a run file, a preset, or the built-in default")
+    run.add_argument("source", nargs="?", help="run file (.toml), or a result to --resume")
+    run.add_argument("--preset", help="one of the paper's cases (see 'micromaser presets')")
+    run.add_argument("-o", "--output", help="output folder (overrides the run file)")
+    run.add_argument("--trajectories", type=int, help="trajectories per parameter point")
+    run.add_argument("--collisions", type=int, help="collisions per trajectory")
+    run.add_argument("--jobs", type=int, help="parallel workers (-1: all cores)")
+    run.add_argument("--seed", type=int, help="root seed (default: from the run file or fresh)")
+    run.add_argument("--backend", help="joblib backend (loky, threading, multiprocessing, ...)")
+    run.add_argument("--resume", action="store_true", help="finish an interrupted run")
+    run.add_argument("--force", action="store_true", help="overwrite existing results")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings only")
+
+    show = sub.add_parser("show", help="parameters, seed, status and summary of a result")
+    show.add_argument("result")
+    show.add_argument("--rows", type=int, default=11, help="checkpoints in the table")
+
+    plot = sub.add_parser("plot", help="figures of a result (observables, P(n), counts)")
+    plot.add_argument("result")
+    plot.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
+    plot.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
+
+    sub.add_parser("presets", help="list the paper's cases available as --preset")
+    return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``micromaser`` command."""
-    parser = argparse.ArgumentParser(prog="micromaser", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="solve the default case and write a result file and a plot")
-    run.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    run.add_argument("--name", default="fig5-exact", help="file stem (default: fig5-exact)")
-    run.add_argument("--collisions", type=int, default=DEFAULT_COLLISIONS)
-    run.add_argument("--force", action="store_true", help="overwrite existing files")
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return 2  # pragma: no cover
+    """Entry point of the ``micromaser`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    quiet = getattr(args, "quiet", False)
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="micromaser: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.captureWarnings(True)
+    handler = {"run": _cmd_run, "show": _cmd_show, "plot": _cmd_plot, "presets": _cmd_presets}
+    from .runfile import RunFileError
+    from .runner import RunError
+
+    try:
+        return handler[args.command](args)
+    except (RunFileError, RunError, ValueError) as err:
+        print(f"micromaser: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except TruncationError as err:
+        print(f"micromaser: run failed: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _points(args: argparse.Namespace) -> list:
+    from .presets import preset_points
+    from .runfile import apply_overrides, load_run_file
+
+    if args.source and args.preset:
+        raise ValueError("give a run file or --preset, not both")
+    if args.source:
+        points = load_run_file(args.source)
+    else:
+        points = preset_points(args.preset or "default")
+    return apply_overrides(
+        points,
+        trajectories=args.trajectories,
+        collisions=args.collisions,
+        jobs=args.jobs,
+        seed=args.seed,
+        backend=args.backend,
+        folder=args.output,
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from . import runner
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    progress = not args.quiet
+    if args.resume:
+        if not args.source:
+            raise ValueError("--resume needs the result file (or its .chunks folder)")
+        requests = None
+        targets = [args.source]
+    else:
+        requests = [runner.RunRequest.from_point(p) for p in _points(args)]
+        for req in requests:  # everything checked before any work starts
+            runner.check_can_start(req, force=args.force, resume=False)
+        targets = requests
+    for i, target in enumerate(targets, 1):
+        name = target if requests is None else target.name
+        if len(targets) > 1:
+            log.info("point %d of %d: %s", i, len(targets), name)
+        try:
+            if requests is None:
+                record = runner.resume(target, progress=progress, n_jobs=args.jobs,
+                                       backend=args.backend)  # fmt: skip
+            else:
+                record = runner.execute(target, force=args.force, progress=progress)
+        except KeyboardInterrupt:
+            st = runner.status(target if requests is None else Path(target.folder) / target.name)
+            done = f"{st.get('done', 0)} of {st.get('n_chunks', '?')} chunks"
+            result = runner.locate(target if requests is None else
+                                   Path(target.folder) / target.name)[0]  # fmt: skip
+            print(
+                f"\nmicromaser: interrupted; {done} saved; finish with: "
+                f"micromaser run {result} --resume",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        _print_summary(record)
+        print(f"wrote {record.path}")
+    return 0
+
+
+def _print_summary(record, rows: int = 6) -> None:
+    ens, ex = record.ensemble, record.exact
+    if ens is None:
+        return
+    print(ens)
+    if ex is not None:
+        from .compare import compare
+
+        cmp = compare(ens, ex)
+        z = ", ".join(f"{k} {v:.2f}" for k, v in cmp.max_abs_z.items())
+        print(f"max |z| against the exact solver: {z}")
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from . import io, runner
+
+    st = runner.status(args.result)
+    if st["status"] == "missing":
+        raise ValueError(f"no result or interrupted run at {args.result}")
+    if st["status"] == "incomplete":
+        req = st["request"]
+        print(f"status: incomplete ({st['done']} of {st['n_chunks']} chunks saved in "
+              f"{st['chunks']}); finish with: micromaser run {args.result} --resume")  # fmt: skip
+        print(f"model: {req.model}")
+        print(f"run: {req.n_trajectories} trajectories x {req.n_collisions} collisions, "
+              f"seed {req.seed}, chunks of {req.chunk_size}")  # fmt: skip
+        return 0
+    rec = io.load(st["result"])
+    meta = rec.metadata
+    print(f"file: {rec.path}")
+    print(f"status: {meta.get('status')}; version {meta.get('version')}; "
+          f"started {meta.get('started')}; finished {meta.get('finished')}")  # fmt: skip
+    print(f"model: {rec.model}")
+    ens, ex = rec.ensemble, rec.exact
+    if ens is not None:
+        print(f"run: {ens.n_trajectories} trajectories in {ens.n_chunks} chunks of "
+              f"{ens.chunk_size}, seed {ens.seed}, leaked trajectories "
+              f"{ens.leaked_trajectories}, expected leakage {ens.leakage[-1]:.2e}")  # fmt: skip
+    print(_table(ens, ex, args.rows))
+    return 0
+
+
+def _table(ens, ex, rows: int) -> str:
+    ref = ens if ens is not None else ex
+    idx = np.unique(np.linspace(0, ref.k.size - 1, min(rows, ref.k.size)).round().astype(int))
+    names = ("energy", "purity", "fano", "ergotropy")
+    head = f"{'k':>6} " + " ".join(f"{n:>22}" for n in names)
+    lines = [head]
+    for i in idx:
+        k = int(ref.k[i])
+        cells = []
+        for n in names:
+            if ens is not None:
+                e = getattr(ens, n)
+                cell = f"{e.mean[i]:.5f} ± {e.stderr[i]:.1e}"
+            else:
+                cell = ""
+            if ex is not None:
+                j = np.searchsorted(ex.k, k)
+                if j < ex.k.size and ex.k[j] == k:
+                    cell = (
+                        (cell + f" ({getattr(ex, n)[j]:.5f})")
+                        if cell
+                        else f"{getattr(ex, n)[j]:.6f}"
+                    )
+            cells.append(f"{cell:>22}")
+        lines.append(f"{k:>6} " + " ".join(cells))
+    if ens is not None and ex is not None:
+        lines.append("trajectory estimate ± standard error (exact value)")
+    return "\n".join(lines)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+
+    from . import io, plot
+
+    rec = io.load(args.result)
+    folder = Path(args.output) if args.output else rec.path.parent
+    stem = rec.path.stem
+    written = []
+    main_result = rec.ensemble if rec.ensemble is not None else rec.exact
+    overlay = rec.exact if rec.ensemble is not None else None
+    for fmt in args.format:
+        figs = {
+            "observables": plot.observables(main_result, exact=overlay),
+            "photons": plot.photon_distribution(main_result, exact=overlay),
+        }
+        if rec.ensemble is not None:
+            figs["counts"] = plot.count_histograms(rec.ensemble)
+        for what, fig in figs.items():
+            path = folder / f"{stem}-{what}.{fmt}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(path)
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import describe_presets
+
+    print(describe_presets())
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

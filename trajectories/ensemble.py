@@ -281,7 +281,9 @@ class EnsembleAccumulator:
             w_full = self._ergotropy(s_tot, m_tot)
             p_lo = np.array(
                 [
-                    self._purity(s_tot - self.s[g], m_tot - sizes[g], a_tot - self.alive[g])
+                    self._purity(
+                        s_tot - self.s[g], m_tot - sizes[g], a_tot - self.alive[g, self.rho_index]
+                    )
                     for g in range(self.groups)
                 ]
             )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["TruncationError"]
+__all__ = ["TruncationError", "TruncationWarning", "warn_if_close"]
+
+#: Warn when the leaked population exceeds this fraction of the tolerance.
+CLOSE_FRACTION = 0.1
 
 
 class TruncationError(RuntimeError):
@@ -24,4 +27,21 @@ class TruncationError(RuntimeError):
             f"by collision {collision}, above leakage_tol={tolerance:.3g}; "
             f"results would be wrong: use a larger cutoff (try cutoff={suggestion}) "
             f"or fewer collisions"
+        )
+
+
+class TruncationWarning(UserWarning):
+    """The leaked population is below the tolerance but within a factor 10 of it."""
+
+
+def warn_if_close(cutoff: int, leakage: float, tolerance: float) -> None:
+    """Warn once per run when the leakage is within a factor 10 of its tolerance."""
+    import warnings
+
+    if tolerance != float("inf") and leakage > CLOSE_FRACTION * tolerance:
+        warnings.warn(
+            f"population {leakage:.3g} leaked through the Fock cutoff (cutoff={cutoff}), "
+            f"within a factor 10 of leakage_tol={tolerance:.3g}; consider a larger cutoff",
+            TruncationWarning,
+            stacklevel=3,
         )

@@ -22,7 +22,7 @@ import numpy as np
 from . import observables as obs
 from ._threads import single_threaded_blas
 from .collision import CollisionChannel
-from .errors import TruncationError
+from .errors import TruncationError, warn_if_close
 from .loss import LossChannel
 from .model import Micromaser
 from .states import as_density_matrix, is_diagonal
@@ -307,6 +307,7 @@ def _run(
             if next_i == ks.size:
                 break
     t2 = time.perf_counter()
+    warn_if_close(model.cutoff, leaked, leakage_tol)
     d = rec.data
     return ExactResult(
         model=model,

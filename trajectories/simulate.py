@@ -13,17 +13,18 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
 from joblib import Parallel, delayed
 
 from .ensemble import EnsembleAccumulator, EnsembleResult
-from .errors import TruncationError
+from .errors import TruncationError, warn_if_close
 from .exact import DEFAULT_LEAKAGE_TOL
 from .model import Micromaser
 from .states import as_density_matrix
-from .unravel import InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
+from .unravel import ChunkResult, InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
 from .validation import checkpoint_array, integer_at_least, real_in_range
 
 __all__ = ["simulate", "StatisticsWarning", "DEFAULT_JACKKNIFE_GROUPS"]
@@ -82,14 +83,45 @@ def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
     return np.searchsorted(ks, want)
 
 
-def _parallel_ordered(n_jobs: int, backend: str) -> Parallel:
-    """A joblib ``Parallel`` yielding results in task order, streamed where the backend can."""
-    try:
-        return Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
-    except ValueError as err:  # e.g. "multiprocessing": results come as one ordered list
-        if "return_as" not in str(err):
-            raise
+def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
+    """A joblib ``Parallel`` yielding results as they finish, where the backend can.
+
+    Chunks are saved as they arrive and reduced in index order by the caller, so the
+    arrival order never reaches the numbers. Backends that cannot stream (e.g.
+    ``"multiprocessing"``) return one ordered list at the end.
+    """
+    for mode in ("generator_unordered", "generator"):
+        try:
+            return Parallel(n_jobs=n_jobs, backend=backend, return_as=mode)
+        except ValueError as err:
+            if "return_as" not in str(err):
+                raise
     return Parallel(n_jobs=n_jobs, backend=backend, return_as="list")
+
+
+class ChunkStore(Protocol):
+    """Where finished chunks are kept, so an interrupted run can resume (see trajectories.io)."""
+
+    def completed(self) -> set[int]:
+        """Indices of the chunks already saved."""
+
+    def load(self, index: int) -> ChunkResult:
+        """A saved chunk."""
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Save a finished chunk (atomically)."""
+
+
+def _progress_callback(
+    progress: bool | Callable[[int, int], None], total: int
+) -> Callable[[int, int], None] | None:
+    if callable(progress):
+        return progress
+    if progress:
+        from .progress import ProgressBar
+
+        return ProgressBar(total, unit="trajectories")
+    return None
 
 
 def simulate(
@@ -107,6 +139,8 @@ def simulate(
     max_jumps: int = 0,
     leakage_tol: float = DEFAULT_LEAKAGE_TOL,
     jackknife_groups: int = DEFAULT_JACKKNIFE_GROUPS,
+    progress: bool | Callable[[int, int], None] = False,
+    store: ChunkStore | None = None,
 ) -> EnsembleResult:
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
 
@@ -150,6 +184,15 @@ def simulate(
         :class:`~trajectories.errors.TruncationError`.
     jackknife_groups : int
         Groups for jackknife errors of purity, Fano factor and ergotropy (>= 2).
+    progress : bool or callable
+        ``True``: one progress bar over chunks on stderr (trajectories done, rate,
+        time left; plain periodic lines when stderr is not a terminal). A callable
+        is called as ``progress(trajectories_done, n_trajectories)`` after each chunk.
+    store : ChunkStore, optional
+        Saves each chunk as it finishes and supplies the chunks saved by an earlier,
+        interrupted run with the same settings; only the missing ones are computed
+        (with their original seeds), so the result is bit-identical to an
+        uninterrupted run. See :class:`trajectories.io.ChunkDirectory`.
 
     Returns
     -------
@@ -216,20 +259,47 @@ def simulate(
     acc = EnsembleAccumulator(model, ks, rho_index, n_chunks, jackknife_groups, n_trajectories)
 
     t0 = time.perf_counter()
+    saved = store.completed() if store is not None else set()
+    report = _progress_callback(progress, n_trajectories)
+    done = sum(sizes[i] for i in saved)
+    if report is not None:
+        report(done, n_trajectories)
     tasks = (
         delayed(run_chunk)(arrays, plan, initial, size, chunk_seed(entropy, i), i)
         for i, size in enumerate(sizes)
+        if i not in saved
     )
     if n_jobs == 1:
         results: Iterable = (task[0](*task[1], **task[2]) for task in tasks)
     else:
-        results = _parallel_ordered(n_jobs, backend)(tasks)
+        results = _parallel_unordered(n_jobs, backend)(tasks)
+    waiting: dict[int, ChunkResult] = {}
+
+    def reduce_ready() -> None:
+        while acc.next_index < n_chunks:
+            i = acc.next_index
+            if i in waiting:
+                acc.add(waiting.pop(i))
+            elif i in saved:
+                acc.add(store.load(i))
+            else:
+                return
+            leak = acc.mean_leakage()  # running estimate over the chunks so far
+            if leak[-1] > leakage_tol:
+                first = int(np.argmax(leak > leakage_tol))
+                raise TruncationError(model.cutoff, float(leak[-1]), leakage_tol, int(ks[first]))
+
+    reduce_ready()
     for chunk in results:
-        acc.add(chunk)
-        leak = acc.mean_leakage()  # running estimate over the chunks so far
-        if leak[-1] > leakage_tol:
-            first = int(np.argmax(leak > leakage_tol))
-            raise TruncationError(model.cutoff, float(leak[-1]), leakage_tol, int(ks[first]))
+        if store is not None:
+            store.save(chunk)
+        waiting[chunk.index] = chunk
+        done += chunk.n_trajectories
+        if report is not None:
+            report(done, n_trajectories)
+        reduce_ready()
+    reduce_ready()
+    warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
     return acc.result(
         seed=entropy,
         chunk_size=chunk_size,

@@ -1,0 +1,186 @@
+"""The command line end to end, through subprocesses (issue 4)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import trajectories as tj
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def micromaser(*args, cwd=None, check=True, timeout=300):
+    proc = subprocess.run(
+        [sys.executable, "-m", "trajectories", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+SMALL = """
+[model]
+theta = "pi/sqrt(15)"
+q = 0.25
+c = 1.0
+gamma_tr = {gamma}
+nbar = 0.15
+cutoff = 40
+
+[run]
+trajectories = {trajectories}
+collisions = {collisions}
+seed = 7
+chunk_size = {chunk}
+checkpoints = {{ every = 20 }}
+exact = true
+
+[output]
+folder = "{folder}"
+name = "small"
+"""
+
+
+def write_runfile(path, **kw):
+    cfg = dict(gamma="0.1", trajectories=200, collisions=60, chunk=10, folder=path.parent / "out")
+    cfg.update(kw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SMALL.format(**cfg))
+    return path
+
+
+def test_default_run_writes_a_result_file_and_a_png(tmp_path):
+    proc = micromaser("run", "--trajectories", 200, "--collisions", 60, "-o", tmp_path / "d",
+                      "--quiet")  # fmt: skip
+    result = tmp_path / "d" / "default.h5"
+    assert result.is_file() and (tmp_path / "d" / "default.png").read_bytes()[:8] == PNG
+    assert "max |z| against the exact solver" in proc.stdout
+    rec = tj.load(result)
+    assert rec.ensemble.n_trajectories == 200 and rec.exact is not None
+    assert rec.model.gamma_tr == 0.1 and rec.model.c == 1.0
+    assert not (tmp_path / "d" / "default.chunks").exists()
+    # a second run refuses to overwrite, before any work, and --force overwrites
+    again = micromaser("run", "--trajectories", 200, "--collisions", 60, "-o", tmp_path / "d",
+                       check=False)  # fmt: skip
+    assert again.returncode == 2 and "exists; use --force" in again.stderr
+
+
+def test_sweep_run_file_gives_one_result_per_point_then_show_and_plot(tmp_path):
+    runfile = write_runfile(tmp_path / "sweep.toml", gamma="[0.001, 0.1]")
+    micromaser("run", runfile, "--quiet")
+    out = tmp_path / "out"
+    results = sorted(out.glob("*.h5"))
+    assert len(results) == 2, list(out.iterdir())
+    gammas = sorted(tj.load(r).model.gamma_tr for r in results)
+    assert gammas == [0.001, 0.1]
+    show = micromaser("show", results[0])
+    assert "status: complete" in show.stdout and "seed 7" in show.stdout
+    assert "energy" in show.stdout and "±" in show.stdout
+    plot = micromaser("plot", results[0], "--format", "png", "pdf", "-o", tmp_path / "figs")
+    figs = sorted((tmp_path / "figs").iterdir())
+    assert len(figs) == 6, figs
+    for f in figs:
+        head = f.read_bytes()[:8]
+        assert head == PNG if f.suffix == ".png" else head.startswith(b"%PDF")
+    assert "wrote" in plot.stdout
+
+
+def test_presets_are_listed_and_runnable(tmp_path):
+    listing = micromaser("presets").stdout
+    for name in ("default", "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"):
+        assert name in listing
+    micromaser("run", "--preset", "fig3", "--trajectories", 40, "--collisions", 20,
+               "-o", tmp_path, "--quiet")  # fmt: skip
+    assert len(list(tmp_path.glob("*.h5"))) == 2  # two theta values
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[model]\nq = 1.5\n", "model.q"),
+        ("[run]\ntrajectores = 10\n", "did you mean run.trajectories"),
+        ("[run]\ntrajectories = 'many'\n", "run.trajectories"),
+        ("[model]\ntheta = 'pi/sqrt(15'\n", "model.theta"),
+        ("[model]\ntheta = \"__import__('os').system('touch HACKED')\"\n", "model.theta"),
+        ("[model]\nq = [0.1, 0.2]\nnbar = [0.1]\n[run]\nsweep = 'zip'\n", "zip"),
+        ("[run]\ncollisions = 10\ncheckpoints = [0, 20]\n", "run.checkpoints"),
+        ("[bogus]\nx = 1\n", "bogus"),
+        ("this is not toml", "toml"),
+    ],
+)
+def test_bad_run_files_exit_2_with_one_line_and_leave_nothing(tmp_path, text, message):
+    runfile = tmp_path / "bad.toml"
+    runfile.write_text(text + f'\n[output]\nfolder = "{tmp_path / "out"}"\n')
+    proc = micromaser("run", runfile, check=False, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message.lower() in lines[0].lower(), proc.stderr
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "HACKED").exists()
+
+
+def test_killed_run_resumes_to_the_same_numbers_as_an_uninterrupted_one(tmp_path):
+    kw = dict(trajectories=1600, collisions=1000, chunk=40)
+    killed = write_runfile(tmp_path / "a" / "run.toml", folder=tmp_path / "a" / "out", **kw)
+    clean = write_runfile(tmp_path / "b" / "run.toml", folder=tmp_path / "b" / "out", **kw)
+    micromaser("run", clean, "--quiet")
+    chunks = tmp_path / "a" / "out" / "small.chunks"
+    proc = subprocess.Popen([sys.executable, "-m", "trajectories", "run", str(killed), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(chunks.glob("chunk-*.npz"))) < 8:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = len(list(chunks.glob("chunk-*.npz")))
+    assert 8 <= saved < 40, saved
+    show = micromaser("show", tmp_path / "a" / "out" / "small.h5")
+    assert "status: incomplete" in show.stdout and "--resume" in show.stdout
+    micromaser("run", tmp_path / "a" / "out" / "small.h5", "--resume", "--quiet")
+    a = tj.load(tmp_path / "a" / "out" / "small.h5")
+    b = tj.load(tmp_path / "b" / "out" / "small.h5")
+    for name in ("energy", "purity", "fano", "ergotropy"):
+        for part in ("mean", "stderr"):
+            x, y = (
+                getattr(getattr(a.ensemble, name), part),
+                getattr(getattr(b.ensemble, name), part),
+            )
+            assert np.array_equal(x, y, equal_nan=True), name
+    for f in ("n_mean", "qubit_g", "emissions", "absorptions", "fock"):
+        assert np.array_equal(getattr(a.ensemble.per_trajectory, f),
+                              getattr(b.ensemble.per_trajectory, f))  # fmt: skip
+    assert np.array_equal(a.ensemble.rho, b.ensemble.rho)
+    assert not chunks.exists()
+
+
+def test_sigterm_stops_cleanly_and_says_how_to_resume(tmp_path):
+    runfile = write_runfile(tmp_path / "run.toml", trajectories=1600, collisions=1000, chunk=40)
+    chunks = tmp_path / "out" / "small.chunks"
+    proc = subprocess.Popen([sys.executable, "-m", "trajectories", "run", str(runfile), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(chunks.glob("chunk-*.npz"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err
+    assert len(list(chunks.glob("chunk-*.npz"))) >= 3
+
+
+def test_unwritable_output_folder_fails_before_work(tmp_path):
+    if os.geteuid() == 0:
+        target = Path("/proc/micromaser-cannot-write-here")
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    proc = micromaser("run", "--trajectories", 20, "--collisions", 5, "-o", target, check=False)
+    assert proc.returncode == 2 and "not writable" in proc.stderr

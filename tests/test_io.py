@@ -1,0 +1,115 @@
+"""Result files and chunk directories (issue 4): round trips, atomic chunk files."""
+
+import dataclasses
+
+import h5py
+import numpy as np
+import pytest
+
+import trajectories as tj
+from trajectories import io
+from trajectories.unravel import ChunkResult
+
+MODEL = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=0.8 * np.exp(0.3j),
+                      gamma_tr=0.1, nbar=0.15, cutoff=30)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results():
+    ens = tj.simulate(MODEL, 40, 200, seed=4, chunk_size=10, checkpoints=range(0, 41, 5),
+                      rho_checkpoints=[0, 20, 40], max_jumps=5)  # fmt: skip
+    exact = tj.solve_exact(MODEL, 40, store_states=True, checkpoints=range(0, 41, 10))
+    return ens, exact
+
+
+def assert_same(a, b):
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if dataclasses.is_dataclass(x):
+            assert_same(x, y)
+        elif isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, f.name
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"), f.name
+        else:
+            assert x == y, f.name
+
+
+def test_save_then_load_gives_back_equal_results_and_metadata(tmp_path, results):
+    ens, exact = results
+    meta = {"request": {"name": "x", "seed": 4}, "note": "round trip"}
+    path = io.save(tmp_path / "r.h5", ensemble=ens, exact=exact, metadata=meta)
+    assert not (tmp_path / "r.h5.part").exists()
+    rec = tj.load(path)
+    assert rec.model == MODEL
+    assert_same(rec.ensemble, ens)
+    assert_same(rec.exact, exact)
+    assert rec.metadata["note"] == "round trip" and rec.metadata["status"] == "complete"
+    assert rec.metadata["version"] == tj.__version__
+
+
+def test_result_file_is_self_describing_for_any_hdf5_tool(tmp_path, results):
+    ens, exact = results
+    path = io.save(tmp_path / "r.h5", ensemble=ens, exact=exact)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == io.FORMAT
+        assert f["model"].attrs["cutoff"] == 30
+        assert f["model"].attrs["c_imag"] == pytest.approx(0.8 * np.sin(0.3))
+        assert "mean photon number" in f["ensemble/energy_mean"].attrs["description"]
+        assert "standard error" in f["ensemble/energy_stderr"].attrs["description"]
+        assert "not measurable" in f["ensemble/per_trajectory/n_mean"].attrs["description"]
+        assert f["ensemble/per_trajectory/qubit_g"].shape == (200, 9, 2)
+        assert f["ensemble"].attrs["seed"] == 4
+        assert f["exact/states"].shape == (5, 30, 30)
+
+
+def test_load_refuses_foreign_files(tmp_path):
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = 1
+    with pytest.raises(ValueError, match="is not a micromaser-trajectories result"):
+        tj.load(tmp_path / "other.h5")
+
+
+def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
+    arrays = io.ChunkDirectory.create(tmp_path / "run.chunks", {"request": {"a": 1}})
+    from trajectories.unravel import InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
+
+    ks = np.array([0, 5, 10])
+    plan = Plan(ks, np.array([0, -1, 1]), 3)
+    init = InitialStates.from_density_matrix(tj.as_density_matrix(None, 30))
+    chunk = run_chunk(KernelArrays.from_model(MODEL), plan, init, 7, chunk_seed(1, 3), 3)
+    arrays.save(chunk)
+    (tmp_path / "run.chunks" / "chunk-000004.npz.tmp").write_bytes(b"half a chunk")
+    assert arrays.completed() == {3}
+    assert not (tmp_path / "run.chunks" / "chunk-000004.npz.tmp").exists()
+    back = arrays.load(3)
+    assert isinstance(back, ChunkResult)
+    assert_same(back, chunk)
+    assert arrays.manifest == {"request": {"a": 1}}
+    arrays.remove()
+    assert not (tmp_path / "run.chunks").exists()
+
+
+@pytest.mark.filterwarnings("ignore::trajectories.StatisticsWarning")
+def test_simulate_with_a_store_resumes_bit_identically(tmp_path):
+    kw = dict(seed=9, chunk_size=20, checkpoints=range(0, 31, 10))
+    full = tj.simulate(MODEL, 30, 200, **kw)
+    store = io.ChunkDirectory.create(tmp_path / "s.chunks", {})
+    calls = []
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_four(done, total):
+        calls.append(done)
+        if done >= 80:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        tj.simulate(MODEL, 30, 200, store=store, progress=stop_after_four, **kw)
+    assert store.completed() == {0, 1, 2, 3}
+    resumed = tj.simulate(MODEL, 30, 200, store=store, progress=lambda d, t: calls.append(d), **kw)
+    assert calls[-1] == 200
+    assert_same(resumed.per_trajectory, full.per_trajectory)
+    for name in ("energy", "purity", "fano", "ergotropy"):
+        assert_same(getattr(resumed, name), getattr(full, name))
+    assert np.array_equal(resumed.rho, full.rho)

@@ -1,0 +1,306 @@
+"""Result files: self-describing HDF5, and a chunk directory that survives any interruption.
+
+Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
+
+    /                 attrs: format, format_version, package, version, status, created,
+                             plus the run's metadata (JSON in attrs["metadata"])
+    /model            attrs: theta, q, c_real, c_imag, gamma_tr, nbar, cutoff
+    /ensemble         datasets k, energy_mean, energy_stderr, purity_*, fano_*, ergotropy_*,
+                      populations, rho, rho_index, leakage; attrs: n_trajectories, seed, ...
+    /ensemble/per_trajectory   one dataset per record (rows = trajectories)
+    /exact            datasets of the exact solution (k, energy, purity, ..., populations)
+
+Every dataset carries a ``description`` attribute. A file is written to
+``NAME.h5.part`` and renamed when complete, so a result file is never half-written.
+
+Interrupted runs: :class:`ChunkDirectory` keeps ``NAME.chunks/`` next to the result,
+with ``manifest.json`` (everything needed to resume: model, settings, seed) and one
+file per finished chunk, each written to a temporary name and renamed
+(``os.replace`` is atomic), so a kill at any moment leaves only complete chunk files
+(and at most one ``.tmp`` file, ignored and removed). A resumed run computes only the
+missing chunks with their original seeds; the chunk directory is removed once the
+result file is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .ensemble import EnsembleResult, Estimate, PerTrajectory
+from .exact import ExactResult
+from .model import Micromaser
+from .unravel import ChunkResult
+
+__all__ = ["RunRecord", "save", "load", "ChunkDirectory", "model_from_dict", "FORMAT"]
+
+FORMAT = "micromaser-trajectories result"
+FORMAT_VERSION = 1
+
+_DESCRIPTIONS = {
+    "k": "collision count of each checkpoint",
+    "energy": "mean photon number <n> (units of hbar omega)",
+    "purity": "Tr rho^2",
+    "fano": "Fano factor Var(n)/<n> (NaN at zero energy)",
+    "ergotropy": "ergotropy (units of hbar omega)",
+    "entropy": "von Neumann entropy (nats)",
+    "n2": "<n^2>",
+    "populations": "photon distribution rho_nn, shape (checkpoints, N)",
+    "rho": "density matrix rebuilt from trajectories, shape (rho checkpoints, N, N)",
+    "rho_index": "index into k of each rebuilt density matrix",
+    "leakage": "population lost through the Fock cutoff up to each checkpoint",
+    "trace": "Tr rho",
+    "a_mean": "<a>",
+    "x_mean": "<x>, x = (a + a^dag)/sqrt 2",
+    "p_mean": "<p>, p = (a - a^dag)/(i sqrt 2)",
+    "x_var": "Var x (vacuum: 1/2)",
+    "p_var": "Var p (vacuum: 1/2)",
+    "n_mean": "<n>_i of each trajectory's conditional state (unravelling-dependent, "
+    "not measurable)",
+    "n2_mean": "<n^2>_i of each trajectory's conditional state",
+    "qubit_g": "cumulative count of qubits leaving in g, per branch j they came in on",
+    "qubit_e": "cumulative count of qubits leaving in e, per branch j they came in on",
+    "emissions": "cumulative count of photons emitted into the bath",
+    "absorptions": "cumulative count of photons absorbed from the bath",
+    "fock": "one photon number sampled from each conditional state (-1: leaked)",
+    "alive": "False for trajectories whose weight left through the cutoff",
+    "jump_times": "times of the first max_jumps jumps (units of t_r; collision k at k-1)",
+    "jump_kinds": "+1 absorption, -1 emission, 0 none",
+    "n_jumps": "number of jumps (may exceed the recorded capacity)",
+}
+_ESTIMATES = ("energy", "purity", "fano", "ergotropy")
+_EXACT_ARRAYS = (
+    "k", "energy", "n2", "purity", "fano", "ergotropy", "entropy", "populations", "a_mean",
+    "x_mean", "p_mean", "x_var", "p_var", "leakage", "trace",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """What a result file holds: the ensemble, the exact solution, and the run's metadata."""
+
+    path: Path
+    model: Micromaser
+    ensemble: EnsembleResult | None
+    exact: ExactResult | None
+    metadata: dict[str, Any]
+
+
+def model_from_dict(d: dict[str, Any]) -> Micromaser:
+    """Inverse of :meth:`Micromaser.to_dict`."""
+    return Micromaser(
+        theta=float(d["theta"]),
+        q=float(d["q"]),
+        c=complex(float(d["c_real"]), float(d["c_imag"])),
+        gamma_tr=float(d["gamma_tr"]),
+        nbar=float(d["nbar"]),
+        cutoff=int(d["cutoff"]),
+    )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _dataset(group, name: str, data: np.ndarray, description: str | None = None) -> None:
+    ds = group.create_dataset(name, data=data)
+    desc = (
+        description
+        or _DESCRIPTIONS.get(name)
+        or _DESCRIPTIONS.get(name.removesuffix("_mean").removesuffix("_stderr"))
+    )
+    if desc:
+        suffix = " (standard error)" if name.endswith("_stderr") else ""
+        ds.attrs["description"] = desc + suffix
+
+
+def save(
+    path: str | os.PathLike,
+    *,
+    ensemble: EnsembleResult | None = None,
+    exact: ExactResult | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write a result file (atomically: ``.part`` then rename). Returns the path."""
+    import h5py
+
+    if ensemble is None and exact is None:
+        raise ValueError("save needs an ensemble, an exact result, or both")
+    path = Path(path)
+    model = (ensemble or exact).model  # type: ignore[union-attr]
+    part = path.with_name(path.name + ".part")
+    with h5py.File(part, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["package"] = "micromaser-trajectories"
+        f.attrs["version"] = __version__
+        f.attrs["created"] = _now()
+        f.attrs["status"] = "complete"
+        f.attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True)
+        g = f.create_group("model")
+        for key, value in model.to_dict().items():
+            g.attrs[key] = value
+        if ensemble is not None:
+            _write_ensemble(f.create_group("ensemble"), ensemble)
+        if exact is not None:
+            _write_exact(f.create_group("exact"), exact)
+    os.replace(part, path)
+    return path
+
+
+def _write_ensemble(g, ens: EnsembleResult) -> None:
+    for key in ("n_trajectories", "chunk_size", "n_chunks", "seed", "leaked_trajectories",
+                "jackknife_groups", "n_jobs", "backend", "seconds"):  # fmt: skip
+        g.attrs[key] = getattr(ens, key)
+    _dataset(g, "k", ens.k)
+    for name in _ESTIMATES:
+        est = getattr(ens, name)
+        _dataset(g, f"{name}_mean", est.mean)
+        _dataset(g, f"{name}_stderr", est.stderr)
+    for name in ("populations", "rho", "rho_index", "leakage"):
+        _dataset(g, name, getattr(ens, name))
+    pt = g.create_group("per_trajectory")
+    for field in dataclasses.fields(PerTrajectory):
+        _dataset(pt, field.name, getattr(ens.per_trajectory, field.name))
+
+
+def _write_exact(g, ex: ExactResult) -> None:
+    g.attrs["method"] = ex.method
+    g.attrs["setup_seconds"] = ex.setup_seconds
+    g.attrs["run_seconds"] = ex.run_seconds
+    for name in _EXACT_ARRAYS:
+        _dataset(g, name, getattr(ex, name))
+    if ex.states is not None:
+        _dataset(g, "states", ex.states, "density matrices at the checkpoints")
+
+
+def load(path: str | os.PathLike) -> RunRecord:
+    """Read a result file back into the objects the Python API returns."""
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a {FORMAT} file")
+        model = model_from_dict(dict(f["model"].attrs))
+        metadata = json.loads(f.attrs.get("metadata", "{}"))
+        metadata.update({k: f.attrs[k] for k in ("version", "created", "status") if k in f.attrs})
+        ens = _read_ensemble(f["ensemble"], model) if "ensemble" in f else None
+        ex = _read_exact(f["exact"], model) if "exact" in f else None
+    return RunRecord(path=path, model=model, ensemble=ens, exact=ex, metadata=metadata)
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return v.decode()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
+    a = {k: _scalar(v) for k, v in g.attrs.items()}
+    pt = g["per_trajectory"]
+    per = PerTrajectory(**{f.name: pt[f.name][()] for f in dataclasses.fields(PerTrajectory)})
+    estimates = {
+        name: Estimate(g[f"{name}_mean"][()], g[f"{name}_stderr"][()]) for name in _ESTIMATES
+    }
+    return EnsembleResult(
+        model=model,
+        k=g["k"][()],
+        populations=g["populations"][()],
+        rho=g["rho"][()],
+        rho_index=g["rho_index"][()],
+        leakage=g["leakage"][()],
+        per_trajectory=per,
+        **estimates,
+        **a,
+    )
+
+
+def _read_exact(g, model: Micromaser) -> ExactResult:
+    arrays = {name: g[name][()] for name in _EXACT_ARRAYS}
+    return ExactResult(
+        model=model,
+        states=g["states"][()] if "states" in g else None,
+        method=_scalar(g.attrs["method"]),
+        setup_seconds=float(g.attrs["setup_seconds"]),
+        run_seconds=float(g.attrs["run_seconds"]),
+        **arrays,
+    )
+
+
+class ChunkDirectory:
+    """Finished chunks of one run, one atomically written file each, plus a manifest.
+
+    Implements the ``ChunkStore`` protocol of :func:`trajectories.simulate`.
+    """
+
+    MANIFEST = "manifest.json"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> ChunkDirectory:
+        """Start a new chunk directory (it must not exist)."""
+        store = cls(path)
+        store.path.mkdir(parents=True, exist_ok=False)
+        store._write_atomic(store.path / cls.MANIFEST, json.dumps(manifest, indent=1).encode())
+        return store
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.path / self.MANIFEST).read_text())
+
+    def exists(self) -> bool:
+        return (self.path / self.MANIFEST).is_file()
+
+    def _chunk_path(self, index: int) -> Path:
+        return self.path / f"chunk-{index:06d}.npz"
+
+    @staticmethod
+    def _write_atomic(target: Path, data: bytes) -> None:
+        tmp = target.with_name(target.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+
+    def completed(self) -> set[int]:
+        for stale in self.path.glob("*.tmp"):  # a write interrupted by a kill
+            stale.unlink(missing_ok=True)
+        out = set()
+        for p in self.path.glob("chunk-*.npz"):
+            try:
+                out.add(int(p.stem.split("-")[1]))
+            except (IndexError, ValueError):
+                continue
+        return out
+
+    def save(self, chunk: ChunkResult) -> None:
+        import io as _io
+
+        buf = _io.BytesIO()
+        fields = {f.name: np.asarray(getattr(chunk, f.name)) for f in dataclasses.fields(chunk)}
+        np.savez(buf, **fields)
+        self._write_atomic(self._chunk_path(chunk.index), buf.getvalue())
+
+    def load(self, index: int) -> ChunkResult:
+        with np.load(self._chunk_path(index)) as z:
+            data = {name: z[name] for name in z.files}
+        for name in ("index", "n_trajectories"):
+            data[name] = int(data[name])
+        data["seconds"] = float(data["seconds"])
+        return ChunkResult(**data)
+
+    def remove(self) -> None:
+        for p in self.path.iterdir():
+            p.unlink()
+        self.path.rmdir()

@@ -1,0 +1,972 @@
+"""TOML run files: batch runs of the solvers described in a file, checked before any work.
+
+A run file has three sections, all optional::
+
+    [model]                        # Micromaser parameters (missing keys: the default model)
+    theta = "pi/sqrt(15)"          # real numbers may be expression strings
+    q = 0.25
+    c = { abs = 0.6, phase = 0.9 } # or { re = .., im = .. } or a plain real number
+    gamma_tr = [0.001, 0.1]        # a list makes a sweep axis
+    nbar = 0.15
+    cutoff = 60
+
+    [run]                          # how to run it (see RunSettings)
+    trajectories = 10000
+    collisions = 2000
+    seed = 7
+    checkpoints = { every = 10 }   # or { count = 101 }, or an explicit list of ints
+    sweep = "product"              # or "zip": how list-valued keys combine
+
+    [output]
+    folder = "runs"
+    name = "fig5"                  # file stem; sweep points get a suffix from their values
+    plots = ["png"]
+
+:func:`load_run_file` and :func:`parse_run_dict` expand the sweep into a list of
+:class:`RunPoint` (one validated model and its settings each). Every mistake, from a
+misspelt key to a model parameter out of range, raises :class:`RunFileError` with one
+line naming the key, the value and what is allowed. Expression strings are read by a
+small recursive-descent parser (:func:`parse_expression`); nothing in a run file is ever
+executed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import itertools
+import math
+import numbers
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .model import Micromaser, fine_tuned_theta
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
+
+__all__ = [
+    "RunFileError",
+    "RunSettings",
+    "OutputSettings",
+    "RunPoint",
+    "DEFAULT_MODEL",
+    "MODEL_KEYS",
+    "RUN_KEYS",
+    "OUTPUT_KEYS",
+    "parse_expression",
+    "parse_run_dict",
+    "load_run_file",
+    "apply_overrides",
+    "default_checkpoints",
+]
+
+#: The built-in default model (the paper's Fig. 5 case with gamma t_r = 0.1), used for
+#: every [model] key a run file leaves out.
+DEFAULT_MODEL: dict[str, Any] = {
+    "theta": fine_tuned_theta(15),
+    "q": 0.25,
+    "c": 1.0,
+    "gamma_tr": 0.1,
+    "nbar": 0.15,
+    "cutoff": 60,
+}
+#: Number of evenly spaced checkpoints when a run file gives none.
+DEFAULT_CHECKPOINT_COUNT = 101
+#: Plot formats the [output] section accepts.
+PLOT_FORMATS = ("png", "pdf")
+#: joblib backends accepted besides those registered when the run file is read.
+_EXTRA_BACKENDS = ("dask", "ray", "spark")
+_SWEEP_MODES = ("product", "zip")
+_REAL_MODEL_KEYS = ("theta", "q", "gamma_tr", "nbar")
+
+
+class RunFileError(ValueError):
+    """A run file (or a run dictionary, or a command-line override) is invalid.
+
+    The message is one line naming the key (dotted, e.g. ``run.checkpoints``), the
+    offending value and what is allowed. ``key`` holds the dotted key when there is
+    one, ``source`` the file or preset the error came from.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
+        self.key = key
+        self.source = source
+        self.message = message
+        text = message if source in (None, "<dict>") else f"{source}: {message}"
+        super().__init__(" ".join(text.split("\n")))
+
+
+# --------------------------------------------------------------------------- expressions
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
+    r"|(?P<op>[-+*/()]))"
+)
+_ALLOWED_TEXT = "allowed: numbers, pi, sqrt(...), + - * / and parentheses"
+_MAX_DEPTH = 64
+_MAX_LENGTH = 1000
+
+
+class _ExpressionError(Exception):
+    """Internal: a syntax or value error, converted to RunFileError by parse_expression."""
+
+
+def _tokenise(text: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    pos = 0
+    end = len(text.rstrip())
+    while pos < end:
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
+            raise _ExpressionError(f"unexpected character {text[start]!r} at position {start}")
+        kind = m.lastgroup
+        assert kind is not None
+        tokens.append((kind, m.group(kind), m.start(kind)))
+        pos = m.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent over the grammar::
+
+    expr    := term (("+" | "-") term)*
+    term    := unary (("*" | "/") unary)*
+    unary   := ("+" | "-") unary | primary
+    primary := NUMBER | "pi" | "sqrt" "(" expr ")" | "(" expr ")"
+    """
+
+    def __init__(self, tokens: list[tuple[str, str, int]]):
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.peek()
+        if tok is None:
+            raise _ExpressionError("unexpected end of expression")
+        self.i += 1
+        return tok
+
+    def expect(self, text: str) -> None:
+        tok = self.peek()
+        if tok is None:
+            raise _ExpressionError(f"expected {text!r} at end of expression")
+        if tok[1] != text:
+            raise _ExpressionError(f"expected {text!r} at position {tok[2]}, got {tok[1]!r}")
+        self.i += 1
+
+    def parse(self) -> float:
+        if not self.tokens:
+            raise _ExpressionError("empty expression")
+        value = self.expr()
+        tok = self.peek()
+        if tok is not None:
+            raise _ExpressionError(f"unexpected {tok[1]!r} at position {tok[2]}")
+        return value
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise _ExpressionError(f"nested more than {_MAX_DEPTH} levels deep")
+
+    def expr(self) -> float:
+        value = self.term()
+        while (tok := self.peek()) is not None and tok[1] in "+-" and tok[0] == "op":
+            self.i += 1
+            rhs = self.term()
+            value = value + rhs if tok[1] == "+" else value - rhs
+        return value
+
+    def term(self) -> float:
+        value = self.unary()
+        while (tok := self.peek()) is not None and tok[1] in "*/" and tok[0] == "op":
+            self.i += 1
+            rhs = self.unary()
+            if tok[1] == "*":
+                value = value * rhs
+            elif rhs == 0.0:
+                raise _ExpressionError(f"division by zero at position {tok[2]}")
+            else:
+                value = value / rhs
+        return value
+
+    def unary(self) -> float:
+        tok = self.peek()
+        if tok is not None and tok[0] == "op" and tok[1] in "+-":
+            self.i += 1
+            self.nested()
+            value = self.unary()
+            self.depth -= 1
+            return -value if tok[1] == "-" else value
+        return self.primary()
+
+    def primary(self) -> float:
+        kind, text, pos = self.take()
+        if kind == "number":
+            return float(text)
+        if kind == "name":
+            if text == "pi":
+                return math.pi
+            if text == "sqrt":
+                self.expect("(")
+                self.nested()
+                arg = self.expr()
+                self.depth -= 1
+                self.expect(")")
+                if arg < 0.0:
+                    raise _ExpressionError(f"sqrt of a negative number ({arg!r}) at position {pos}")
+                return math.sqrt(arg)
+            raise _ExpressionError(f"unknown name {text!r} at position {pos}")
+        if text == "(":
+            self.nested()
+            value = self.expr()
+            self.depth -= 1
+            self.expect(")")
+            return value
+        raise _ExpressionError(f"unexpected {text!r} at position {pos}")
+
+
+def parse_expression(text: str) -> float:
+    """Evaluate an arithmetic expression such as ``"pi/sqrt(15.6)"`` or ``"-2.5e-3 * (1 + 2)"``.
+
+    Grammar: numbers (integer, decimal, scientific notation), the constant ``pi``, the
+    function ``sqrt(...)``, binary ``+ - * /`` with the usual precedence, unary ``-`` and
+    ``+``, parentheses and whitespace. Nothing else: the text is tokenised and parsed by
+    hand, never evaluated by Python, so it cannot run code.
+
+    Raises :class:`RunFileError` naming the expression on an unknown name, bad syntax,
+    division by zero, the square root of a negative number or a non-finite result.
+
+    >>> round(parse_expression("pi/sqrt(15)"), 12)
+    0.811155735195
+    >>> parse_expression("-2 * (1 + 0.5e1) / 4")
+    -3.0
+    """
+    if not isinstance(text, str):
+        raise RunFileError(
+            f"expression must be a string, got {text!r} ({type(text).__name__}); {_ALLOWED_TEXT}"
+        )
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    try:
+        if len(text) > _MAX_LENGTH:
+            raise _ExpressionError(f"longer than {_MAX_LENGTH} characters")
+        value = _Parser(_tokenise(text)).parse()
+        if not math.isfinite(value):
+            raise _ExpressionError(f"the result {value!r} is not finite")
+    except _ExpressionError as err:
+        raise RunFileError(
+            f"cannot evaluate expression {shown!r}: {err}; {_ALLOWED_TEXT}"
+        ) from None
+    except OverflowError:
+        raise RunFileError(
+            f"cannot evaluate expression {shown!r}: the result is not finite; {_ALLOWED_TEXT}"
+        ) from None
+    return value
+
+
+# --------------------------------------------------------------------------- settings
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """How one point of a run file is run (the ``[run]`` section, resolved and validated).
+
+    ``checkpoints`` are explicit collision counts (never empty once resolved from a
+    run file); ``rho_checkpoints`` is ``"all"``, ``"last"``, ``"none"`` or a subset of
+    them; ``jobs`` and ``backend`` go to joblib; ``exact`` asks for the exact
+    density-matrix solver as well as the trajectories.
+    """
+
+    trajectories: int = 10_000
+    collisions: int = 2000
+    seed: int | None = None
+    chunk_size: int | None = None
+    checkpoints: tuple[int, ...] = ()
+    rho_checkpoints: str | tuple[int, ...] = "all"
+    jobs: int = 1
+    backend: str = "loky"
+    max_jumps: int = 0
+    leakage_tol: float = 1e-8
+    exact: bool = True
+
+    def simulate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`trajectories.simulate` (after the model)."""
+        return {
+            "n_collisions": self.collisions,
+            "n_trajectories": self.trajectories,
+            "seed": self.seed,
+            "n_jobs": self.jobs,
+            "backend": self.backend,
+            "chunk_size": self.chunk_size,
+            "checkpoints": list(self.checkpoints) if self.checkpoints else None,
+            "rho_checkpoints": (
+                self.rho_checkpoints
+                if isinstance(self.rho_checkpoints, str)
+                else list(self.rho_checkpoints)
+            ),
+            "max_jumps": self.max_jumps,
+            "leakage_tol": self.leakage_tol,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSettings:
+    """Where one point's results go: ``folder/name.*``, with plots in ``plots`` formats."""
+
+    folder: str = "runs"
+    name: str = "run"
+    plots: tuple[str, ...] = ("png",)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPoint:
+    """One point of a (possibly swept) run: a validated model and its settings.
+
+    ``name`` is the file stem, unique within the sweep (the output name plus a suffix
+    built from the swept values, e.g. ``fig5_gamma_tr-0.001``); ``sweep_values`` maps
+    each swept key (bare, e.g. ``"gamma_tr"``) to this point's value (``{}`` without a
+    sweep).
+    """
+
+    name: str
+    model: Micromaser
+    run: RunSettings
+    output: OutputSettings
+    sweep_values: dict = dataclasses.field(default_factory=dict)
+    #: The point's own (sweep-expanded, unresolved) sections, kept so that command-line
+    #: overrides are re-validated exactly like the file (e.g. ``{every = 20}`` checkpoints
+    #: follow a new number of collisions).
+    _spec: Mapping | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def stem(self) -> Path:
+        """``folder/name``: the path of this point's output files without a suffix."""
+        return Path(self.output.folder) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything about the point as plain JSON-serialisable Python values.
+
+        ``c`` is written as ``{"re": .., "im": ..}`` (also inside ``sweep_values``);
+        tuples become lists.
+        """
+        m = self.model
+        run = dataclasses.asdict(self.run)
+        run["checkpoints"] = list(self.run.checkpoints)
+        if not isinstance(self.run.rho_checkpoints, str):
+            run["rho_checkpoints"] = list(self.run.rho_checkpoints)
+        output = dataclasses.asdict(self.output)
+        output["plots"] = list(self.output.plots)
+        return {
+            "name": self.name,
+            "model": {
+                "theta": m.theta,
+                "q": m.q,
+                "c": _complex_dict(m.c),
+                "gamma_tr": m.gamma_tr,
+                "nbar": m.nbar,
+                "cutoff": m.cutoff,
+            },
+            "run": run,
+            "output": output,
+            "sweep_values": {k: _plain(v) for k, v in self.sweep_values.items()},
+        }
+
+
+def _complex_dict(z: complex) -> dict[str, float]:
+    return {"re": float(z.real), "im": float(z.imag)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, complex):
+        return _complex_dict(value)
+    return value
+
+
+# --------------------------------------------------------------------------- schema
+MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff")
+RUN_KEYS = (
+    "trajectories",
+    "collisions",
+    "seed",
+    "chunk_size",
+    "checkpoints",
+    "rho_checkpoints",
+    "jobs",
+    "backend",
+    "max_jumps",
+    "leakage_tol",
+    "exact",
+    "sweep",
+)
+OUTPUT_KEYS = ("folder", "name", "plots")
+_SECTIONS = {"model": MODEL_KEYS, "run": RUN_KEYS, "output": OUTPUT_KEYS}
+#: Keys whose list value is the value itself, never a sweep axis.
+_LIST_VALUED = {("run", "checkpoints"), ("run", "rho_checkpoints"), ("output", "plots")}
+_NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _suggest(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {prefix}{match[0]}?" if match else ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+class _Checker:
+    """Validation helpers that raise RunFileError tagged with the source."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str | None, message: str) -> RunFileError:
+        return RunFileError(message, key=key, source=self.source)
+
+    def integer(self, key: str, value: Any, minimum: int) -> int:
+        if not _is_int(value):
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {_describe(value)}")
+        if int(value) < minimum:
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {int(value)}")
+        return int(value)
+
+    def real(self, key: str, value: Any, *, minimum: float | None = None) -> float:
+        """A real number or an expression string; ``minimum`` is checked when given."""
+        if isinstance(value, str):
+            try:
+                x = parse_expression(value)
+            except RunFileError as err:
+                raise self.fail(key, f"{key}: {err.message}") from None
+        elif _is_real(value):
+            x = float(value)
+        else:
+            allowed = "a real number or an expression string such as 'pi/sqrt(15)'"
+            raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
+        if minimum is not None and not x >= minimum:
+            raise self.fail(key, f"{key} must be >= {minimum:g}, got {value!r}")
+        return x
+
+    def string(self, key: str, value: Any, choices: Iterable[str] | None = None) -> str:
+        choices = tuple(choices) if choices is not None else None
+        allowed = (
+            "one of " + ", ".join(repr(c) for c in choices) if choices else "a non-empty string"
+        )
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
+        if choices is not None and value not in choices:
+            hint = _suggest(value, choices)
+            raise self.fail(key, f"{key} must be {allowed}, got {value!r}{hint}")
+        return value
+
+    def boolean(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"{key} must be true or false, got {_describe(value)}")
+        return value
+
+    def table(self, key: str, value: Any) -> Mapping:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"[{key}] must be a table, got {_describe(value)}")
+        return value
+
+    def known_keys(self, section: str, table: Mapping, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for k in table:
+            if not isinstance(k, str) or k not in allowed:
+                hint = _suggest(str(k), allowed, f"{section}.")
+                raise self.fail(
+                    f"{section}.{k}",
+                    f"unknown key {section}.{k}{hint or '; allowed: ' + ', '.join(allowed)}",
+                )
+
+
+# --------------------------------------------------------------------------- parsing
+def default_checkpoints(collisions: int) -> tuple[int, ...]:
+    """101 evenly spaced checkpoints in ``[0, collisions]`` (every collision up to 100).
+
+    >>> default_checkpoints(4)
+    (0, 1, 2, 3, 4)
+    >>> len(default_checkpoints(2000)), default_checkpoints(2000)[:3]
+    (101, (0, 20, 40))
+    """
+    ks = np.unique(np.linspace(0, collisions, DEFAULT_CHECKPOINT_COUNT).round()).astype(int)
+    return tuple(int(k) for k in ks)
+
+
+def _resolve_checkpoints(chk: _Checker, spec: Any, collisions: int) -> tuple[int, ...]:
+    key = "run.checkpoints"
+    if spec is None:
+        return default_checkpoints(collisions)
+    if isinstance(spec, Mapping):
+        if len(spec) != 1 or not set(spec) <= {"every", "count"}:
+            for k in spec:
+                if k not in ("every", "count"):
+                    hint = _suggest(str(k), ("every", "count"), f"{key}.")
+                    raise chk.fail(f"{key}.{k}", f"unknown key {key}.{k}{hint}")
+            raise chk.fail(
+                key, f"{key} must have exactly one of 'every' or 'count', got {dict(spec)!r}"
+            )
+        ((name, n),) = spec.items()
+        if name == "every":
+            every = chk.integer(f"{key}.every", n, 1)
+            ks = list(range(0, collisions + 1, every))
+            if ks[-1] != collisions:
+                ks.append(collisions)
+            return tuple(ks)
+        count = chk.integer(f"{key}.count", n, 2)
+        ks = np.unique(np.linspace(0, collisions, count).round()).astype(int)
+        return tuple(int(k) for k in ks)
+    allowed = (
+        "{ every = n }, { count = n } or a list of strictly increasing integers "
+        f"in [0, run.collisions = {collisions}]"
+    )
+    if isinstance(spec, str) or not isinstance(spec, (list, tuple)):
+        raise chk.fail(key, f"{key} must be {allowed}, got {_describe(spec)}")
+    return _index_list(chk, key, spec, collisions, allowed)
+
+
+def _index_list(
+    chk: _Checker, key: str, values: Any, collisions: int, allowed: str
+) -> tuple[int, ...]:
+    if len(values) == 0:
+        raise chk.fail(key, f"{key} must be {allowed}, got an empty list")
+    for i, v in enumerate(values):
+        if not _is_int(v):
+            raise chk.fail(key, f"{key}[{i}] must be an integer, got {_describe(v)}")
+        if not 0 <= v <= collisions:
+            raise chk.fail(
+                key,
+                f"{key}[{i}] = {v} is outside [0, run.collisions = {collisions}]; "
+                f"{key} must be {allowed}",
+            )
+        if i and v <= values[i - 1]:
+            raise chk.fail(
+                key,
+                f"{key} must be strictly increasing, but {key}[{i}] = {v} follows {values[i - 1]}",
+            )
+    return tuple(int(v) for v in values)
+
+
+def _resolve_rho(
+    chk: _Checker, spec: Any, checkpoints: tuple[int, ...], collisions: int
+) -> str | tuple[int, ...]:
+    key = "run.rho_checkpoints"
+    allowed = "'all', 'last', 'none' or a list of checkpoints"
+    if spec is None:
+        return "all"
+    if isinstance(spec, str):
+        return chk.string(key, spec, ("all", "last", "none"))
+    if not isinstance(spec, (list, tuple)):
+        raise chk.fail(key, f"{key} must be {allowed}, got {_describe(spec)}")
+    ks = _index_list(chk, key, spec, collisions, allowed)
+    missing = sorted(set(ks) - set(checkpoints))
+    if missing:
+        raise chk.fail(
+            key, f"{key} = {list(ks)} includes {missing}, which are not among run.checkpoints"
+        )
+    return ks
+
+
+def _backend(chk: _Checker, value: Any) -> str:
+    from joblib.parallel import BACKENDS
+
+    known = tuple(sorted(set(BACKENDS) | set(_EXTRA_BACKENDS)))
+    if not isinstance(value, str) or value not in known:
+        hint = _suggest(value, known) if isinstance(value, str) else ""
+        raise chk.fail(
+            "run.backend",
+            f"run.backend must be a joblib backend ({', '.join(known)}), "
+            f"got {_describe(value)}{hint}",
+        )
+    return value
+
+
+def _model_value(chk: _Checker, key: str, value: Any) -> Any:
+    """Convert one [model] value (expression strings, c tables); ranges are Micromaser's."""
+    dotted = f"model.{key}"
+    if key in _REAL_MODEL_KEYS:
+        return chk.real(dotted, value)
+    if key == "c":
+        if isinstance(value, Mapping):
+            keys = set(value)
+            for k in value:
+                if k not in ("abs", "phase", "re", "im"):
+                    hint = _suggest(str(k), ("abs", "phase", "re", "im"), "model.c.")
+                    raise chk.fail(f"model.c.{k}", f"unknown key model.c.{k}{hint}")
+            if keys and keys <= {"re", "im"}:
+                re_ = chk.real("model.c.re", value.get("re", 0.0))
+                im_ = chk.real("model.c.im", value.get("im", 0.0))
+                return complex(re_, im_)
+            if "abs" in keys and keys <= {"abs", "phase"}:
+                r = chk.real("model.c.abs", value["abs"], minimum=0.0)
+                phi = chk.real("model.c.phase", value.get("phase", 0.0))
+                return complex(r * math.cos(phi), r * math.sin(phi))
+            raise chk.fail(
+                dotted,
+                "model.c must be a real number or a table { abs = .., phase = .. } or "
+                f"{{ re = .., im = .. }}, got {dict(value)!r}",
+            )
+        if isinstance(value, (str, bool)) or _is_real(value):
+            return chk.real(dotted, value)
+        raise chk.fail(
+            dotted,
+            "model.c must be a real number or a table { abs = .., phase = .. } or "
+            f"{{ re = .., im = .. }}, got {_describe(value)}",
+        )
+    return value  # cutoff: Micromaser checks the type and range
+
+
+def _build_model(chk: _Checker, section: Mapping) -> Micromaser:
+    params = dict(DEFAULT_MODEL)
+    for key, value in section.items():
+        params[key] = _model_value(chk, key, value)
+    try:
+        return Micromaser(**params)
+    except ValueError as err:
+        key = next((k for k in MODEL_KEYS if str(err).startswith(k + " ")), None)
+        raise chk.fail(f"model.{key}" if key else "model", f"model.{err}") from None
+
+
+def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
+    s = dict(section)
+    s.pop("sweep", None)
+    d = RunSettings()
+    trajectories = chk.integer("run.trajectories", s.get("trajectories", d.trajectories), 1)
+    collisions = chk.integer("run.collisions", s.get("collisions", d.collisions), 1)
+    seed = s.get("seed")
+    if seed is not None:
+        seed = chk.integer("run.seed", seed, 0)
+    chunk = s.get("chunk_size")
+    if chunk is not None:
+        chunk = chk.integer("run.chunk_size", chunk, 1)
+    checkpoints = _resolve_checkpoints(chk, s.get("checkpoints"), collisions)
+    rho = _resolve_rho(chk, s.get("rho_checkpoints"), checkpoints, collisions)
+    jobs = s.get("jobs", d.jobs)
+    if not _is_int(jobs) or jobs == 0:
+        raise chk.fail(
+            "run.jobs",
+            f"run.jobs must be a non-zero integer (-1: all cores), got {_describe(jobs)}",
+        )
+    backend = _backend(chk, s.get("backend", d.backend))
+    max_jumps = chk.integer("run.max_jumps", s.get("max_jumps", d.max_jumps), 0)
+    tol = s.get("leakage_tol", d.leakage_tol)
+    if not (_is_real(tol) and tol == math.inf):
+        tol = chk.real("run.leakage_tol", tol, minimum=0.0)
+    exact = chk.boolean("run.exact", s.get("exact", d.exact))
+    return RunSettings(
+        trajectories=trajectories,
+        collisions=collisions,
+        seed=seed,
+        chunk_size=chunk,
+        checkpoints=checkpoints,
+        rho_checkpoints=rho,
+        jobs=int(jobs),
+        backend=backend,
+        max_jumps=max_jumps,
+        leakage_tol=float(tol),
+        exact=exact,
+    )
+
+
+_BAD_STEM = re.compile(r"[/\\\x00]")
+
+
+def _build_output(chk: _Checker, section: Mapping) -> OutputSettings:
+    d = OutputSettings()
+    folder = chk.string("output.folder", section.get("folder", d.folder))
+    name = chk.string("output.name", section.get("name", d.name))
+    if _BAD_STEM.search(name) or name in (".", ".."):
+        raise chk.fail(
+            "output.name",
+            f"output.name must be a file stem without '/' or '\\\\' (use output.folder for "
+            f"the directory), got {name!r}",
+        )
+    plots = section.get("plots", list(d.plots))
+    allowed = f"a list of plot formats from {list(PLOT_FORMATS)}"
+    if not isinstance(plots, (list, tuple)):
+        raise chk.fail("output.plots", f"output.plots must be {allowed}, got {_describe(plots)}")
+    for i, p in enumerate(plots):
+        if p not in PLOT_FORMATS:
+            hint = _suggest(p, PLOT_FORMATS) if isinstance(p, str) else ""
+            raise chk.fail(
+                "output.plots",
+                f"output.plots[{i}] must be one of {list(PLOT_FORMATS)}, got {p!r}{hint}",
+            )
+    if len(set(plots)) != len(plots):
+        raise chk.fail("output.plots", f"output.plots lists a format twice: {list(plots)}")
+    return OutputSettings(folder=folder, name=name, plots=tuple(plots))
+
+
+def _build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
+    model = _build_model(chk, spec.get("model", {}))
+    run = _build_run(chk, spec.get("run", {}))
+    output = _build_output(chk, spec.get("output", {}))
+    return RunPoint(
+        name=name,
+        model=model,
+        run=run,
+        output=output,
+        sweep_values=dict(sweep_values),
+        _spec=copy.deepcopy(dict(spec)),
+    )
+
+
+def _format_value(value: Any, digits: int) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, complex):
+        if value.imag == 0.0:
+            return f"{value.real:.{digits}g}"
+        return f"{value.real:.{digits}g}{value.imag:+.{digits}g}j"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _axis_labels(values: list[Any]) -> list[str]:
+    """Short labels for an axis' values, with enough digits to tell distinct values apart."""
+    for digits in range(6, 18):
+        labels = [_format_value(v, digits) for v in values]
+        if len(set(labels)) == len(set(values)):
+            return labels
+    return [_format_value(v, 17) for v in values]  # pragma: no cover
+
+
+def _sweep_value(chk: _Checker, section: str, key: str, value: Any) -> Any:
+    """The resolved value of one sweep entry, used for naming and duplicate checks."""
+    if section == "model":
+        return _model_value(chk, key, value)
+    if key == "leakage_tol" and not (_is_real(value) and value == math.inf):
+        return chk.real("run.leakage_tol", value, minimum=0.0)
+    return value
+
+
+def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
+    """Validate a run description (the parsed TOML) and expand its sweep into points.
+
+    Every list-valued key of ``[model]`` and ``[run]`` (except the lists
+    ``run.checkpoints`` and ``run.rho_checkpoints``) is a sweep axis; ``run.sweep``
+    says whether the axes combine as a Cartesian product (``"product"``, the default;
+    the first axis varies slowest) or element by element (``"zip"``). Missing sections
+    and keys take the defaults (:data:`DEFAULT_MODEL`, :class:`RunSettings`,
+    :class:`OutputSettings`); checkpoints default to 101 evenly spaced collisions.
+
+    ``source`` (a file name, a preset) prefixes error messages. Every point's model
+    and settings are validated before this returns; any problem raises
+    :class:`RunFileError`.
+    """
+    chk = _Checker(source)
+    if not isinstance(data, Mapping):
+        raise chk.fail(None, f"a run description must be a table, got {_describe(data)}")
+    for section in data:
+        if section not in _SECTIONS:
+            owner = [f"{s}.{section}" for s, keys in _SECTIONS.items() if section in keys]
+            hint = (
+                f"; did you mean {owner[0]} (in the [{owner[0].split('.')[0]}] section)?"
+                if owner
+                else _suggest(str(section), _SECTIONS)
+            )
+            raise chk.fail(
+                str(section),
+                f"unknown section [{section}]{hint or '; allowed: [model], [run], [output]'}",
+            )
+    sections = {name: chk.table(name, data.get(name, {})) for name in _SECTIONS}
+    for name, keys in _SECTIONS.items():
+        chk.known_keys(name, sections[name], keys)
+
+    mode = chk.string("run.sweep", sections["run"].get("sweep", "product"), _SWEEP_MODES)
+
+    # ---- sweep axes, in file order: model keys first, then run keys
+    axes: list[tuple[str, str, list[Any]]] = []
+    for section in ("model", "run"):
+        for key, value in sections[section].items():
+            if (section, key) in _LIST_VALUED or (section, key) in _NOT_SWEPT:
+                continue
+            if isinstance(value, (list, tuple)):
+                if len(value) == 0:
+                    raise chk.fail(
+                        f"{section}.{key}",
+                        f"{section}.{key} is an empty list; a sweep axis needs at least one value",
+                    )
+                for i, v in enumerate(value):
+                    if isinstance(v, (list, tuple)):
+                        raise chk.fail(
+                            f"{section}.{key}",
+                            f"{section}.{key}[{i}] is a list; sweep values must be single "
+                            f"values, got {v!r}",
+                        )
+                axes.append((section, key, list(value)))
+    for section in ("output",):
+        for key, value in sections[section].items():
+            if key != "plots" and isinstance(value, (list, tuple)):
+                raise chk.fail(
+                    f"output.{key}",
+                    f"output.{key} cannot be a list (output keys are not sweep axes), "
+                    f"got {value!r}",
+                )
+
+    if mode == "zip" and axes:
+        lengths = {f"{s}.{k}": len(v) for s, k, v in axes}
+        if len(set(lengths.values())) > 1:
+            detail = ", ".join(f"{k} has {n} values" for k, n in lengths.items())
+            raise chk.fail(
+                "run.sweep",
+                f"run.sweep = 'zip' needs sweep lists of equal length, but {detail}",
+            )
+
+    resolved = [[_sweep_value(chk, s, k, v) for v in values] for s, k, values in axes]
+    for (section, key, _), vals in zip(axes, resolved, strict=True):
+        if mode == "product" and len(set(map(_hashable, vals))) != len(vals):
+            raise chk.fail(
+                f"{section}.{key}",
+                f"{section}.{key} = {_shown(vals)} repeats a value; sweep values must be distinct",
+            )
+    labels = [_axis_labels(vals) for vals in resolved]
+
+    if not axes:
+        combos: list[tuple[int, ...]] = [()]
+    elif mode == "product":
+        combos = list(itertools.product(*(range(len(v)) for _, _, v in axes)))
+    else:
+        combos = [(i,) * len(axes) for i in range(len(axes[0][2]))]
+    if mode == "zip":
+        seen: dict[tuple, int] = {}
+        for n, combo in enumerate(combos):
+            point = tuple(_hashable(resolved[a][i]) for a, i in enumerate(combo))
+            if point in seen:
+                raise chk.fail(
+                    "run.sweep",
+                    f"run.sweep = 'zip': points {seen[point]} and {n} are identical; sweep "
+                    "points must be distinct",
+                )
+            seen[point] = n
+
+    base_name = sections["output"].get("name", OutputSettings.name)
+    points: list[RunPoint] = []
+    for combo in combos:
+        spec = {name: dict(table) for name, table in sections.items()}
+        spec["run"].pop("sweep", None)
+        sweep_values: dict[str, Any] = {}
+        suffix = []
+        for a, (i, (section, key, values)) in enumerate(zip(combo, axes, strict=True)):
+            spec[section][key] = values[i]
+            sweep_values[key] = resolved[a][i]
+            suffix.append(f"{key}-{labels[a][i]}")
+        name = "_".join([str(base_name), *suffix])
+        points.append(_build_point(chk, spec, name, sweep_values))
+    return points
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, (dict, list)) else value
+
+
+def _shown(values: list[Any]) -> str:
+    return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+def load_run_file(path: str | Path) -> list[RunPoint]:
+    """Read a TOML run file and return its validated points (see :func:`parse_run_dict`).
+
+    A missing or unreadable file, or a TOML syntax error (the message gives the line and
+    column), raises :class:`RunFileError`.
+    """
+    path = Path(path)
+    if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
+        raise RunFileError(
+            "reading run files on Python 3.10 needs the 'tomli' package (pip install tomli)",
+            source=str(path),
+        )
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise RunFileError(f"invalid TOML: {err}", source=str(path)) from None
+    except UnicodeDecodeError as err:
+        raise RunFileError(
+            f"invalid TOML: not UTF-8 text ({err.reason})", source=str(path)
+        ) from None
+    except OSError as err:
+        raise RunFileError(
+            f"cannot read run file {str(path)!r}: {err.strerror or err}", source=None
+        ) from None
+    return parse_run_dict(data, source=str(path))
+
+
+# --------------------------------------------------------------------------- overrides
+def _spec_of(point: RunPoint) -> dict[str, dict[str, Any]]:
+    """The point's unresolved sections; rebuilt from its settings if it has none."""
+    if point._spec is not None:
+        spec = copy.deepcopy(dict(point._spec))
+        return {name: dict(spec.get(name, {})) for name in _SECTIONS}
+    d = point.to_dict()
+    run = {k: v for k, v in d["run"].items() if v is not None}
+    if tuple(run["checkpoints"]) == default_checkpoints(point.run.collisions):
+        del run["checkpoints"]  # the default: follow a new number of collisions
+    output = dict(d["output"])
+    return {"model": dict(d["model"]), "run": run, "output": output}
+
+
+def apply_overrides(
+    points: Iterable[RunPoint],
+    *,
+    trajectories: int | None = None,
+    collisions: int | None = None,
+    jobs: int | None = None,
+    seed: int | None = None,
+    backend: str | None = None,
+    folder: str | None = None,
+) -> list[RunPoint]:
+    """Return the points with command-line overrides applied (``None``: keep the file's).
+
+    Each point is validated again exactly like the run file, so e.g. ``{every = 20}``
+    checkpoints follow a new ``collisions`` and an explicit checkpoint beyond it is an
+    error. Overriding a key that is a sweep axis is an error (the points would collide).
+    Raises :class:`RunFileError` (source ``command line``).
+    """
+    changes = {
+        ("run", "trajectories"): trajectories,
+        ("run", "collisions"): collisions,
+        ("run", "jobs"): jobs,
+        ("run", "seed"): seed,
+        ("run", "backend"): backend,
+        ("output", "folder"): folder,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    chk = _Checker("command line")
+    out = []
+    for point in points:
+        if not isinstance(point, RunPoint):
+            raise chk.fail(None, f"apply_overrides needs RunPoint objects, got {_describe(point)}")
+        spec = _spec_of(point)
+        for (section, key), value in changes.items():
+            if key in point.sweep_values:
+                raise chk.fail(
+                    f"{section}.{key}",
+                    f"cannot override {section}.{key} = {value!r}: it is a sweep axis of "
+                    f"this run ({point.name})",
+                )
+            spec[section][key] = value
+        out.append(_build_point(chk, spec, point.name, point.sweep_values))
+    return out

@@ -1,0 +1,275 @@
+"""Running one parameter point end to end: exact solution, trajectories, result file, plots.
+
+A :class:`RunRequest` holds everything a run needs as plain values (its seed and
+chunk size resolved), so it can be written to a chunk directory's manifest and an
+interrupted run can be resumed from the manifest alone. :func:`execute` refuses to
+overwrite results (unless ``force``), checks that the output folder is writable
+before computing, solves exactly first (a truncation error stops the run before
+the Monte Carlo work), saves every finished chunk, writes the result file
+atomically, draws the plots and removes the chunk directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import io
+from ._version import __version__
+from .exact import solve_exact
+from .model import Micromaser
+from .simulate import default_chunk_size, simulate
+
+__all__ = ["RunRequest", "RunError", "execute", "resume", "result_paths", "status"]
+
+log = logging.getLogger("trajectories")
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue as asked (files in the way, nothing to resume)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    """One parameter point with every setting resolved (seed and chunk size included)."""
+
+    name: str
+    folder: str
+    model: Micromaser
+    n_collisions: int
+    n_trajectories: int
+    seed: int
+    chunk_size: int
+    checkpoints: tuple[int, ...]
+    rho_checkpoints: str | tuple[int, ...] = "all"
+    n_jobs: int = 1
+    backend: str = "loky"
+    max_jumps: int = 0
+    leakage_tol: float = 1e-8
+    exact: bool = True
+    plots: tuple[str, ...] = ("png",)
+    sweep_values: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_point(cls, point: Any) -> RunRequest:
+        """From a :class:`trajectories.runfile.RunPoint`, drawing a seed if it has none."""
+        run = point.run
+        seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy)
+        chunk = run.chunk_size or default_chunk_size(run.trajectories)
+        rho = run.rho_checkpoints
+        return cls(
+            name=point.name,
+            folder=point.output.folder,
+            model=point.model,
+            n_collisions=run.collisions,
+            n_trajectories=run.trajectories,
+            seed=int(seed),
+            chunk_size=int(chunk),
+            checkpoints=tuple(int(k) for k in run.checkpoints),
+            rho_checkpoints=rho if isinstance(rho, str) else tuple(int(k) for k in rho),
+            n_jobs=run.jobs,
+            backend=run.backend,
+            max_jumps=run.max_jumps,
+            leakage_tol=run.leakage_tol,
+            exact=run.exact,
+            plots=tuple(point.output.plots),
+            sweep_values=dict(point.sweep_values),
+        )
+
+    def to_manifest(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["model"] = self.model.to_dict()
+        d["rho_checkpoints"] = (
+            self.rho_checkpoints
+            if isinstance(self.rho_checkpoints, str)
+            else list(self.rho_checkpoints)
+        )
+        d["checkpoints"] = list(self.checkpoints)
+        d["plots"] = list(self.plots)
+        d["leakage_tol"] = float(self.leakage_tol)
+        return d
+
+    @classmethod
+    def from_manifest(cls, d: dict[str, Any]) -> RunRequest:
+        d = dict(d)
+        d["model"] = io.model_from_dict(d["model"])
+        d["checkpoints"] = tuple(d["checkpoints"])
+        if not isinstance(d["rho_checkpoints"], str):
+            d["rho_checkpoints"] = tuple(d["rho_checkpoints"])
+        d["plots"] = tuple(d["plots"])
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+def result_paths(folder: str | os.PathLike, name: str) -> dict[str, Path]:
+    """Where a run's files go: the result, its chunk directory, and its plots."""
+    base = Path(folder) / name
+    return {
+        "result": base.with_name(name + ".h5"),
+        "chunks": base.with_name(name + ".chunks"),
+        "png": base.with_name(name + ".png"),
+        "pdf": base.with_name(name + ".pdf"),
+    }
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise RunError(f"output folder {folder} is not writable: {err.strerror or err}") from None
+
+
+def check_can_start(req: RunRequest, *, force: bool, resume: bool) -> None:
+    """Fail before any work if files are in the way or the folder is not writable."""
+    paths = result_paths(req.folder, req.name)
+    if paths["result"].exists() and not force:
+        raise RunError(f"{paths['result']} exists; use --force to overwrite it")
+    if paths["chunks"].exists() and not (force or resume):
+        raise RunError(
+            f"an interrupted run is in {paths['chunks']}; finish it with "
+            f"'micromaser run {paths['result']} --resume' or start over with --force"
+        )
+    _check_writable(Path(req.folder))
+
+
+def execute(
+    req: RunRequest, *, force: bool = False, resume: bool = False, progress: bool = True
+) -> io.RunRecord:
+    """Run one point to a result file (see the module docstring)."""
+    check_can_start(req, force=force, resume=resume)
+    paths = result_paths(req.folder, req.name)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    store = io.ChunkDirectory(paths["chunks"])
+    if store.path.exists() and not resume:
+        shutil.rmtree(store.path)  # --force: start over
+    if store.exists():
+        if _identity(store.manifest["request"]) != _identity(_jsonable(req.to_manifest())):
+            raise RunError(f"{store.path} belongs to a run with other settings; use --force")
+        started = store.manifest.get("started", started)
+        log.info("resuming %s: %d chunks already saved", req.name, len(store.completed()))
+    else:
+        store = io.ChunkDirectory.create(
+            paths["chunks"],
+            {"request": req.to_manifest(), "started": started, "version": __version__},
+        )
+    exact = None
+    if req.exact:
+        exact = solve_exact(req.model, req.n_collisions, leakage_tol=req.leakage_tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("once")
+        ens = simulate(
+            req.model,
+            req.n_collisions,
+            req.n_trajectories,
+            seed=req.seed,
+            n_jobs=req.n_jobs,
+            backend=req.backend,
+            chunk_size=req.chunk_size,
+            checkpoints=req.checkpoints,
+            rho_checkpoints=req.rho_checkpoints
+            if isinstance(req.rho_checkpoints, str)
+            else list(req.rho_checkpoints),
+            max_jumps=req.max_jumps,
+            leakage_tol=req.leakage_tol,
+            progress=progress,
+            store=store,
+        )
+    finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    metadata = {"request": req.to_manifest(), "started": started, "finished": finished}
+    io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata)
+    make_plots(ens, exact, req.folder, req.name, req.plots)
+    store.remove()
+    return io.RunRecord(paths["result"], req.model, ens, exact, metadata)
+
+
+#: settings that do not change the numbers of a run (free to differ on resume)
+_NOT_IDENTITY = ("n_jobs", "backend", "plots")
+
+
+def _identity(request: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in request.items() if k not in _NOT_IDENTITY}
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(d))
+
+
+def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> list[Path]:
+    """Observables against collisions, trajectories with error bands and exact overlaid."""
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    out = []
+    paths = result_paths(folder, name)
+    for fmt in formats:
+        fig = plot.observables(ens if ens is not None else exact, paths[fmt],
+                               exact=exact if ens is not None else None)  # fmt: skip
+        plt.close(fig)
+        out.append(paths[fmt])
+    return out
+
+
+def locate(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(result file, chunk directory) for a path naming either."""
+    p = Path(path)
+    if p.suffix == ".chunks" or p.name.endswith(".chunks"):
+        return p.with_name(p.name.removesuffix(".chunks") + ".h5"), p
+    if p.suffix == ".h5":
+        return p, p.with_name(p.stem + ".chunks")
+    return p.with_name(p.name + ".h5"), p.with_name(p.name + ".chunks")
+
+
+def resume(
+    path: str | os.PathLike,
+    *,
+    progress: bool = True,
+    n_jobs: int | None = None,
+    backend: str | None = None,
+) -> io.RunRecord:
+    """Finish an interrupted run from its chunk directory (only the missing chunks run)."""
+    result, chunks = locate(path)
+    store = io.ChunkDirectory(chunks)
+    if not store.exists():
+        if result.exists():
+            raise RunError(f"{result} is already complete; nothing to resume")
+        raise RunError(f"nothing to resume: no interrupted run at {chunks}")
+    req = RunRequest.from_manifest(store.manifest["request"])
+    changes: dict[str, Any] = {}
+    if n_jobs is not None:
+        changes["n_jobs"] = n_jobs
+    if backend is not None:
+        changes["backend"] = backend
+    return execute(dataclasses.replace(req, **changes), resume=True, progress=progress)
+
+
+def status(path: str | os.PathLike) -> dict[str, Any]:
+    """Status of a run: complete (result file), incomplete (chunks saved), or missing."""
+    result, chunks = locate(path)
+    if result.exists():
+        return {"status": "complete", "result": result}
+    store = io.ChunkDirectory(chunks)
+    if store.exists():
+        req = RunRequest.from_manifest(store.manifest["request"])
+        n_chunks = -(-req.n_trajectories // req.chunk_size)
+        return {
+            "status": "incomplete",
+            "chunks": chunks,
+            "request": req,
+            "done": len(store.completed()),
+            "n_chunks": n_chunks,
+        }
+    return {"status": "missing"}
