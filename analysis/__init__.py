@@ -1,0 +1,1 @@
+"""Analyses built on the trajectories package: paper reproduction, counting statistics, studies."""
