@@ -15,6 +15,7 @@ files in the way), before any work; 130 interrupted (finished chunks are kept: r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -58,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, help="parallel workers (-1: all cores)")
     run.add_argument("--seed", type=int, help="root seed (default: from the run file or fresh)")
     run.add_argument("--backend", help="joblib backend (loky, threading, multiprocessing, ...)")
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a dask cluster: scheduler address, e.g. tcp://host:8786",
+    )
+    run.add_argument(
+        "--cluster",
+        metavar="local:N",
+        help="start a local dask cluster of N worker processes (loopback only)",
+    )
+    run.add_argument(
+        "--target-stderr",
+        type=float,
+        help="stop adding trajectories once the energy's standard error is this small",
+    )
+    run.add_argument("--timeout", type=float, help="wall-clock limit in seconds")
     run.add_argument("--resume", action="store_true", help="finish an interrupted run")
     run.add_argument("--force", action="store_true", help="overwrite existing results")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings only")
@@ -120,10 +137,34 @@ def _points(args: argparse.Namespace) -> list:
     )
 
 
+def _dask_client(args: argparse.Namespace):
+    """A dask Client for --scheduler ADDRESS or --cluster local:N (workers on loopback)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(
+            "--scheduler/--cluster need the dask extra: pip install 'micromaser-trajectories[dask]'"
+        ) from None
+    if args.scheduler and args.cluster:
+        raise ValueError("give --scheduler or --cluster, not both")
+    if args.scheduler:
+        return Client(args.scheduler)
+    kind, _, n = args.cluster.partition(":")
+    if kind != "local" or not n.isdigit() or int(n) < 1:
+        raise ValueError(f"--cluster must look like local:N with N >= 1, got {args.cluster!r}")
+    cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)  # fmt: skip
+    return Client(cluster)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from . import runner
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.scheduler or args.cluster:
+        client = _dask_client(args)  # noqa: F841  (kept alive for the run)
+        args.backend = "dask"
+        args.jobs = args.jobs or -1
     progress = not args.quiet
     if args.resume:
         if not args.source:
@@ -132,6 +173,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         targets = [args.source]
     else:
         requests = [runner.RunRequest.from_point(p) for p in _points(args)]
+        if args.target_stderr is not None or args.timeout is not None:
+            requests = [
+                dataclasses.replace(r, target_stderr=args.target_stderr, timeout=args.timeout)
+                for r in requests
+            ]
         for req in requests:  # everything checked before any work starts
             runner.check_can_start(req, force=args.force, resume=False)
         targets = requests

@@ -140,6 +140,7 @@ class EnsembleResult:
     n_jobs: int
     backend: str
     seconds: float
+    stop_reason: str = "n_trajectories"
 
     def __repr__(self) -> str:
         m = self.model
@@ -150,7 +151,7 @@ class EnsembleResult:
             f"energy={self.energy.mean[-1]:.5g} ± {self.energy.stderr[-1]:.2g}, "
             f"purity={self.purity.mean[-1]:.5g} ± {self.purity.stderr[-1]:.2g}, "
             f"rho at {self.rho_index.size} checkpoints, {self.seconds:.3g} s, "
-            f"n_jobs={self.n_jobs}, backend={self.backend!r})"
+            f"n_jobs={self.n_jobs}, backend={self.backend!r}, stopped on {self.stop_reason})"
         )
 
 
@@ -251,8 +252,24 @@ class EnsembleAccumulator:
     def _fano(sum_n: np.ndarray, sum_n2: np.ndarray, m: float) -> np.ndarray:
         return obs.fano_from_moments(sum_n / m, sum_n2 / m)
 
+    def stderr(self, name: str) -> np.ndarray:
+        """Current standard error of an observable over the checkpoints (NaN-free subset)."""
+        if name == "energy":
+            m = float(self.filled)
+            return np.sqrt(self.e_m2 / (m - 1.0) / m) if m > 1 else np.full(self.k.size, np.inf)
+        est = getattr(self.result(seed=0, chunk_size=0, n_jobs=1, backend="", seconds=0.0), name)
+        se = est.stderr[np.isfinite(est.mean)]
+        return se if se.size else np.full(1, np.inf)
+
     def result(
-        self, *, seed: int, chunk_size: int, n_jobs: int, backend: str, seconds: float
+        self,
+        *,
+        seed: int,
+        chunk_size: int,
+        n_jobs: int,
+        backend: str,
+        seconds: float,
+        stop_reason: str = "n_trajectories",
     ) -> EnsembleResult:
         m_tot = float(self.m.sum())
         s_tot = self.s.sum(axis=0)
@@ -316,6 +333,7 @@ class EnsembleAccumulator:
             n_jobs=n_jobs,
             backend=backend,
             seconds=seconds,
+            stop_reason=stop_reason,
         )
 
 

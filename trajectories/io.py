@@ -157,7 +157,7 @@ def save(
 
 def _write_ensemble(g, ens: EnsembleResult) -> None:
     for key in ("n_trajectories", "chunk_size", "n_chunks", "seed", "leaked_trajectories",
-                "jackknife_groups", "n_jobs", "backend", "seconds"):  # fmt: skip
+                "jackknife_groups", "n_jobs", "backend", "seconds", "stop_reason"):  # fmt: skip
         g.attrs[key] = getattr(ens, key)
     _dataset(g, "k", ens.k)
     for name in _ESTIMATES:

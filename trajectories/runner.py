@@ -58,6 +58,8 @@ class RunRequest:
     exact: bool = True
     plots: tuple[str, ...] = ("png",)
     sweep_values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    target_stderr: float | None = None
+    timeout: float | None = None
 
     @classmethod
     def from_point(cls, point: Any) -> RunRequest:
@@ -184,6 +186,8 @@ def execute(
             leakage_tol=req.leakage_tol,
             progress=progress,
             store=store,
+            target_stderr=req.target_stderr,
+            timeout=req.timeout,
         )
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     metadata = {"request": req.to_manifest(), "started": started, "finished": finished}
@@ -194,7 +198,7 @@ def execute(
 
 
 #: settings that do not change the numbers of a run (free to differ on resume)
-_NOT_IDENTITY = ("n_jobs", "backend", "plots")
+_NOT_IDENTITY = ("n_jobs", "backend", "plots", "timeout")
 
 
 def _identity(request: dict[str, Any]) -> dict[str, Any]:

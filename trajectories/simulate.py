@@ -38,6 +38,40 @@ MEMORY_WARNING_BYTES = 2 * 2**30
 _MAX_DEFAULT_CHUNK = 500
 
 
+_TARGETS = ("energy", "purity", "fano", "ergotropy")
+
+#: optional backends: name -> (module to import, extra to install)
+_EXTRA_BACKENDS = {"dask": ("distributed", "dask"), "ray": ("ray", "ray")}
+
+
+def _check_backend(backend: str, n_jobs: int) -> None:
+    """Clear one-line errors for backends whose optional dependencies are missing."""
+    if backend not in _EXTRA_BACKENDS or n_jobs == 1:
+        return
+    module, extra = _EXTRA_BACKENDS[backend]
+    try:
+        __import__(module)
+    except ImportError:
+        raise ValueError(
+            f"backend={backend!r} needs the {extra} extra: pip install "
+            f"'micromaser-trajectories[{extra}]'"
+        ) from None
+    if backend == "dask":
+        from distributed import get_client
+
+        try:
+            get_client()
+        except ValueError:
+            raise ValueError(
+                "backend='dask' needs a dask Client: create one first, e.g. "
+                "Client('tcp://scheduler:8786') or Client(LocalCluster(n_workers=2))"
+            ) from None
+    if backend == "ray":
+        from ray.util.joblib import register_ray
+
+        register_ray()
+
+
 class StatisticsWarning(UserWarning):
     """The run's error bars are themselves unreliable (too few trajectories or chunks)."""
 
@@ -90,13 +124,16 @@ def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
     arrival order never reaches the numbers. Backends that cannot stream (e.g.
     ``"multiprocessing"``) return one ordered list at the end.
     """
-    for mode in ("generator_unordered", "generator"):
-        try:
-            return Parallel(n_jobs=n_jobs, backend=backend, return_as=mode)
-        except ValueError as err:
-            if "return_as" not in str(err):
-                raise
-    return Parallel(n_jobs=n_jobs, backend=backend, return_as="list")
+    from joblib import parallel_config
+
+    with parallel_config(backend=backend):  # external backends (dask, ray) register here
+        for mode in ("generator_unordered", "generator"):
+            try:
+                return Parallel(n_jobs=n_jobs, return_as=mode)
+            except ValueError as err:
+                if "return_as" not in str(err):
+                    raise
+        return Parallel(n_jobs=n_jobs, return_as="list")
 
 
 class ChunkStore(Protocol):
@@ -141,6 +178,9 @@ def simulate(
     jackknife_groups: int = DEFAULT_JACKKNIFE_GROUPS,
     progress: bool | Callable[[int, int], None] = False,
     store: ChunkStore | None = None,
+    target_stderr: float | None = None,
+    target: str = "energy",
+    timeout: float | None = None,
 ) -> EnsembleResult:
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
 
@@ -193,6 +233,21 @@ def simulate(
         interrupted run with the same settings; only the missing ones are computed
         (with their original seeds), so the result is bit-identical to an
         uninterrupted run. See :class:`trajectories.io.ChunkDirectory`.
+    target_stderr : float, optional
+        Adaptive stopping: add chunks until the largest standard error of the
+        observable ``target`` over the checkpoints is at most this, then stop
+        (``n_trajectories`` is then the maximum). The decision is taken on the
+        ordered prefix of finished chunks, never before ``jackknife_groups`` chunks,
+        so the same seed and chunk size stop at the same chunk on any backend.
+        Stopping on an estimated error biases the estimate slightly (runs whose
+        error happened to come out small stop early); the bias is of the order of
+        the error's own uncertainty, ~``target_stderr / sqrt(2 x chunks)``.
+    target : {"energy", "purity", "fano", "ergotropy"}
+        The observable ``target_stderr`` refers to.
+    timeout : float, optional
+        Wall-clock limit in seconds: stop after the chunk during which it passed;
+        the result holds the ordered prefix of chunks finished by then (valid, but
+        not reproducible: it depends on the machine's speed).
 
     Returns
     -------
@@ -226,7 +281,18 @@ def simulate(
     if leakage_tol != float("inf"):
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
     jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
+    if target_stderr is not None:
+        target_stderr = real_in_range("target_stderr", target_stderr, 0.0, allowed="> 0")
+        if target_stderr <= 0:
+            raise ValueError(f"target_stderr must be > 0, got {target_stderr}")
+    if target not in _TARGETS:
+        raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
+    if target in ("purity", "ergotropy") and rho_checkpoints == "none":
+        raise ValueError(f"target={target!r} needs rho_checkpoints other than 'none'")
+    if timeout is not None:
+        timeout = real_in_range("timeout", timeout, 0.0, allowed="> 0 (seconds)")
     rho0 = as_density_matrix(initial_state, model.cutoff)
+    _check_backend(backend, n_jobs)
 
     n_chunks = math.ceil(n_trajectories / chunk_size)
     sizes = [min(chunk_size, n_trajectories - i * chunk_size) for i in range(n_chunks)]
@@ -289,16 +355,36 @@ def simulate(
                 first = int(np.argmax(leak > leakage_tol))
                 raise TruncationError(model.cutoff, float(leak[-1]), leakage_tol, int(ks[first]))
 
+    def target_met() -> bool:
+        if target_stderr is None or acc.n_chunks < min(jackknife_groups, n_chunks):
+            return False
+        se = acc.stderr(target)
+        return bool(np.all(np.isfinite(se))) and float(np.max(se)) <= target_stderr
+
+    stop_reason = "n_trajectories"
     reduce_ready()
-    for chunk in results:
-        if store is not None:
-            store.save(chunk)
-        waiting[chunk.index] = chunk
-        done += chunk.n_trajectories
-        if report is not None:
-            report(done, n_trajectories)
-        reduce_ready()
-    reduce_ready()
+    if target_met():
+        stop_reason = "target_stderr"
+    else:
+        for chunk in results:
+            if store is not None:
+                store.save(chunk)
+            waiting[chunk.index] = chunk
+            done += chunk.n_trajectories
+            if report is not None:
+                report(done, n_trajectories)
+            before = acc.n_chunks
+            reduce_ready()
+            if acc.n_chunks > before and target_met():
+                stop_reason = "target_stderr"
+                break
+            if timeout is not None and time.perf_counter() - t0 > timeout:
+                stop_reason = "timeout"
+                break
+        if hasattr(results, "close"):
+            results.close()  # cancel chunks not yet started
+        if stop_reason == "n_trajectories":
+            reduce_ready()
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
     return acc.result(
         seed=entropy,
@@ -306,4 +392,5 @@ def simulate(
         n_jobs=n_jobs,
         backend=backend,
         seconds=time.perf_counter() - t0,
+        stop_reason=stop_reason,
     )
