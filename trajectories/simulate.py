@@ -39,6 +39,9 @@ _MAX_DEFAULT_CHUNK = 500
 
 
 _TARGETS = ("energy", "purity", "fano", "ergotropy")
+#: one chunk per task, at most two tasks queued per worker: chunks are already the
+#: unit of work, and an adaptive stop then cancels little
+_DISPATCH = {"batch_size": 1, "pre_dispatch": "2*n_jobs"}
 
 #: optional backends: name -> (module to import, extra to install)
 _EXTRA_BACKENDS = {"dask": ("distributed", "dask"), "ray": ("ray", "ray")}
@@ -129,11 +132,11 @@ def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
     with parallel_config(backend=backend):  # external backends (dask, ray) register here
         for mode in ("generator_unordered", "generator"):
             try:
-                return Parallel(n_jobs=n_jobs, return_as=mode)
+                return Parallel(n_jobs=n_jobs, return_as=mode, **_DISPATCH)
             except ValueError as err:
                 if "return_as" not in str(err):
                     raise
-        return Parallel(n_jobs=n_jobs, return_as="list")
+        return Parallel(n_jobs=n_jobs, return_as="list", **_DISPATCH)
 
 
 class ChunkStore(Protocol):
@@ -382,7 +385,9 @@ def simulate(
                 stop_reason = "timeout"
                 break
         if hasattr(results, "close"):
-            results.close()  # cancel chunks not yet started
+            with warnings.catch_warnings():  # joblib reports the cancelled chunks
+                warnings.simplefilter("ignore", UserWarning)
+                results.close()  # cancel chunks not yet started
         if stop_reason == "n_trajectories":
             reduce_ready()
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
