@@ -184,3 +184,11 @@ def test_unwritable_output_folder_fails_before_work(tmp_path):
         target.chmod(0o500)
     proc = micromaser("run", "--trajectories", 20, "--collisions", 5, "-o", target, check=False)
     assert proc.returncode == 2 and "not writable" in proc.stderr
+
+
+def test_counts_command_writes_counting_figures(tmp_path):
+    micromaser("run", "--trajectories", 400, "--collisions", 40, "-o", tmp_path, "--quiet")
+    proc = micromaser("counts", tmp_path / "default.h5", "-o", tmp_path / "counts")
+    figs = sorted((tmp_path / "counts").glob("*.png"))
+    assert figs and all(f.read_bytes()[:8] == PNG for f in figs)
+    assert "wrote" in proc.stdout

@@ -14,7 +14,7 @@ points are:
 
 from __future__ import annotations
 
-from . import closed_forms, observables
+from . import closed_forms, counting, observables
 from ._version import __version__
 from .closed_forms import (
     coherent_steady_populations,
@@ -56,6 +56,7 @@ __all__ = [
     "TruncationError",
     "TruncationWarning",
     "observables",
+    "counting",
     "closed_forms",
     "incoherent_steady_populations",
     "incoherent_steady_purity",

@@ -6,6 +6,7 @@
     micromaser run runs/fig5.h5 --resume    # finish an interrupted run
     micromaser show runs/fig5.h5            # parameters, seed, status, summary table
     micromaser plot runs/fig5.h5            # energy, purity, Fano, ergotropy vs collisions
+    micromaser counts runs/fig5.h5          # counting statistics against exact distributions
     micromaser presets                      # the paper's cases by name
 
 Exit status: 0 done; 1 the run failed (e.g. truncation); 2 bad input (run file, arguments,
@@ -88,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
     plot.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
 
+    counts = sub.add_parser("counts", help="counting statistics of a result: histograms "
+                            "with exact distributions, Mandel Q, waiting times")  # fmt: skip
+    counts.add_argument("result")
+    counts.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
+    counts.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
+
     sub.add_parser("presets", help="list the paper's cases available as --preset")
     return ap
 
@@ -102,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.captureWarnings(True)
-    handler = {"run": _cmd_run, "show": _cmd_show, "plot": _cmd_plot, "presets": _cmd_presets}
+    handler = {
+        "run": _cmd_run,
+        "show": _cmd_show,
+        "plot": _cmd_plot,
+        "counts": _cmd_counts,
+        "presets": _cmd_presets,
+    }
     from .runfile import RunFileError
     from .runner import RunError
 
@@ -305,6 +318,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
             written.append(path)
     for p in written:
         print(f"wrote {p}")
+    return 0
+
+
+def _cmd_counts(args: argparse.Namespace) -> int:
+    from .counting_figures import counts_command
+
+    counts_command(args.result, args.output, tuple(args.format))
     return 0
 
 
