@@ -192,3 +192,12 @@ def test_counts_command_writes_counting_figures(tmp_path):
     figs = sorted((tmp_path / "counts").glob("*.png"))
     assert figs and all(f.read_bytes()[:8] == PNG for f in figs)
     assert "wrote" in proc.stdout
+
+
+def test_steady_command_prints_the_fixed_point_and_relaxation_times(tmp_path):
+    runfile = write_runfile(tmp_path / "s.toml", gamma="[0.1, 0.5]")
+    proc = micromaser("steady", runfile)
+    assert proc.stdout.count("fixed point: energy") == 2
+    assert "relaxation time" in proc.stdout
+    bad = micromaser("steady", tmp_path / "missing.toml", check=False)
+    assert bad.returncode == 2

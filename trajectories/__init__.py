@@ -9,6 +9,8 @@ points are:
 - :func:`solve_exact`: the exact density-matrix solver (the reference).
 - :func:`simulate`: Monte Carlo quantum trajectories in parallel, with error bars.
 - :func:`compare`: z-scores of an ensemble against the exact solution.
+- :func:`steady_state`, :func:`spectrum`, :func:`escape_time`: fixed points, relaxation
+  times and metastable lifetimes from the one-collision channel.
 - :mod:`trajectories.observables`, :mod:`trajectories.closed_forms`.
 """
 
@@ -31,6 +33,18 @@ from .loss import LossChannel
 from .model import Micromaser, fine_tuned_theta
 from .simulate import StatisticsWarning, simulate
 from .states import as_density_matrix, coherent_state, fock_state, thermal_state
+from .steady import (
+    EscapeTime,
+    OneStepChannel,
+    QuasiStationary,
+    Spectrum,
+    SteadyState,
+    SteadyStateError,
+    escape_time,
+    quasi_stationary,
+    spectrum,
+    steady_state,
+)
 
 __all__ = [
     "__version__",
@@ -38,6 +52,16 @@ __all__ = [
     "fine_tuned_theta",
     "solve_exact",
     "simulate",
+    "steady_state",
+    "spectrum",
+    "escape_time",
+    "quasi_stationary",
+    "OneStepChannel",
+    "Spectrum",
+    "SteadyState",
+    "QuasiStationary",
+    "EscapeTime",
+    "SteadyStateError",
     "load",
     "save",
     "RunRecord",

@@ -7,6 +7,7 @@
     micromaser show runs/fig5.h5            # parameters, seed, status, summary table
     micromaser plot runs/fig5.h5            # energy, purity, Fano, ergotropy vs collisions
     micromaser counts runs/fig5.h5          # counting statistics against exact distributions
+    micromaser steady sweep.toml            # steady states and relaxation times
     micromaser presets                      # the paper's cases by name
 
 Exit status: 0 done; 1 the run failed (e.g. truncation); 2 bad input (run file, arguments,
@@ -95,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     counts.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
     counts.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
 
+    steady = sub.add_parser("steady", help="steady (or quasi-stationary) state and the "
+                            "leading relaxation times of each point of a run file")  # fmt: skip
+    steady.add_argument("runfile", nargs="?", help="run file (.toml); default: the default case")
+    steady.add_argument("--preset", help="one of the paper's cases instead of a run file")
+    steady.add_argument("--eigs", type=int, default=8, help="eigenvalues to compute")
+
     sub.add_parser("presets", help="list the paper's cases available as --preset")
     return ap
 
@@ -114,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "show": _cmd_show,
         "plot": _cmd_plot,
         "counts": _cmd_counts,
+        "steady": _cmd_steady,
         "presets": _cmd_presets,
     }
     from .runfile import RunFileError
@@ -326,6 +334,19 @@ def _cmd_counts(args: argparse.Namespace) -> int:
 
     counts_command(args.result, args.output, tuple(args.format))
     return 0
+
+
+def _cmd_steady(args: argparse.Namespace) -> int:
+    from .presets import preset_points
+    from .runfile import load_run_file
+    from .steady import steady_command
+
+    if args.runfile and args.preset:
+        raise ValueError("give a run file or --preset, not both")
+    points = (
+        load_run_file(args.runfile) if args.runfile else preset_points(args.preset or "default")
+    )
+    return steady_command(points, n_eigs=args.eigs)
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:

@@ -29,6 +29,9 @@ class TruncationError(RuntimeError):
             f"or fewer collisions"
         )
 
+    def __reduce__(self):  # picklable, so it crosses process boundaries (joblib workers)
+        return (type(self), (self.cutoff, self.leakage, self.tolerance, self.collision))
+
 
 class TruncationWarning(UserWarning):
     """The leaked population is below the tolerance but within a factor 10 of it."""
