@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -261,7 +262,17 @@ class EnsembleAccumulator:
         se = est.stderr[np.isfinite(est.mean)]
         return se if se.size else np.full(1, np.inf)
 
-    def result(
+    def result(self, **run_info: Any) -> EnsembleResult:
+        """The :class:`EnsembleResult` of the chunks added so far.
+
+        ``run_info``: ``seed, chunk_size, n_jobs, backend, seconds`` and optionally
+        ``stop_reason``. With a single jackknife group the leave-one-out sets are empty:
+        their NaNs give NaN errors (as :func:`jackknife` does for ``G < 2``), silently.
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._result(**run_info)
+
+    def _result(
         self,
         *,
         seed: int,

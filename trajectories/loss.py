@@ -36,7 +36,7 @@ from scipy.linalg import expm
 
 from .model import Micromaser
 
-__all__ = ["LossChannel", "decay_rates", "loss_generator_block"]
+__all__ = ["LossChannel", "decay_rates", "loss_generator_block", "population_channel"]
 
 
 def decay_rates(gamma: float, nbar: float, n_levels: int) -> np.ndarray:
@@ -60,6 +60,24 @@ def loss_generator_block(gamma: float, nbar: float, cutoff: int, d: int) -> np.n
     return g
 
 
+def population_channel(model: Micromaser) -> tuple[np.ndarray, np.ndarray]:
+    """The loss channel on populations: ``(exp(G_0 t_r), leak vector)``, O(N^3) once.
+
+    The leak vector is computed exactly from the integrated top-level population (an
+    augmented matrix exponential), not as ``1 - column sums``, so it keeps its digits
+    when it is tiny. Identity and zeros without loss.
+    """
+    n = model.cutoff
+    gamma, nbar = model.gamma_tr, model.nbar
+    if gamma == 0.0:
+        return np.eye(n), np.zeros(n)
+    aug = np.zeros((n + 1, n + 1))
+    aug[:n, :n] = loss_generator_block(gamma, nbar, n, 0)
+    aug[n, n - 1] = gamma * nbar * n  # absorption rate out of level N-1
+    e_aug = expm(aug)
+    return e_aug[:n, :n].copy(), e_aug[n, :n].copy()
+
+
 class LossChannel:
     """Exact one-interval loss map of a model, applied without N^2 x N^2 matrices.
 
@@ -74,21 +92,11 @@ class LossChannel:
         n = model.cutoff
         self.cutoff = n
         self.identity = self.gamma == 0.0
-        if self.identity:
-            self.population_block = np.eye(n)
-            self.leak_vector = np.zeros(n)
-            return
-        # block d = 0 with the exact integrated leak through the top level
-        g0 = loss_generator_block(self.gamma, self.nbar, n, 0)
-        aug = np.zeros((n + 1, n + 1))
-        aug[:n, :n] = g0
-        aug[n, n - 1] = self.gamma * self.nbar * n  # absorption rate out of level N-1
-        e_aug = expm(aug)
-        #: exp(G_0 t_r), the population (d = 0) block, shape (N, N)
-        self.population_block = e_aug[:n, :n].copy()
-        #: leaked weight per unit of initial population in level n, shape (N,)
-        self.leak_vector = e_aug[n, :n].copy()
-        self._build_packed()
+        #: exp(G_0 t_r), the population (d = 0) block, shape (N, N), and the leaked weight
+        #: per unit of initial population in level n, shape (N,)
+        self.population_block, self.leak_vector = population_channel(model)
+        if not self.identity:
+            self._build_packed()
 
     # ------------------------------------------------------------------ set-up
     def block(self, d: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from ._threads import single_threaded_blas
 from .collision import CollisionChannel
 from .kernels import run_trajectories
-from .loss import LossChannel, decay_rates
+from .loss import decay_rates, population_channel
 from .model import Micromaser
 
 __all__ = ["KernelArrays", "Plan", "InitialStates", "ChunkResult", "run_chunk", "chunk_seed"]
@@ -46,9 +46,10 @@ class KernelArrays:
 
     @classmethod
     def from_model(cls, model: Micromaser) -> KernelArrays:
-        kraus = CollisionChannel(model).kraus
+        with single_threaded_blas():
+            kraus = CollisionChannel(model).kraus
+            _, leak_vector = population_channel(model)  # the kernels need only this block
         rates = decay_rates(model.gamma_tr, model.nbar, model.cutoff)
-        loss = LossChannel(model)
         return cls(
             kd=np.array([k.diag for k in kraus], dtype=np.complex128),
             ko=np.array([k.off for k in kraus], dtype=np.complex128),
@@ -61,7 +62,7 @@ class KernelArrays:
             nbar=model.nbar,
             full_decay=np.exp(-rates),
             full_damp=np.exp(-0.5 * rates),
-            loss_leak=np.ascontiguousarray(loss.leak_vector),
+            loss_leak=np.ascontiguousarray(leak_vector),
         )
 
 
