@@ -20,6 +20,7 @@ import platform
 import time
 
 import numpy as np
+from _common import cpu_name  # noqa: E402  (benchmarks/ is the script folder)
 from threadpoolctl import threadpool_limits
 
 import trajectories as tj
@@ -53,16 +54,6 @@ def main() -> None:
     print("|---:|---:|---:|---:|")
     with threadpool_limits(limits=1, user_api="blas"):
         run(args)
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def run(args: argparse.Namespace) -> None:

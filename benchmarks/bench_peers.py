@@ -63,6 +63,7 @@ import time
 import warnings
 
 import numpy as np
+from _common import cpu_name, fig5, load_average  # noqa: E402  (benchmarks/ is the script folder)
 from threadpoolctl import threadpool_limits
 
 import trajectories as tj
@@ -78,30 +79,6 @@ N_COLLISIONS = 200
 EXACT_CUTOFFS = (80, 160)
 EXACT_STEPS = 200
 T_R = 1.0  # the interval between collisions; rates are in units of 1/t_r
-
-
-def fig5(cutoff: int) -> tj.Micromaser:
-    return tj.Micromaser(
-        theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=cutoff
-    )
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def load_average() -> str:
-    try:
-        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def mean_se(x) -> tuple[float, float]:

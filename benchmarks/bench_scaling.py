@@ -40,6 +40,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import cpu_name, fig5, load_average  # noqa: E402  (benchmarks/ is the script folder)
 from threadpoolctl import threadpool_limits
 
 import trajectories as tj
@@ -56,30 +57,6 @@ MEMORY_TRAJECTORIES = (1_000, 10_000, 100_000)
 MEMORY_COLLISIONS = 100  # checkpoints every 10: 11 checkpoints
 EXACT_STEPS = 300
 REPEAT_PARALLEL = 2  # chunk-size and worker runs: best of this many (wall clock)
-
-
-def fig5(cutoff: int) -> tj.Micromaser:
-    return tj.Micromaser(
-        theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=cutoff
-    )
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def load_average() -> str:
-    try:
-        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def clock() -> tuple[float, float]:

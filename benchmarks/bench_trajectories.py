@@ -23,19 +23,9 @@ import time
 import tracemalloc
 
 import numpy as np
+from _common import cpu_name  # noqa: E402  (benchmarks/ is the script folder)
 
 import trajectories as tj
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
