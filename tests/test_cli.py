@@ -83,7 +83,8 @@ def test_sweep_run_file_gives_one_result_per_point_then_show_and_plot(tmp_path):
     show = micromaser("show", results[0])
     assert "status: complete" in show.stdout and "seed 7" in show.stdout
     assert "energy" in show.stdout and "±" in show.stdout
-    plot = micromaser("plot", results[0], "--format", "png", "pdf", "-o", tmp_path / "figs")
+    plot = micromaser("plot", results[0], "--format", "png", "pdf", "-o", tmp_path / "figs",
+                      "--k", 40)  # fmt: skip
     figs = sorted((tmp_path / "figs").iterdir())
     assert len(figs) == 6, figs
     for f in figs:

@@ -188,3 +188,9 @@ def test_energy_per_trajectory(ens, tmp_path):
     assert sum(b.get_height() for b in ax.patches) == np.count_nonzero(
         ens.per_trajectory.fock[:, 2] >= 0
     )
+
+
+def test_plot_module_is_reachable_as_tj_plot():
+    import trajectories as tj
+
+    assert tj.plot.observables is not None and tj.plot.count_histograms is not None

@@ -90,3 +90,12 @@ __all__ = [
     "coherent_state",
     "thermal_state",
 ]
+
+
+def __getattr__(name: str):
+    """``tj.plot`` on first use (matplotlib is imported only when figures are wanted)."""
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

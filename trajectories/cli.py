@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("result")
     plot.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
     plot.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
+    plot.add_argument("--k", type=int, help="checkpoint of the photon distribution and count "
+                      "histograms (default: the last)")  # fmt: skip
 
     counts = sub.add_parser("counts", help="counting statistics of a result: histograms "
                             "with exact distributions, Mandel Q, waiting times")  # fmt: skip
@@ -314,10 +316,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     for fmt in args.format:
         figs = {
             "observables": plot.observables(main_result, exact=overlay),
-            "photons": plot.photon_distribution(main_result, exact=overlay),
+            "photons": plot.photon_distribution(main_result, exact=overlay, k=args.k),
         }
         if rec.ensemble is not None:
-            figs["counts"] = plot.count_histograms(rec.ensemble)
+            figs["counts"] = plot.count_histograms(rec.ensemble, k=args.k)
         for what, fig in figs.items():
             path = folder / f"{stem}-{what}.{fmt}"
             path.parent.mkdir(parents=True, exist_ok=True)
