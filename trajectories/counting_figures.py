@@ -247,19 +247,7 @@ def waiting_time_figure(ens: tj.EnsembleResult, path: str | os.PathLike | None =
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     ax = axes[0]
-    try:
-        w = cn.emission_waiting_times(ens)
-    except ValueError as err:
-        w = None
-        ax.text(
-            0.5,
-            0.5,
-            _wrap(str(err)),
-            ha="center",
-            va="center",
-            fontsize="small",
-            transform=ax.transAxes,
-        )
+    w = _records_or_note(ax, lambda: cn.emission_waiting_times(ens))
     if w is not None and w.values.size:
         ax.hist(
             w.values,
@@ -279,19 +267,7 @@ def waiting_time_figure(ens: tj.EnsembleResult, path: str | os.PathLike | None =
     ax.set_xlabel(r"time between emissions [$t_r$]")
     ax.set_ylabel("probability density")
     ax = axes[1]
-    try:
-        g = cn.g_waiting_times(ens)
-    except ValueError as err:
-        g = None
-        ax.text(
-            0.5,
-            0.5,
-            _wrap(str(err)),
-            ha="center",
-            va="center",
-            fontsize="small",
-            transform=ax.transAxes,
-        )
+    g = _records_or_note(ax, lambda: cn.g_waiting_times(ens))
     if g is not None and g.values.size:
         tau = np.arange(1, int(g.values.max()) + 1)
         f = np.bincount(g.values, minlength=tau.size + 1)[1:] / g.values.size
@@ -306,6 +282,16 @@ def waiting_time_figure(ens: tj.EnsembleResult, path: str | os.PathLike | None =
         a.grid(alpha=0.3)
     fig.suptitle(_title(ens.model) + "\nwaiting times within trajectories (measurable records)")
     return _save(fig, path)
+
+
+def _records_or_note(ax: Any, get: Any) -> Any:
+    """``get()``, or None with its ValueError written in the panel (the run lacks the records)."""
+    try:
+        return get()
+    except ValueError as err:
+        ax.text(0.5, 0.5, _wrap(str(err)), ha="center", va="center", fontsize="small",
+                transform=ax.transAxes)  # fmt: skip
+        return None
 
 
 def _wrap(text: str, width: int = 48) -> str:
