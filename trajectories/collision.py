@@ -164,6 +164,13 @@ class CollisionChannel:
         self._p_dn = q * s_dn[:-1] ** 2
         self.kraus = self._build_kraus(b)
 
+    #: every collision is the same channel (the interface of a collision sequence)
+    period = 1
+
+    def at(self, k: int) -> CollisionChannel:
+        """The channel of collision ``k``: the same for every ``k``."""
+        return self
+
     def _build_kraus(self, b: dict[str, np.ndarray]) -> tuple[BandedKraus, ...]:
         ops = []
         for j, (lam, alpha, beta) in enumerate(qubit_branches(self.model)):

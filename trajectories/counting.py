@@ -619,6 +619,11 @@ class _Tilt:
         self.count = count
         self.populations = populations
         self.n = model.cutoff
+        if not model.is_jaynes_cummings:
+            raise ValueError(
+                "exact counting statistics need the Jaynes-Cummings collision (banded Kraus "
+                "operators); for a Rabi collision use counting.from_ensemble on trajectories"
+            )
         kraus = CollisionChannel(model).kraus
         if count in _QUBIT_COUNTS:
             self.counted = [k for k in kraus if k.outcome == count]

@@ -16,21 +16,38 @@ class TruncationError(RuntimeError):
     collision at which the tolerance was crossed, and a larger cutoff to try.
     """
 
-    def __init__(self, cutoff: int, leakage: float, tolerance: float, collision: int):
+    def __init__(
+        self,
+        cutoff: int,
+        leakage: float,
+        tolerance: float,
+        collision: int,
+        counter_rotating: bool = False,
+    ):
         self.cutoff = cutoff
         self.leakage = leakage
         self.tolerance = tolerance
         self.collision = collision
+        self.counter_rotating = counter_rotating
         suggestion = max(2 * cutoff, cutoff + 20)
+        why = (
+            "the counter-rotating terms of the Rabi collision create photons and pump "
+            "population up to the cutoff (excitation number is not conserved); "
+            if counter_rotating
+            else ""
+        )
         super().__init__(
             f"population {leakage:.3g} leaked through the Fock cutoff (cutoff={cutoff}) "
-            f"by collision {collision}, above leakage_tol={tolerance:.3g}; "
+            f"by collision {collision}, above leakage_tol={tolerance:.3g}; {why}"
             f"results would be wrong: use a larger cutoff (try cutoff={suggestion}) "
             f"or fewer collisions"
         )
 
     def __reduce__(self):  # picklable, so it crosses process boundaries (joblib workers)
-        return (type(self), (self.cutoff, self.leakage, self.tolerance, self.collision))
+        return (
+            type(self),
+            (self.cutoff, self.leakage, self.tolerance, self.collision, self.counter_rotating),
+        )
 
 
 class TruncationWarning(UserWarning):

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import observables as obs
 from ._threads import single_threaded_blas
-from .collision import CollisionChannel
+from .channels import collision_channel
 from .errors import TruncationError, warn_if_close
 from .loss import LossChannel
 from .model import Micromaser
@@ -49,17 +49,22 @@ class ExactPropagator:
     def __init__(self, model: Micromaser):
         self.model = model
         with single_threaded_blas():
-            self.collision = CollisionChannel(model)
+            self.collision = collision_channel(model)
             self.loss = LossChannel(model)
 
-    def step_dm(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
-        """One step on a density matrix ``(N, N)``: ``(Lambda(Phi(rho)), leaked weight)``."""
-        rho, leak_c = self.collision.apply_dm(rho)
+    def step_dm(self, rho: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
+        """Step ``k`` (collision ``k``, then loss) on a density matrix ``(N, N)``.
+
+        Returns ``(Lambda(Phi_k(rho)), leaked weight)``; ``k`` matters only for a Rabi
+        collision whose phases change from collision to collision.
+        """
+        rho, leak_c = self.collision.at(k).apply_dm(rho)
         rho, leak_l = self.loss.apply_dm(rho)
         return rho, leak_c + leak_l
 
-    def step_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
-        """One step on the populations ``(N,)`` of a diagonal state (incoherent qubits only)."""
+    def step_populations(self, p: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
+        """One step on the populations ``(N,)`` of a diagonal state (incoherent qubits and
+        the Jaynes-Cummings collision only)."""
         p, leak_c = self.collision.apply_populations(p)
         p, leak_l = self.loss.apply_populations(p)
         return p, leak_c + leak_l
@@ -265,11 +270,11 @@ def solve_exact(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     rho0 = as_density_matrix(initial_state, model.cutoff)
-    diagonal_ok = model.is_incoherent and is_diagonal(rho0)
+    diagonal_ok = model.is_jaynes_cummings and model.is_incoherent and is_diagonal(rho0)
     if method == "populations" and not diagonal_ok:
         raise ValueError(
-            "method='populations' needs incoherent qubits (c = 0 or q in {0, 1}) and a "
-            "diagonal initial state; use method='density_matrix'"
+            "method='populations' needs incoherent qubits (c = 0 or q in {0, 1}), a diagonal "
+            "initial state and the Jaynes-Cummings collision; use method='density_matrix'"
         )
     use_pops = method == "populations" or (method == "auto" and diagonal_ok)
 
@@ -292,15 +297,16 @@ def _run(
     rec = _Recorder(ks.size, model.cutoff, store_states)
     state = np.diagonal(rho0).real.copy() if use_pops else rho0
     step = prop.step_populations if use_pops else prop.step_dm
+    jc = model.is_jaynes_cummings
     record = rec.record_populations if use_pops else rec.record_dm
     leaked = 0.0
     next_i = 0
     for k in range(n_collisions + 1):
         if k > 0:
-            state, leak = step(state)
+            state, leak = step(state, k)
             leaked += leak
             if leaked > leakage_tol:
-                raise TruncationError(model.cutoff, leaked, leakage_tol, k)
+                raise TruncationError(model.cutoff, leaked, leakage_tol, k, counter_rotating=not jc)
         if k == ks[next_i]:
             record(state, leaked)
             next_i += 1

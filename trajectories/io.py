@@ -5,6 +5,8 @@ Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
     /                 attrs: format, format_version, package, version, status, created,
                              plus the run's metadata (JSON in attrs["metadata"])
     /model            attrs: theta, q, c_real, c_imag, gamma_tr, nbar, cutoff
+                      (+ collision, g_over_omega, eta, nu_over_omega, omega_tr,
+                      extra_levels for a Rabi collision)
     /ensemble         datasets k, energy_mean, energy_stderr, purity_*, fano_*, ergotropy_*,
                       populations, rho, rho_index, leakage; attrs: n_trajectories, seed, ...
     /ensemble/per_trajectory   one dataset per record (rows = trajectories)
@@ -94,15 +96,8 @@ class RunRecord:
 
 
 def model_from_dict(d: dict[str, Any]) -> Micromaser:
-    """Inverse of :meth:`Micromaser.to_dict`."""
-    return Micromaser(
-        theta=float(d["theta"]),
-        q=float(d["q"]),
-        c=complex(float(d["c_real"]), float(d["c_imag"])),
-        gamma_tr=float(d["gamma_tr"]),
-        nbar=float(d["nbar"]),
-        cutoff=int(d["cutoff"]),
-    )
+    """Inverse of :meth:`Micromaser.to_dict` (files without ``collision``: Jaynes-Cummings)."""
+    return Micromaser.from_dict(d)
 
 
 def _now() -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .interaction import Interaction, JaynesCummings, Rabi, interaction_from_dict
 from .validation import complex_number, integer_at_least, real_in_range
 
 __all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL"]
@@ -64,6 +65,10 @@ class Micromaser:
         Thermal photon number of the cavity's bath, ``>= 0``.
     cutoff : int
         Fock cutoff ``N``: levels ``0 .. N-1`` are kept, ``N >= 2``.
+    collision : JaynesCummings or Rabi
+        The interaction during a collision (:mod:`trajectories.interaction`); default
+        :class:`~trajectories.interaction.JaynesCummings`, the paper's model. With
+        :class:`~trajectories.interaction.Rabi` the phase of ``c`` matters.
 
     Energies are in units of :math:`\hbar\omega` above the ground state, so the
     energy is the mean photon number; time is counted in collisions.
@@ -75,6 +80,7 @@ class Micromaser:
     gamma_tr: float = 0.0
     nbar: float = 0.0
     cutoff: int = 60
+    collision: Interaction = JaynesCummings()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -87,6 +93,20 @@ class Micromaser:
         set_(self, "gamma_tr", real_in_range("gamma_tr", self.gamma_tr, 0.0))
         set_(self, "nbar", real_in_range("nbar", self.nbar, 0.0))
         set_(self, "cutoff", integer_at_least("cutoff", self.cutoff, 2))
+        if not isinstance(self.collision, (JaynesCummings, Rabi)):
+            raise ValueError(
+                "collision must be trajectories.JaynesCummings() or trajectories.Rabi(...), "
+                f"got {type(self.collision).__name__}"
+            )
+        col = self.collision
+        if isinstance(col, Rabi) and col.omega_tr is not None:
+            tau = col.duration(self.theta)
+            if col.omega_tr <= tau:
+                raise ValueError(
+                    f"collision.omega_tr must exceed the collision duration omega*tau = "
+                    f"theta/g_over_omega = {tau:.6g} (collisions must not overlap), "
+                    f"got {col.omega_tr!r}"
+                )
 
     # ---------------------------------------------------------------- derived
     @property
@@ -107,6 +127,11 @@ class Micromaser:
         return self.c == 0 or self.q in (0.0, 1.0)
 
     @property
+    def is_jaynes_cummings(self) -> bool:
+        """True for the rotating-wave collision (banded channel, phase covariant)."""
+        return isinstance(self.collision, JaynesCummings)
+
+    @property
     def has_loss(self) -> bool:
         """True when the cavity is coupled to its bath (gamma_tr > 0)."""
         return self.gamma_tr > 0.0
@@ -116,7 +141,11 @@ class Micromaser:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Parameters as plain Python numbers (``c`` split into real and imaginary parts)."""
+        """Parameters as plain Python numbers (``c`` split into real and imaginary parts).
+
+        A Rabi collision adds its flat entries (``collision``, ``g_over_omega``, ...); a
+        Jaynes-Cummings model has exactly the seven keys of earlier versions.
+        """
         return {
             "theta": self.theta,
             "q": self.q,
@@ -125,4 +154,18 @@ class Micromaser:
             "gamma_tr": self.gamma_tr,
             "nbar": self.nbar,
             "cutoff": self.cutoff,
+            **self.collision.to_dict(),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Micromaser:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            theta=float(d["theta"]),
+            q=float(d["q"]),
+            c=complex(float(d["c_real"]), float(d["c_imag"])),
+            gamma_tr=float(d["gamma_tr"]),
+            nbar=float(d["nbar"]),
+            cutoff=int(d["cutoff"]),
+            collision=interaction_from_dict(d),
+        )

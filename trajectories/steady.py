@@ -145,9 +145,20 @@ class OneStepChannel:
         self.size = model.cutoff - floor
         with single_threaded_blas():
             self.prop = ExactPropagator(model)
+        self._blocks: dict[int, np.ndarray] = {}
+        if not model.is_jaynes_cummings:
+            if self.prop.collision.period != 1:
+                raise ValueError(
+                    "steady states need the same channel at every collision: use "
+                    "Rabi(omega_tr=None) or an omega_tr whose phases repeat every collision, "
+                    f"got a period of {self.prop.collision.period} collisions"
+                )
+            # a Rabi collision couples every diagonal (no symmetry sectors): the general
+            # Liouville-space path, with the sparse Kraus channel's adjoint
+            self.coherent = True
+            return
         #: True when the qubits carry coherence: diagonals d and d +- 1 are coupled
         self.coherent = bool(model.qubit_state[0, 1] != 0)
-        self._blocks: dict[int, np.ndarray] = {}
         b = self.prop.collision.blocks
         q = model.q
         self._ee, self._gg = b["ee"].real, b["gg"].real
@@ -263,9 +274,12 @@ class OneStepChannel:
             z[dst_u] = res[:, 0]
             z[dst_l] = res[:, 1]  # for d = 0 the same element gets the same value again
             z = z.reshape(n, n)
-        out = np.zeros_like(z)
-        for k in self.prop.collision.kraus:
-            out += _kdag_left(k, _right_k(z, k))
+        if self.model.is_jaynes_cummings:
+            out = np.zeros_like(z)
+            for k in self.prop.collision.kraus:
+                out += _kdag_left(k, _right_k(z, k))
+        else:
+            out = self.prop.collision.at(1).apply_adjoint(z)
         if self.floor:
             out = np.ascontiguousarray(out[self.floor :, self.floor :])
         return out
