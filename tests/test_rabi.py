@@ -266,3 +266,26 @@ def test_unmodulated_unitary_is_independent_of_beta():
     b = cr.rabi_unitary(m, beta=1.3, levels=20).u
     assert np.array_equal(a, b)
     assert la.norm(a) > 0
+
+
+# ---------------------------------------------------------------------- trajectories
+@pytest.mark.parametrize(
+    "col, n, k, extra",
+    [
+        (Rabi(0.15), 30, 60, dict(c=0.7 * np.exp(0.5j), gamma_tr=0.1, nbar=0.15)),
+        # period-2 schedule: nu t_r = 9 pi
+        (Rabi(0.5, Modulation.suppressing(9.0), omega_tr=math.pi), 24, 30, dict(gamma_tr=0.05)),
+        # every collision its own phase (omega t_r = 4 is not a rational multiple of pi)
+        (Rabi(0.3, omega_tr=4.0), 40, 20, dict(q=0.5, c=0.0, gamma_tr=0.2, nbar=0.3)),
+    ],
+)
+def test_trajectories_agree_with_the_exact_solver(col, n, k, extra):
+    """|estimate - exact| <= 5 se + 1e-9 for energy, purity, Fano and ergotropy."""
+    kw = dict(theta=THETA, q=0.25, c=1.0, cutoff=n, collision=col)
+    kw.update(extra)
+    m = tj.Micromaser(**kw)
+    ks = np.linspace(0, k, 7).astype(int)
+    ex = tj.solve_exact(m, k, checkpoints=ks, leakage_tol=1e-6)
+    ens = tj.simulate(m, k, 4000, seed=21, n_jobs=1, chunk_size=100, checkpoints=ks)
+    cmp = tj.compare(ens, ex)
+    assert cmp.passed(5.0), cmp

@@ -28,6 +28,7 @@ from .compare import Comparison, compare
 from .ensemble import EnsembleResult, Estimate, PerTrajectory
 from .errors import TruncationError, TruncationWarning
 from .exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .interaction import JaynesCummings, Modulation, Rabi
 from .io import RunRecord, load, save
 from .loss import LossChannel
 from .model import Micromaser, fine_tuned_theta
@@ -50,6 +51,9 @@ __all__ = [
     "__version__",
     "Micromaser",
     "fine_tuned_theta",
+    "JaynesCummings",
+    "Rabi",
+    "Modulation",
     "solve_exact",
     "simulate",
     "steady_state",

@@ -323,7 +323,13 @@ def simulate(
     rho_slot = np.full(ks.size, -1, dtype=np.int64)
     rho_slot[rho_index] = np.arange(rho_index.size)
     plan = Plan(checkpoints=ks, rho_slot=rho_slot, max_jumps=max_jumps)
-    arrays = KernelArrays.from_model(model)
+    if model.is_jaynes_cummings:
+        arrays, chunk_runner = KernelArrays.from_model(model), run_chunk
+    else:  # a Rabi collision: sparse Kraus sets, one per distinct collision phase
+        from .unravel_general import GeneralKernelArrays, run_chunk_general
+
+        arrays = GeneralKernelArrays.from_model(model, int(ks[-1]))
+        chunk_runner = run_chunk_general
     initial = InitialStates.from_density_matrix(rho0)
     acc = EnsembleAccumulator(model, ks, rho_index, n_chunks, jackknife_groups, n_trajectories)
 
@@ -334,7 +340,7 @@ def simulate(
     if report is not None:
         report(done, n_trajectories)
     tasks = (
-        delayed(run_chunk)(arrays, plan, initial, size, chunk_seed(entropy, i), i)
+        delayed(chunk_runner)(arrays, plan, initial, size, chunk_seed(entropy, i), i)
         for i, size in enumerate(sizes)
         if i not in saved
     )
@@ -356,7 +362,13 @@ def simulate(
             leak = acc.mean_leakage()  # running estimate over the chunks so far
             if leak[-1] > leakage_tol:
                 first = int(np.argmax(leak > leakage_tol))
-                raise TruncationError(model.cutoff, float(leak[-1]), leakage_tol, int(ks[first]))
+                raise TruncationError(
+                    model.cutoff,
+                    float(leak[-1]),
+                    leakage_tol,
+                    int(ks[first]),
+                    counter_rotating=not model.is_jaynes_cummings,
+                )
 
     def target_met() -> bool:
         if target_stderr is None or acc.n_chunks < min(jackknife_groups, n_chunks):
