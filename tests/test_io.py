@@ -113,3 +113,12 @@ def test_simulate_with_a_store_resumes_bit_identically(tmp_path):
     for name in ("energy", "purity", "fano", "ergotropy"):
         assert_same(getattr(resumed, name), getattr(full, name))
     assert np.array_equal(resumed.rho, full.rho)
+
+
+def test_unseeded_run_saves_its_128_bit_entropy(tmp_path):
+    """seed=None draws 128 bits of entropy: too large for an HDF5 integer, kept exactly."""
+    m = tj.Micromaser(theta=0.5, q=0.3, c=1.0, cutoff=8)
+    ens = tj.simulate(m, 3, 40, n_jobs=1)
+    assert ens.seed >= 2**63
+    back = tj.load(tj.save(tmp_path / "unseeded.h5", ensemble=ens))
+    assert back.ensemble.seed == ens.seed

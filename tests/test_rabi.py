@@ -289,3 +289,34 @@ def test_trajectories_agree_with_the_exact_solver(col, n, k, extra):
     ens = tj.simulate(m, k, 4000, seed=21, n_jobs=1, chunk_size=100, checkpoints=ks)
     cmp = tj.compare(ens, ex)
     assert cmp.passed(5.0), cmp
+
+
+# ------------------------------------------------------------------------ run files
+def test_run_file_describes_a_rabi_collision():
+    from trajectories.runfile import apply_overrides, parse_run_dict
+
+    model = {"collision": "rabi", "g_over_omega": [0.1, 0.2], "eta": "suppress"}
+    model |= {"nu_over_omega": 20, "omega_tr": "4*pi", "cutoff": 20}
+    points = parse_run_dict({"model": model, "run": {"collisions": 5}})
+    assert [p.model.collision for p in points] == [
+        Rabi(g, Modulation.suppressing(20.0), omega_tr=4 * math.pi) for g in (0.1, 0.2)
+    ]
+    again = apply_overrides(points, trajectories=10)
+    assert [p.model for p in again] == [p.model for p in points]
+
+
+@pytest.mark.parametrize(
+    "model, key",
+    [
+        ({"g_over_omega": 0.1}, "model.g_over_omega"),  # without collision = 'rabi'
+        ({"collision": "rabi"}, "model.g_over_omega"),
+        ({"collision": "rabi", "g_over_omega": 0.0}, "model.g_over_omega"),
+        ({"collision": "rabi", "g_over_omega": 0.1, "eta": 1.0}, "model.nu_over_omega"),
+        ({"collision": "rabbi", "g_over_omega": 0.1}, "model.collision"),
+    ],
+)
+def test_run_file_collision_errors_name_the_key(model, key):
+    from trajectories.runfile import RunFileError, parse_run_dict
+
+    with pytest.raises(RunFileError, match=key.replace(".", r"\.")):
+        parse_run_dict({"model": model})

@@ -153,7 +153,10 @@ def save(
 def _write_ensemble(g, ens: EnsembleResult) -> None:
     for key in ("n_trajectories", "chunk_size", "n_chunks", "seed", "leaked_trajectories",
                 "jackknife_groups", "n_jobs", "backend", "seconds", "stop_reason"):  # fmt: skip
-        g.attrs[key] = getattr(ens, key)
+        value = getattr(ens, key)
+        if key == "seed" and value is not None and not -(2**63) <= value < 2**63:
+            value = str(value)  # SeedSequence entropy (128 bits) does not fit an HDF5 int
+        g.attrs[key] = value
     _dataset(g, "k", ens.k)
     for name in _ESTIMATES:
         est = getattr(ens, name)
@@ -200,6 +203,8 @@ def _scalar(v: Any) -> Any:
 
 def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
     a = {k: _scalar(v) for k, v in g.attrs.items()}
+    if isinstance(a.get("seed"), str):
+        a["seed"] = int(a["seed"])
     pt = g["per_trajectory"]
     per = PerTrajectory(**{f.name: pt[f.name][()] for f in dataclasses.fields(PerTrajectory)})
     estimates = {

@@ -9,6 +9,9 @@ A run file has three sections, all optional::
     gamma_tr = [0.001, 0.1]        # a list makes a sweep axis
     nbar = 0.15
     cutoff = 60
+    # collision = "rabi"           # counter-rotating terms (default "jaynes-cummings")
+    # g_over_omega = [0.1, 0.3]    # Rabi only; eta = "suppress" or a number,
+    # nu_over_omega = 20           # omega_tr, extra_levels: see trajectories.Rabi
 
     [run]                          # how to run it (see RunSettings)
     trajectories = 10000
@@ -46,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .interaction import JaynesCummings, Modulation, Rabi
 from .model import Micromaser, fine_tuned_theta
 
 if sys.version_info >= (3, 11):
@@ -379,11 +383,27 @@ class RunPoint:
                 "gamma_tr": m.gamma_tr,
                 "nbar": m.nbar,
                 "cutoff": m.cutoff,
+                **_collision_dict(m.collision),
             },
             "run": run,
             "output": output,
             "sweep_values": {k: _plain(v) for k, v in self.sweep_values.items()},
         }
+
+
+def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:
+    """The run-file [model] keys of a collision (none for Jaynes-Cummings)."""
+    if not isinstance(col, Rabi):
+        return {}
+    d: dict[str, Any] = {"collision": "rabi", "g_over_omega": col.g_over_omega}
+    if col.modulation is not None:
+        d["eta"] = col.modulation.eta
+        d["nu_over_omega"] = col.modulation.nu_over_omega
+    if col.omega_tr is not None:
+        d["omega_tr"] = col.omega_tr
+    if col.extra_levels is not None:
+        d["extra_levels"] = col.extra_levels
+    return d
 
 
 def _complex_dict(z: complex) -> dict[str, float]:
@@ -397,7 +417,10 @@ def _plain(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- schema
-MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff")
+#: [model] keys of the collision (Rabi only, except ``collision`` itself)
+COLLISION_KEYS = ("collision", "g_over_omega", "eta", "nu_over_omega", "omega_tr", "extra_levels")
+MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", *COLLISION_KEYS)
+_COLLISIONS = {"jaynes-cummings": "jaynes-cummings", "jc": "jaynes-cummings", "rabi": "rabi"}
 RUN_KEYS = (
     "trajectories",
     "collisions",
@@ -605,8 +628,12 @@ def _backend(chk: _Checker, value: Any) -> str:
 def _model_value(chk: _Checker, key: str, value: Any) -> Any:
     """Convert one [model] value (expression strings, c tables); ranges are Micromaser's."""
     dotted = f"model.{key}"
-    if key in _REAL_MODEL_KEYS:
+    if key in _REAL_MODEL_KEYS or key in ("g_over_omega", "nu_over_omega", "omega_tr"):
         return chk.real(dotted, value)
+    if key == "collision":
+        return _COLLISIONS[chk.string(dotted, value, tuple(_COLLISIONS))]
+    if key == "eta":
+        return "suppress" if value == "suppress" else chk.real(dotted, value)
     if key == "c":
         if isinstance(value, Mapping):
             keys = set(value)
@@ -637,10 +664,48 @@ def _model_value(chk: _Checker, key: str, value: Any) -> Any:
     return value  # cutoff: Micromaser checks the type and range
 
 
+def _build_collision(chk: _Checker, params: dict[str, Any]) -> JaynesCummings | Rabi:
+    """The collision from the [model] keys of :data:`COLLISION_KEYS` (removed from params)."""
+    given = {k: params.pop(k) for k in COLLISION_KEYS if k in params}
+    kind = given.pop("collision", "jaynes-cummings")
+    if kind == "jaynes-cummings":
+        if given:
+            key = next(iter(given))
+            raise chk.fail(
+                f"model.{key}",
+                f"model.{key} belongs to a Rabi collision: add model.collision = 'rabi'",
+            )
+        return JaynesCummings()
+    if "g_over_omega" not in given:
+        raise chk.fail("model.g_over_omega", "model.collision = 'rabi' needs model.g_over_omega")
+    if ("eta" in given) != ("nu_over_omega" in given):
+        missing = "nu_over_omega" if "eta" in given else "eta"
+        raise chk.fail(f"model.{missing}", f"a modulation needs both model.eta and model.{missing}")
+    try:
+        mod = None
+        if "eta" in given:
+            nu = given["nu_over_omega"]
+            mod = (
+                Modulation.suppressing(nu)
+                if given["eta"] == "suppress"
+                else Modulation(given["eta"], nu)
+            )
+        return Rabi(
+            given["g_over_omega"],
+            modulation=mod,
+            omega_tr=given.get("omega_tr"),
+            extra_levels=given.get("extra_levels"),
+        )
+    except ValueError as err:
+        key = next((k for k in COLLISION_KEYS if str(err).startswith(k + " ")), None)
+        raise chk.fail(f"model.{key}" if key else "model", f"model.{err}") from None
+
+
 def _build_model(chk: _Checker, section: Mapping) -> Micromaser:
     params = dict(DEFAULT_MODEL)
     for key, value in section.items():
         params[key] = _model_value(chk, key, value)
+    params["collision"] = _build_collision(chk, params)
     try:
         return Micromaser(**params)
     except ValueError as err:
