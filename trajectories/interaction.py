@@ -171,7 +171,18 @@ class Rabi:
             text += f", modulation eta = {m.eta:.6g}, nu/omega = {m.nu_over_omega:g}"
         if self.omega_tr is not None:
             text += f", omega t_r = {self.omega_tr:g}"
-        return text
+        return text + f" ({self.schedule()})"
+
+    def schedule(self) -> str:
+        """Which unitaries the collisions need: one, a periodic sequence, or one each."""
+        from .counter_rotating import phase_schedule
+
+        period = phase_schedule(self)[0]
+        if period == 1:
+            return "the same unitary for every collision"
+        if period is None:
+            return "a different unitary for every collision: the phases never repeat"
+        return f"a periodic sequence of {period} unitaries"
 
 
 Interaction = JaynesCummings | Rabi

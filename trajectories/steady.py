@@ -1528,4 +1528,5 @@ def _model_text(m: Micromaser) -> str:
     return (
         f"theta={m.theta:.10g}, q={m.q:g}, c={m.c:.6g}, gamma_tr={m.gamma_tr:g}, "
         f"nbar={m.nbar:g}, cutoff={m.cutoff}"
+        + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
     )
