@@ -3,24 +3,33 @@ r"""Compiled kernels of the trajectory engine (numba): one trajectory at a time,
 This is the only implementation of the Monte Carlo step (SPEC Sec. 2.3); the
 Python layers above it only prepare arrays and reduce results.
 
-Per trajectory (a normalised state vector ``psi`` of length N) and per collision:
+Per trajectory (a normalised state vector ``psi`` of length N, complex128, or
+float64 when the caller runs the dynamics in the real gauge of
+:func:`trajectories.unravel.real_gauge`; the kernels are compiled for both) and per
+collision:
 
-1. Collision: every banded Kraus operator ``K_j`` is applied (O(N) each), the
-   outcome is drawn with probability ``||K_j psi||^2``; the probability that
-   the qubit pushes weight from level N-1 to N is the *leak* outcome, which
-   ends the trajectory (its state becomes 0, as the exact solver's trace
-   drops). ``psi <- K_j psi / ||K_j psi||``.
+1. Collision: the banded Kraus operators ``K_j`` are applied in order (O(N) each)
+   until the draw ``u`` is covered; the outcome has probability ``||K_j psi||^2``;
+   the probability that the qubit pushes weight from level N-1 to N is the
+   *leak* outcome, which ends the trajectory (its state becomes 0, as the exact
+   solver's trace drops). ``psi <- K_j psi / ||K_j psi||``.
 2. Loss over one interval ``t_r = 1``, exactly, by waiting times. The no-jump
    norm :math:`S(t) = e^{-\gamma\bar n t} P(x)`, :math:`x = e^{-\gamma(2\bar n+1)t}`,
    :math:`P(x) = \sum_n |\psi_n|^2 x^n` is evaluated by Horner's rule (no
    exponential per element). Draw ``u``; if ``S(t_rem) >= u`` there is no jump;
-   else the jump time solves ``ln S(t) = ln u`` by Newton's method, which is
-   monotone from the left because ``ln S`` is convex (a log-sum of
-   exponentials), safeguarded by a bracket and bisection; tolerance
+   else the jump time solves ``ln S(t) = ln u`` by Halley's method (``ln S`` is
+   convex, a log-sum of exponentials, and its first two derivatives come from the
+   same polynomial pass), safeguarded by a bracket and bisection; tolerance
    :data:`JUMP_TIME_TOL` on ``t``. The jump is an emission (``a``, rate
    :math:`\gamma(\bar n+1)\langle n\rangle`) or an absorption (``a^\dagger``, rate
    :math:`\gamma\bar n\langle n+1\rangle`; the part from level N-1 leaks), then the
    clock restarts from the jump time with a fresh ``u``.
+
+Passes over ``psi`` are fused: the Kraus pass also sums ``|(K_j psi)_n|^2`` times
+``exp(-Gamma_n)`` and times the leak vector, so an interval without a jump costs
+one more pass (damp and normalise); after a jump, one pass applies ``a`` or
+``a^dag`` with the damping to the jump time and sums the populations, their first
+two moments and the no-jump polynomial at the end of the interval.
 
 Random numbers come from a ``numpy.random.Generator`` passed in (numba draws
 from its bit generator), so a chunk is fully determined by its seed.
@@ -36,7 +45,7 @@ from numba.extending import overload
 
 __all__ = ["JUMP_TIME_TOL", "run_trajectories"]
 
-#: Absolute tolerance on a jump time (units of t_r) in the Newton solve.
+#: Absolute tolerance on a jump time (units of t_r) in the jump-time solve.
 JUMP_TIME_TOL = 1e-13
 _MAX_NEWTON = 200
 
@@ -568,6 +577,10 @@ def run_trajectories(
     fock,
 ):
     """Evolve the trajectories ``psi0`` (M, N) and fill the record arrays in place.
+
+    ``psi0``, ``kd`` and ``ko`` (K, N) are all complex128, or all float64 for the
+    dynamics in the real gauge (then ``rho_sum`` receives the gauged, real products
+    ``psi_p psi_q``; :func:`trajectories.unravel.run_chunk` maps them back).
 
     Records at each checkpoint c (rows = trajectories): ``n_mean``/``n2_mean``
     (M, C) float; cumulative ``qubit_g``/``qubit_e`` (M, C, B) counts of
