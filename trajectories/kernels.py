@@ -579,8 +579,9 @@ def run_trajectories(
     """Evolve the trajectories ``psi0`` (M, N) and fill the record arrays in place.
 
     ``psi0``, ``kd`` and ``ko`` (K, N) are all complex128, or all float64 for the
-    dynamics in the real gauge (then ``rho_sum`` receives the gauged, real products
-    ``psi_p psi_q``; :func:`trajectories.unravel.run_chunk` maps them back).
+    dynamics in the real gauge (then ``rho_sum`` may be float64 too: it receives the
+    gauged, real products ``psi_p psi_q``; :func:`trajectories.unravel.run_chunk` maps
+    them back).
 
     Records at each checkpoint c (rows = trajectories): ``n_mean``/``n2_mean``
     (M, C) float; cumulative ``qubit_g``/``qubit_e`` (M, C, B) counts of

@@ -244,7 +244,7 @@ def run_chunk(
     c = plan.checkpoints.size
     b = arrays.n_branches
     j = plan.max_jumps
-    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=np.complex128)
+    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=dtype)  # real in the real gauge
     out = dict(
         n_mean=np.zeros((m, c)),
         n2_mean=np.zeros((m, c)),
@@ -269,7 +269,7 @@ def run_chunk(
             fock,
         )  # fmt: skip
     if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
-        rho_sum *= np.outer(arrays.gauge, arrays.gauge.conj())
+        rho_sum = rho_sum * np.outer(arrays.gauge, arrays.gauge.conj())
     # the kernel fills upper triangles: complete the Hermitian matrices
     upper = np.triu(rho_sum, 1)
     rho_sum = np.triu(rho_sum) + upper.conj().transpose(0, 2, 1)
