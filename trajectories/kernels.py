@@ -3,24 +3,33 @@ r"""Compiled kernels of the trajectory engine (numba): one trajectory at a time,
 This is the only implementation of the Monte Carlo step (SPEC Sec. 2.3); the
 Python layers above it only prepare arrays and reduce results.
 
-Per trajectory (a normalised state vector ``psi`` of length N) and per collision:
+Per trajectory (a normalised state vector ``psi`` of length N, complex128, or
+float64 when the caller runs the dynamics in the real gauge of
+:func:`trajectories.unravel.real_gauge`; the kernels are compiled for both) and per
+collision:
 
-1. Collision: every banded Kraus operator ``K_j`` is applied (O(N) each), the
-   outcome is drawn with probability ``||K_j psi||^2``; the probability that
-   the qubit pushes weight from level N-1 to N is the *leak* outcome, which
-   ends the trajectory (its state becomes 0, as the exact solver's trace
-   drops). ``psi <- K_j psi / ||K_j psi||``.
+1. Collision: the banded Kraus operators ``K_j`` are applied in order (O(N) each)
+   until the draw ``u`` is covered; the outcome has probability ``||K_j psi||^2``;
+   the probability that the qubit pushes weight from level N-1 to N is the
+   *leak* outcome, which ends the trajectory (its state becomes 0, as the exact
+   solver's trace drops). ``psi <- K_j psi / ||K_j psi||``.
 2. Loss over one interval ``t_r = 1``, exactly, by waiting times. The no-jump
    norm :math:`S(t) = e^{-\gamma\bar n t} P(x)`, :math:`x = e^{-\gamma(2\bar n+1)t}`,
    :math:`P(x) = \sum_n |\psi_n|^2 x^n` is evaluated by Horner's rule (no
    exponential per element). Draw ``u``; if ``S(t_rem) >= u`` there is no jump;
-   else the jump time solves ``ln S(t) = ln u`` by Newton's method, which is
-   monotone from the left because ``ln S`` is convex (a log-sum of
-   exponentials), safeguarded by a bracket and bisection; tolerance
+   else the jump time solves ``ln S(t) = ln u`` by Halley's method (``ln S`` is
+   convex, a log-sum of exponentials, and its first two derivatives come from the
+   same polynomial pass), safeguarded by a bracket and bisection; tolerance
    :data:`JUMP_TIME_TOL` on ``t``. The jump is an emission (``a``, rate
    :math:`\gamma(\bar n+1)\langle n\rangle`) or an absorption (``a^\dagger``, rate
    :math:`\gamma\bar n\langle n+1\rangle`; the part from level N-1 leaks), then the
    clock restarts from the jump time with a fresh ``u``.
+
+Passes over ``psi`` are fused: the Kraus pass also sums ``|(K_j psi)_n|^2`` times
+``exp(-Gamma_n)`` and times the leak vector, so an interval without a jump costs
+one more pass (damp and normalise); after a jump, one pass applies ``a`` or
+``a^dag`` with the damping to the jump time and sums the populations, their first
+two moments and the no-jump polynomial at the end of the interval.
 
 Random numbers come from a ``numpy.random.Generator`` passed in (numba draws
 from its bit generator), so a chunk is fully determined by its seed.
@@ -31,16 +40,34 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 __all__ = ["JUMP_TIME_TOL", "run_trajectories"]
 
-#: Absolute tolerance on a jump time (units of t_r) in the Newton solve.
+#: Absolute tolerance on a jump time (units of t_r) in the jump-time solve.
 JUMP_TIME_TOL = 1e-13
 _MAX_NEWTON = 200
 
+# The helpers below allocate nothing and are compiled without numba's reference counting
+# (``_nrt=False``; an allocation there would fail to compile): with it, every call in the
+# per-collision loop paid an atomic incref/decref per array argument, a quarter of the
+# run time at N = 40.
 
-@njit(cache=True)
+
+def _abs2(v):
+    """``|v|^2`` of a real or complex number (compiled through the overload below)."""
+    return (v * np.conj(v)).real
+
+
+@overload(_abs2)
+def _abs2_compiled(v):
+    if isinstance(v, types.Complex):
+        return lambda v: v.real * v.real + v.imag * v.imag
+    return lambda v: v * v
+
+
+@njit(cache=True, _nrt=False)
 def _apply_kraus(psi, buf, kd, ko, ks, j):
     """``buf = K_j psi`` for a banded Kraus operator; returns ``||K_j psi||^2``."""
     n = psi.shape[0]
@@ -48,23 +75,66 @@ def _apply_kraus(psi, buf, kd, ko, ks, j):
     if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
         v = kd[j, 0] * psi[0]
         buf[0] = v
-        acc += v.real * v.real + v.imag * v.imag
+        acc += _abs2(v)
         for m in range(1, n):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
             buf[m] = v
-            acc += v.real * v.real + v.imag * v.imag
+            acc += _abs2(v)
     else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
         for m in range(n - 1):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
             buf[m] = v
-            acc += v.real * v.real + v.imag * v.imag
+            acc += _abs2(v)
         v = kd[j, n - 1] * psi[n - 1]
         buf[n - 1] = v
-        acc += v.real * v.real + v.imag * v.imag
+        acc += _abs2(v)
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def _apply_kraus_loss(psi, buf, kd, ko, ks, j, decay, leak):
+    """``buf = K_j psi`` and three sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
+
+    Returns ``(sum w, sum w decay, sum w leak)``: the outcome's probability, and
+    (unnormalised) the no-jump probability of the following loss interval and its
+    leak probability.
+    """
+    n = psi.shape[0]
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        v = kd[j, 0] * psi[0]
+        buf[0] = v
+        w = _abs2(v)
+        p = w
+        s = w * decay[0]
+        lk = w * leak[0]
+        for m in range(1, n):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+            buf[m] = v
+            w = _abs2(v)
+            p += w
+            s += w * decay[m]
+            lk += w * leak[m]
+    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        p = 0.0
+        s = 0.0
+        lk = 0.0
+        for m in range(n - 1):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+            buf[m] = v
+            w = _abs2(v)
+            p += w
+            s += w * decay[m]
+            lk += w * leak[m]
+        v = kd[j, n - 1] * psi[n - 1]
+        buf[n - 1] = v
+        w = _abs2(v)
+        p += w
+        s += w * decay[n - 1]
+        lk += w * leak[n - 1]
+    return p, s, lk
+
+
+@njit(cache=True, _nrt=False)
 def _collide(psi, buf, kd, ko, ks, kleak2, u):
     """Apply the sampled Kraus operator to the normalised ``psi`` in place.
 
@@ -74,7 +144,7 @@ def _collide(psi, buf, kd, ko, ks, kleak2, u):
     ``1 - p_leak - (the others)``, exact up to rounding. ``buf`` is (N,) scratch.
     """
     n_ops, n = kd.shape
-    top2 = psi[n - 1].real ** 2 + psi[n - 1].imag ** 2
+    top2 = _abs2(psi[n - 1])
     p_leak = 0.0
     for j in range(n_ops):
         p_leak += kleak2[j] * top2
@@ -94,22 +164,52 @@ def _collide(psi, buf, kd, ko, ks, kleak2, u):
     return -1, p_leak
 
 
-@njit(cache=True)
-def _poly(pop, x, n_top):
-    """``P(x) = sum_{n < n_top} pop[n] x^n`` and ``x P'(x)``, by cumulative powers.
+@njit(cache=True, _nrt=False)
+def _collide_loss(psi, buf, kd, ko, ks, kleak2, u, full_decay, loss_leak):
+    """The collision of :func:`_collide` fused with the first pass of the loss interval.
 
-    Four interleaved accumulators (levels ``n = 4k + r``) cut the dependency chain
-    to ``n_top / 4`` steps; every term is non-negative, so there is no cancellation.
+    Samples the outcome ``j`` exactly as :func:`_collide` (same draw ``u``, same
+    order) but leaves ``buf = K_j psi`` unnormalised and ``psi`` untouched. Returns
+    ``(j, p_leak, p, s, l)``: ``p = ||K_j psi||^2`` and the sums of
+    ``|(K_j psi)_n|^2`` weighted by ``full_decay`` (so ``s / p`` is the probability of
+    no jump during the next interval) and by ``loss_leak`` (``l / p`` is that
+    interval's leak probability). ``j = -1`` is the leak outcome (then ``p = s = l = 0``).
+    """
+    n_ops, n = kd.shape
+    top2 = _abs2(psi[n - 1])
+    p_leak = 0.0
+    for j in range(n_ops):
+        p_leak += kleak2[j] * top2
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p, s, lk = _apply_kraus_loss(psi, buf, kd, ko, ks, j, full_decay, loss_leak)
+        cum += p
+        if u < cum or j == n_ops - 1:
+            return j, p_leak, p, s, lk
+    return -1, p_leak, 0.0, 0.0, 0.0
+
+
+@njit(cache=True, _nrt=False)
+def _poly(pop, x, n_top):
+    """``(P, x P', x (x P')')`` with ``P(x) = sum_{n < n_top} pop[n] x^n``.
+
+    That is ``sum pop[n] x^n n^k`` for k = 0, 1, 2, by cumulative powers. Four
+    interleaved accumulators (levels ``n = 4k + r``) cut the dependency chain to
+    ``n_top / 4`` steps; every term is non-negative, so there is no cancellation.
     No exponential per element.
     """
     x2 = x * x
     x4 = x2 * x2
     p0 = p1 = p2 = p3 = 0.0
     d0 = d1 = d2 = d3 = 0.0
+    e0 = e1 = e2 = e3 = 0.0
     xp = 1.0
     n_blocks = n_top // 4
     for k in range(n_blocks):
         n = 4 * k
+        f = float(n)
         t0 = pop[n] * xp
         t1 = pop[n + 1] * xp
         t2 = pop[n + 2] * xp
@@ -118,28 +218,44 @@ def _poly(pop, x, n_top):
         p1 += t1
         p2 += t2
         p3 += t3
-        d0 += n * t0
-        d1 += (n + 1) * t1
-        d2 += (n + 2) * t2
-        d3 += (n + 3) * t3
+        u0 = f * t0
+        u1 = (f + 1.0) * t1
+        u2 = (f + 2.0) * t2
+        u3 = (f + 3.0) * t3
+        d0 += u0
+        d1 += u1
+        d2 += u2
+        d3 += u3
+        e0 += f * u0
+        e1 += (f + 1.0) * u1
+        e2 += (f + 2.0) * u2
+        e3 += (f + 3.0) * u3
         xp *= x4
     for n in range(4 * n_blocks, n_top):  # the remainder, r = n - 4 * n_blocks
         t = pop[n] * xp
         r = n - 4 * n_blocks
+        u = n * t
         if r == 0:
             p0 += t
-            d0 += n * t
+            d0 += u
+            e0 += n * u
         elif r == 1:
             p1 += t
-            d1 += n * t
+            d1 += u
+            e1 += n * u
         else:
             p2 += t
-            d2 += n * t
+            d2 += u
+            e2 += n * u
     x3 = x2 * x
-    return p0 + x * p1 + x2 * p2 + x3 * p3, d0 + x * d1 + x2 * d2 + x3 * d3
+    return (
+        p0 + x * p1 + x2 * p2 + x3 * p3,
+        d0 + x * d1 + x2 * d2 + x3 * d3,
+        e0 + x * e1 + x2 * e2 + x3 * e3,
+    )
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _support(pop, bound):
     """Number of levels to keep so that the dropped tail weighs less than ``bound``."""
     n_top = pop.shape[0]
@@ -150,69 +266,135 @@ def _support(pop, bound):
     return n_top
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _damp(psi, a, b, t, scale):
     """No-jump evolution over ``t`` times ``scale``: ``psi_n *= scale exp(-(a + b n) t / 2)``.
 
     Cumulative powers (two interleaved chains), no exponential per element.
-    Returns the jump rates of the result without their ``gamma`` prefactors:
-    ``(sum n |psi_n|^2, sum (n+1) |psi_n|^2)``.
     """
     n = psi.shape[0]
     y = math.exp(-0.5 * b * t)
     y2 = y * y
     f0 = scale * math.exp(-0.5 * a * t)
     f1 = f0 * y
-    r0 = 0.0
-    r1 = 0.0
-    w0 = 0.0
-    w1 = 0.0
     for m in range(0, n - 1, 2):
-        v = psi[m] * f0
-        psi[m] = v
-        w = v.real * v.real + v.imag * v.imag
-        r0 += m * w
-        w0 += w
-        v = psi[m + 1] * f1
-        psi[m + 1] = v
-        w = v.real * v.real + v.imag * v.imag
-        r1 += (m + 1) * w
-        w1 += w
+        psi[m] *= f0
+        psi[m + 1] *= f1
         f0 *= y2
         f1 *= y2
     if n % 2 == 1:
-        v = psi[n - 1] * f0
-        psi[n - 1] = v
-        w = v.real * v.real + v.imag * v.imag
-        r0 += (n - 1) * w
-        w0 += w
-    r_n = r0 + r1
-    return r_n, r_n + w0 + w1
+        psi[n - 1] *= f0
 
 
-@njit(cache=True)
-def _normalise(psi):
+@njit(cache=True, _nrt=False)
+def _populations(src, psi, pop):
+    """``psi = src`` (may be the same array) and ``pop = |psi|^2``.
+
+    Returns the sums of ``pop``, ``n pop`` and ``n^2 pop``.
+    """
     s = 0.0
-    for n in range(psi.shape[0]):
-        s += psi[n].real ** 2 + psi[n].imag ** 2
-    scale = 1.0 / math.sqrt(s)
-    for n in range(psi.shape[0]):
-        psi[n] *= scale
+    f = 0.0
+    q = 0.0
+    for m in range(psi.shape[0]):
+        v = src[m]
+        psi[m] = v
+        w = _abs2(v)
+        pop[m] = w
+        s += w
+        f += m * w
+        q += (m * m) * w
+    return s, f, q
 
 
-@njit(cache=True)
-def _jump_time(pop, norm, mean_n, a, b, t_hi, log_u):
+@njit(cache=True, _nrt=False)
+def _emit(psi, pop, sqrt_n, y, xe):
+    """``psi <- a D psi`` in place, ``D = diag(y^n)`` (the damping to the jump time).
+
+    Also ``pop = |psi|^2`` of the result. Returns the sums of ``pop``, ``n pop``,
+    ``n^2 pop`` and ``pop xe^n`` (the no-jump polynomial at the end of the interval).
+    """
+    n = psi.shape[0]
+    f = y  # source level m + 1 carries y^(m + 1)
+    e = 1.0
+    s = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    pe = 0.0
+    for m in range(n - 1):
+        z = (sqrt_n[m + 1] * f) * psi[m + 1]
+        psi[m] = z
+        w = _abs2(z)
+        pop[m] = w
+        s += w
+        s1 += m * w
+        s2 += (m * m) * w
+        pe += w * e
+        f *= y
+        e *= xe
+    psi[n - 1] = 0.0
+    pop[n - 1] = 0.0
+    return s, s1, s2, pe
+
+
+@njit(cache=True, _nrt=False)
+def _absorb(psi, pop, sqrt_n, y, xe):
+    """``psi <- a^dagger D psi`` in place, truncated (level N-1 is not raised).
+
+    ``D = diag(y^n)``; as :func:`_emit`, returns the sums of ``pop``, ``n pop``,
+    ``n^2 pop`` and ``pop xe^n`` of the result, ``pop = |psi|^2``.
+    """
+    n = psi.shape[0]
+    f = 1.0  # source level m - 1 carries y^(m - 1)
+    e = xe
+    s = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    pe = 0.0
+    prev = psi[0]
+    psi[0] = 0.0
+    pop[0] = 0.0
+    for m in range(1, n):
+        cur = psi[m]
+        z = (sqrt_n[m] * f) * prev
+        psi[m] = z
+        w = _abs2(z)
+        pop[m] = w
+        s += w
+        s1 += m * w
+        s2 += (m * m) * w
+        pe += w * e
+        f *= y
+        e *= xe
+        prev = cur
+    return s, s1, s2, pe
+
+
+@njit(cache=True, _nrt=False)
+def _halley_step(h, g1, g2):
+    """Halley's step for ``g(t) = 0`` from ``g = h``, ``g' = g1 < 0``, ``g'' = g2 >= 0``.
+
+    Newton's step where Halley's denominator is not positive.
+    """
+    den = 2.0 * g1 * g1 - h * g2
+    if den > 0.0:
+        return -2.0 * h * g1 / den
+    return -h / g1
+
+
+@njit(cache=True, _nrt=False)
+def _jump_time(pop, norm, m1, m2, a, b, t_hi, log_u):
     """Solve ``ln S(t) = ln u`` on ``(0, t_hi)``, where ``S(0) = norm > u > S(t_hi)``.
 
-    ``pop`` are the populations at ``t = 0`` (``norm = sum pop``, ``mean_n = sum n pop
-    / norm``); ``log_u`` is ``ln(u norm)``. ``g(t) = ln S(t) - ln u`` is convex and
-    decreasing, so Newton's method started left of the root climbs to it
-    monotonically; a bracket with bisection guards against rounding. The first
-    step uses the exact slope at ``t = 0``. The iteration stops when the step is
-    below ``JUMP_TIME_TOL`` or when quadratic convergence predicts the next
-    correction below it (``|d_k|^3 / |d_{k-1}|^2``). Levels whose total weight is
-    below ``1e-18 u`` are left out of the polynomial: they change it by less than
-    its rounding.
+    ``pop`` are the populations at ``t = 0`` (``norm = sum pop``, ``m1``, ``m2`` the
+    first two moments ``sum n^k pop / norm``); ``log_u`` is ``ln(u norm)``.
+    ``g(t) = ln S(t) - ln u`` is convex and decreasing with ``g' = -a - b <n>_t`` and
+    ``g'' = b^2 Var_t(n)``, all three from one polynomial pass (:func:`_poly`). Halley's
+    method (third order), the first step from the exact derivatives at ``t = 0``; a
+    bracket with bisection guards against rounding. The iteration stops when the
+    step is below ``JUMP_TIME_TOL`` or when (conservatively, as for second order)
+    the next correction is predicted below it (``|d_k|^3 / |d_{k-1}|^2``). Levels
+    whose total weight is below ``1e-18 u`` are left out of the polynomial: they
+    change it by less than its rounding.
 
     Returns ``(t, x, P, x P')`` with ``x = exp(-b t)`` and the polynomial at the
     last evaluated point, which is within the tolerance of ``t``.
@@ -221,17 +403,19 @@ def _jump_time(pop, norm, mean_n, a, b, t_hi, log_u):
     lo = 0.0
     hi = t_hi
     h0 = math.log(norm) - log_u
-    t = h0 / (a + b * mean_n)  # Newton step from t = 0, where (ln S)' = -(a + b <n>)
+    g1 = -(a + b * m1)
+    g2 = b * b * max(m2 - m1 * m1, 0.0)
+    t = _halley_step(h0, g1, g2)
     step_prev = t
-    if not (t < hi):
+    if not (0.0 < t < hi):
         t = 0.5 * hi
         step_prev = hi
     x = 1.0
     p = norm
-    xd = norm * mean_n
+    xd = norm * m1
     for _ in range(_MAX_NEWTON):
         x = math.exp(-b * t)
-        p, xd = _poly(pop, x, n_top)
+        p, xd, xdd = _poly(pop, x, n_top)
         if p <= 0.0:  # underflow far right of the root
             hi = t
             t = 0.5 * (lo + hi)
@@ -241,8 +425,10 @@ def _jump_time(pop, norm, mean_n, a, b, t_hi, log_u):
             lo = t
         else:
             hi = t
-        slope = -a - b * xd / p
-        step = -h / slope if slope < 0.0 else 0.5 * (lo + hi) - t
+        mean = xd / p
+        g1 = -a - b * mean
+        g2 = b * b * max(xdd / p - mean * mean, 0.0)
+        step = _halley_step(h, g1, g2) if g1 < 0.0 else 0.5 * (lo + hi) - t
         t_new = t + step
         if not (lo <= t_new <= hi):
             t_new = 0.5 * (lo + hi)
@@ -255,53 +441,32 @@ def _jump_time(pop, norm, mean_n, a, b, t_hi, log_u):
             break  # t_new is within the tolerance: evaluate there once more and stop
         step_prev = a_step
     x = math.exp(-b * t)
-    p, xd = _poly(pop, x, n_top)
+    p, xd, _ = _poly(pop, x, n_top)
     return t, x, p, xd
 
 
-@njit(cache=True)
-def _loss_interval(
-    psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng, jump_log, t0
-):
-    """One loss interval of length 1 (t_r), exactly, by waiting times.
+@njit(cache=True, _nrt=False)
+def _loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second):
+    """The rest of a loss interval after its first draw ``u`` found a jump in it.
 
-    Returns ``(emissions, absorptions, alive, expected leak)``; the expected leak is
-    the exact probability ``sum_n loss_leak[n] |psi_n|^2`` that this interval sends
-    weight out of the cutoff. ``full_decay[n] = exp(-Gamma_n)``,
-    ``full_damp[n] = exp(-Gamma_n / 2)``. ``jump_log`` is a (capacity, 2) array:
-    row 0 col 0 holds the count; jump ``i`` goes to row ``i + 1`` as
-    (time, +1 absorption / -1 emission). Between jumps ``psi`` is left
-    unnormalised (``pop`` and ``norm`` carry its weight); it is normalised on return.
+    ``psi`` is the state at the start of the interval, possibly unnormalised, with
+    ``pop = |psi|^2`` and the sums ``norm``, ``first``, ``second`` of ``pop``,
+    ``n pop``, ``n^2 pop``; ``u`` (uniform on (0, 1)) is compared with the
+    normalised no-jump probability. Jumps and restarts as described in the module
+    docstring, ``jump_log`` and ``t0`` as in :func:`_loss_interval`. Returns
+    ``(emissions, absorptions, alive)``; ``psi`` is normalised on return (0 if the
+    trajectory leaked).
     """
     n = psi.shape[0]
     a = gamma * nbar
     b = gamma * (2.0 * nbar + 1.0)
     n_em = 0
     n_ab = 0
-    # first attempt over the whole interval, with the precomputed decay factors
-    # (psi is normalised on entry)
-    s_end = 0.0
-    leak = 0.0
-    for m in range(n):
-        w = psi[m].real ** 2 + psi[m].imag ** 2
-        s_end += w * full_decay[m]
-        leak += w * loss_leak[m]
-    u = rng.random()
-    if s_end >= u:  # no jump: ||damped psi||^2 = s_end
-        scale = 1.0 / math.sqrt(s_end)
-        for m in range(n):
-            psi[m] *= full_damp[m] * scale
-        return n_em, n_ab, True, leak
-    norm = 0.0
-    first = 0.0
-    for m in range(n):
-        w = psi[m].real ** 2 + psi[m].imag ** 2
-        pop[m] = w
-        norm += w
-        first += m * w
     t_rem = 1.0
     while True:
-        t_jump, x, p_x, xd_x = _jump_time(pop, norm, first / norm, a, b, t_rem, math.log(u * norm))
+        t_jump, x, p_x, xd_x = _jump_time(
+            pop, norm, first / norm, second / norm, a, b, t_rem, math.log(u * norm)
+        )
         t_rem -= t_jump
         # rates at the jump time, without gamma and the common factor exp(-a t):
         # sum n |psi_n(t)|^2 = x P'(x), sum (n+1) |psi_n(t)|^2 = x P'(x) + P(x)
@@ -310,45 +475,22 @@ def _loss_interval(
         r_leak = nbar * n * pop[n - 1] * x ** (n - 1)
         v = rng.random() * (r_em + r_ab)
         # damp to the jump time and apply the jump in one pass (source level s gets
-        # the factor exp(-b s t / 2); the common exp(-a t / 2) is dropped)
+        # the factor exp(-b s t / 2); the common exp(-a t / 2) is dropped); the same
+        # pass sums the no-jump polynomial at the end of the interval
         y = math.exp(-0.5 * b * t_jump)
-        norm = 0.0
-        first = 0.0
+        xe = math.exp(-b * t_rem)
         if v < r_em:  # emission: psi <- a psi
-            f = y
-            for m in range(n - 1):
-                z = (sqrt_n[m + 1] * f) * psi[m + 1]
-                psi[m] = z
-                w = z.real * z.real + z.imag * z.imag
-                pop[m] = w
-                norm += w
-                first += m * w
-                f *= y
-            psi[n - 1] = 0.0
-            pop[n - 1] = 0.0
+            norm, first, second, p_end = _emit(psi, pop, sqrt_n, y, xe)
             n_em += 1
             kind = -1.0
         elif v < r_em + r_ab - r_leak:  # absorption: psi <- a^dag psi (truncated)
-            f = 1.0
-            prev = psi[0]
-            for m in range(1, n):
-                cur = psi[m]
-                z = (sqrt_n[m] * f) * prev
-                psi[m] = z
-                w = z.real * z.real + z.imag * z.imag
-                pop[m] = w
-                norm += w
-                first += m * w
-                f *= y
-                prev = cur
-            psi[0] = 0.0
-            pop[0] = 0.0
+            norm, first, second, p_end = _absorb(psi, pop, sqrt_n, y, xe)
             n_ab += 1
             kind = 1.0
         else:  # absorption out of the top level: the weight leaves the kept space
             for m in range(n):
                 psi[m] = 0.0
-            return n_em, n_ab + 1, False, leak
+            return n_em, n_ab + 1, False
         count = int(jump_log[0, 0])
         if count + 1 < jump_log.shape[0]:
             jump_log[count + 1, 0] = t0 + (1.0 - t_rem)
@@ -356,11 +498,48 @@ def _loss_interval(
         jump_log[0, 0] = count + 1
         # next attempt over the rest of the interval
         u = rng.random()
-        p_end, _ = _poly(pop, math.exp(-b * t_rem), _support(pop, 1e-18 * u * norm))
         s_end = math.exp(-a * t_rem) * p_end
-        if s_end >= u * norm:  # ||damped psi||^2 = s_end, up to the dropped tail
+        if s_end >= u * norm:  # ||damped psi||^2 = s_end
             _damp(psi, a, b, t_rem, 1.0 / math.sqrt(s_end))
-            return n_em, n_ab, True, leak
+            return n_em, n_ab, True
+
+
+@njit(cache=True, _nrt=False)
+def _loss_interval(
+    psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng, jump_log, t0
+):
+    """One loss interval of length 1 (t_r), exactly, by waiting times.
+
+    ``psi`` (N,) complex or real, normalised on entry. Returns ``(emissions,
+    absorptions, alive, expected leak)``; the expected leak is the exact probability
+    ``sum_n loss_leak[n] |psi_n|^2`` that this interval sends weight out of the
+    cutoff. ``full_decay[n] = exp(-Gamma_n)``, ``full_damp[n] = exp(-Gamma_n / 2)``.
+    ``jump_log`` is a (capacity, 2) array: row 0 col 0 holds the count; jump ``i``
+    goes to row ``i + 1`` as (time, +1 absorption / -1 emission). Between jumps
+    ``psi`` is left unnormalised (``pop`` and ``norm`` carry its weight); it is
+    normalised on return. :func:`run_trajectories` fuses the first pass of this
+    function into the collision (:func:`_collide_loss`) and continues with the same
+    :func:`_loss_jumps`, drawing the same random numbers.
+    """
+    n = psi.shape[0]
+    # first attempt over the whole interval, with the precomputed decay factors
+    s_end = 0.0
+    leak = 0.0
+    for m in range(n):
+        w = _abs2(psi[m])
+        s_end += w * full_decay[m]
+        leak += w * loss_leak[m]
+    u = rng.random()
+    if s_end >= u:  # no jump: ||damped psi||^2 = s_end
+        scale = 1.0 / math.sqrt(s_end)
+        for m in range(n):
+            psi[m] *= full_damp[m] * scale
+        return 0, 0, True, leak
+    norm, first, second = _populations(psi, psi, pop)
+    n_em, n_ab, alive = _loss_jumps(
+        psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second
+    )
+    return n_em, n_ab, alive, leak
 
 
 @njit(cache=True)
@@ -399,6 +578,11 @@ def run_trajectories(
 ):
     """Evolve the trajectories ``psi0`` (M, N) and fill the record arrays in place.
 
+    ``psi0``, ``kd`` and ``ko`` (K, N) are all complex128, or all float64 for the
+    dynamics in the real gauge (then ``rho_sum`` may be float64 too: it receives the
+    gauged, real products ``psi_p psi_q``; :func:`trajectories.unravel.run_chunk` maps
+    them back).
+
     Records at each checkpoint c (rows = trajectories): ``n_mean``/``n2_mean``
     (M, C) float; cumulative ``qubit_g``/``qubit_e`` (M, C, B) counts of
     qubits leaving in g / e per branch; ``emissions``/``absorptions`` (M, C);
@@ -413,8 +597,8 @@ def run_trajectories(
     n_traj, n = psi0.shape
     n_ck = checkpoints.shape[0]
     last = checkpoints[n_ck - 1]
-    psi = np.empty(n, dtype=np.complex128)
-    buf = np.empty(n, dtype=np.complex128)
+    psi = np.empty(n, dtype=psi0.dtype)
+    buf = np.empty(n, dtype=psi0.dtype)
     sqrt_n = np.sqrt(np.arange(n + 1.0))
     pop = np.empty(n)
     cg = np.zeros(n_branches, dtype=np.int64)
@@ -433,22 +617,43 @@ def run_trajectories(
         leak = 0.0
         c = 0
         for k in range(last + 1):
-            if k > 0 and live:
+            if k > 0 and live and not has_loss:
                 j, p_leak = _collide(psi, buf, kd, ko, ks, kleak2, rng.random())
                 leak += p_leak
                 if j < 0:
                     live = False
+                elif kis_g[j]:
+                    cg[kbranch[j]] += 1
+                else:
+                    ce[kbranch[j]] += 1
+            elif k > 0 and live:
+                # collision and the loss interval's first pass fused (_collide_loss);
+                # the same draws as _collide followed by _loss_interval
+                j, p_leak, p, s, lv = _collide_loss(
+                    psi, buf, kd, ko, ks, kleak2, rng.random(), full_decay, loss_leak
+                )
+                leak += p_leak
+                if j < 0:
+                    live = False
+                    for m in range(n):
+                        psi[m] = 0.0
                 else:
                     if kis_g[j]:
                         cg[kbranch[j]] += 1
                     else:
                         ce[kbranch[j]] += 1
-                    if has_loss:
-                        de, da, live, lv = _loss_interval(
-                            psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng,
-                            jump_log, k - 1.0,
+                    leak += lv / p
+                    u = rng.random()
+                    if s >= u * p:  # no jump: psi = K psi damped over t_r, normalised
+                        scale = 1.0 / math.sqrt(s)
+                        for m in range(n):
+                            psi[m] = buf[m] * (full_damp[m] * scale)
+                    else:
+                        norm, first, second = _populations(buf, psi, pop)
+                        de, da, live = _loss_jumps(
+                            psi, pop, sqrt_n, gamma, nbar, rng, jump_log, k - 1.0, u, norm,
+                            first, second,
                         )  # fmt: skip
-                        leak += lv
                         n_em += de
                         n_ab += da
             if k == checkpoints[c]:
@@ -456,7 +661,7 @@ def run_trajectories(
                 s1 = 0.0
                 s2 = 0.0
                 for m in range(n):
-                    w = psi[m].real ** 2 + psi[m].imag ** 2
+                    w = _abs2(psi[m])
                     s0 += w
                     s1 += m * w
                     s2 += m * m * w
@@ -468,7 +673,7 @@ def run_trajectories(
                     cum = 0.0
                     outcome = n - 1
                     for m in range(n):
-                        cum += psi[m].real ** 2 + psi[m].imag ** 2
+                        cum += _abs2(psi[m])
                         if target < cum:
                             outcome = m
                             break

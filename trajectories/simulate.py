@@ -350,7 +350,18 @@ def simulate(
         results = _parallel_unordered(n_jobs, backend)(tasks)
     waiting: dict[int, ChunkResult] = {}
 
-    def reduce_ready() -> None:
+    def target_met() -> bool:
+        if target_stderr is None or acc.n_chunks < min(jackknife_groups, n_chunks):
+            return False
+        se = acc.stderr(target)
+        return bool(np.all(np.isfinite(se))) and float(np.max(se)) <= target_stderr
+
+    def reduce_ready(stop_at_target: bool = True) -> bool:
+        """Add the chunks next in index order; True as soon as the target is met.
+
+        The target is checked after every chunk added, so the stopping chunk does not
+        depend on how many chunks arrived together (the number of workers).
+        """
         while acc.next_index < n_chunks:
             i = acc.next_index
             if i in waiting:
@@ -358,7 +369,7 @@ def simulate(
             elif i in saved:
                 acc.add(store.load(i))
             else:
-                return
+                return False
             leak = acc.mean_leakage()  # running estimate over the chunks so far
             if leak[-1] > leakage_tol:
                 first = int(np.argmax(leak > leakage_tol))
@@ -369,16 +380,12 @@ def simulate(
                     int(ks[first]),
                     counter_rotating=not model.is_jaynes_cummings,
                 )
-
-    def target_met() -> bool:
-        if target_stderr is None or acc.n_chunks < min(jackknife_groups, n_chunks):
-            return False
-        se = acc.stderr(target)
-        return bool(np.all(np.isfinite(se))) and float(np.max(se)) <= target_stderr
+            if stop_at_target and target_met():
+                return True
+        return False
 
     stop_reason = "n_trajectories"
-    reduce_ready()
-    if target_met():
+    if reduce_ready():
         stop_reason = "target_stderr"
     else:
         for chunk in results:
@@ -388,9 +395,7 @@ def simulate(
             done += chunk.n_trajectories
             if report is not None:
                 report(done, n_trajectories)
-            before = acc.n_chunks
-            reduce_ready()
-            if acc.n_chunks > before and target_met():
+            if reduce_ready():
                 stop_reason = "target_stderr"
                 break
             if timeout is not None and time.perf_counter() - t0 > timeout:
@@ -401,7 +406,7 @@ def simulate(
                 warnings.simplefilter("ignore", UserWarning)
                 results.close()  # cancel chunks not yet started
         if stop_reason == "n_trajectories":
-            reduce_ready()
+            reduce_ready(stop_at_target=False)
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
     return acc.result(
         seed=entropy,

@@ -43,6 +43,11 @@ class KernelArrays:
     full_decay: np.ndarray  # (N,) exp(-Gamma_n t_r)
     full_damp: np.ndarray  # (N,) exp(-Gamma_n t_r / 2)
     loss_leak: np.ndarray  # (N,) probability to leak during one interval from level n
+    # the real gauge (see :func:`real_gauge`): phases g_n and the real Kraus operators
+    # G^dag K_j G up to a phase each; None where that gauge does not make them real
+    gauge: np.ndarray | None = None  # (N,) complex, |g_n| = 1
+    kd_real: np.ndarray | None = None  # (K, N) float
+    ko_real: np.ndarray | None = None  # (K, N) float
 
     @classmethod
     def from_model(cls, model: Micromaser) -> KernelArrays:
@@ -50,10 +55,15 @@ class KernelArrays:
             kraus = CollisionChannel(model).kraus
             _, leak_vector = population_channel(model)  # the kernels need only this block
         rates = decay_rates(model.gamma_tr, model.nbar, model.cutoff)
+        kd = np.array([k.diag for k in kraus], dtype=np.complex128)
+        ko = np.array([k.off for k in kraus], dtype=np.complex128)
+        ks = np.array([k.shift for k in kraus], dtype=np.int64)
+        gauge = real_gauge(model)
+        real = _real_kraus(kd, ko, ks, gauge)
         return cls(
-            kd=np.array([k.diag for k in kraus], dtype=np.complex128),
-            ko=np.array([k.off for k in kraus], dtype=np.complex128),
-            ks=np.array([k.shift for k in kraus], dtype=np.int64),
+            kd=kd,
+            ko=ko,
+            ks=ks,
             kleak2=np.array([abs(k.leak) ** 2 for k in kraus]),
             kbranch=np.array([k.branch for k in kraus], dtype=np.int64),
             kis_g=np.array([k.outcome == "g" for k in kraus]),
@@ -63,7 +73,78 @@ class KernelArrays:
             full_decay=np.exp(-rates),
             full_damp=np.exp(-0.5 * rates),
             loss_leak=np.ascontiguousarray(leak_vector),
+            gauge=None if real is None else gauge,
+            kd_real=None if real is None else real[0],
+            ko_real=None if real is None else real[1],
         )
+
+    def real_initial(self, initial: InitialStates) -> InitialStates | None:
+        """``initial`` in the real gauge (real vectors), or None if not real there."""
+        if self.gauge is None:
+            return None
+        vectors = _real_rows(initial.vectors * self.gauge.conj())
+        return None if vectors is None else InitialStates(initial.weights, vectors)
+
+
+#: Largest imaginary part, relative to the largest modulus, that the real gauge drops:
+#: a few roundings of the phases (exactly 0 for real c, where the phases are powers of i).
+REAL_GAUGE_TOL = 1e-14
+
+
+def real_gauge(model: Micromaser) -> np.ndarray:
+    r"""Phases ``g_n = (i e^{i phi})^n``, ``phi = arg c``, that make the dynamics real.
+
+    With ``psi_n = g_n phi_n`` the Jaynes-Cummings Kraus operators become
+    :math:`G^\dagger K_j G` (``G = diag(g)``): the diagonals are unchanged, an
+    off-diagonal from level ``n -/+ 1`` to ``n`` gets the factor ``g_{n -/+ 1} / g_n``
+    = ``w^{-/+1}``, ``w = i e^{i phi}``, which cancels the ``-i`` of ``U_ge``, ``U_eg``
+    and the phase of the qubit's coherence (both qubit amplitudes of each branch
+    carry the relative phase ``arg c`` or ``arg c + pi``), so each operator is real up
+    to one overall phase. The loss channel is diagonal in ``n`` (no-jump evolution)
+    or a shift by one level (``a``, ``a^dag``: an overall phase ``w^{+/-1}``), so it
+    stays real. Overall phases of a trajectory change no record; the coherences
+    ``rho_mn`` get back the factor ``g_m conj(g_n)``.
+    """
+    n = np.arange(model.cutoff)
+    k = model.qubit_state[0, 1]
+    phi = float(np.angle(k)) if k != 0 else 0.0
+    i_pow = np.array([1.0, 1.0j, -1.0, -1.0j])[n % 4]  # i^n, exactly
+    return i_pow * np.exp(1j * phi * n) if phi != 0.0 else i_pow
+
+
+def _real_rows(rows: np.ndarray) -> np.ndarray | None:
+    """Each row times the phase that makes its largest entry real and positive, as real
+    numbers; None if any row keeps an imaginary part above :data:`REAL_GAUGE_TOL`."""
+    rows = np.atleast_2d(rows)
+    big = np.argmax(np.abs(rows), axis=1)
+    top = rows[np.arange(rows.shape[0]), big]
+    phase = np.where(top != 0, np.conj(top) / np.where(top != 0, np.abs(top), 1.0), 1.0)
+    turned = rows * phase[:, None]
+    scale = np.abs(top)
+    if np.any(np.abs(turned.imag) > REAL_GAUGE_TOL * scale[:, None]):
+        return None
+    return np.ascontiguousarray(turned.real)
+
+
+def _real_kraus(
+    kd: np.ndarray, ko: np.ndarray, ks: np.ndarray, gauge: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The banded Kraus operators in the gauge ``gauge`` as real arrays (one overall
+    phase per operator dropped), or None if they are not real there."""
+    g = gauge
+    ko_g = np.empty_like(ko)
+    for j, s in enumerate(ks):
+        if s == 1:  # row m from column m - 1
+            ko_g[j, 1:] = g[1:].conj() * ko[j, 1:] * g[:-1]
+            ko_g[j, 0] = ko[j, 0]
+        else:  # row m from column m + 1
+            ko_g[j, :-1] = g[:-1].conj() * ko[j, :-1] * g[1:]
+            ko_g[j, -1] = ko[j, -1]
+    both = _real_rows(np.concatenate([kd, ko_g], axis=1))
+    if both is None:
+        return None
+    n = kd.shape[1]
+    return np.ascontiguousarray(both[:, :n]), np.ascontiguousarray(both[:, n:])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,21 +217,34 @@ def run_chunk(
     n_trajectories: int,
     seed: np.random.SeedSequence,
     index: int,
+    real_path: bool = True,
 ) -> ChunkResult:
-    """Run ``n_trajectories`` trajectories with the chunk seed ``seed``."""
+    """Run ``n_trajectories`` trajectories with the chunk seed ``seed``.
+
+    The kernel runs in float64 in the real gauge (:func:`real_gauge`) when the Kraus
+    operators and every initial vector are real there (the default vacuum, Fock
+    states and their mixtures), else on complex vectors; both draw the same random
+    numbers and give the same records up to rounding. ``real_path=False`` forces
+    the complex vectors (for tests).
+    """
     t0 = time.perf_counter()
     dyn_seed, meas_seed, init_seed = seed.spawn(3)
     rng = np.random.Generator(np.random.PCG64(dyn_seed))
     rng_meas = np.random.Generator(np.random.PCG64(meas_seed))
+    real = arrays.real_initial(initial) if real_path else None
+    if real is None:  # complex state vectors
+        kd, ko, dtype = arrays.kd, arrays.ko, np.complex128
+    else:  # the same dynamics in the real gauge, in float64
+        kd, ko, dtype, initial = arrays.kd_real, arrays.ko_real, np.float64, real
     psi0 = np.ascontiguousarray(
         initial.sample(n_trajectories, np.random.Generator(np.random.PCG64(init_seed))),
-        dtype=np.complex128,
+        dtype=dtype,
     )
     m, n = psi0.shape
     c = plan.checkpoints.size
     b = arrays.n_branches
     j = plan.max_jumps
-    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=np.complex128)
+    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=dtype)  # real in the real gauge
     out = dict(
         n_mean=np.zeros((m, c)),
         n2_mean=np.zeros((m, c)),
@@ -167,13 +261,15 @@ def run_chunk(
     fock = np.zeros((m, c), dtype=np.int32)
     with single_threaded_blas():
         run_trajectories(
-            psi0, arrays.kd, arrays.ko, arrays.ks, arrays.kleak2, arrays.kbranch, arrays.kis_g,
+            psi0, kd, ko, arrays.ks, arrays.kleak2, arrays.kbranch, arrays.kis_g,
             arrays.n_branches, arrays.gamma, arrays.nbar, arrays.full_decay, arrays.full_damp,
             arrays.loss_leak, plan.checkpoints, plan.rho_slot, rng, rng_meas, j,
             out["n_mean"], out["n2_mean"], out["qubit_g"], out["qubit_e"], out["emissions"],
             out["absorptions"], out["alive"], leak, rho_sum, jump_times, jump_kinds, n_jumps,
             fock,
         )  # fmt: skip
+    if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
+        rho_sum = rho_sum * np.outer(arrays.gauge, arrays.gauge.conj())
     # the kernel fills upper triangles: complete the Hermitian matrices
     upper = np.triu(rho_sum, 1)
     rho_sum = np.triu(rho_sum) + upper.conj().transpose(0, 2, 1)

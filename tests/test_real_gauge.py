@@ -1,0 +1,138 @@
+"""The kernel's two paths: float64 in the real gauge and complex128 (SPEC Sec. 2.3).
+
+Both draw the same random numbers in the same order, so on the same seed they give the
+same discrete records and the same continuous ones up to rounding. Also: the fused
+collision + loss pass of ``run_trajectories`` against the unfused ``_collide`` +
+``_loss_interval`` (kept for other collision models) on the same draws.
+"""
+
+import numpy as np
+import pytest
+
+import trajectories as tj
+from trajectories import kernels
+from trajectories.unravel import (
+    InitialStates,
+    KernelArrays,
+    Plan,
+    chunk_seed,
+    real_gauge,
+    run_chunk,
+)
+
+N = 30
+MODELS = {
+    "fig5": dict(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15),
+    "complex_c": dict(theta=tj.fine_tuned_theta(12), q=0.4, c=0.6 * np.exp(0.9j), gamma_tr=0.2),
+    "strong_loss": dict(theta=0.9, q=0.3, c=0.5j, gamma_tr=0.7, nbar=0.5),
+    "mixed_lossless": dict(theta=tj.fine_tuned_theta(20), q=0.35, c=-0.3),
+    "incoherent": dict(theta=0.7, q=0.25, c=0.0, gamma_tr=0.1, nbar=0.15),
+}
+
+
+def _initial(kind: str, model: tj.Micromaser) -> np.ndarray:
+    if kind == "fock_mixture":
+        return np.diag(np.r_[0.5, 0.3, 0.2, np.zeros(N - 3)])
+    # a coherent state whose phases follow the gauge: real there, complex outside
+    alpha = 1.3 * 1j * np.exp(1j * np.angle(model.qubit_state[0, 1]))
+    psi = tj.coherent_state(alpha, N)
+    return np.outer(psi, psi.conj())
+
+
+@pytest.mark.parametrize("initial", ["fock_mixture", "gauge_coherent"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_real_path_reproduces_the_complex_path_on_the_same_draws(name, initial):
+    model = tj.Micromaser(cutoff=N, **MODELS[name])
+    arrays = KernelArrays.from_model(model)
+    states = InitialStates.from_density_matrix(_initial(initial, model))
+    assert arrays.kd_real is not None and arrays.real_initial(states) is not None
+    plan = Plan(np.array([0, 7, 60, 150]), np.array([-1, 0, 1, 2]), 30)
+    real = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3)
+    cplx = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3, real_path=False)
+    for field in ("fock", "emissions", "absorptions", "qubit_g", "qubit_e", "alive", "n_jumps"):
+        assert np.array_equal(getattr(real, field), getattr(cplx, field)), field
+    for field in ("n_mean", "n2_mean", "jump_times", "leak_expected"):
+        a, b = getattr(real, field), getattr(cplx, field)
+        assert np.allclose(a, b, rtol=0, atol=1e-11, equal_nan=True), field
+    # rho mapped back from the gauge: the coherences carry the phases g_m conj(g_n)
+    assert np.max(np.abs(real.rho_sum - cplx.rho_sum)) / 200 < 1e-12
+    if not (name == "incoherent" and initial == "fock_mixture"):  # Fock states stay Fock
+        assert np.max(np.abs(cplx.rho_sum[:, 0, 1])) > 1e-3  # coherences present
+
+
+def test_dispatch_uses_the_complex_path_when_the_gauged_state_is_not_real():
+    model = tj.Micromaser(cutoff=N, **MODELS["fig5"])
+    arrays = KernelArrays.from_model(model)
+    psi = tj.coherent_state(1.3, N)  # real amplitudes: i^-n psi_n is not real
+    assert arrays.real_initial(InitialStates.from_density_matrix(np.outer(psi, psi))) is None
+    vacuum = np.zeros((N, N))
+    vacuum[0, 0] = 1.0
+    assert arrays.real_initial(InitialStates.from_density_matrix(vacuum)) is not None
+
+
+def test_real_gauge_makes_the_jaynes_cummings_kraus_operators_real():
+    model = tj.Micromaser(cutoff=N, **MODELS["complex_c"])
+    arrays = KernelArrays.from_model(model)
+    g = real_gauge(model)
+    assert np.allclose(np.abs(g), 1.0)
+    for j, shift in enumerate(arrays.ks):
+        dense = np.diag(arrays.kd[j])
+        dense_r = np.diag(arrays.kd_real[j])
+        rows = np.arange(1, N) if shift == 1 else np.arange(N - 1)
+        dense[rows, rows - shift] = arrays.ko[j, rows]
+        dense_r[rows, rows - shift] = arrays.ko_real[j, rows]
+        gauged = g.conj()[:, None] * dense * g[None, :]
+        big = np.unravel_index(np.argmax(np.abs(gauged)), gauged.shape)
+        phase = gauged[big] / abs(gauged[big])
+        assert np.allclose(gauged, phase * dense_r, rtol=0, atol=1e-14)
+
+
+def test_fused_collision_and_loss_equal_collide_then_loss_interval():
+    model = tj.Micromaser(cutoff=N, **MODELS["strong_loss"])
+    arrays = KernelArrays.from_model(model)
+    psi0 = tj.coherent_state(0.8 + 0.5j, N)
+    n_coll, max_jumps = 40, 200
+    ks = np.array([0, n_coll])
+    c = ks.size
+    out = dict(
+        n_mean=np.zeros((1, c)), n2_mean=np.zeros((1, c)),
+        qubit_g=np.zeros((1, c, 2), np.int32), qubit_e=np.zeros((1, c, 2), np.int32),
+        emissions=np.zeros((1, c), np.int32), absorptions=np.zeros((1, c), np.int32),
+        alive=np.zeros(1, bool), leak_expected=np.zeros(c),
+        rho_sum=np.zeros((1, N, N), complex), jump_times=np.full((1, max_jumps), np.nan),
+        jump_kinds=np.zeros((1, max_jumps), np.int8), n_jumps=np.zeros(1, np.int64),
+        fock=np.zeros((1, c), np.int32),
+    )  # fmt: skip
+    a = arrays
+    kernels.run_trajectories(
+        psi0[None, :], a.kd, a.ko, a.ks, a.kleak2, a.kbranch, a.kis_g, a.n_branches, a.gamma,
+        a.nbar, a.full_decay, a.full_damp, a.loss_leak, ks, np.array([-1, 0]),
+        np.random.Generator(np.random.PCG64(17)), np.random.Generator(np.random.PCG64(18)),
+        max_jumps, *out.values(),
+    )  # fmt: skip
+    # the same trajectory, unfused, from Python: the two functions share the generator
+    rng = np.random.Generator(np.random.PCG64(17))
+    psi, buf, pop = psi0.copy(), np.empty(N, complex), np.empty(N)
+    jump_log = np.zeros((max_jumps + 1, 2))
+    sqrt_n = np.sqrt(np.arange(N + 1.0))
+    n_em = n_ab = 0
+    leak = 0.0
+    for k in range(1, n_coll + 1):
+        j, p_leak = kernels._collide(psi, buf, a.kd, a.ko, a.ks, a.kleak2, rng.random())
+        assert j >= 0
+        de, da, alive, lv = kernels._loss_interval(
+            psi, pop, sqrt_n, a.gamma, a.nbar, a.full_decay, a.full_damp, a.loss_leak, rng,
+            jump_log, k - 1.0,
+        )  # fmt: skip
+        assert alive
+        n_em, n_ab, leak = n_em + de, n_ab + da, leak + p_leak + lv
+    count = int(jump_log[0, 0])
+    assert count > 20 and count == out["n_jumps"][0] == n_em + n_ab
+    assert (out["emissions"][0, -1], out["absorptions"][0, -1]) == (n_em, n_ab)
+    assert np.allclose(out["jump_times"][0, :count], jump_log[1 : count + 1, 0], atol=1e-12)
+    assert np.allclose(out["jump_kinds"][0, :count], jump_log[1 : count + 1, 1])
+    assert abs(out["leak_expected"][-1] - leak) < 1e-15
+    p = np.abs(psi) ** 2
+    assert abs(out["n_mean"][0, -1] - p @ np.arange(N)) < 1e-11
+    rho = np.outer(psi, psi.conj())
+    assert np.allclose(np.triu(out["rho_sum"][0]), np.triu(rho), atol=1e-12)
