@@ -657,44 +657,66 @@ def run_trajectories(
                         n_em += de
                         n_ab += da
             if k == checkpoints[c]:
-                s0 = 0.0
-                s1 = 0.0
-                s2 = 0.0
-                for m in range(n):
-                    w = _abs2(psi[m])
-                    s0 += w
-                    s1 += m * w
-                    s2 += m * m * w
-                n_mean[i, c] = s1
-                n2_mean[i, c] = s2
-                target = rng_meas.random() * s0
-                outcome = -1
-                if live:
-                    cum = 0.0
-                    outcome = n - 1
-                    for m in range(n):
-                        cum += _abs2(psi[m])
-                        if target < cum:
-                            outcome = m
-                            break
-                fock[i, c] = outcome
-                for b in range(n_branches):
-                    qubit_g[i, c, b] = cg[b]
-                    qubit_e[i, c, b] = ce[b]
-                emissions[i, c] = n_em
-                absorptions[i, c] = n_ab
-                leak_expected[c] += leak
-                r = rho_slot[c]
-                if r >= 0 and live:
-                    for p in range(n):
-                        cp = psi[p]
-                        if cp != 0:
-                            for q in range(p, n):
-                                rho_sum[r, p, q] += cp * psi[q].conjugate()
+                _record(
+                    psi, live, i, c, rng_meas, n_mean, n2_mean, fock, cg, ce, qubit_g, qubit_e,
+                    n_em, n_ab, emissions, absorptions, leak, leak_expected, rho_slot[c], rho_sum,
+                )  # fmt: skip
                 c += 1
-        alive[i] = live
-        count = int(jump_log[0, 0])
-        n_jumps[i] = count
-        for jj in range(min(count, max_jumps)):
-            jump_times[i, jj] = jump_log[jj + 1, 0]
-            jump_kinds[i, jj] = jump_log[jj + 1, 1]
+        _finish(i, live, jump_log, alive, n_jumps, jump_times, jump_kinds)
+
+
+@njit(cache=True)
+def _record(
+    psi, live, i, c, rng_meas, n_mean, n2_mean, fock, cg, ce, qubit_g, qubit_e, n_em, n_ab,
+    emissions, absorptions, leak, leak_expected, r, rho_sum,
+):  # fmt: skip
+    """Fill checkpoint ``c`` of trajectory ``i`` (the records of :func:`run_trajectories`).
+
+    Shared by the general-Kraus kernel (:mod:`trajectories.kernels_general`). ``psi`` may
+    be real or complex; ``r`` is the rho slot (-1: rho not kept at this checkpoint).
+    """
+    n = psi.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for m in range(n):
+        w = _abs2(psi[m])
+        s0 += w
+        s1 += m * w
+        s2 += m * m * w
+    n_mean[i, c] = s1
+    n2_mean[i, c] = s2
+    target = rng_meas.random() * s0
+    outcome = -1
+    if live:
+        cum = 0.0
+        outcome = n - 1
+        for m in range(n):
+            cum += _abs2(psi[m])
+            if target < cum:
+                outcome = m
+                break
+    fock[i, c] = outcome
+    for b in range(cg.shape[0]):
+        qubit_g[i, c, b] = cg[b]
+        qubit_e[i, c, b] = ce[b]
+    emissions[i, c] = n_em
+    absorptions[i, c] = n_ab
+    leak_expected[c] += leak
+    if r >= 0 and live:
+        for p in range(n):
+            cp = psi[p]
+            if cp != 0:
+                for q in range(p, n):
+                    rho_sum[r, p, q] += cp * np.conj(psi[q])
+
+
+@njit(cache=True)
+def _finish(i, live, jump_log, alive, n_jumps, jump_times, jump_kinds):
+    """Store trajectory ``i``'s survival and its logged jumps (``jump_log`` row 0: count)."""
+    alive[i] = live
+    count = int(jump_log[0, 0])
+    n_jumps[i] = count
+    for jj in range(min(count, jump_times.shape[1])):
+        jump_times[i, jj] = jump_log[jj + 1, 0]
+        jump_kinds[i, jj] = jump_log[jj + 1, 1]
