@@ -249,8 +249,13 @@ def report(results: list[dict], meta: dict) -> list[str]:
         cells = [f"{g:g}"]
         for row in (rabi[g], mod[g]):
             s = row["main"]
+            found = [x for x in row.get("runaway", []) if x["ok"]]
             if s["ok"]:
                 cells += [_fmt(s["energy"]), _fmt(s["purity"]), _fmt(s["ergotropy"])]
+            elif found:
+                f = found[0]
+                note = f" ({f['cutoff']} levels)"
+                cells += [_fmt(f["energy"]) + note, _fmt(f["purity"]), _fmt(f["ergotropy"])]
             else:
                 cells += [f"no fixed point (escape {s['escape_rate']:.3g}/collision)", "", ""]
         lines.append("| " + " | ".join(cells) + " |")
@@ -280,26 +285,26 @@ def report(results: list[dict], meta: dict) -> list[str]:
             "|---:|---|---|",
         ]
         for r in runaway:
-            rates = [r["main"]["escape_rate"]] + [
-                x.get("escape_rate", math.nan) for x in r.get("runaway", [])
+            rates = [f"{r['main']['escape_rate']:.3g}"] + [
+                f"{x['escape_rate']:.3g}" if not x["ok"] else f"fixed point (E = {x['energy']:.3f})"
+                for x in r.get("runaway", [])
             ]
             ev = r["evolution"]
             energies = ", ".join(
                 f"{e:.1f}" if lk < 1e-3 else f"{e:.1f} ({lk:.2g})"
                 for e, lk in zip(ev["energy"], ev["leakage"], strict=True)
             )
-            lines.append(
-                f"| {r['g']:g} | " + ", ".join(f"{x:.3g}" for x in rates) + f" | {energies} |"
-            )
+            lines.append(f"| {r['g']:g} | " + ", ".join(rates) + f" | {energies} |")
         lines += [
             "",
             f"Energies are Tr(n rho) on {RUNAWAY_CUTOFFS[-1]} levels; where weight has left "
             "through the cutoff (in brackets) they are lower bounds of a state that is no "
-            "longer represented. The escape rate falls as the cutoff grows, but the energy "
-            "climbs far above the Jaynes-Cummings plateau within tens of collisions: without "
-            "modulation the loss does not stabilise the battery at these couplings (it "
-            "overcharges, the paper's 'burning'). Whether a fixed point exists on a much "
-            "larger space is left open here.",
+            "longer represented. At the smallest of these couplings a fixed point exists on a "
+            "larger space (far above the Jaynes-Cummings energy and strongly mixed); above it "
+            "the escape rate falls as the cutoff grows, but the energy climbs far above the "
+            "Jaynes-Cummings plateau within tens of collisions: without modulation the loss "
+            "does not stabilise the battery at these couplings (it overcharges, the paper's "
+            "'burning'). Whether a fixed point exists on a much larger space is left open.",
             "",
         ]
     lines += [
@@ -503,7 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figures", type=Path, default=FIG_DIR, help="folder of the PNGs")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "ULTRASTRONG.md")
     ap.add_argument("--data", type=Path, default=DATA_DIR, help="folder of results.json")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the report and figures from the saved results.json")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.report_only:
+        saved = json.loads((args.data / "results.json").read_text())
+        figures(saved["results"], args.figures)
+        args.doc.write_text("\n".join(report(saved["results"], saved["metadata"])) + "\n")
+        print(f"wrote {args.doc} and figures in {args.figures} from {args.data / 'results.json'}")
+        return 0
     t0 = time.perf_counter()
     results = run_all(args.jobs, args.quick)
     meta = {
