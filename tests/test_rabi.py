@@ -318,7 +318,9 @@ def test_trajectories_agree_with_the_exact_solver(col, n, k, extra):
     m = tj.Micromaser(**kw)
     ks = np.linspace(0, k, 7).astype(int)
     ex = tj.solve_exact(m, k, checkpoints=ks, leakage_tol=1e-6)
-    ens = tj.simulate(m, k, 4000, seed=21, n_jobs=1, chunk_size=100, checkpoints=ks)
+    ens = tj.simulate(
+        m, k, 4000, seed=21, n_jobs=1, chunk_size=100, checkpoints=ks, leakage_tol=1e-6
+    )
     cmp = tj.compare(ens, ex)
     assert cmp.passed(5.0), cmp
 

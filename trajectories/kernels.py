@@ -52,7 +52,21 @@ _MAX_NEWTON = 200
 # The helpers below allocate nothing and are compiled without numba's reference counting
 # (``_nrt=False``; an allocation there would fail to compile): with it, every call in the
 # per-collision loop paid an atomic incref/decref per array argument, a quarter of the
-# run time at N = 40.
+# run time at N = 40. ``_nrt`` is a private numba option: if a numba version refuses it,
+# the helpers are compiled normally (same results, slower).
+
+
+def _leaf_options() -> dict:
+    try:
+        from numba.core.cpu import CPUTargetOptions
+
+        known = hasattr(CPUTargetOptions, "_nrt")
+    except ImportError:  # pragma: no cover - depends on the numba version
+        known = False
+    return {"cache": True, "_nrt": False} if known else {"cache": True}
+
+
+_LEAF = _leaf_options()
 
 
 def _abs2(v):
@@ -67,7 +81,7 @@ def _abs2_compiled(v):
     return lambda v: v * v
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _apply_kraus(psi, buf, kd, ko, ks, j):
     """``buf = K_j psi`` for a banded Kraus operator; returns ``||K_j psi||^2``."""
     n = psi.shape[0]
@@ -91,7 +105,7 @@ def _apply_kraus(psi, buf, kd, ko, ks, j):
     return acc
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _apply_kraus_loss(psi, buf, kd, ko, ks, j, decay, leak):
     """``buf = K_j psi`` and three sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
 
@@ -134,7 +148,7 @@ def _apply_kraus_loss(psi, buf, kd, ko, ks, j, decay, leak):
     return p, s, lk
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _collide(psi, buf, kd, ko, ks, kleak2, u):
     """Apply the sampled Kraus operator to the normalised ``psi`` in place.
 
@@ -164,7 +178,7 @@ def _collide(psi, buf, kd, ko, ks, kleak2, u):
     return -1, p_leak
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _collide_loss(psi, buf, kd, ko, ks, kleak2, u, full_decay, loss_leak):
     """The collision of :func:`_collide` fused with the first pass of the loss interval.
 
@@ -191,7 +205,7 @@ def _collide_loss(psi, buf, kd, ko, ks, kleak2, u, full_decay, loss_leak):
     return -1, p_leak, 0.0, 0.0, 0.0
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _poly(pop, x, n_top):
     """``(P, x P', x (x P')')`` with ``P(x) = sum_{n < n_top} pop[n] x^n``.
 
@@ -255,7 +269,7 @@ def _poly(pop, x, n_top):
     )
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _support(pop, bound):
     """Number of levels to keep so that the dropped tail weighs less than ``bound``."""
     n_top = pop.shape[0]
@@ -266,7 +280,7 @@ def _support(pop, bound):
     return n_top
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _damp(psi, a, b, t, scale):
     """No-jump evolution over ``t`` times ``scale``: ``psi_n *= scale exp(-(a + b n) t / 2)``.
 
@@ -286,7 +300,7 @@ def _damp(psi, a, b, t, scale):
         psi[n - 1] *= f0
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _populations(src, psi, pop):
     """``psi = src`` (may be the same array) and ``pop = |psi|^2``.
 
@@ -306,7 +320,7 @@ def _populations(src, psi, pop):
     return s, f, q
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _emit(psi, pop, sqrt_n, y, xe):
     """``psi <- a D psi`` in place, ``D = diag(y^n)`` (the damping to the jump time).
 
@@ -336,7 +350,7 @@ def _emit(psi, pop, sqrt_n, y, xe):
     return s, s1, s2, pe
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _absorb(psi, pop, sqrt_n, y, xe):
     """``psi <- a^dagger D psi`` in place, truncated (level N-1 is not raised).
 
@@ -369,7 +383,7 @@ def _absorb(psi, pop, sqrt_n, y, xe):
     return s, s1, s2, pe
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _halley_step(h, g1, g2):
     """Halley's step for ``g(t) = 0`` from ``g = h``, ``g' = g1 < 0``, ``g'' = g2 >= 0``.
 
@@ -381,7 +395,7 @@ def _halley_step(h, g1, g2):
     return -h / g1
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _jump_time(pop, norm, m1, m2, a, b, t_hi, log_u):
     """Solve ``ln S(t) = ln u`` on ``(0, t_hi)``, where ``S(0) = norm > u > S(t_hi)``.
 
@@ -445,7 +459,7 @@ def _jump_time(pop, norm, m1, m2, a, b, t_hi, log_u):
     return t, x, p, xd
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second):
     """The rest of a loss interval after its first draw ``u`` found a jump in it.
 
@@ -504,7 +518,7 @@ def _loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first
             return n_em, n_ab, True
 
 
-@njit(cache=True, _nrt=False)
+@njit(**_LEAF)
 def _loss_interval(
     psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng, jump_log, t0
 ):
