@@ -512,6 +512,7 @@ def test_presets_all_parse():
         "fig5": 4,
         "fig6": 4,
         "fig7": 4,
+        "ultrastrong": 3,
     }
     assert set(PRESETS) == set(expected_counts)
     for name, count in expected_counts.items():

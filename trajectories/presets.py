@@ -1,4 +1,4 @@
-"""The paper's numerical cases (SPEC Sec. 7, Figures 1-7) as named run files.
+"""The paper's numerical cases (SPEC Sec. 7, Figures 1-7) as named run files (and one beyond).
 
 Each entry of :data:`PRESETS` is a run-file dictionary with the same structure as a
 TOML run file (``model``, ``run``, ``output`` tables), so a preset can be written
@@ -96,6 +96,24 @@ PRESETS: dict[str, dict[str, Any]] = {
     "fig5": _figure("fig5", dict(_LOSSY_COHERENT), cutoff=100, rho_checkpoints="last"),
     "fig6": _figure("fig6", dict(_LOSSY_COHERENT), cutoff=100),
     "fig7": _figure("fig7", dict(_LOSSY_COHERENT), cutoff=100, rho_checkpoints="last"),
+    # beyond the paper (issue 8): the Fig. 5 battery with the full Rabi collision, kept at
+    # the Jaynes-Cummings plateau by the suppressing frequency modulation
+    "ultrastrong": _figure(
+        "ultrastrong",
+        {
+            "theta": _FINE,
+            "q": 0.25,
+            "c": 1.0,
+            "gamma_tr": 0.1,
+            "nbar": 0.15,
+            "collision": "rabi",
+            "g_over_omega": [0.1, 0.3, 1.0],
+            "eta": "suppress",
+            "nu_over_omega": 40,
+        },
+        cutoff=60,
+        rho_checkpoints="last",
+    ),
 }
 
 #: What each preset shows (SPEC Sec. 7), one line each.
@@ -109,6 +127,8 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "fig5": "energy vs k with loss, c = 1, gamma_tr in {0.1, 0.001}, nbar = 0.15 (N = 100)",
     "fig6": "purity with loss: about 0.85 at gamma_tr = 0.1, near 1 at 0.001 (N = 100)",
     "fig7": "Fano factor with loss: sub-Poissonian (< 1) (N = 100)",
+    "ultrastrong": "Fig. 5 case with the Rabi collision, g/omega in {0.1, 0.3, 1}, modulation "
+    "at J0(2 eta) = 0, nu = 40 omega: stays at the JC plateau (N = 60)",
 }
 
 
