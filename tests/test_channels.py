@@ -211,9 +211,8 @@ def _test_states(n, rng):
 @pytest.mark.parametrize("gamma,nbar,n", BAND_CASES)
 def test_banded_loss_blocks_agree_with_dense_block_products(gamma, nbar, n, rng):
     ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
-    if ch.layout != "band":
-        ch._build_band()
-    ch._build_packed()
+    ch.set_layout("dense")
+    ch.set_layout("band")
     blocks = [ch.block(d) for d in range(n)]
     for rho in _test_states(n, rng):
         out = ch._apply_band(rho)
@@ -221,6 +220,7 @@ def test_banded_loss_blocks_agree_with_dense_block_products(gamma, nbar, n, rng)
             ref = blocks[d] @ np.diagonal(rho, d)
             assert np.max(np.abs(np.diagonal(out, d) - ref)) <= 1e-14
         assert np.max(np.abs(out - ch._apply_dense(rho))) <= 1e-14
+        assert np.array_equal(ch.apply_dm(rho)[0], out)
         assert np.array_equal(out, out.conj().T)  # Hermitian by construction
         assert np.all(np.diagonal(out).imag == 0.0)
         # only the upper triangle is read
@@ -233,8 +233,7 @@ def test_banded_layout_drops_only_entries_below_the_threshold(gamma, nbar, n):
     from trajectories.loss import DROP
 
     ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
-    if ch.layout != "band":
-        ch._build_band()
+    ch.set_layout("band")
     kept = 0
     for d in range(n):
         b = ch.block(d)
@@ -257,3 +256,9 @@ def test_loss_layout_is_chosen_by_cutoff_and_band_fill():
     hot = LossChannel(model(0.3, 0.5, 0.0, 48, 0.7, 1.5))  # nearly full bands
     assert hot.layout == "dense" and hot.band_fill > 0.85
     assert LossChannel(model(0.3, 0.5, 0.0, 48, 0.0, 0.0)).layout == "identity"
+    rho = random_density_matrix(48, np.random.default_rng(0))
+    dense = hot.apply_dm(rho)[0]
+    hot.set_layout("band")
+    assert hot.layout == "band" and np.max(np.abs(hot.apply_dm(rho)[0] - dense)) <= 1e-14
+    with pytest.raises(ValueError, match="layout"):
+        hot.set_layout("sparse")

@@ -157,6 +157,22 @@ class LossChannel:
             del self._band_vals  # the dense layout replaces it
 
     # ------------------------------------------------------------------ set-up
+    def set_layout(self, layout: str) -> None:
+        """Use the ``"band"`` or the ``"dense"`` layout from now on (built if needed).
+
+        Both give the same channel to rounding; their rounding differs (summation order,
+        dropped entries below :data:`DROP`). No effect without loss.
+        """
+        if layout not in ("band", "dense"):
+            raise ValueError(f"layout must be 'band' or 'dense', got {layout!r}")
+        if self.identity:
+            return
+        if layout == "band" and not hasattr(self, "_band_vals"):
+            self._build_band()
+        if layout == "dense" and not hasattr(self, "_stack"):
+            self._build_packed()
+        self.layout = layout
+
     def block(self, d: int) -> np.ndarray:
         """``exp(G_d t_r)`` for diagonal ``d`` (``abs(d) < N``), shape ``(N-|d|, N-|d|)``."""
         d = abs(d)
