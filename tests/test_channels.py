@@ -262,3 +262,24 @@ def test_loss_layout_is_chosen_by_cutoff_and_band_fill():
     assert hot.layout == "band" and np.max(np.abs(hot.apply_dm(rho)[0] - dense)) <= 1e-14
     with pytest.raises(ValueError, match="layout"):
         hot.set_layout("sparse")
+
+
+@pytest.mark.parametrize("c", [1.0, 0.0, 0.5 * np.exp(0.7j)])
+@pytest.mark.parametrize(
+    "gamma,nbar,n", [(0.1, 0.15, 120), (0.7, 1.5, 30), (0.2, 0.3, 3), (0.5, 0.0, 2)]
+)
+def test_fused_collision_and_banded_loss_step_matches_the_two_channels(c, gamma, nbar, n, rng):
+    prop = tj.ExactPropagator(model(tj.fine_tuned_theta(15), 0.25, c, n, gamma, nbar))
+    prop.loss.set_layout("band")
+    for rho in _test_states(n, rng):
+        out, leak = prop.step_dm(rho)  # one compiled pass
+        mid, leak_c = prop.collision.apply_dm(rho)
+        ref, leak_l = prop.loss.apply_dm(mid)
+        assert np.max(np.abs(out - ref)) <= 1e-14
+        assert leak == pytest.approx(leak_c + leak_l, rel=1e-14, abs=1e-17)
+        assert np.array_equal(out, out.conj().T)
+        prop.loss.set_layout("dense")
+        dense, leak_d = prop.step_dm(rho)  # the two channels in turn, dense loss blocks
+        prop.loss.set_layout("band")
+        assert np.max(np.abs(out - dense)) <= 1e-14
+        assert leak == pytest.approx(leak_d, rel=1e-14, abs=1e-17)
