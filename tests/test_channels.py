@@ -187,3 +187,99 @@ def test_packed_loss_blocks_match_individual_blocks(rng):
             ref = ch.block(d) @ np.diagonal(rho, d)
             assert np.max(np.abs(np.diagonal(out, d) - ref)) < 1e-14
             assert np.max(np.abs(np.diagonal(out, -d) - ref.conj())) < 1e-14
+
+
+BAND_CASES = [
+    # gamma_tr, nbar, N
+    (0.1, 0.15, 160),  # the Fig. 5 loss
+    (0.7, 1.5, 200),  # strong loss, hot bath: high diagonals decay below DROP entirely
+    (1e-3, 0.15, 120),  # weak loss: very narrow bands
+    (1.7, 2.0, 30),
+    (0.2, 0.3, 7),
+    (0.5, 0.0, 2),
+]
+
+
+def _test_states(n, rng):
+    """A full-rank random state, a random pure state and one on the top five levels only."""
+    top = np.zeros((n, n), dtype=complex)
+    k = min(5, n)
+    top[n - k :, n - k :] = random_density_matrix(k, rng, rank=1)
+    return [random_density_matrix(n, rng), random_density_matrix(n, rng, rank=1), top]
+
+
+@pytest.mark.parametrize("gamma,nbar,n", BAND_CASES)
+def test_banded_loss_blocks_agree_with_dense_block_products(gamma, nbar, n, rng):
+    ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
+    ch.set_layout("dense")
+    ch.set_layout("band")
+    blocks = [ch.block(d) for d in range(n)]
+    for rho in _test_states(n, rng):
+        out = ch._apply_band(rho)
+        for d in range(n):
+            ref = blocks[d] @ np.diagonal(rho, d)
+            assert np.max(np.abs(np.diagonal(out, d) - ref)) <= 1e-14
+        assert np.max(np.abs(out - ch._apply_dense(rho))) <= 1e-14
+        assert np.array_equal(ch.apply_dm(rho)[0], out)
+        assert np.array_equal(out, out.conj().T)  # Hermitian by construction
+        assert np.all(np.diagonal(out).imag == 0.0)
+        # only the upper triangle is read
+        lower_garbage = rho + np.tril(rng.normal(size=(n, n)), -1)
+        assert np.array_equal(ch._apply_band(lower_garbage), out)
+
+
+@pytest.mark.parametrize("gamma,nbar,n", BAND_CASES[:3])
+def test_banded_layout_drops_only_entries_below_the_threshold(gamma, nbar, n):
+    from trajectories.loss import DROP
+
+    ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
+    ch.set_layout("band")
+    kept = 0
+    for d in range(n):
+        b = ch.block(d)
+        rebuilt = np.zeros_like(b)
+        for r in range(ch._band_ptr[d], ch._band_ptr[d + 1]):
+            vals = ch._band_vals[ch._band_start[r] : ch._band_start[r + 1]]
+            i = ch._band_row[r] + np.arange(vals.size)
+            rebuilt[i, ch._band_col[r] + np.arange(vals.size)] = vals
+        assert np.array_equal(rebuilt[rebuilt != 0], b[rebuilt != 0])
+        assert np.max(np.abs(b - rebuilt), initial=0.0) < DROP
+        assert b.min() >= 0.0 and b.max() <= 1.0  # the premise of the error bound
+        kept += np.count_nonzero(rebuilt)
+    assert kept <= ch._band_vals.size <= n * (n + 1) * (2 * n + 1) // 6
+
+
+def test_loss_layout_is_chosen_by_cutoff_and_band_fill():
+    fig5 = LossChannel(model(0.3, 0.5, 0.0, 160, 0.1, 0.15))
+    assert fig5.layout == "band" and fig5.band_fill < 0.5
+    assert LossChannel(model(0.3, 0.5, 0.0, 20, 0.7, 1.5)).layout == "band"  # small N
+    hot = LossChannel(model(0.3, 0.5, 0.0, 48, 0.7, 1.5))  # nearly full bands
+    assert hot.layout == "dense" and hot.band_fill > 0.85
+    assert LossChannel(model(0.3, 0.5, 0.0, 48, 0.0, 0.0)).layout == "identity"
+    rho = random_density_matrix(48, np.random.default_rng(0))
+    dense = hot.apply_dm(rho)[0]
+    hot.set_layout("band")
+    assert hot.layout == "band" and np.max(np.abs(hot.apply_dm(rho)[0] - dense)) <= 1e-14
+    with pytest.raises(ValueError, match="layout"):
+        hot.set_layout("sparse")
+
+
+@pytest.mark.parametrize("c", [1.0, 0.0, 0.5 * np.exp(0.7j)])
+@pytest.mark.parametrize(
+    "gamma,nbar,n", [(0.1, 0.15, 120), (0.7, 1.5, 30), (0.2, 0.3, 3), (0.5, 0.0, 2)]
+)
+def test_fused_collision_and_banded_loss_step_matches_the_two_channels(c, gamma, nbar, n, rng):
+    prop = tj.ExactPropagator(model(tj.fine_tuned_theta(15), 0.25, c, n, gamma, nbar))
+    prop.loss.set_layout("band")
+    for rho in _test_states(n, rng):
+        out, leak = prop.step_dm(rho)  # one compiled pass
+        mid, leak_c = prop.collision.apply_dm(rho)
+        ref, leak_l = prop.loss.apply_dm(mid)
+        assert np.max(np.abs(out - ref)) <= 1e-14
+        assert leak == pytest.approx(leak_c + leak_l, rel=1e-14, abs=1e-17)
+        assert np.array_equal(out, out.conj().T)
+        prop.loss.set_layout("dense")
+        dense, leak_d = prop.step_dm(rho)  # the two channels in turn, dense loss blocks
+        prop.loss.set_layout("band")
+        assert np.max(np.abs(out - dense)) <= 1e-14
+        assert leak == pytest.approx(leak_d, rel=1e-14, abs=1e-17)

@@ -22,6 +22,7 @@ import numpy as np
 from . import observables as obs
 from ._threads import single_threaded_blas
 from .channels import collision_channel
+from .collision import CollisionChannel
 from .errors import TruncationError, warn_if_close
 from .loss import LossChannel
 from .model import Micromaser
@@ -56,8 +57,17 @@ class ExactPropagator:
         """Step ``k`` (collision ``k``, then loss) on a density matrix ``(N, N)``.
 
         Returns ``(Lambda(Phi_k(rho)), leaked weight)``; ``k`` matters only for a Rabi
-        collision whose phases change from collision to collision.
+        collision whose phases change from collision to collision. With the
+        Jaynes-Cummings collision and the banded loss layout both run in one compiled pass
+        (:meth:`~trajectories.loss.LossChannel.apply_after_collision`); otherwise the
+        collision, then the loss.
         """
+        if self.loss.layout == "band" and type(self.collision) is CollisionChannel:
+            # one compiled pass: the collision formed diagonal by diagonal inside the loss
+            c = self.collision
+            leak_c = c.leak_weight * float(rho[-1, -1].real)
+            rho, leak_l = self.loss.apply_after_collision(rho, c)
+            return rho, leak_c + leak_l
         rho, leak_c = self.collision.at(k).apply_dm(rho)
         rho, leak_l = self.loss.apply_dm(rho)
         return rho, leak_c + leak_l

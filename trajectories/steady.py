@@ -145,6 +145,9 @@ class OneStepChannel:
         self.size = model.cutoff - floor
         with single_threaded_blas():
             self.prop = ExactPropagator(model)
+            # the dense loss layout, as before the banded one existed: the escape-rate noise
+            # floor (_polished_flux) is judged from the rounding of this summation order
+            self.prop.loss.set_layout("dense")
         self._blocks: dict[int, np.ndarray] = {}
         if not model.is_jaynes_cummings:
             if self.prop.collision.period != 1:
