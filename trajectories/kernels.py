@@ -38,8 +38,9 @@ below :data:`SUPPORT_TOL` (1e-60 of the normalised state: amplitudes below 1e-30
 which cannot change any double-precision sum) are zeroed and dropped. With a
 cutoff chosen with headroom most levels are empty: in the Fig. 5 case the
 trajectories live mostly below the blocked 14 -> 15 transition, and the kernel runs
-1.27x faster at N = 40 than with passes over all levels. The results agree with passes over all N levels on the
-same draws (same jumps and outcomes, populations to 1e-11; tests/test_real_gauge.py).
+1.27x faster at N = 40 than with passes over all levels. The results agree with
+passes over all N levels on the same draws (same jumps and outcomes, populations to
+1e-11; tests/test_real_gauge.py).
 
 Random numbers come from a ``numpy.random.Generator`` passed in (numba draws
 from its bit generator), so a chunk is fully determined by its seed.
