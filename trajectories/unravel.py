@@ -19,7 +19,17 @@ from .kernels import run_trajectories
 from .loss import decay_rates, population_channel
 from .model import Micromaser
 
-__all__ = ["KernelArrays", "Plan", "InitialStates", "ChunkResult", "run_chunk", "chunk_seed"]
+__all__ = [
+    "KernelArrays",
+    "Plan",
+    "InitialStates",
+    "ChunkResult",
+    "run_chunk",
+    "chunk_seed",
+    "chunk_generators",
+    "chunk_records",
+    "chunk_result",
+]
 
 
 def chunk_seed(entropy: int, index: int) -> np.random.SeedSequence:
@@ -228,63 +238,70 @@ def run_chunk(
     the complex vectors (for tests).
     """
     t0 = time.perf_counter()
-    dyn_seed, meas_seed, init_seed = seed.spawn(3)
-    rng = np.random.Generator(np.random.PCG64(dyn_seed))
-    rng_meas = np.random.Generator(np.random.PCG64(meas_seed))
+    rng, rng_meas, rng_init = chunk_generators(seed)
     real = arrays.real_initial(initial) if real_path else None
     if real is None:  # complex state vectors
         kd, ko, dtype = arrays.kd, arrays.ko, np.complex128
     else:  # the same dynamics in the real gauge, in float64
         kd, ko, dtype, initial = arrays.kd_real, arrays.ko_real, np.float64, real
-    psi0 = np.ascontiguousarray(
-        initial.sample(n_trajectories, np.random.Generator(np.random.PCG64(init_seed))),
-        dtype=dtype,
-    )
+    psi0 = np.ascontiguousarray(initial.sample(n_trajectories, rng_init), dtype=dtype)
     m, n = psi0.shape
-    c = plan.checkpoints.size
-    b = arrays.n_branches
-    j = plan.max_jumps
-    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=dtype)  # real in the real gauge
-    out = dict(
-        n_mean=np.zeros((m, c)),
-        n2_mean=np.zeros((m, c)),
-        qubit_g=np.zeros((m, c, b), dtype=np.int32),
-        qubit_e=np.zeros((m, c, b), dtype=np.int32),
-        emissions=np.zeros((m, c), dtype=np.int32),
-        absorptions=np.zeros((m, c), dtype=np.int32),
-        alive=np.zeros(m, dtype=np.bool_),
-    )
-    leak = np.zeros(c)
-    jump_times = np.full((m, j), np.nan)
-    jump_kinds = np.zeros((m, j), dtype=np.int8)
-    n_jumps = np.zeros(m, dtype=np.int64)
-    fock = np.zeros((m, c), dtype=np.int32)
+    rec = chunk_records(m, n, plan, arrays.n_branches, dtype)  # rho real in the real gauge
     with single_threaded_blas():
         run_trajectories(
             psi0, kd, ko, arrays.ks, arrays.kleak2, arrays.kbranch, arrays.kis_g,
             arrays.n_branches, arrays.gamma, arrays.nbar, arrays.full_decay, arrays.full_damp,
-            arrays.loss_leak, plan.checkpoints, plan.rho_slot, rng, rng_meas, j,
-            out["n_mean"], out["n2_mean"], out["qubit_g"], out["qubit_e"], out["emissions"],
-            out["absorptions"], out["alive"], leak, rho_sum, jump_times, jump_kinds, n_jumps,
-            fock,
+            arrays.loss_leak, plan.checkpoints, plan.rho_slot, rng, rng_meas, plan.max_jumps,
+            *rec.values(),
         )  # fmt: skip
     if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
-        rho_sum = rho_sum * np.outer(arrays.gauge, arrays.gauge.conj())
-    # the kernel fills upper triangles: complete the Hermitian matrices
+        rec["rho_sum"] = rec["rho_sum"] * np.outer(arrays.gauge, arrays.gauge.conj())
+    return chunk_result(index, rec, plan, time.perf_counter() - t0)
+
+
+def chunk_generators(
+    seed: np.random.SeedSequence,
+) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """The chunk's three generators: dynamics, Fock-outcome samples, initial states."""
+    dyn_seed, meas_seed, init_seed = seed.spawn(3)
+    return tuple(np.random.Generator(np.random.PCG64(s)) for s in (dyn_seed, meas_seed, init_seed))
+
+
+def chunk_records(
+    m: int, n: int, plan: Plan, n_branches: int, dtype: type = np.complex128
+) -> dict[str, np.ndarray]:
+    """Zeroed record arrays of one chunk of ``m`` trajectories on ``n`` levels, in the
+    order of the kernels' last arguments (``rho_sum`` holds upper triangles)."""
+    c, j = plan.checkpoints.size, plan.max_jumps
+    return dict(
+        n_mean=np.zeros((m, c)),
+        n2_mean=np.zeros((m, c)),
+        qubit_g=np.zeros((m, c, n_branches), dtype=np.int32),
+        qubit_e=np.zeros((m, c, n_branches), dtype=np.int32),
+        emissions=np.zeros((m, c), dtype=np.int32),
+        absorptions=np.zeros((m, c), dtype=np.int32),
+        alive=np.zeros(m, dtype=np.bool_),
+        leak_expected=np.zeros(c),
+        rho_sum=np.zeros((max(plan.n_rho, 1), n, n), dtype=dtype),
+        jump_times=np.full((m, j), np.nan),
+        jump_kinds=np.zeros((m, j), dtype=np.int8),
+        n_jumps=np.zeros(m, dtype=np.int64),
+        fock=np.zeros((m, c), dtype=np.int32),
+    )
+
+
+def chunk_result(index: int, rec: dict[str, np.ndarray], plan: Plan, seconds: float) -> ChunkResult:
+    """Wrap filled records; the kernels fill upper triangles: complete the Hermitian sums."""
+    rho_sum = rec.pop("rho_sum")
     upper = np.triu(rho_sum, 1)
     rho_sum = np.triu(rho_sum) + upper.conj().transpose(0, 2, 1)
     if plan.n_rho == 0:
         rho_sum = rho_sum[:0]
     return ChunkResult(
         index=index,
-        n_trajectories=m,
+        n_trajectories=rec["fock"].shape[0],
         rho_sum=rho_sum,
-        n_alive=np.count_nonzero(fock >= 0, axis=0),
-        leak_expected=leak,
-        fock=fock,
-        jump_times=jump_times,
-        jump_kinds=jump_kinds,
-        n_jumps=n_jumps,
-        seconds=time.perf_counter() - t0,
-        **out,
+        n_alive=np.count_nonzero(rec["fock"] >= 0, axis=0),
+        seconds=seconds,
+        **rec,
     )

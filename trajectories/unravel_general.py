@@ -20,7 +20,7 @@ from .counter_rotating import RabiCollision
 from .kernels_general import run_trajectories_general
 from .loss import decay_rates, population_channel
 from .model import Micromaser
-from .unravel import ChunkResult, InitialStates, Plan
+from .unravel import ChunkResult, InitialStates, Plan, chunk_generators, chunk_records, chunk_result
 
 __all__ = ["GeneralKernelArrays", "run_chunk_general", "MAX_KRAUS_BYTES"]
 
@@ -117,55 +117,15 @@ def run_chunk_general(
 ) -> ChunkResult:
     """Run ``n_trajectories`` trajectories of a Rabi model with the chunk seed ``seed``."""
     t0 = time.perf_counter()
-    dyn_seed, meas_seed, init_seed = seed.spawn(3)
-    rng = np.random.Generator(np.random.PCG64(dyn_seed))
-    rng_meas = np.random.Generator(np.random.PCG64(meas_seed))
-    psi0 = np.ascontiguousarray(
-        initial.sample(n_trajectories, np.random.Generator(np.random.PCG64(init_seed))),
-        dtype=np.complex128,
-    )
+    rng, rng_meas, rng_init = chunk_generators(seed)
+    psi0 = np.ascontiguousarray(initial.sample(n_trajectories, rng_init), dtype=np.complex128)
     m, n = psi0.shape
-    c = plan.checkpoints.size
-    b = arrays.n_branches
-    j = plan.max_jumps
-    rho_sum = np.zeros((max(plan.n_rho, 1), n, n), dtype=np.complex128)
-    out = dict(
-        n_mean=np.zeros((m, c)),
-        n2_mean=np.zeros((m, c)),
-        qubit_g=np.zeros((m, c, b), dtype=np.int32),
-        qubit_e=np.zeros((m, c, b), dtype=np.int32),
-        emissions=np.zeros((m, c), dtype=np.int32),
-        absorptions=np.zeros((m, c), dtype=np.int32),
-        alive=np.zeros(m, dtype=np.bool_),
-    )
-    leak = np.zeros(c)
-    jump_times = np.full((m, j), np.nan)
-    jump_kinds = np.zeros((m, j), dtype=np.int8)
-    n_jumps = np.zeros(m, dtype=np.int64)
-    fock = np.zeros((m, c), dtype=np.int32)
+    rec = chunk_records(m, n, plan, arrays.n_branches)
     a = arrays
     with single_threaded_blas():
         run_trajectories_general(
             psi0, a.offs, a.vals, a.nd, a.leak_start, a.leak_blk, a.step_set, a.kbranch,
             a.kis_g, a.n_branches, a.gamma, a.nbar, a.full_decay, a.full_damp, a.loss_leak,
-            plan.checkpoints, plan.rho_slot, rng, rng_meas, j, out["n_mean"], out["n2_mean"],
-            out["qubit_g"], out["qubit_e"], out["emissions"], out["absorptions"], out["alive"],
-            leak, rho_sum, jump_times, jump_kinds, n_jumps, fock,
+            plan.checkpoints, plan.rho_slot, rng, rng_meas, plan.max_jumps, *rec.values(),
         )  # fmt: skip
-    upper = np.triu(rho_sum, 1)
-    rho_sum = np.triu(rho_sum) + upper.conj().transpose(0, 2, 1)
-    if plan.n_rho == 0:
-        rho_sum = rho_sum[:0]
-    return ChunkResult(
-        index=index,
-        n_trajectories=m,
-        rho_sum=rho_sum,
-        n_alive=np.count_nonzero(fock >= 0, axis=0),
-        leak_expected=leak,
-        fock=fock,
-        jump_times=jump_times,
-        jump_kinds=jump_kinds,
-        n_jumps=n_jumps,
-        seconds=time.perf_counter() - t0,
-        **out,
-    )
+    return chunk_result(index, rec, plan, time.perf_counter() - t0)
