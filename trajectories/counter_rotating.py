@@ -444,22 +444,21 @@ class RabiCollision:
         return (i * self.d_alpha) % two_pi, (i * self.d_beta) % two_pi
 
     def _unitary(self, beta: float) -> RabiUnitary:
+        if self.model.collision.modulation is None:
+            return self._w[0.0]  # W does not depend on beta without modulation
         key = round(beta, 12)
         if key not in self._w:
-            if self.model.collision.modulation is None:
-                key = 0.0  # W does not depend on beta without modulation
-            else:
-                w = rabi_unitary(self.model, beta=beta, method=self.method, levels=self.levels)
-                if w.edge > 1e3 * EDGE_TOL:
-                    raise ValueError(
-                        f"collision phase beta = {beta:.6g} needs more integrated levels "
-                        f"than {self.levels} (edge amplitude {w.edge:.2g}); pass "
-                        f"Rabi(extra_levels=...) > {self.levels - self.model.cutoff}"
-                    )
-                self.edge = max(self.edge, w.edge)
-                if len(self._w) > self.APERIODIC_CACHE and not self.is_periodic:
-                    self._w.pop(next(iter(self._w)))
-                self._w[key] = w
+            w = rabi_unitary(self.model, beta=beta, method=self.method, levels=self.levels)
+            if w.edge > 1e3 * EDGE_TOL:
+                raise ValueError(
+                    f"collision phase beta = {beta:.6g} needs more integrated levels "
+                    f"than {self.levels} (edge amplitude {w.edge:.2g}); pass "
+                    f"Rabi(extra_levels=...) > {self.levels - self.model.cutoff}"
+                )
+            self.edge = max(self.edge, w.edge)
+            if len(self._w) > self.APERIODIC_CACHE and not self.is_periodic:
+                self._w.pop(next(iter(self._w)))
+            self._w[key] = w
         return self._w[key]
 
     def at(self, k: int) -> KrausChannel:

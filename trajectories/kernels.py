@@ -159,6 +159,17 @@ def _apply_kraus_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
 
 
 @njit(**_LEAF)
+def _leak_probability(psi, kleak2, n):
+    """Probability that the collision pushes level ``n - 1`` (the true top when ``n = N``,
+    else an empty level) out of the cutoff: ``sum_j |leak_j|^2 |psi_{n-1}|^2``."""
+    top2 = _abs2(psi[n - 1])
+    p_leak = 0.0
+    for j in range(kleak2.shape[0]):
+        p_leak += kleak2[j] * top2
+    return p_leak
+
+
+@njit(**_LEAF)
 def _collide(psi, buf, kd, ko, ks, kleak2, u, n):
     """Apply the sampled Kraus operator to the normalised ``psi`` in place.
 
@@ -171,10 +182,7 @@ def _collide(psi, buf, kd, ko, ks, kleak2, u, n):
     collision can fill), so the leak term of level ``n - 1`` is the true one.
     """
     n_ops = kd.shape[0]
-    top2 = _abs2(psi[n - 1])
-    p_leak = 0.0
-    for j in range(n_ops):
-        p_leak += kleak2[j] * top2
+    p_leak = _leak_probability(psi, kleak2, n)
     cum = 0.0
     for j in range(n_ops):
         if j == n_ops - 1 and u >= 1.0 - p_leak:
@@ -204,10 +212,7 @@ def _collide_loss(psi, buf, kd, ko, ks, kleak2, u, full_decay, loss_leak, n):
     ``n`` active levels as in :func:`_collide`.
     """
     n_ops = kd.shape[0]
-    top2 = _abs2(psi[n - 1])
-    p_leak = 0.0
-    for j in range(n_ops):
-        p_leak += kleak2[j] * top2
+    p_leak = _leak_probability(psi, kleak2, n)
     cum = 0.0
     for j in range(n_ops):
         if j == n_ops - 1 and u >= 1.0 - p_leak:

@@ -332,6 +332,30 @@ class LossChannel:
 _NO_X = np.zeros((1, 1), dtype=np.complex128)  # placeholder coherent weights (c = 0)
 
 
+@njit(cache=True, inline="always")
+def _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out):  # pragma: no cover
+    """Diagonal ``d`` (``s = N - d`` entries, gathered into ``xr + i xi``) times its banded
+    loss block, accumulated into ``yr + i yi`` run by run, written to both triangles of
+    ``out`` (the diagonal real). The run indices are unsigned: no negative-index
+    wraparound, so the inner loop vectorises."""
+    for r in range(ptr[d], ptr[d + 1]):
+        k0 = np.uint64(start[r])
+        m = np.uint64(start[r + 1]) - k0
+        i0 = np.uint64(row[r])
+        j0 = np.uint64(col[r])
+        for t in range(m):
+            v = vals[k0 + t]
+            yr[i0 + t] += v * xr[j0 + t]
+            yi[i0 + t] += v * xi[j0 + t]
+    if d == 0:
+        for i in range(s):
+            out[i, i] = yr[i]
+    else:
+        for i in range(s):
+            out[i, i + d] = complex(yr[i], yi[i])
+            out[i + d, i] = complex(yr[i], -yi[i])
+
+
 @njit(cache=True)
 def _band_apply_dm(rho, vals, start, row, col, ptr, out):  # pragma: no cover - compiled
     """``out = Lambda(rho)`` from the banded blocks (layout: ``LossChannel._build_band``).
@@ -353,22 +377,7 @@ def _band_apply_dm(rho, vals, start, row, col, ptr, out):  # pragma: no cover - 
             xi[j] = z.imag
             yr[j] = 0.0
             yi[j] = 0.0
-        for r in range(ptr[d], ptr[d + 1]):
-            k0 = np.uint64(start[r])
-            m = np.uint64(start[r + 1]) - k0
-            i0 = np.uint64(row[r])
-            j0 = np.uint64(col[r])
-            for t in range(m):
-                v = vals[k0 + t]
-                yr[i0 + t] += v * xr[j0 + t]
-                yi[i0 + t] += v * xi[j0 + t]
-        if d == 0:
-            for i in range(s):
-                out[i, i] = yr[i]
-        else:
-            for i in range(s):
-                out[i, i + d] = complex(yr[i], yi[i])
-                out[i + d, i] = complex(yr[i], -yi[i])
+        _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out)
 
 
 @njit(cache=True)
@@ -416,19 +425,4 @@ def _collision_band_apply_dm(
         if d == 0:
             for i in range(n):
                 pops[i] = xr[i]
-        for r in range(ptr[d], ptr[d + 1]):
-            k0 = np.uint64(start[r])
-            m = np.uint64(start[r + 1]) - k0
-            i0 = np.uint64(row[r])
-            j0 = np.uint64(col[r])
-            for u in range(m):
-                v = vals[k0 + u]
-                yr[i0 + u] += v * xr[j0 + u]
-                yi[i0 + u] += v * xi[j0 + u]
-        if d == 0:
-            for i in range(s):
-                out[i, i] = yr[i]
-        else:
-            for i in range(s):
-                out[i, i + d] = complex(yr[i], yi[i])
-                out[i + d, i] = complex(yr[i], -yi[i])
+        _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out)

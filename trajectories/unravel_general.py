@@ -57,7 +57,6 @@ class GeneralKernelArrays:
             n_sets = min(n_sets, max(n_collisions, 1))
             first = col.at(1)
             n_ops = len(first.kraus)
-            width = max(k.offsets.size for k in first.kraus)
             need = n_sets * n_ops * (2 * n - 1) * n * 16
             if need > MAX_KRAUS_BYTES:
                 raise ValueError(
