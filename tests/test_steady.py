@@ -17,6 +17,7 @@ from helpers import annihilation, dense_collision, dense_loss_generator, qubit_s
 from scipy.linalg import expm
 
 import trajectories as tj
+from trajectories import steady
 from trajectories.steady import (
     OneStepChannel,
     SteadyStateError,
@@ -372,6 +373,58 @@ def test_escape_rate_below_double_precision_is_reported_as_a_lower_bound():
     esc = escape_time(model, above=15)
     assert esc.is_lower_bound and esc.lifetime > 1e20
     assert esc.rate < 10 * esc.rate_noise
+
+
+def _rounded_like_another_cpu(monkeypatch, rounding):
+    """Make escape_time's channel round differently, as another CPU would: the banded loss
+    layout (other summation order, entries below 1e-18 dropped) or every coefficient
+    perturbed by one rounding unit with a seed the verdict does not use."""
+    orig = steady.OneStepChannel.__init__
+
+    def init(self, model, *, floor=0):
+        orig(self, model, floor=floor)
+        if rounding == "band":
+            self.prop.loss.set_layout("band")
+        else:
+            other = self.perturbed(np.finfo(float).eps, rounding)
+            self.prop = other.prop
+
+    monkeypatch.setattr(steady.OneStepChannel, "__init__", init)
+
+
+@pytest.mark.parametrize("rounding", ["band", 101, 102])
+def test_escape_rate_verdicts_do_not_depend_on_how_the_machine_rounds(monkeypatch, rounding):
+    # at the floor: a bound whatever the rounding (on one CPU the flux came out 3.5e-24, on
+    # another 6.5e-23 and "resolved" when only the fluctuation counted as noise)
+    floor_case = tj.Micromaser(theta=TH15, q=0.25, c=1.0, gamma_tr=1e-3, nbar=0.0, cutoff=60)
+    ref = escape_time(floor_case, above=15)
+    # well above the floor: resolved whatever the rounding, the same rate within its noise
+    resolved = tj.Micromaser(
+        theta=tj.fine_tuned_theta(5), q=0.25, c=1.0, gamma_tr=1e-5, nbar=0.0, cutoff=20
+    )
+    ref_ok = escape_time(resolved, above=5)
+    _rounded_like_another_cpu(monkeypatch, rounding)
+    esc = escape_time(floor_case, above=15)
+    assert ref.is_lower_bound and esc.is_lower_bound
+    # the rounding floor is what separates them, not the fluctuation
+    assert esc.rounding_noise > esc.rate_noise / 2
+    assert abs(esc.rate - ref.rate) < esc.rate_noise + ref.rate_noise
+    ok = escape_time(resolved, above=5)
+    assert not ref_ok.is_lower_bound and not ok.is_lower_bound
+    assert abs(ok.rate - ref_ok.rate) < ok.rate_noise + ref_ok.rate_noise
+
+
+def test_perturbed_channel_differs_from_the_channel_by_rounding_only():
+    model = tj.Micromaser(theta=TH15, q=0.25, c=0.6, gamma_tr=0.1, nbar=0.15, cutoff=20)
+    ch = steady.OneStepChannel(model)
+    other = ch.perturbed(np.finfo(float).eps, 1)
+    rho = tj.as_density_matrix(tj.fock_state(3, 20), 20)
+    for _ in range(5):
+        rho = ch.step(rho)[0]
+    a, b = ch.step(rho)[0], other.step(rho)[0]
+    assert 0 < np.abs(a - b).max() < 1e-14
+    # the original channel is untouched
+    assert np.array_equal(ch.step(rho)[0], a)
 
 
 def test_escape_time_checks_its_window():

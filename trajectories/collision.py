@@ -26,6 +26,7 @@ weight, :math:`(1-q)\sin^2(\theta\sqrt N)\rho_{N-1,N-1}`, is returned as leakage
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 
@@ -58,6 +59,17 @@ def jc_blocks(theta: float, cutoff: int) -> dict[str, np.ndarray]:
         "eg": eg,
         "leak": math.sin(theta * math.sqrt(cutoff)),
     }
+
+
+def _perturb(a: np.ndarray, rel: float, rng: np.random.Generator) -> np.ndarray:
+    """``a * (1 + rel * u)`` elementwise, ``u`` uniform in ``[-1, 1]`` (real and imaginary
+    parts of complex ``a`` independently)."""
+    a = np.asarray(a)
+    if np.iscomplexobj(a):
+        return (a.real * (1.0 + rel * rng.uniform(-1.0, 1.0, a.shape))) + 1j * (
+            a.imag * (1.0 + rel * rng.uniform(-1.0, 1.0, a.shape))
+        )
+    return a * (1.0 + rel * rng.uniform(-1.0, 1.0, a.shape))
 
 
 def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
@@ -182,6 +194,21 @@ class CollisionChannel:
                 )
             )
         return tuple(ops)
+
+    def perturbed(self, rel: float, rng: np.random.Generator) -> CollisionChannel:
+        """A copy whose density-matrix and population weights are each multiplied by
+        ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` (one fixed draw per coefficient).
+
+        With ``rel`` of a rounding unit this is another equally valid floating-point
+        version of the channel: how far a result moves under it measures its rounding
+        floor (see :func:`trajectories.steady.escape_time`). The Kraus operators are not
+        perturbed (the trajectory engine never uses this).
+        """
+        new = copy.copy(self)
+        for name in ("_w_diag", "_w_up", "_w_dn", "_x_a", "_x_b", "_p_stay", "_p_up", "_p_dn"):
+            if hasattr(self, name):
+                setattr(new, name, _perturb(getattr(self, name), rel, rng))
+        return new
 
     def apply_dm(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
         """Apply ``Phi`` to a density matrix ``(N, N)``; return ``(Phi(rho), leaked weight)``."""

@@ -18,6 +18,7 @@ top of the kept levels is non-zero, stored as ``(leak_start, leak_block)``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -138,6 +139,22 @@ class KrausChannel:
         nz = np.flatnonzero(np.any(m != 0, axis=0))
         start = int(nz[0]) if nz.size else n - 1
         return cls(kraus, start, m[start:, start:])
+
+    def perturbed(self, rel: float, rng: np.random.Generator) -> KrausChannel:
+        """A copy whose density-matrix operators (and leak form) have each stored entry
+        multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]``: another equally valid
+        floating-point version of the channel (see
+        :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
+        from .collision import _perturb
+
+        new = copy.copy(self)
+        new._csr = []
+        for k in self._csr:
+            k = k.copy()
+            k.data = _perturb(k.data, rel, rng)
+            new._csr.append(k)
+        new.leak_block = _perturb(self.leak_block, rel, rng)
+        return new
 
     def leak_matrix(self) -> np.ndarray:
         """:math:`M_{leak}` as a dense ``(N, N)`` matrix."""

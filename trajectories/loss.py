@@ -62,6 +62,8 @@ are dropped.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from numba import njit
 from scipy.linalg import expm
@@ -174,6 +176,25 @@ class LossChannel:
         if layout == "dense" and not hasattr(self, "_stack"):
             self._build_packed()
         self.layout = layout
+
+    def perturbed(self, rel: float, rng: np.random.Generator) -> LossChannel:
+        """A copy in the dense layout whose blocks, population block and leak vector have
+        each entry multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` (one fixed
+        draw per entry): with ``rel`` of a rounding unit, another equally valid
+        floating-point version of the channel (see
+        :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
+        from .collision import _perturb
+
+        new = copy.copy(self)
+        new.population_block = _perturb(self.population_block, rel, rng)
+        new.leak_vector = _perturb(self.leak_vector, rel, rng)
+        if self.identity:
+            return new
+        if not hasattr(self, "_stack"):
+            self._build_packed()
+        new._stack = _perturb(self._stack, rel, rng)
+        new.layout = "dense"
+        return new
 
     def block(self, d: int) -> np.ndarray:
         """``exp(G_d t_r)`` for diagonal ``d`` (``abs(d) < N``), shape ``(N-|d|, N-|d|)``."""

@@ -43,6 +43,20 @@ Everything here is computed from the spectrum of the one-step channel
   :math:`1-\lambda_1` would lose them (below ~1e-13); survival
   :math:`S(k)\propto(1-\kappa)^k`, lifetime :math:`-1/\ln(1-\kappa)`.
 
+Verdicts at the rounding floor are machine independent. A decision between "resolved"
+and "only a bound" is taken against an uncertainty that includes the rounding error of
+the computation, measured, not assumed: the flux is recomputed with three versions of the
+channel whose every coefficient is perturbed by one rounding unit (fixed seeds), and the
+range of the results is added to the statistical fluctuation. Rounding errors are
+systematic (the same in every step), so they shift the tail of the polished state rather
+than making it fluctuate, and their size depends on the CPU (vector width, fused
+multiply-adds, BLAS kernels); the perturbation is at least as large as any of them. A
+rate is reported as resolved only above 10x that uncertainty. The other decisions are
+far from the floor by construction: eigenvalue 1 (and a gap) is resolved only beyond
+:data:`ONE_TOL` = 1e-12, about 5,000 rounding units of the eigen-solver's residual; leaked
+weight is a sum of non-negative terms (relative accuracy) compared with tolerances of
+1e-8.
+
 Numbers belong to time scales: a "steady" value from :func:`steady_state` is the fixed
 point of the channel on the given cutoff; the quasi-stationary state is what a run from
 ``from_state`` shows for ``1/(1-|lambda_fast|) << k << lifetime`` collisions.
@@ -50,6 +64,7 @@ point of the channel on the given cutoff; the quasi-stationary state is what a r
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import sys
@@ -112,6 +127,18 @@ class SteadyStateError(RuntimeError):
 
 
 # ============================================================================ the channel
+class _FixedCollision:
+    """One collision channel used for every collision (the ``at(k)`` interface)."""
+
+    period = 1
+
+    def __init__(self, channel):
+        self.channel = channel
+
+    def at(self, k: int):
+        return self.channel
+
+
 class OneStepChannel:
     r"""The one-step channel :math:`T = \Lambda\circ\Phi` of a model, matrix-free.
 
@@ -145,8 +172,8 @@ class OneStepChannel:
         self.size = model.cutoff - floor
         with single_threaded_blas():
             self.prop = ExactPropagator(model)
-            # the dense loss layout, as before the banded one existed: the escape-rate noise
-            # floor (_polished_flux) is judged from the rounding of this summation order
+            # the dense loss layout: every block entry kept (the banded one drops entries
+            # below 1e-18), and the layout that perturbed() copies
             self.prop.loss.set_layout("dense")
         self._blocks: dict[int, np.ndarray] = {}
         if not model.is_jaynes_cummings:
@@ -168,6 +195,29 @@ class OneStepChannel:
         self._s_up = b["ge"].imag  # -sin(theta sqrt m): row m from m-1
         self._s_dn = b["eg"].imag  # -sin(theta sqrt(m+1)): row m from m+1 (0 at the top)
         self._q = q
+
+    def perturbed(self, rel: float, seed: int) -> OneStepChannel:
+        """The same channel with every stored coefficient (collision weights, loss blocks,
+        leak vectors) multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` drawn once
+        from ``seed``.
+
+        With ``rel`` a rounding unit this is another floating-point version of the same
+        channel, as a CPU with other vector widths or fused multiply-adds would compute
+        it: the spread of a result over a few such versions is its rounding floor (used by
+        :func:`escape_time`). Only the forward step (:meth:`step`,
+        :meth:`step_populations`) is perturbed.
+        """
+        rng = np.random.default_rng(seed)
+        new = copy.copy(self)
+        new.prop = copy.copy(self.prop)
+        col = self.prop.collision
+        if self.model.is_jaynes_cummings:
+            new.prop.collision = col.perturbed(rel, rng)
+        else:
+            new.prop.collision = _FixedCollision(col.at(1).perturbed(rel, rng))
+        new.prop.loss = self.prop.loss.perturbed(rel, rng)
+        new._blocks = {}
+        return new
 
     # ------------------------------------------------------------------ helpers
     def _embed(self, x: np.ndarray) -> np.ndarray:
@@ -1211,8 +1261,13 @@ class EscapeTime:
     rate_up, rate_down : float
         The parts through the top and through the bottom.
     rate_noise : float
-        Fluctuation of the flux from rounding in the tail of the state (std over the last
-        block of polishing steps); a rate below ~10x this is not resolved.
+        Uncertainty of the flux: its fluctuation over the last block of polishing steps
+        plus its rounding floor ``rounding_noise``; a rate below 10x this is not resolved.
+    rounding_noise : float
+        Rounding floor of the flux: its range over the channel and three versions of it
+        with every coefficient perturbed by one rounding unit (fixed seeds). Rounding
+        errors are systematic, so the fluctuation alone misses them; this part makes the
+        resolved/bound verdict the same on every CPU.
     lifetime : float
         ``-1/ln(1 - rate)`` collisions (the e-folding time of the survival probability);
         a lower bound when ``is_lower_bound``.
@@ -1244,6 +1299,7 @@ class EscapeTime:
     lifetime: float
     is_lower_bound: bool
     rate_noise: float
+    rounding_noise: float
     rate_from_eigenvalue: float
     eigenvalue_error: float
     converged: bool
@@ -1298,6 +1354,15 @@ def escape_time(
     EscapeTime
         ``rate`` per collision from the flux across the boundaries, ``lifetime`` in
         collisions (a lower bound where the rate is out of double precision's reach).
+
+    Notes
+    -----
+    The rate counts as resolved when it exceeds 10x ``rate_noise``: the flux's fluctuation
+    over the last polishing block plus its rounding floor, the range of the flux over the
+    channel and three versions of it with every coefficient perturbed by one rounding unit
+    (fixed seeds, so the verdict is the same on every CPU). Otherwise ``lifetime`` is the
+    lower bound ``-1/ln(1 - min(rate + 3 rate_noise, rate_cap))``, ``rate_cap`` the rate
+    the eigenvalue allows.
     """
     n = model.cutoff
     below = n if below is None else integer_at_least("below", below, 2)
@@ -1362,10 +1427,12 @@ def escape_time(
     )
     with single_threaded_blas():  # a fixed summation order: reproducible digits at the floor
         flux = _polished_flux(channel, rho, next_rate, max_polish)
+        round_up, round_down = _rounding_spread(channel, flux)
     rho = flux["rho"]
     rate_up, rate_down = flux["up"], flux["down"]
     rate = rate_up + rate_down
-    noise = flux["up_noise"] + flux["down_noise"]
+    rounding = round_up + round_down
+    noise = flux["up_noise"] + flux["down_noise"] + rounding
     eig_err = float(spec.residuals[gov]) + 8 * _EPS
     rate_eig = float(1.0 - abs(lam_g))
     # an upper bound on the rate that does not rely on the tail of the state
@@ -1388,6 +1455,7 @@ def escape_time(
         rate_up=rate_up,
         rate_down=rate_down,
         rate_noise=noise,
+        rounding_noise=rounding,
         lifetime=lifetime,
         is_lower_bound=bool(lower),
         rate_from_eigenvalue=rate_eig,
@@ -1401,6 +1469,15 @@ def escape_time(
     )
 
 
+def _flux_block(step, x: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``block`` normalised steps from ``x``: (final state, top fluxes, bottom fluxes)."""
+    ups, downs = np.empty(block), np.empty(block)
+    for i in range(block):
+        y, ups[i], downs[i] = step(x)
+        x = y / (float(np.trace(y).real) if y.ndim == 2 else float(y.sum()))
+    return x, ups, downs
+
+
 def _polished_flux(
     channel: OneStepChannel, rho: np.ndarray, next_rate: float, max_polish: int
 ) -> dict:
@@ -1411,7 +1488,8 @@ def _polished_flux(
     blocks of ~3 internal relaxation times until the block-mean flux changes by less than
     1e-6 (relative) or than its own fluctuation (rounding noise of the tail), at most
     ``max_polish`` steps. Returns the block means, their fluctuations (std over the last
-    block), ``converged``, the number of iterations and the polished state.
+    block), ``converged``, the number of iterations, the block length and the polished
+    state (``x``: populations on the diagonal path, else the matrix; ``rho``: the matrix).
     """
     diag = not channel.coherent and not np.any(rho - np.diag(np.diagonal(rho)))
     x = np.diagonal(rho).real.copy() if diag else rho
@@ -1424,10 +1502,7 @@ def _polished_flux(
     converged = False
     ups = downs = np.zeros(1)
     while done < max(max_polish, block):
-        ups, downs = np.empty(block), np.empty(block)
-        for i in range(block):
-            y, ups[i], downs[i] = step(x)
-            x = y / (float(np.trace(y).real) if y.ndim == 2 else float(y.sum()))
+        x, ups, downs = _flux_block(step, x, block)
         done += block
         total = float(ups.mean() + downs.mean())
         noise = float(ups.std() + downs.std())
@@ -1435,8 +1510,6 @@ def _polished_flux(
             converged = True
             break
         prev = total
-    if diag:
-        x = np.diag(x).astype(np.complex128)
     return {
         "up": float(ups.mean()),
         "down": float(downs.mean()),
@@ -1444,8 +1517,41 @@ def _polished_flux(
         "down_noise": float(downs.std()),
         "converged": converged,
         "iterations": done,
-        "rho": _hermitian(x),
+        "block": block,
+        "diag": diag,
+        "x": x,
+        "rho": _hermitian(np.diag(x).astype(np.complex128) if diag else x),
     }
+
+
+#: Seeds of the perturbed channels whose spread measures the rounding floor of a flux.
+ROUNDING_SEEDS = (1, 2, 3)
+
+
+def _rounding_spread(channel: OneStepChannel, flux: dict) -> tuple[float, float]:
+    """Rounding floor of the polished fluxes (top, bottom): their range over the channel
+    and :data:`ROUNDING_SEEDS` versions of it with every coefficient perturbed by one
+    rounding unit (:meth:`OneStepChannel.perturbed`), each polished for one block from
+    the polished state and measured over the next.
+
+    Rounding errors of a fixed computation are systematic (the same every step), so they
+    shift the tail of the polished state instead of averaging out: the block-to-block
+    fluctuation cannot see them, and their size depends on the CPU (vector width, fused
+    multiply-adds, BLAS kernels). A fixed relative perturbation of every coefficient is at
+    least as large as the rounding of any IEEE double computation of the channel, and it
+    is drawn from fixed seeds, so this estimate (and the verdicts taken with it) does not
+    depend on the machine.
+    """
+    ups, downs = [flux["up"]], [flux["down"]]
+    block = flux["block"]
+    for seed in ROUNDING_SEEDS:
+        other = channel.perturbed(_EPS, seed)
+        step = other.step_populations if flux["diag"] else other.step
+        x, _, _ = _flux_block(step, flux["x"], block)
+        _, u, d = _flux_block(step, x, block)
+        ups.append(float(u.mean()))
+        downs.append(float(d.mean()))
+    return float(np.ptp(ups)), float(np.ptp(downs))
 
 
 # ================================================================================ command
