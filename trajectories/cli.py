@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +33,13 @@ __all__ = ["main"]
 
 log = logging.getLogger("trajectories")
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def _point_failures() -> tuple[type[BaseException], ...]:
+    from .io import ChunkError
+    from .runner import RunError, RunStopped
+
+    return (TruncationError, RunError, RunStopped, ChunkError, ValueError)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -79,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="wall-clock limit in seconds")
     run.add_argument("--resume", action="store_true", help="finish an interrupted run")
     run.add_argument("--force", action="store_true", help="overwrite existing results")
+    run.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="in a sweep, run every point even when some fail; list the failures at the end",
+    )
+    run.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="in a sweep, skip the points whose result file is already complete",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings only")
 
     show = sub.add_parser("show", help="parameters, seed, status and summary of a result")
@@ -109,7 +127,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``micromaser`` command; returns the exit status."""
+    """Entry point of the ``micromaser`` command; returns the exit status.
+
+    Every user error ends in one line on stderr (no traceback) and exit status 2; a run
+    that fails or stops ends in one line and status 1; a closed stdout (``| head``) ends
+    quietly.
+    """
     args = _parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
     logging.basicConfig(
@@ -126,17 +149,42 @@ def main(argv: list[str] | None = None) -> int:
         "steady": _cmd_steady,
         "presets": _cmd_presets,
     }
+    try:
+        return _run_handler(handler[args.command], args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: send the rest (and the final flush) nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _run_handler(handler, args: argparse.Namespace) -> int:
+    from .io import ChunkError
     from .runfile import RunFileError
-    from .runner import RunError
+    from .runner import RunError, RunStopped
 
     try:
-        return handler[args.command](args)
+        return handler(args)
+    except BrokenPipeError:
+        raise
     except (RunFileError, RunError, ValueError) as err:
         print(f"micromaser: error: {err}", file=sys.stderr)
         return EXIT_INPUT
-    except TruncationError as err:
-        print(f"micromaser: run failed: {err}", file=sys.stderr)
+    except (TruncationError, RunStopped, ChunkError) as err:
+        what = "run failed" if isinstance(err, TruncationError) else "run stopped"
+        print(f"micromaser: {what}: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as err:  # a file the command reads or writes
+        where = f" {err.filename}:" if getattr(err, "filename", None) else ""
+        print(f"micromaser: error:{where} {err.strerror or err}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 def _points(args: argparse.Namespace) -> list:
@@ -201,9 +249,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 dataclasses.replace(r, target_stderr=args.target_stderr, timeout=args.timeout)
                 for r in requests
             ]
+        if args.skip_existing and not args.force:
+            kept = [r for r in requests if not runner.is_complete(r)]
+            for r in requests:
+                if r not in kept:
+                    log.info("skipping %s: %s is complete", r.name, runner.result_paths(
+                        r.folder, r.name)["result"])  # fmt: skip
+            requests = kept
         for req in requests:  # everything checked before any work starts
-            runner.check_can_start(req, force=args.force, resume=False)
+            runner.check_can_start(
+                req, force=args.force, resume=False, skip_existing=args.skip_existing
+            )
         targets = requests
+    failed: list[tuple[str, str]] = []
     for i, target in enumerate(targets, 1):
         name = target if requests is None else target.name
         if len(targets) > 1:
@@ -225,8 +283,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_INTERRUPTED
+        except _point_failures() as err:
+            if len(targets) == 1:
+                raise
+            if not args.keep_going:
+                left = len(targets) - i
+                print(
+                    f"micromaser: point {i} of {len(targets)} ({name}) failed: {err}; "
+                    f"{left} later points did not run: rerun with --keep-going to run every "
+                    f"point and --skip-existing to skip the finished ones",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+            log.warning("point %d of %d (%s) failed: %s", i, len(targets), name, err)
+            failed.append((str(name), str(err)))
+            continue
         _print_summary(record)
         print(f"wrote {record.path}")
+    if failed:
+        print(f"micromaser: {len(failed)} of {len(targets)} points failed:", file=sys.stderr)
+        for name, why in failed:
+            print(f"  {name}: {why}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
@@ -246,9 +324,12 @@ def _print_summary(record, rows: int = 6) -> None:
 def _cmd_show(args: argparse.Namespace) -> int:
     from . import io, runner
 
+    if Path(args.result).is_file() and not args.result.endswith(".chunks"):
+        io.check_result_file(args.result)  # a named file must be a result: say why not
     st = runner.status(args.result)
     if st["status"] == "missing":
-        raise ValueError(f"no result or interrupted run at {args.result}")
+        result, chunks = runner.locate(args.result)
+        raise ValueError(f"{result}: no such file (and no interrupted run in {chunks.name})")
     if st["status"] == "incomplete":
         req = st["request"]
         print(f"status: incomplete ({st['done']} of {st['n_chunks']} chunks saved in "
@@ -260,8 +341,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
     rec = io.load(st["result"])
     meta = rec.metadata
     print(f"file: {rec.path}")
-    print(f"status: {meta.get('status')}; version {meta.get('version')}; "
-          f"started {meta.get('started')}; finished {meta.get('finished')}")  # fmt: skip
+
+    def known(key: str) -> str:
+        value = meta.get(key)
+        return "unknown" if value in (None, "") else str(value)
+
+    print(f"status: {known('status')}; version {known('version')}; "
+          f"started {known('started')}; finished {known('finished')}")  # fmt: skip
     print(f"model: {rec.model}")
     ens, ex = rec.ensemble, rec.exact
     if ens is not None:

@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import hashlib
+import io as _io
 import json
+import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,19 @@ from .exact import ExactResult
 from .model import Micromaser
 from .unravel import ChunkResult
 
-__all__ = ["RunRecord", "save", "load", "ChunkDirectory", "model_from_dict", "FORMAT"]
+log = logging.getLogger("trajectories")
+
+__all__ = [
+    "RunRecord",
+    "save",
+    "load",
+    "ChunkDirectory",
+    "ChunkError",
+    "ResultFileError",
+    "check_result_file",
+    "model_from_dict",
+    "FORMAT",
+]
 
 FORMAT = "micromaser-trajectories result"
 FORMAT_VERSION = 1
@@ -124,13 +140,24 @@ def save(
     metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Write a result file (atomically: ``.part`` then rename). Returns the path."""
-    import h5py
 
     if ensemble is None and exact is None:
         raise ValueError("save needs an ensemble, an exact result, or both")
     path = Path(path)
     model = (ensemble or exact).model  # type: ignore[union-attr]
     part = path.with_name(path.name + ".part")
+    try:
+        _write_result(part, model, ensemble, exact, metadata)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)  # a full disk or a kill mid-write leaves no .part behind
+        raise
+    return path
+
+
+def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
+    import h5py
+
     with h5py.File(part, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
@@ -146,8 +173,6 @@ def save(
             _write_ensemble(f.create_group("ensemble"), ensemble)
         if exact is not None:
             _write_exact(f.create_group("exact"), exact)
-    os.replace(part, path)
-    return path
 
 
 def _write_ensemble(g, ens: EnsembleResult) -> None:
@@ -179,19 +204,70 @@ def _write_exact(g, ex: ExactResult) -> None:
         _dataset(g, "states", ex.states, "density matrices at the checkpoints")
 
 
-def load(path: str | os.PathLike) -> RunRecord:
-    """Read a result file back into the objects the Python API returns."""
+class ResultFileError(ValueError):
+    """A file cannot be read as a result of this package.
+
+    Raised by :func:`load` with one line naming the file and the problem: missing,
+    unreadable, a folder, not HDF5 (a run file is recognised and named), another
+    program's HDF5 file, a newer format version, or damaged.
+    """
+
+
+def check_result_file(path: str | os.PathLike) -> Path:
+    """Fail with :class:`ResultFileError` unless ``path`` is a readable HDF5 file."""
     import h5py
 
     path = Path(path)
-    with h5py.File(path, "r") as f:
-        if f.attrs.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a {FORMAT} file")
-        model = model_from_dict(dict(f["model"].attrs))
-        metadata = json.loads(f.attrs.get("metadata", "{}"))
-        metadata.update({k: f.attrs[k] for k in ("version", "created", "status") if k in f.attrs})
-        ens = _read_ensemble(f["ensemble"], model) if "ensemble" in f else None
-        ex = _read_exact(f["exact"], model) if "exact" in f else None
+    if not path.exists():
+        raise ResultFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise ResultFileError(f"{path}: is a folder, not a result file")
+    if not os.access(path, os.R_OK):
+        raise ResultFileError(f"{path}: not readable (permission denied)")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as err:
+        raise ResultFileError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if not is_hdf5:
+        hint = ""
+        if path.suffix == ".toml":
+            hint = f" (it is a run file: run it with 'micromaser run {path}')"
+        raise ResultFileError(f"{path}: not an HDF5 result file{hint}")
+    return path
+
+
+def load(path: str | os.PathLike) -> RunRecord:
+    """Read a result file back into the objects the Python API returns.
+
+    Raises :class:`ResultFileError` (a ``ValueError``) with one line naming the file and
+    the problem when it is not a complete result file of this package that this version
+    can read.
+    """
+    import h5py
+
+    path = check_result_file(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise ResultFileError(f"{path} is not a {FORMAT} file")
+            version = int(f.attrs.get("format_version", 1))
+            if version > FORMAT_VERSION:
+                raise ResultFileError(
+                    f"{path} was written in result format {version} by version "
+                    f"{_scalar(f.attrs.get('version', '?'))}; this version reads formats up "
+                    f"to {FORMAT_VERSION}: upgrade micromaser-trajectories"
+                )
+            model = model_from_dict(dict(f["model"].attrs))
+            metadata = json.loads(f.attrs.get("metadata", "{}"))
+            metadata.update(
+                {k: _scalar(f.attrs[k]) for k in ("version", "created", "status") if k in f.attrs}
+            )
+            ens = _read_ensemble(f["ensemble"], model) if "ensemble" in f else None
+            ex = _read_exact(f["exact"], model) if "exact" in f else None
+    except ResultFileError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise ResultFileError(f"{path}: damaged or incomplete result file ({err})") from None
     return RunRecord(path=path, model=model, ensemble=ens, exact=ex, metadata=metadata)
 
 
@@ -235,10 +311,22 @@ def _read_exact(g, model: Micromaser) -> ExactResult:
     )
 
 
+class ChunkError(RuntimeError):
+    """A saved chunk changed while a run was reading it (it was checked when the run began)."""
+
+
 class ChunkDirectory:
     """Finished chunks of one run, one atomically written file each, plus a manifest.
 
     Implements the ``ChunkStore`` protocol of :func:`trajectories.simulate`.
+
+    Integrity: the run's identity is the SHA-256 of its manifest (``run_id``); each chunk
+    file ``chunk-IIIIII-CCCCCCCCCCCCCCCC.npz`` holds the chunk's arrays and the ``run_id``,
+    and ``C...`` is the first 16 hex digits of the SHA-256 of the file's bytes. When a run
+    resumes, :meth:`completed` checks every chunk (checksum, readable, index, run, size) and
+    removes, with one log line each, chunks that are truncated, corrupted or belong to
+    another run; they are then computed again from their own seeds, so the result stays
+    bit-identical to an uninterrupted run.
     """
 
     MANIFEST = "manifest.json"
@@ -251,56 +339,125 @@ class ChunkDirectory:
         """Start a new chunk directory (it must not exist)."""
         store = cls(path)
         store.path.mkdir(parents=True, exist_ok=False)
-        store._write_atomic(store.path / cls.MANIFEST, json.dumps(manifest, indent=1).encode())
+        try:
+            store._write_atomic(store.path / cls.MANIFEST, json.dumps(manifest, indent=1).encode())
+        except BaseException:
+            shutil.rmtree(store.path, ignore_errors=True)  # nothing to resume from
+            raise
         return store
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return json.loads((self.path / self.MANIFEST).read_text())
+        """The run's manifest; :class:`ResultFileError` naming the file if it is damaged."""
+        target = self.path / self.MANIFEST
+        try:
+            manifest = json.loads(target.read_text())
+        except (OSError, ValueError) as err:
+            raise ResultFileError(f"{target}: damaged manifest of an interrupted run ({err}); "
+                                  f"start the run over with --force") from None  # fmt: skip
+        if not isinstance(manifest, dict) or "request" not in manifest:
+            raise ResultFileError(f"{target}: not the manifest of an interrupted run; start "
+                                  f"the run over with --force")  # fmt: skip
+        return manifest
+
+    @property
+    def run_id(self) -> str:
+        """SHA-256 (hex) of the manifest's bytes: the identity of this run."""
+        if not hasattr(self, "_run_id"):
+            self._run_id = hashlib.sha256((self.path / self.MANIFEST).read_bytes()).hexdigest()
+        return self._run_id
 
     def exists(self) -> bool:
         return (self.path / self.MANIFEST).is_file()
 
-    def _chunk_path(self, index: int) -> Path:
-        return self.path / f"chunk-{index:06d}.npz"
-
     @staticmethod
     def _write_atomic(target: Path, data: bytes) -> None:
         tmp = target.with_name(target.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # e.g. a full disk: no partial file stays behind
+            raise
 
-    def completed(self) -> set[int]:
+    def _files(self) -> dict[int, list[Path]]:
+        out: dict[int, list[Path]] = {}
+        for p in sorted(self.path.glob("chunk-*.npz")):
+            parts = p.stem.split("-")
+            if len(parts) in (2, 3) and parts[1].isdigit():
+                out.setdefault(int(parts[1]), []).append(p)
+        return out
+
+    def _check(self, index: int, p: Path, sizes: dict[int, int] | None) -> str | None:
+        """Why the chunk file ``p`` cannot be used (None when it can)."""
+        parts = p.stem.split("-")
+        data = p.read_bytes()
+        if len(parts) == 3 and hashlib.sha256(data).hexdigest()[:16] != parts[2]:
+            return f"checksum mismatch ({len(data)} bytes: truncated or corrupted)"
+        try:
+            with np.load(_io.BytesIO(data)) as z:
+                fields = {name: z[name] for name in z.files}
+        except Exception as err:  # any unreadable content is reported the same way
+            return f"unreadable ({type(err).__name__})"
+        if len(parts) == 3 and str(fields.get("run_id", "")) != self.run_id:
+            return "belongs to another run"
+        if int(fields.get("index", -1)) != index:
+            return f"holds chunk {int(fields.get('index', -1))}"
+        if sizes is not None and int(fields.get("n_trajectories", -1)) != sizes.get(index):
+            return "has the wrong number of trajectories"
+        return None
+
+    def completed(self, sizes: dict[int, int] | None = None) -> set[int]:
+        """Indices of the chunks saved and intact; ``sizes`` (index -> trajectories), when
+        given, is checked too. Damaged or foreign chunk files are removed (one log line
+        each), so that the run computes them again."""
         for stale in self.path.glob("*.tmp"):  # a write interrupted by a kill
             stale.unlink(missing_ok=True)
         out = set()
-        for p in self.path.glob("chunk-*.npz"):
-            try:
-                out.add(int(p.stem.split("-")[1]))
-            except (IndexError, ValueError):
-                continue
+        self._paths: dict[int, Path] = {}
+        for index, paths in self._files().items():
+            for p in paths:
+                why = self._check(index, p, sizes)
+                if why is None and index not in self._paths:
+                    self._paths[index] = p
+                    out.add(index)
+                    continue
+                why = why or "duplicate"
+                log.warning("chunk %d in %s %s: recomputing it from its own seed", index,
+                            self.path, why)  # fmt: skip
+                p.unlink(missing_ok=True)
         return out
 
     def save(self, chunk: ChunkResult) -> None:
-        import io as _io
-
         buf = _io.BytesIO()
         fields = {f.name: np.asarray(getattr(chunk, f.name)) for f in dataclasses.fields(chunk)}
+        fields["run_id"] = np.asarray(self.run_id)
         np.savez(buf, **fields)
-        self._write_atomic(self._chunk_path(chunk.index), buf.getvalue())
+        data = buf.getvalue()
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        self._write_atomic(self.path / f"chunk-{chunk.index:06d}-{digest}.npz", data)
 
     def load(self, index: int) -> ChunkResult:
-        with np.load(self._chunk_path(index)) as z:
-            data = {name: z[name] for name in z.files}
+        paths = getattr(self, "_paths", None)
+        if paths is None or index not in paths:
+            self.completed()
+            paths = self._paths
+        p = paths.get(index)
+        why = "missing" if p is None or not p.exists() else self._check(index, p, None)
+        if why is not None:
+            raise ChunkError(
+                f"chunk {index} in {self.path} changed during the run ({why}); run again "
+                f"with --resume to recompute it"
+            )
+        with np.load(p) as z:
+            data = {name: z[name] for name in z.files if name != "run_id"}
         for name in ("index", "n_trajectories"):
             data[name] = int(data[name])
         data["seconds"] = float(data["seconds"])
         return ChunkResult(**data)
 
     def remove(self) -> None:
-        for p in self.path.iterdir():
-            p.unlink()
-        self.path.rmdir()
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -3,10 +3,17 @@
 A :class:`RunRequest` holds everything a run needs as plain values (its seed and
 chunk size resolved), so it can be written to a chunk directory's manifest and an
 interrupted run can be resumed from the manifest alone. :func:`execute` refuses to
-overwrite results (unless ``force``), checks that the output folder is writable
-before computing, solves exactly first (a truncation error stops the run before
-the Monte Carlo work), saves every finished chunk, writes the result file
-atomically, draws the plots and removes the chunk directory.
+overwrite results (unless ``force``) or to write a result another run is writing (a
+lock file), checks that the output folder is writable before computing, solves exactly
+first (a truncation error stops the run before the Monte Carlo work and leaves
+nothing behind), saves every finished chunk, writes the result file atomically,
+removes the chunk directory and draws the plots.
+
+What each failure leaves: a failure that a resume would only repeat (truncation found
+by the trajectories, a rejected value) removes the chunk directory; an interruption
+keeps it for ``--resume``; a failed write (full disk, unwritable folder) raises
+:class:`RunStopped`, keeps every finished chunk, and names the command that finishes
+the run once the cause is mended.
 """
 
 from __future__ import annotations
@@ -25,17 +32,33 @@ import numpy as np
 
 from . import io
 from ._version import __version__
+from .errors import TruncationError
 from .exact import solve_exact
 from .model import Micromaser
+from .runlock import LockedError, RunLock
 from .simulate import default_chunk_size, simulate
 
-__all__ = ["RunRequest", "RunError", "execute", "resume", "result_paths", "status"]
+__all__ = [
+    "RunRequest",
+    "RunError",
+    "RunStopped",
+    "execute",
+    "is_complete",
+    "resume",
+    "result_paths",
+    "status",
+]
 
 log = logging.getLogger("trajectories")
 
 
 class RunError(RuntimeError):
     """A run cannot start or continue as asked (files in the way, nothing to resume)."""
+
+
+class RunStopped(RuntimeError):
+    """A run stopped before finishing for a reason that a resume can mend (e.g. a full disk
+    or an unwritable folder): its finished chunks are kept; ``--resume`` completes it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +141,7 @@ def result_paths(folder: str | os.PathLike, name: str) -> dict[str, Path]:
     return {
         "result": base.with_name(name + ".h5"),
         "chunks": base.with_name(name + ".chunks"),
+        "lock": base.with_name(name + ".lock"),
         "png": base.with_name(name + ".png"),
         "pdf": base.with_name(name + ".pdf"),
     }
@@ -132,69 +156,127 @@ def _check_writable(folder: Path) -> None:
         raise RunError(f"output folder {folder} is not writable: {err.strerror or err}") from None
 
 
-def check_can_start(req: RunRequest, *, force: bool, resume: bool) -> None:
-    """Fail before any work if files are in the way or the folder is not writable."""
+def check_can_start(
+    req: RunRequest, *, force: bool, resume: bool, skip_existing: bool = False
+) -> None:
+    """Fail before any work if files are in the way, another run writes the same result,
+    or the folder is not writable."""
     paths = result_paths(req.folder, req.name)
     if paths["result"].exists() and not force:
-        raise RunError(f"{paths['result']} exists; use --force to overwrite it")
+        also = "" if skip_existing else " (in a sweep, --skip-existing skips finished points)"
+        raise RunError(f"{paths['result']} exists; use --force to overwrite it{also}")
     if paths["chunks"].exists() and not (force or resume):
         raise RunError(
             f"an interrupted run is in {paths['chunks']}; finish it with "
             f"'micromaser run {paths['result']} --resume' or start over with --force"
         )
+    try:
+        RunLock(paths["lock"], str(paths["result"])).check()
+    except LockedError as err:
+        raise RunError(str(err)) from None
     _check_writable(Path(req.folder))
 
 
 def execute(
     req: RunRequest, *, force: bool = False, resume: bool = False, progress: bool = True
 ) -> io.RunRecord:
-    """Run one point to a result file (see the module docstring)."""
+    """Run one point to a result file (see the module docstring).
+
+    Failure paths: a failure that a resume would only repeat (truncation, a value the
+    solvers reject) removes the chunk directory, so the corrected run starts without
+    ``--force``; an interruption (Ctrl-C, SIGTERM, SIGKILL, a crashed worker) keeps it; a
+    write that fails (full disk, unwritable folder) raises :class:`RunStopped` and keeps
+    every finished chunk for ``--resume``. One writer per result: a lock file
+    (:class:`~trajectories.runlock.RunLock`) is held while the run writes.
+    """
     check_can_start(req, force=force, resume=resume)
     paths = result_paths(req.folder, req.name)
+    try:
+        lock = RunLock(paths["lock"], str(paths["result"]))
+        lock.acquire()
+    except LockedError as err:
+        raise RunError(str(err)) from None
+    except OSError as err:
+        raise RunStopped(f"cannot write {paths['lock']}: {err.strerror or err}") from None
+    try:
+        return _execute_locked(req, paths, force=force, resume=resume, progress=progress)
+    finally:
+        lock.release()
+
+
+def _execute_locked(
+    req: RunRequest, paths: dict[str, Path], *, force: bool, resume: bool, progress: bool
+) -> io.RunRecord:
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     store = io.ChunkDirectory(paths["chunks"])
     if store.path.exists() and not resume:
         shutil.rmtree(store.path)  # --force: start over
-    if store.exists():
+    resuming = store.exists()
+    if resuming:
         if _identity(store.manifest["request"]) != _identity(_jsonable(req.to_manifest())):
             raise RunError(f"{store.path} belongs to a run with other settings; use --force")
         started = store.manifest.get("started", started)
-        log.info("resuming %s: %d chunks already saved", req.name, len(store.completed()))
-    else:
-        store = io.ChunkDirectory.create(
-            paths["chunks"],
-            {"request": req.to_manifest(), "started": started, "version": __version__},
-        )
+        log.info("resuming %s", req.name)
     exact = None
-    if req.exact:
-        exact = solve_exact(req.model, req.n_collisions, leakage_tol=req.leakage_tol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("once")
-        ens = simulate(
-            req.model,
-            req.n_collisions,
-            req.n_trajectories,
-            seed=req.seed,
-            n_jobs=req.n_jobs,
-            backend=req.backend,
-            chunk_size=req.chunk_size,
-            checkpoints=req.checkpoints,
-            rho_checkpoints=req.rho_checkpoints
-            if isinstance(req.rho_checkpoints, str)
-            else list(req.rho_checkpoints),
-            max_jumps=req.max_jumps,
-            leakage_tol=req.leakage_tol,
-            progress=progress,
-            store=store,
-            target_stderr=req.target_stderr,
-            timeout=req.timeout,
-        )
+    try:
+        if req.exact:  # before any chunk directory exists: a truncation leaves nothing
+            exact = solve_exact(req.model, req.n_collisions, leakage_tol=req.leakage_tol)
+        if not resuming:
+            store = io.ChunkDirectory.create(
+                paths["chunks"],
+                {"request": req.to_manifest(), "started": started, "version": __version__},
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("once")
+            ens = simulate(
+                req.model,
+                req.n_collisions,
+                req.n_trajectories,
+                seed=req.seed,
+                n_jobs=req.n_jobs,
+                backend=req.backend,
+                chunk_size=req.chunk_size,
+                checkpoints=req.checkpoints,
+                rho_checkpoints=req.rho_checkpoints
+                if isinstance(req.rho_checkpoints, str)
+                else list(req.rho_checkpoints),
+                max_jumps=req.max_jumps,
+                leakage_tol=req.leakage_tol,
+                progress=progress,
+                store=store,
+                target_stderr=req.target_stderr,
+                timeout=req.timeout,
+            )
+    except (TruncationError, ValueError):
+        store.remove()  # deterministic: a resume would only repeat it
+        raise
+    except OSError as err:
+        raise RunStopped(_stopped(err, store, paths["result"])) from None
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     metadata = {"request": req.to_manifest(), "started": started, "finished": finished}
-    io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata)
-    make_plots(ens, exact, req.folder, req.name, req.plots)
+    try:
+        io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata)
+    except OSError as err:
+        raise RunStopped(_stopped(err, store, paths["result"])) from None
     store.remove()
+    try:
+        make_plots(ens, exact, req.folder, req.name, req.plots)
+    except OSError as err:
+        raise RunStopped(
+            f"wrote {paths['result']} but not its plot ({err.strerror or err}); draw it with "
+            f"'micromaser plot {paths['result']}'"
+        ) from None
     return io.RunRecord(paths["result"], req.model, ens, exact, metadata)
+
+
+def _stopped(err: OSError, store: io.ChunkDirectory, result: Path) -> str:
+    """One line for a write that failed: what, why, what is kept, how to finish."""
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    kept = len(store.completed()) if store.exists() else 0
+    return (
+        f"could not write{where}: {err.strerror or err}; {kept} finished chunks are kept; "
+        f"make room (or fix the folder) and finish with: micromaser run {result} --resume"
+    )
 
 
 #: settings that do not change the numbers of a run (free to differ on resume)
@@ -227,6 +309,20 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
     return out
 
 
+def is_complete(req: RunRequest) -> bool:
+    """Whether the point's result file exists and reads as a complete result."""
+    result = result_paths(req.folder, req.name)["result"]
+    if not result.is_file():
+        return False
+    try:
+        import h5py
+
+        with h5py.File(result, "r") as f:
+            return f.attrs.get("format") == io.FORMAT and f.attrs.get("status") == "complete"
+    except OSError:
+        return False
+
+
 def locate(path: str | os.PathLike) -> tuple[Path, Path]:
     """(result file, chunk directory) for a path naming either."""
     p = Path(path)
@@ -251,13 +347,25 @@ def resume(
         if result.exists():
             raise RunError(f"{result} is already complete; nothing to resume")
         raise RunError(f"nothing to resume: no interrupted run at {chunks}")
-    req = RunRequest.from_manifest(store.manifest["request"])
+    req = _request_of(store)
     changes: dict[str, Any] = {}
     if n_jobs is not None:
         changes["n_jobs"] = n_jobs
     if backend is not None:
         changes["backend"] = backend
     return execute(dataclasses.replace(req, **changes), resume=True, progress=progress)
+
+
+def _request_of(store: io.ChunkDirectory) -> RunRequest:
+    """The request in an interrupted run's manifest (one-line error if it is damaged)."""
+    try:
+        return RunRequest.from_manifest(store.manifest["request"])
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, io.ResultFileError):
+            raise
+        raise io.ResultFileError(
+            f"{store.path / store.MANIFEST}: damaged manifest ({err}); start over with --force"
+        ) from None
 
 
 def status(path: str | os.PathLike) -> dict[str, Any]:
@@ -267,7 +375,7 @@ def status(path: str | os.PathLike) -> dict[str, Any]:
         return {"status": "complete", "result": result}
     store = io.ChunkDirectory(chunks)
     if store.exists():
-        req = RunRequest.from_manifest(store.manifest["request"])
+        req = _request_of(store)
         n_chunks = -(-req.n_trajectories // req.chunk_size)
         return {
             "status": "incomplete",

@@ -142,8 +142,9 @@ def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
 class ChunkStore(Protocol):
     """Where finished chunks are kept, so an interrupted run can resume (see trajectories.io)."""
 
-    def completed(self) -> set[int]:
-        """Indices of the chunks already saved."""
+    def completed(self, sizes: dict[int, int] | None = None) -> set[int]:
+        """Indices of the chunks already saved and intact (``sizes``: index -> trajectories
+        each chunk must hold)."""
 
     def load(self, index: int) -> ChunkResult:
         """A saved chunk."""
@@ -334,7 +335,7 @@ def simulate(
     acc = EnsembleAccumulator(model, ks, rho_index, n_chunks, jackknife_groups, n_trajectories)
 
     t0 = time.perf_counter()
-    saved = store.completed() if store is not None else set()
+    saved = store.completed(dict(enumerate(sizes))) if store is not None else set()
     report = _progress_callback(progress, n_trajectories)
     done = sum(sizes[i] for i in saved)
     if report is not None:
@@ -388,23 +389,25 @@ def simulate(
     if reduce_ready():
         stop_reason = "target_stderr"
     else:
-        for chunk in results:
-            if store is not None:
-                store.save(chunk)
-            waiting[chunk.index] = chunk
-            done += chunk.n_trajectories
-            if report is not None:
-                report(done, n_trajectories)
-            if reduce_ready():
-                stop_reason = "target_stderr"
-                break
-            if timeout is not None and time.perf_counter() - t0 > timeout:
-                stop_reason = "timeout"
-                break
-        if hasattr(results, "close"):
-            with warnings.catch_warnings():  # joblib reports the cancelled chunks
-                warnings.simplefilter("ignore", UserWarning)
-                results.close()  # cancel chunks not yet started
+        try:
+            for chunk in results:
+                if store is not None:
+                    store.save(chunk)
+                waiting[chunk.index] = chunk
+                done += chunk.n_trajectories
+                if report is not None:
+                    report(done, n_trajectories)
+                if reduce_ready():
+                    stop_reason = "target_stderr"
+                    break
+                if timeout is not None and time.perf_counter() - t0 > timeout:
+                    stop_reason = "timeout"
+                    break
+        finally:  # also on an error (a full disk, truncation): no worker left running
+            if hasattr(results, "close"):
+                with warnings.catch_warnings():  # joblib reports the cancelled chunks
+                    warnings.simplefilter("ignore", UserWarning)
+                    results.close()  # cancel chunks not yet started
         if stop_reason == "n_trajectories":
             reduce_ready(stop_at_target=False)
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
