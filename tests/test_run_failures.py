@@ -305,18 +305,18 @@ def test_a_running_cli_run_holds_its_output_and_a_killed_one_resumes(tmp_path, c
 
 
 # ------------------------------------------------------------------------------ full disk
-def _disk_full_after(monkeypatch, n_writes: int, what: str = "chunk") -> None:
+def _disk_full_after(monkeypatch, n_writes: int, code: int = errno.ENOSPC) -> None:
     original = io.ChunkDirectory._write_atomic
     count = {"n": 0}
 
     def write(target, data):
-        if what in target.name:
+        if "chunk" in target.name:
             count["n"] += 1
             if count["n"] > n_writes:
                 tmp = target.with_name(target.name + ".tmp")
                 tmp.write_bytes(data[: len(data) // 2])  # the write got halfway
                 try:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+                    raise OSError(code, os.strerror(code), str(tmp))
                 finally:
                     tmp.unlink()
         original(target, data)
@@ -324,17 +324,19 @@ def _disk_full_after(monkeypatch, n_writes: int, what: str = "chunk") -> None:
     monkeypatch.setattr(io.ChunkDirectory, "_write_atomic", staticmethod(write))
 
 
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])
 def test_full_disk_stops_the_run_keeps_finished_chunks_and_resume_completes_it(
-    tmp_path, capsys, monkeypatch
+    tmp_path, capsys, monkeypatch, code
 ):
+    # a full disk, a folder made unwritable, or a file system remounted read-only mid-run
     clean = runfile(tmp_path, "clean.toml", folder=tmp_path / "clean")
     assert run_cli(capsys, "run", clean, "-q")[0] == 0
     with monkeypatch.context() as m:
-        _disk_full_after(m, 5)
-        code, _, err = run_cli(capsys, "run", runfile(tmp_path), "-q")
-    assert code == 1
+        _disk_full_after(m, 5, code)
+        status, _, err = run_cli(capsys, "run", runfile(tmp_path), "-q")
+    assert status == 1
     line = one_line(err)
-    assert "No space left on device" in line and "--resume" in line and "5 finished" in line
+    assert os.strerror(code) in line and "--resume" in line and "5 finished" in line
     chunks = tmp_path / "out" / "r.chunks"
     assert len(list(chunks.glob("chunk-*.npz"))) == 5
     assert list(chunks.glob("*.tmp")) == []

@@ -1263,6 +1263,9 @@ class EscapeTime:
     rate_noise : float
         Uncertainty of the flux: its fluctuation over the last block of polishing steps
         plus its rounding floor ``rounding_noise``; a rate below 10x this is not resolved.
+    rate_up_noise, rate_down_noise : float
+        The same for ``rate_up`` and ``rate_down`` alone (their sum is ``rate_noise``):
+        use these when quoting one of the two parts.
     rounding_noise : float
         Rounding floor of the flux: its range over the channel and three versions of it
         with every coefficient perturbed by one rounding unit (fixed seeds). Rounding
@@ -1299,6 +1302,8 @@ class EscapeTime:
     lifetime: float
     is_lower_bound: bool
     rate_noise: float
+    rate_up_noise: float
+    rate_down_noise: float
     rounding_noise: float
     rate_from_eigenvalue: float
     eigenvalue_error: float
@@ -1432,7 +1437,9 @@ def escape_time(
     rate_up, rate_down = flux["up"], flux["down"]
     rate = rate_up + rate_down
     rounding = round_up + round_down
-    noise = flux["up_noise"] + flux["down_noise"] + rounding
+    noise_up = flux["up_noise"] + round_up
+    noise_down = flux["down_noise"] + round_down
+    noise = noise_up + noise_down
     eig_err = float(spec.residuals[gov]) + 8 * _EPS
     rate_eig = float(1.0 - abs(lam_g))
     # an upper bound on the rate that does not rely on the tail of the state
@@ -1455,6 +1462,8 @@ def escape_time(
         rate_up=rate_up,
         rate_down=rate_down,
         rate_noise=noise,
+        rate_up_noise=noise_up,
+        rate_down_noise=noise_down,
         rounding_noise=rounding,
         lifetime=lifetime,
         is_lower_bound=bool(lower),
