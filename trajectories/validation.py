@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -17,6 +19,10 @@ __all__ = [
     "integer_at_least",
     "complex_number",
     "checkpoint_array",
+    "checkpoint_count",
+    "machine_memory",
+    "check_memory",
+    "format_bytes",
 ]
 
 
@@ -83,6 +89,81 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
             f"{name} must satisfy abs({name}) <= {max_abs:g}, got {value!r} (abs = {abs(z):.17g})"
         )
     return z
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _cgroup_memory_limit() -> int | None:
+    """The memory limit of this process' control group (containers), if one is set."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def machine_memory() -> int | None:
+    """Total physical memory of this machine in bytes (lowered to a container's limit).
+
+    ``None`` where the platform does not tell (then no memory check refuses anything).
+    The *total*, not the currently free memory: a refusal must not depend on what else
+    happens to run, and an allocation larger than the whole machine can never succeed.
+    """
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        total = None
+    cgroup = _cgroup_memory_limit()
+    if total is None or total <= 0:
+        return cgroup
+    return total if cgroup is None else min(total, cgroup)
+
+
+def check_memory(
+    name: str, shown: str, needed: int, what: str, allowed: str | Callable[[int], str]
+) -> None:
+    """Refuse, before allocating, work whose memory exceeds this machine's memory.
+
+    ``needed`` (bytes, a Python int: no overflow) is a lower bound of what the work will
+    allocate for ``what``; when it exceeds :func:`machine_memory`, raise ``ValueError``
+    naming the parameter ``name``, its value as ``shown`` and the ``allowed`` range
+    (a string, or a function of the machine's memory in bytes that returns one).
+    """
+    limit = machine_memory()
+    if limit is None or needed <= limit:
+        return
+    text = allowed(limit) if callable(allowed) else allowed
+    raise ValueError(
+        f"{name}={shown} needs at least {format_bytes(needed)} of memory for {what}, more "
+        f"than this machine has ({format_bytes(limit)}); {text}"
+    )
+
+
+def checkpoint_count(checkpoints: Iterable[int] | None, n_collisions: int) -> int | None:
+    """How many checkpoints ``checkpoints`` holds, without materialising them.
+
+    ``None`` (every collision) gives ``n_collisions + 1``; a sized iterable (list, range,
+    array) its length, however large; an iterator ``None`` (unknown).
+    """
+    if checkpoints is None:
+        return n_collisions + 1
+    try:
+        return len(checkpoints)  # type: ignore[arg-type]
+    except OverflowError:  # a range longer than sys.maxsize
+        return sys.maxsize
+    except TypeError:
+        return None
 
 
 def checkpoint_array(checkpoints: Iterable[int] | None, n_collisions: int) -> np.ndarray:
