@@ -51,6 +51,7 @@ import numpy as np
 
 from .interaction import JaynesCummings, Modulation, Rabi
 from .model import Micromaser, fine_tuned_theta
+from .validation import check_memory
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,7 +117,8 @@ class RunFileError(ValueError):
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>[-+*/()]))"
+    r"|(?P<op>[-+*/()]))",
+    re.ASCII,  # ASCII digits and whitespace only: float() would also read other scripts' digits
 )
 _ALLOWED_TEXT = "allowed: numbers, pi, sqrt(...), + - * / and parentheses"
 _MAX_DEPTH = 64
@@ -537,6 +539,29 @@ def default_checkpoints(collisions: int) -> tuple[int, ...]:
     return tuple(int(k) for k in ks)
 
 
+#: Bytes per checkpoint of a run point, a lower bound: the int in the tuple, the
+#: simulation's int64 copy and one trajectory's records (:func:`_check_checkpoint_count`).
+_CHECKPOINT_BYTES = 28 + 8 + 8 + 36
+#: Bytes per sweep point, a lower bound (measured: about 5 kB per point).
+_POINT_BYTES = 4096
+
+
+def _check_checkpoint_count(chk: _Checker, key: str, value: Any, count: int) -> None:
+    """Refuse, before building them, more checkpoints than this machine could hold."""
+    try:
+        check_memory(
+            key,
+            repr(value),
+            count * _CHECKPOINT_BYTES,
+            f"{count} checkpoints ({_CHECKPOINT_BYTES} bytes each for one trajectory)",
+            lambda limit: (
+                f"allowed on this machine: at most {limit // _CHECKPOINT_BYTES} checkpoints"
+            ),
+        )
+    except ValueError as err:
+        raise chk.fail(key, str(err)) from None
+
+
 def _resolve_checkpoints(chk: _Checker, spec: Any, collisions: int) -> tuple[int, ...]:
     key = "run.checkpoints"
     if spec is None:
@@ -553,11 +578,15 @@ def _resolve_checkpoints(chk: _Checker, spec: Any, collisions: int) -> tuple[int
         ((name, n),) = spec.items()
         if name == "every":
             every = chk.integer(f"{key}.every", n, 1)
+            _check_checkpoint_count(chk, f"{key}.every", n, -(-collisions // every) + 1)
             ks = list(range(0, collisions + 1, every))
             if ks[-1] != collisions:
                 ks.append(collisions)
             return tuple(ks)
         count = chk.integer(f"{key}.count", n, 2)
+        # more than one per collision gives every collision: the same points, less memory
+        count = min(count, collisions + 1)
+        _check_checkpoint_count(chk, f"{key}.count", n, count)
         ks = np.unique(np.linspace(0, collisions, count).round()).astype(int)
         return tuple(int(k) for k in ks)
     allowed = (
@@ -783,10 +812,54 @@ def _build_output(chk: _Checker, section: Mapping) -> OutputSettings:
     return OutputSettings(folder=folder, name=name, plots=tuple(plots))
 
 
+#: The run-file key of each solver argument named by a memory refusal.
+_ARGUMENT_KEYS = {
+    "cutoff": "model.cutoff",
+    "n_trajectories": "run.trajectories",
+    "checkpoints": "run.checkpoints",
+    "rho_checkpoints": "run.rho_checkpoints",
+    "max_jumps": "run.max_jumps",
+    "n_collisions": "run.collisions",
+}
+
+
+def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> None:
+    """The solvers' own memory checks (:func:`trajectories.simulate.check_simulate_memory`,
+    :func:`trajectories.exact.check_exact_memory`), on the point as the runner will run it,
+    so that a run that cannot fit fails when the file is read, naming the run-file key."""
+    from .exact import check_exact_memory
+    from .simulate import DEFAULT_JACKKNIFE_GROUPS, check_simulate_memory, default_chunk_size
+
+    chunk = run.chunk_size or default_chunk_size(run.trajectories)
+    groups = min(-(-run.trajectories // chunk), DEFAULT_JACKKNIFE_GROUPS)
+    rho = run.rho_checkpoints
+    n_ck = len(run.checkpoints)
+    n_rho = {"all": n_ck, "last": 1, "none": 0}[rho] if isinstance(rho, str) else len(rho)
+    try:
+        check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps)
+        if run.exact:  # the runner solves exactly first, recording every collision
+            check_exact_memory(model, run.collisions)
+    except ValueError as err:
+        text = str(err)
+        name = text.split("=", 1)[0]
+        if name not in _ARGUMENT_KEYS:
+            raise chk.fail("run", text) from None
+        key = _ARGUMENT_KEYS[name]
+        if name in ("n_trajectories", "n_collisions", "max_jumps"):
+            text = text.replace(name, key)  # unambiguous names: every mention
+        if name == "n_collisions":
+            text = (
+                text.split("; or pass")[0] + " (the exact solution records every collision; "
+                "run.exact = false skips it)"
+            )
+        raise chk.fail(key, key + text[len(name) :] if text.startswith(name) else text) from None
+
+
 def _build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
     model = _build_model(chk, spec.get("model", {}))
     run = _build_run(chk, spec.get("run", {}))
     output = _build_output(chk, spec.get("output", {}))
+    _check_point_memory(chk, model, run)
     return RunPoint(
         name=name,
         model=model,
@@ -811,9 +884,10 @@ def _format_value(value: Any, digits: int) -> str:
 
 def _axis_labels(values: list[Any]) -> list[str]:
     """Short labels for an axis' values, with enough digits to tell distinct values apart."""
+    distinct = len(set(map(_hashable, values)))
     for digits in range(6, 18):
         labels = [_format_value(v, digits) for v in values]
-        if len(set(labels)) == len(set(values)):
+        if len(set(labels)) == distinct:
             return labels
     return [_format_value(v, 17) for v in values]  # pragma: no cover
 
@@ -909,6 +983,19 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
             )
     labels = [_axis_labels(vals) for vals in resolved]
 
+    n_points = math.prod(len(v) for _, _, v in axes) if mode == "product" else 1
+    if mode == "zip" and axes:
+        n_points = len(axes[0][2])
+    try:
+        check_memory(
+            "run.sweep",
+            repr(mode),
+            n_points * _POINT_BYTES,
+            f"{n_points} sweep points ({_POINT_BYTES} bytes each)",
+            lambda limit: f"allowed on this machine: at most {limit // _POINT_BYTES} points",
+        )
+    except ValueError as err:
+        raise chk.fail("run.sweep", str(err)) from None
     if not axes:
         combos: list[tuple[int, ...]] = [()]
     elif mode == "product":
