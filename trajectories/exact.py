@@ -32,8 +32,9 @@ from .validation import (
     check_memory,
     checkpoint_array,
     checkpoint_count,
-    integer_at_least,
+    collision_count,
     real_in_range,
+    show,
 )
 
 __all__ = ["ExactPropagator", "ExactResult", "solve_exact", "DEFAULT_LEAKAGE_TOL"]
@@ -280,7 +281,7 @@ def solve_exact(
     """
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = integer_at_least("n_collisions", n_collisions, 0)
+    n_collisions = collision_count("n_collisions", n_collisions)
     if not isinstance(store_states, (bool, np.bool_)):
         raise ValueError(f"store_states must be True or False, got {store_states!r}")
     check_exact_memory(model, n_collisions, checkpoints, bool(store_states))
@@ -336,8 +337,8 @@ def check_exact_memory(
     per = 8 * n + _BYTES_PER_CHECKPOINT + (16 * n * n if store_states else 0)
     base = 40 * n * n
     if checkpoints is None:
-        name, shown = "n_collisions", str(n_collisions)
-        what = f"observables at every collision (checkpoints=None: {count} checkpoints)"
+        name, shown = "n_collisions", show(n_collisions)
+        what = f"observables at every collision (checkpoints=None: {show(count)} checkpoints)"
 
         def allowed(limit: int) -> str:
             return (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .interaction import Interaction, JaynesCummings, Rabi, interaction_from_dict
-from .validation import complex_number, integer_at_least, real_in_range
+from .validation import complex_number, integer_at_least, real_in_range, show
 
 __all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
 
@@ -114,7 +114,7 @@ class Micromaser:
             raise ValueError(
                 f"{what} must be an integer in [2, {MAX_CUTOFF}] (the solvers build dense "
                 f"N x N matrices, 8 N^2 bytes: more than 1 PiB above that), got "
-                f"cutoff={self.cutoff}" + (f", extra_levels={extra}" if extra else "")
+                f"cutoff={show(self.cutoff)}" + (f", extra_levels={show(extra)}" if extra else "")
             )
         if isinstance(col, Rabi) and col.omega_tr is not None:
             tau = col.duration(self.theta)

@@ -51,7 +51,7 @@ import numpy as np
 
 from .interaction import JaynesCummings, Modulation, Rabi
 from .model import Micromaser, fine_tuned_theta
-from .validation import check_memory
+from .validation import MAX_COLLISIONS, check_memory, show
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -102,7 +102,9 @@ class RunFileError(ValueError):
 
     The message is one line naming the key (dotted, e.g. ``run.checkpoints``), the
     offending value and what is allowed. ``key`` holds the dotted key when there is
-    one, ``source`` the file or preset the error came from.
+    one, ``source`` the file or preset the error came from. Newlines become spaces and
+    other unprintable characters of the file (carriage returns, line separators,
+    direction overrides) are shown escaped, so that the message stays one line.
     """
 
     def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
@@ -110,7 +112,16 @@ class RunFileError(ValueError):
         self.source = source
         self.message = message
         text = message if source in (None, "<dict>") else f"{source}: {message}"
-        super().__init__(" ".join(text.split("\n")))
+        text = " ".join(text.split("\n"))
+        super().__init__(_UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text))
+
+
+#: Characters a terminal would not show on the same line as one visible character: control
+#: characters (but tab), other whitespace than space and tab, line and paragraph separators,
+#: zero-width and bidirectional formatting characters.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]|[^\\S \t]"
+)
 
 
 # --------------------------------------------------------------------------- expressions
@@ -132,11 +143,11 @@ class _ExpressionError(Exception):
 def _tokenise(text: str) -> list[tuple[str, str, int]]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
-    end = len(text.rstrip())
+    end = len(text.rstrip(" \t\n\r\f\v"))  # ASCII whitespace only, as the tokens
     while pos < end:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
+            start = pos + len(text[pos:]) - len(text[pos:].lstrip(" \t\n\r\f\v"))
             raise _ExpressionError(f"unexpected character {text[start]!r} at position {start}")
         kind = m.lastgroup
         assert kind is not None
@@ -445,7 +456,7 @@ _NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
 
 
 def _describe(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{show(value)} ({type(value).__name__})"
 
 
 def _suggest(word: str, choices: Iterable[str], prefix: str = "") -> str:
@@ -474,7 +485,7 @@ class _Checker:
         if not _is_int(value):
             raise self.fail(key, f"{key} must be an integer >= {minimum}, got {_describe(value)}")
         if int(value) < minimum:
-            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {int(value)}")
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {show(value)}")
         return int(value)
 
     def real(self, key: str, value: Any, *, minimum: float | None = None) -> float:
@@ -485,7 +496,13 @@ class _Checker:
             except RunFileError as err:
                 raise self.fail(key, f"{key}: {err.message}") from None
         elif _is_real(value):
-            x = float(value)
+            try:
+                x = float(value)
+            except OverflowError:  # an integer beyond the floats
+                digits = int(abs(value).bit_length() * math.log10(2))
+                raise self.fail(
+                    key, f"{key} must be a finite number, got an integer of about 10^{digits}"
+                ) from None
         else:
             allowed = "a real number or an expression string such as 'pi/sqrt(15)'"
             raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
@@ -748,6 +765,12 @@ def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
     d = RunSettings()
     trajectories = chk.integer("run.trajectories", s.get("trajectories", d.trajectories), 1)
     collisions = chk.integer("run.collisions", s.get("collisions", d.collisions), 1)
+    if collisions > MAX_COLLISIONS:
+        raise chk.fail(
+            "run.collisions",
+            f"run.collisions must be an integer in [1, 2**53 = {MAX_COLLISIONS}] (collision "
+            f"indices must be exact in float64 and int64), got {show(collisions)}",
+        )
     seed = s.get("seed")
     if seed is not None:
         seed = chk.integer("run.seed", seed, 0)
@@ -901,6 +924,34 @@ def _sweep_value(chk: _Checker, section: str, key: str, value: Any) -> Any:
     return value
 
 
+#: Deepest nesting of tables and lists a run description may have (it needs 3: a section,
+#: a table such as ``c = {abs = .., phase = ..}``, a list of sweep values).
+_MAX_NESTING = 16
+#: Integers longer than this (in bits) are refused before any message would print them
+#: (Python prints at most 4300 digits, about 14284 bits).
+_MAX_INT_BITS = 14000
+
+
+def _check_document(chk: _Checker, data: Mapping) -> None:
+    """Refuse nesting deeper than :data:`_MAX_NESTING` and integers no message could print,
+    without recursion (a deeply nested document must not raise RecursionError)."""
+    todo: list[tuple[str, Any, int]] = [("", data, 0)]
+    while todo:
+        path, value, depth = todo.pop()
+        if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > _MAX_INT_BITS:
+            raise chk.fail(path or None, f"{path} is {show(value)}, beyond any allowed value")
+        if depth > _MAX_NESTING:
+            raise chk.fail(path or None, f"{path} is nested more than {_MAX_NESTING} levels deep")
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if isinstance(k, numbers.Integral) and abs(int(k)).bit_length() > _MAX_INT_BITS:
+                    raise chk.fail(path or None, f"a key of {path or 'the run description'} is "
+                                   f"{show(k)}, not a name")  # fmt: skip
+                todo.append((f"{path}.{k}" if path else str(k), v, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            todo.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
+
+
 def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     """Validate a run description (the parsed TOML) and expand its sweep into points.
 
@@ -918,6 +969,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     chk = _Checker(source)
     if not isinstance(data, Mapping):
         raise chk.fail(None, f"a run description must be a table, got {_describe(data)}")
+    _check_document(chk, data)
     for section in data:
         if section not in _SECTIONS:
             owner = [f"{s}.{section}" for s, keys in _SECTIONS.items() if section in keys]
@@ -1055,6 +1107,12 @@ def load_run_file(path: str | Path) -> list[RunPoint]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise RunFileError(f"invalid TOML: {err}", source=str(path)) from None
+    except ValueError as err:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise RunFileError(f"invalid TOML: {err}", source=str(path)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise RunFileError(
+            "invalid TOML: arrays or tables nested too deeply to read", source=str(path)
+        ) from None
     except UnicodeDecodeError as err:
         raise RunFileError(
             f"invalid TOML: not UTF-8 text ({err.reason})", source=str(path)

@@ -30,9 +30,11 @@ from .validation import (
     check_memory,
     checkpoint_array,
     checkpoint_count,
+    collision_count,
     format_bytes,
     integer_at_least,
     real_in_range,
+    show,
 )
 
 __all__ = [
@@ -94,7 +96,7 @@ class StatisticsWarning(UserWarning):
 
 def default_chunk_size(n_trajectories: int, groups: int = DEFAULT_JACKKNIFE_GROUPS) -> int:
     """At least ``2 * groups`` chunks when possible, at most 500 trajectories per chunk."""
-    return max(1, min(_MAX_DEFAULT_CHUNK, math.ceil(n_trajectories / (2 * groups))))
+    return max(1, min(_MAX_DEFAULT_CHUNK, -(-n_trajectories // (2 * groups))))
 
 
 def _seed_entropy(seed: object) -> int:
@@ -126,7 +128,10 @@ def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
             f"rho_checkpoints must be 'all', 'last', 'none' or a subset of checkpoints, "
             f"got {rho_checkpoints!r}"
         )
-    want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+    try:
+        want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+    except ValueError as err:
+        raise ValueError(f"rho_checkpoints: {err}") from None
     missing = np.setdiff1d(want, ks)
     if missing.size:
         raise ValueError(f"rho_checkpoints {missing.tolist()} are not among the checkpoints")
@@ -196,7 +201,7 @@ def check_simulate_memory(
             most = max(limit - dense - 9, 0) // _record_bytes(branches)
             return f"allowed on this machine: at most {most} checkpoints"
     elif 9 * max_jumps > limit - dense:
-        name, shown = "max_jumps", str(max_jumps)
+        name, shown = "max_jumps", show(max_jumps)
         what = "the recorded jump times (9 bytes per jump and trajectory), even for one trajectory"
 
         def allowed(limit: int) -> str:
@@ -215,7 +220,7 @@ def check_simulate_memory(
                 "rho ('last' keeps one, 'none' none)"
             )
     else:
-        name, shown = "n_trajectories", str(n_trajectories)
+        name, shown = "n_trajectories", show(n_trajectories)
         what = (
             f"the per-trajectory records ({per_trajectory} bytes each: {c} checkpoints, "
             f"max_jumps={max_jumps}) and {format_bytes(rho)} of rho sums"
@@ -367,7 +372,7 @@ def simulate(
     # ---- validate everything before any work
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = integer_at_least("n_collisions", n_collisions, 0)
+    n_collisions = collision_count("n_collisions", n_collisions)
     n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
     entropy = _seed_entropy(seed)
     if (
@@ -385,7 +390,7 @@ def simulate(
         else integer_at_least("chunk_size", chunk_size, 1)
     )
     max_jumps = integer_at_least("max_jumps", max_jumps, 0)
-    n_chunks = math.ceil(n_trajectories / chunk_size)
+    n_chunks = -(-n_trajectories // chunk_size)  # integers: exact for any size
     n_branches = 2 if not model.qubit_is_pure else 1
     n_ck = (
         min(DEFAULT_CHECKPOINTS, n_collisions + 1)

@@ -23,11 +23,31 @@ __all__ = [
     "machine_memory",
     "check_memory",
     "format_bytes",
+    "show",
+    "collision_count",
+    "MAX_COLLISIONS",
 ]
 
 
+def show(value: object) -> str:
+    """``repr(value)``, except for integers too long to print usefully (or at all: Python
+    refuses to convert more than 4300 digits), which are described by their size."""
+    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 1000:  # type: ignore[arg-type]
+        return _huge(value)
+    try:
+        return repr(value)
+    except ValueError:  # a container holding such an integer
+        return f"<{type(value).__name__} too large to show>"
+
+
 def _describe(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{show(value)} ({type(value).__name__})"
+
+
+def _huge(value: object) -> str:
+    """An integer too large for a float, described without printing all its digits."""
+    digits = int(abs(value).bit_length() * math.log10(2))  # type: ignore[arg-type]
+    return f"an integer of about 10^{digits}"
 
 
 def _is_real(value: object) -> bool:
@@ -46,7 +66,12 @@ def real_in_range(
     allowed = allowed or _range_text(low, high)
     if not _is_real(value):
         raise ValueError(f"{name} must be a real number {allowed}, got {_describe(value)}")
-    x = float(value)  # type: ignore[arg-type]
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the floats
+        raise ValueError(
+            f"{name} must be a finite real number {allowed}, got {_huge(value)}"
+        ) from None
     if not math.isfinite(x):
         raise ValueError(f"{name} must be a finite real number {allowed}, got {x!r}")
     if not (low <= x <= high):
@@ -70,8 +95,25 @@ def integer_at_least(name: str, value: object, minimum: int) -> int:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
     v = int(value)
     if v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {show(v)}")
     return v
+
+
+#: Largest number of collisions: collision indices (checkpoints) must be exact both as
+#: float64 (evenly spaced default checkpoints) and as int64 (the records). A run of 2**53
+#: collisions would take years per trajectory, so this limit stops no real run.
+MAX_COLLISIONS = 2**53
+
+
+def collision_count(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is an integer in ``[0, MAX_COLLISIONS]``."""
+    n = integer_at_least(name, value, 0)
+    if n > MAX_COLLISIONS:
+        raise ValueError(
+            f"{name} must be an integer in [0, 2**53 = {MAX_COLLISIONS}] (collision indices "
+            f"must be exact in float64 and int64), got {show(n)}"
+        )
+    return n
 
 
 def complex_number(name: str, value: object, max_abs: float, tol: float) -> complex:
@@ -81,7 +123,10 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
             f"{name} must be a complex number with abs({name}) <= {max_abs:g}, "
             f"got {_describe(value)}"
         )
-    z = complex(value)  # type: ignore[arg-type]
+    try:
+        z = complex(value)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the floats
+        raise ValueError(f"{name} must be finite, got {_huge(value)}") from None
     if not (math.isfinite(z.real) and math.isfinite(z.imag)):
         raise ValueError(f"{name} must be finite, got {z!r}")
     if abs(z) > max_abs + tol:
@@ -92,7 +137,13 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
 
 
 def format_bytes(n: float) -> str:
-    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``)."""
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``).
+
+    >>> format_bytes(1536 * 2**20), format_bytes(10**400)
+    ('1.5 GiB', '10^400 B')
+    """
+    if n >= 2**1000:  # beyond a float: only the order of magnitude
+        return f"10^{math.log10(n):.0f} B"
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
