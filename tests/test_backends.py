@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import assert_agrees_with_exact
 
 import trajectories as tj
 
@@ -49,7 +50,7 @@ def test_missing_extra_gives_a_one_line_error_naming_it(monkeypatch):
 
 
 def test_adaptive_stopping_reaches_the_target_and_stops_reproducibly():
-    exact = tj.solve_exact(MODEL, 40)
+    exact = tj.solve_exact(MODEL, 40, store_states=True)
     full = tj.simulate(MODEL, 40, 4000, n_jobs=1, **KW)
     target = 2.0 * float(np.max(full.energy.stderr))  # reachable with ~1/4 of the trajectories
     runs = [tj.simulate(MODEL, 40, 4000, n_jobs=n, target_stderr=target, **KW) for n in (1, 2)]
@@ -57,7 +58,7 @@ def test_adaptive_stopping_reaches_the_target_and_stops_reproducibly():
         assert ens.stop_reason == "target_stderr"
         assert np.max(ens.energy.stderr) <= target
         assert 20 * 20 <= ens.n_trajectories < 4000  # not before jackknife_groups chunks
-        assert tj.compare(ens, exact).passed(5.0)
+        assert_agrees_with_exact(ens, exact)
     same(runs[0], runs[1])  # same stopping chunk on any number of workers
     # it stopped at the first chunk that met the target: one chunk fewer would not have
     fewer = tj.simulate(MODEL, 40, runs[0].n_trajectories - 20, n_jobs=1, **KW)
@@ -77,7 +78,7 @@ def test_timeout_stops_early_says_so_and_the_partial_result_is_valid():
     assert ens.stop_reason == "timeout"
     assert 0 < ens.n_trajectories < 200_000 and ens.n_trajectories % 20 == 0
     assert ens.per_trajectory.n_mean.shape[0] == ens.n_trajectories
-    assert tj.compare(ens, tj.solve_exact(MODEL, 40)).passed(5.0)
+    assert_agrees_with_exact(ens, tj.solve_exact(MODEL, 40, store_states=True))
 
 
 def test_bad_adaptive_arguments():

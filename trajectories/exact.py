@@ -14,6 +14,7 @@ rather than returning wrong numbers.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Iterable
 
@@ -27,7 +28,14 @@ from .errors import TruncationError, warn_if_close
 from .loss import LossChannel
 from .model import Micromaser
 from .states import as_density_matrix, is_diagonal
-from .validation import checkpoint_array, integer_at_least, real_in_range
+from .validation import (
+    check_memory,
+    checkpoint_array,
+    checkpoint_count,
+    collision_count,
+    real_in_range,
+    show,
+)
 
 __all__ = ["ExactPropagator", "ExactResult", "solve_exact", "DEFAULT_LEAKAGE_TOL"]
 
@@ -273,7 +281,10 @@ def solve_exact(
     """
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = integer_at_least("n_collisions", n_collisions, 0)
+    n_collisions = collision_count("n_collisions", n_collisions)
+    if not isinstance(store_states, (bool, np.bool_)):
+        raise ValueError(f"store_states must be True or False, got {store_states!r}")
+    check_exact_memory(model, n_collisions, checkpoints, bool(store_states))
     ks = checkpoint_array(checkpoints, n_collisions)
     if leakage_tol != float("inf"):  # inf switches the check off
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
@@ -290,6 +301,63 @@ def solve_exact(
 
     with single_threaded_blas():
         return _run(model, rho0, n_collisions, ks, use_pops, store_states, leakage_tol)
+
+
+#: Bytes per recorded checkpoint besides its populations: the scalar observables, <a>,
+#: the checkpoint itself and, while validating, a Python int.
+_BYTES_PER_CHECKPOINT = 160
+
+
+def check_exact_memory(
+    model: Micromaser,
+    n_collisions: int,
+    checkpoints: Iterable[int] | None = None,
+    store_states: bool = False,
+) -> None:
+    """Refuse, before any allocation, an exact run that cannot fit in this machine's memory.
+
+    Lower bounds, compared with :func:`~trajectories.validation.machine_memory`: three
+    dense ``N x N`` matrices (the initial state, complex, and the loss channel's
+    population block, float: ``40 N^2`` bytes); the records, ``8 N + 160`` bytes per
+    checkpoint (``None``: every collision, ``n_collisions + 1`` of them); with
+    ``store_states``, ``16 N^2`` more per checkpoint. Raises ``ValueError`` naming the
+    parameter to change and how far.
+    """
+    n = model.cutoff
+    check_memory(
+        "cutoff",
+        str(n),
+        40 * n * n,
+        "the exact solver's dense N x N matrices (40 N^2 bytes)",
+        lambda limit: f"allowed on this machine: cutoff <= {math.isqrt(limit // 40)}",
+    )
+    count = checkpoint_count(checkpoints, n_collisions)
+    if count is None:
+        return
+    per = 8 * n + _BYTES_PER_CHECKPOINT + (16 * n * n if store_states else 0)
+    base = 40 * n * n
+    if checkpoints is None:
+        name, shown = "n_collisions", show(n_collisions)
+        what = f"observables at every collision (checkpoints=None: {show(count)} checkpoints)"
+
+        def allowed(limit: int) -> str:
+            return (
+                f"allowed on this machine with checkpoints=None: n_collisions <= "
+                f"{(limit - base) // per - 1}; or pass fewer checkpoints, e.g. "
+                "checkpoints=range(0, n_collisions + 1, step)"
+            )
+    else:
+        if store_states:
+            name, shown, hint = "store_states", f"True with {count} checkpoints", " with states"
+            what = f"a density matrix at each checkpoint ({16 * n * n} bytes each, cutoff={n})"
+        else:
+            name, shown, hint = "checkpoints", f"<{count} checkpoints>", ""
+            what = f"the observables at each checkpoint ({per} bytes each at cutoff={n})"
+
+        def allowed(limit: int) -> str:
+            return f"allowed on this machine: at most {(limit - base) // per} checkpoints{hint}"
+
+    check_memory(name, shown, base + count * per, what, allowed)
 
 
 def _run(

@@ -14,12 +14,20 @@ from typing import Any
 import numpy as np
 
 from .interaction import Interaction, JaynesCummings, Rabi, interaction_from_dict
-from .validation import complex_number, integer_at_least, real_in_range
+from .validation import complex_number, integer_at_least, real_in_range, show
 
-__all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL"]
+__all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
 
 #: Tolerance on ``abs(c) <= 1``: ``c = exp(1j*phi)`` can come out as 1 + 2e-16.
 COHERENCE_TOL = 1e-12
+
+#: Largest Fock cutoff a model accepts (levels kept plus a Rabi collision's extra levels).
+#: Every solver builds dense ``N x N`` float64 matrices (the loss channel's population
+#: block, the initial density matrix): ``8 N^2`` bytes, more than 1 PiB above this, which no
+#: machine holds. The limit does not depend on the machine, so a model (or a result file)
+#: valid on one machine is valid on every other; each solver then refuses, before any
+#: allocation, work whose own memory estimate exceeds the memory of the machine it runs on.
+MAX_CUTOFF = math.isqrt(2**50 // 8)
 
 
 def fine_tuned_theta(m: float, Q: int = 1) -> float:
@@ -64,7 +72,8 @@ class Micromaser:
     nbar : float
         Thermal photon number of the cavity's bath, ``>= 0``.
     cutoff : int
-        Fock cutoff ``N``: levels ``0 .. N-1`` are kept, ``N >= 2``.
+        Fock cutoff ``N``: levels ``0 .. N-1`` are kept, ``2 <= N <=`` :data:`MAX_CUTOFF`
+        (the solvers also refuse cutoffs whose dense matrices exceed the machine's memory).
     collision : JaynesCummings or Rabi
         The interaction during a collision (:mod:`trajectories.interaction`); default
         :class:`~trajectories.interaction.JaynesCummings`, the paper's model. With
@@ -99,6 +108,14 @@ class Micromaser:
                 f"got {type(self.collision).__name__}"
             )
         col = self.collision
+        extra = col.extra_levels if isinstance(col, Rabi) and col.extra_levels else 0
+        if self.cutoff + extra > MAX_CUTOFF:
+            what = "cutoff + collision.extra_levels" if extra else "cutoff"
+            raise ValueError(
+                f"{what} must be an integer in [2, {MAX_CUTOFF}] (the solvers build dense "
+                f"N x N matrices, 8 N^2 bytes: more than 1 PiB above that), got "
+                f"cutoff={show(self.cutoff)}" + (f", extra_levels={show(extra)}" if extra else "")
+            )
         if isinstance(col, Rabi) and col.omega_tr is not None:
             tau = col.duration(self.theta)
             if col.omega_tr <= tau:

@@ -51,6 +51,7 @@ import numpy as np
 
 from .interaction import JaynesCummings, Modulation, Rabi
 from .model import Micromaser, fine_tuned_theta
+from .validation import MAX_COLLISIONS, check_memory, show
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,7 +102,9 @@ class RunFileError(ValueError):
 
     The message is one line naming the key (dotted, e.g. ``run.checkpoints``), the
     offending value and what is allowed. ``key`` holds the dotted key when there is
-    one, ``source`` the file or preset the error came from.
+    one, ``source`` the file or preset the error came from. Newlines become spaces and
+    other unprintable characters of the file (carriage returns, line separators,
+    direction overrides) are shown escaped, so that the message stays one line.
     """
 
     def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
@@ -109,14 +112,24 @@ class RunFileError(ValueError):
         self.source = source
         self.message = message
         text = message if source in (None, "<dict>") else f"{source}: {message}"
-        super().__init__(" ".join(text.split("\n")))
+        text = " ".join(text.split("\n"))
+        super().__init__(_UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text))
+
+
+#: Characters a terminal would not show on the same line as one visible character: control
+#: characters (but tab), other whitespace than space and tab, line and paragraph separators,
+#: zero-width and bidirectional formatting characters.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]|[^\\S \t]"
+)
 
 
 # --------------------------------------------------------------------------- expressions
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>[-+*/()]))"
+    r"|(?P<op>[-+*/()]))",
+    re.ASCII,  # ASCII digits and whitespace only: float() would also read other scripts' digits
 )
 _ALLOWED_TEXT = "allowed: numbers, pi, sqrt(...), + - * / and parentheses"
 _MAX_DEPTH = 64
@@ -130,11 +143,11 @@ class _ExpressionError(Exception):
 def _tokenise(text: str) -> list[tuple[str, str, int]]:
     tokens: list[tuple[str, str, int]] = []
     pos = 0
-    end = len(text.rstrip())
+    end = len(text.rstrip(" \t\n\r\f\v"))  # ASCII whitespace only, as the tokens
     while pos < end:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            start = pos + len(text[pos:]) - len(text[pos:].lstrip())
+            start = pos + len(text[pos:]) - len(text[pos:].lstrip(" \t\n\r\f\v"))
             raise _ExpressionError(f"unexpected character {text[start]!r} at position {start}")
         kind = m.lastgroup
         assert kind is not None
@@ -443,7 +456,7 @@ _NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
 
 
 def _describe(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{show(value)} ({type(value).__name__})"
 
 
 def _suggest(word: str, choices: Iterable[str], prefix: str = "") -> str:
@@ -472,7 +485,7 @@ class _Checker:
         if not _is_int(value):
             raise self.fail(key, f"{key} must be an integer >= {minimum}, got {_describe(value)}")
         if int(value) < minimum:
-            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {int(value)}")
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {show(value)}")
         return int(value)
 
     def real(self, key: str, value: Any, *, minimum: float | None = None) -> float:
@@ -483,7 +496,13 @@ class _Checker:
             except RunFileError as err:
                 raise self.fail(key, f"{key}: {err.message}") from None
         elif _is_real(value):
-            x = float(value)
+            try:
+                x = float(value)
+            except OverflowError:  # an integer beyond the floats
+                digits = int(abs(value).bit_length() * math.log10(2))
+                raise self.fail(
+                    key, f"{key} must be a finite number, got an integer of about 10^{digits}"
+                ) from None
         else:
             allowed = "a real number or an expression string such as 'pi/sqrt(15)'"
             raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
@@ -537,6 +556,29 @@ def default_checkpoints(collisions: int) -> tuple[int, ...]:
     return tuple(int(k) for k in ks)
 
 
+#: Bytes per checkpoint of a run point, a lower bound: the int in the tuple, the
+#: simulation's int64 copy and one trajectory's records (:func:`_check_checkpoint_count`).
+_CHECKPOINT_BYTES = 28 + 8 + 8 + 36
+#: Bytes per sweep point, a lower bound (measured: about 5 kB per point).
+_POINT_BYTES = 4096
+
+
+def _check_checkpoint_count(chk: _Checker, key: str, value: Any, count: int) -> None:
+    """Refuse, before building them, more checkpoints than this machine could hold."""
+    try:
+        check_memory(
+            key,
+            repr(value),
+            count * _CHECKPOINT_BYTES,
+            f"{count} checkpoints ({_CHECKPOINT_BYTES} bytes each for one trajectory)",
+            lambda limit: (
+                f"allowed on this machine: at most {limit // _CHECKPOINT_BYTES} checkpoints"
+            ),
+        )
+    except ValueError as err:
+        raise chk.fail(key, str(err)) from None
+
+
 def _resolve_checkpoints(chk: _Checker, spec: Any, collisions: int) -> tuple[int, ...]:
     key = "run.checkpoints"
     if spec is None:
@@ -553,11 +595,15 @@ def _resolve_checkpoints(chk: _Checker, spec: Any, collisions: int) -> tuple[int
         ((name, n),) = spec.items()
         if name == "every":
             every = chk.integer(f"{key}.every", n, 1)
+            _check_checkpoint_count(chk, f"{key}.every", n, -(-collisions // every) + 1)
             ks = list(range(0, collisions + 1, every))
             if ks[-1] != collisions:
                 ks.append(collisions)
             return tuple(ks)
         count = chk.integer(f"{key}.count", n, 2)
+        # more than one per collision gives every collision: the same points, less memory
+        count = min(count, collisions + 1)
+        _check_checkpoint_count(chk, f"{key}.count", n, count)
         ks = np.unique(np.linspace(0, collisions, count).round()).astype(int)
         return tuple(int(k) for k in ks)
     allowed = (
@@ -719,6 +765,12 @@ def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
     d = RunSettings()
     trajectories = chk.integer("run.trajectories", s.get("trajectories", d.trajectories), 1)
     collisions = chk.integer("run.collisions", s.get("collisions", d.collisions), 1)
+    if collisions > MAX_COLLISIONS:
+        raise chk.fail(
+            "run.collisions",
+            f"run.collisions must be an integer in [1, 2**53 = {MAX_COLLISIONS}] (collision "
+            f"indices must be exact in float64 and int64), got {show(collisions)}",
+        )
     seed = s.get("seed")
     if seed is not None:
         seed = chk.integer("run.seed", seed, 0)
@@ -783,10 +835,54 @@ def _build_output(chk: _Checker, section: Mapping) -> OutputSettings:
     return OutputSettings(folder=folder, name=name, plots=tuple(plots))
 
 
+#: The run-file key of each solver argument named by a memory refusal.
+_ARGUMENT_KEYS = {
+    "cutoff": "model.cutoff",
+    "n_trajectories": "run.trajectories",
+    "checkpoints": "run.checkpoints",
+    "rho_checkpoints": "run.rho_checkpoints",
+    "max_jumps": "run.max_jumps",
+    "n_collisions": "run.collisions",
+}
+
+
+def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> None:
+    """The solvers' own memory checks (:func:`trajectories.simulate.check_simulate_memory`,
+    :func:`trajectories.exact.check_exact_memory`), on the point as the runner will run it,
+    so that a run that cannot fit fails when the file is read, naming the run-file key."""
+    from .exact import check_exact_memory
+    from .simulate import DEFAULT_JACKKNIFE_GROUPS, check_simulate_memory, default_chunk_size
+
+    chunk = run.chunk_size or default_chunk_size(run.trajectories)
+    groups = min(-(-run.trajectories // chunk), DEFAULT_JACKKNIFE_GROUPS)
+    rho = run.rho_checkpoints
+    n_ck = len(run.checkpoints)
+    n_rho = {"all": n_ck, "last": 1, "none": 0}[rho] if isinstance(rho, str) else len(rho)
+    try:
+        check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps)
+        if run.exact:  # the runner solves exactly first, recording every collision
+            check_exact_memory(model, run.collisions)
+    except ValueError as err:
+        text = str(err)
+        name = text.split("=", 1)[0]
+        if name not in _ARGUMENT_KEYS:
+            raise chk.fail("run", text) from None
+        key = _ARGUMENT_KEYS[name]
+        if name in ("n_trajectories", "n_collisions", "max_jumps"):
+            text = text.replace(name, key)  # unambiguous names: every mention
+        if name == "n_collisions":
+            text = (
+                text.split("; or pass")[0] + " (the exact solution records every collision; "
+                "run.exact = false skips it)"
+            )
+        raise chk.fail(key, key + text[len(name) :] if text.startswith(name) else text) from None
+
+
 def _build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
     model = _build_model(chk, spec.get("model", {}))
     run = _build_run(chk, spec.get("run", {}))
     output = _build_output(chk, spec.get("output", {}))
+    _check_point_memory(chk, model, run)
     return RunPoint(
         name=name,
         model=model,
@@ -811,9 +907,10 @@ def _format_value(value: Any, digits: int) -> str:
 
 def _axis_labels(values: list[Any]) -> list[str]:
     """Short labels for an axis' values, with enough digits to tell distinct values apart."""
+    distinct = len(set(map(_hashable, values)))
     for digits in range(6, 18):
         labels = [_format_value(v, digits) for v in values]
-        if len(set(labels)) == len(set(values)):
+        if len(set(labels)) == distinct:
             return labels
     return [_format_value(v, 17) for v in values]  # pragma: no cover
 
@@ -825,6 +922,34 @@ def _sweep_value(chk: _Checker, section: str, key: str, value: Any) -> Any:
     if key == "leakage_tol" and not (_is_real(value) and value == math.inf):
         return chk.real("run.leakage_tol", value, minimum=0.0)
     return value
+
+
+#: Deepest nesting of tables and lists a run description may have (it needs 3: a section,
+#: a table such as ``c = {abs = .., phase = ..}``, a list of sweep values).
+_MAX_NESTING = 16
+#: Integers longer than this (in bits) are refused before any message would print them
+#: (Python prints at most 4300 digits, about 14284 bits).
+_MAX_INT_BITS = 14000
+
+
+def _check_document(chk: _Checker, data: Mapping) -> None:
+    """Refuse nesting deeper than :data:`_MAX_NESTING` and integers no message could print,
+    without recursion (a deeply nested document must not raise RecursionError)."""
+    todo: list[tuple[str, Any, int]] = [("", data, 0)]
+    while todo:
+        path, value, depth = todo.pop()
+        if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > _MAX_INT_BITS:
+            raise chk.fail(path or None, f"{path} is {show(value)}, beyond any allowed value")
+        if depth > _MAX_NESTING:
+            raise chk.fail(path or None, f"{path} is nested more than {_MAX_NESTING} levels deep")
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if isinstance(k, numbers.Integral) and abs(int(k)).bit_length() > _MAX_INT_BITS:
+                    raise chk.fail(path or None, f"a key of {path or 'the run description'} is "
+                                   f"{show(k)}, not a name")  # fmt: skip
+                todo.append((f"{path}.{k}" if path else str(k), v, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            todo.extend((f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value))
 
 
 def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
@@ -844,6 +969,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     chk = _Checker(source)
     if not isinstance(data, Mapping):
         raise chk.fail(None, f"a run description must be a table, got {_describe(data)}")
+    _check_document(chk, data)
     for section in data:
         if section not in _SECTIONS:
             owner = [f"{s}.{section}" for s, keys in _SECTIONS.items() if section in keys]
@@ -909,6 +1035,19 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
             )
     labels = [_axis_labels(vals) for vals in resolved]
 
+    n_points = math.prod(len(v) for _, _, v in axes) if mode == "product" else 1
+    if mode == "zip" and axes:
+        n_points = len(axes[0][2])
+    try:
+        check_memory(
+            "run.sweep",
+            repr(mode),
+            n_points * _POINT_BYTES,
+            f"{n_points} sweep points ({_POINT_BYTES} bytes each)",
+            lambda limit: f"allowed on this machine: at most {limit // _POINT_BYTES} points",
+        )
+    except ValueError as err:
+        raise chk.fail("run.sweep", str(err)) from None
     if not axes:
         combos: list[tuple[int, ...]] = [()]
     elif mode == "product":
@@ -968,6 +1107,12 @@ def load_run_file(path: str | Path) -> list[RunPoint]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise RunFileError(f"invalid TOML: {err}", source=str(path)) from None
+    except ValueError as err:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise RunFileError(f"invalid TOML: {err}", source=str(path)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise RunFileError(
+            "invalid TOML: arrays or tables nested too deeply to read", source=str(path)
+        ) from None
     except UnicodeDecodeError as err:
         raise RunFileError(
             f"invalid TOML: not UTF-8 text ({err.reason})", source=str(path)

@@ -19,15 +19,30 @@ from typing import Protocol
 import numpy as np
 from joblib import Parallel, delayed
 
+from . import validation as _validation
 from .ensemble import EnsembleAccumulator, EnsembleResult
 from .errors import TruncationError, warn_if_close
 from .exact import DEFAULT_LEAKAGE_TOL
 from .model import Micromaser
 from .states import as_density_matrix
 from .unravel import ChunkResult, InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
-from .validation import checkpoint_array, integer_at_least, real_in_range
+from .validation import (
+    check_memory,
+    checkpoint_array,
+    checkpoint_count,
+    collision_count,
+    format_bytes,
+    integer_at_least,
+    real_in_range,
+    show,
+)
 
-__all__ = ["simulate", "StatisticsWarning", "DEFAULT_JACKKNIFE_GROUPS"]
+__all__ = [
+    "simulate",
+    "StatisticsWarning",
+    "DEFAULT_JACKKNIFE_GROUPS",
+    "check_simulate_memory",
+]
 
 #: Jackknife groups for the nonlinear estimators (SPEC Sec. 4: at least 20).
 DEFAULT_JACKKNIFE_GROUPS = 20
@@ -81,7 +96,7 @@ class StatisticsWarning(UserWarning):
 
 def default_chunk_size(n_trajectories: int, groups: int = DEFAULT_JACKKNIFE_GROUPS) -> int:
     """At least ``2 * groups`` chunks when possible, at most 500 trajectories per chunk."""
-    return max(1, min(_MAX_DEFAULT_CHUNK, math.ceil(n_trajectories / (2 * groups))))
+    return max(1, min(_MAX_DEFAULT_CHUNK, -(-n_trajectories // (2 * groups))))
 
 
 def _seed_entropy(seed: object) -> int:
@@ -113,11 +128,109 @@ def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
             f"rho_checkpoints must be 'all', 'last', 'none' or a subset of checkpoints, "
             f"got {rho_checkpoints!r}"
         )
-    want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+    try:
+        want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+    except ValueError as err:
+        raise ValueError(f"rho_checkpoints: {err}") from None
     missing = np.setdiff1d(want, ks)
     if missing.size:
         raise ValueError(f"rho_checkpoints {missing.tolist()} are not among the checkpoints")
     return np.searchsorted(ks, want)
+
+
+def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None:
+    """How many checkpoints keep rho, without materialising ``rho_checkpoints``."""
+    if rho_checkpoints is None or (isinstance(rho_checkpoints, str) and rho_checkpoints == "all"):
+        return n_checkpoints
+    if isinstance(rho_checkpoints, str):
+        return {"last": 1, "none": 0}.get(rho_checkpoints, 0)  # others: refused later
+    return checkpoint_count(rho_checkpoints, 0)
+
+
+def _record_bytes(n_branches: int) -> int:
+    """Bytes of per-trajectory records per checkpoint: <n>, <n^2> (8 each), a Fock sample,
+    emissions, absorptions (4 each) and the qubit counts (4 per branch, g and e)."""
+    return 28 + 8 * n_branches
+
+
+def check_simulate_memory(
+    model: Micromaser,
+    n_trajectories: int,
+    n_checkpoints: int | None,
+    n_rho: int | None,
+    groups: int,
+    max_jumps: int = 0,
+    rho_shown: str | None = None,
+) -> None:
+    """Refuse, before any allocation, a run that cannot fit in this machine's memory.
+
+    Lower bounds of what :func:`simulate` allocates, compared with
+    :func:`~trajectories.validation.machine_memory`: dense ``N x N`` matrices for the set-up
+    (initial density matrix and its eigenvectors, complex, and the loss channel's population
+    block: ``40 N^2`` bytes); per trajectory, its records (``28 + 8 B`` bytes per
+    checkpoint, ``B`` qubit branches) and ``9`` bytes per recorded jump time; the rho sums,
+    ``16 N^2`` bytes per kept checkpoint for each of ``groups`` jackknife groups and the
+    chunk being added. ``None`` counts (iterators) are not checked. The ``ValueError``
+    names the parameter to change (``rho_shown``: how to show ``rho_checkpoints``) and the
+    value allowed on this machine.
+    """
+    n = model.cutoff
+    dense = 40 * n * n
+    check_memory(
+        "cutoff",
+        str(n),
+        dense,
+        "the set-up's dense N x N matrices (40 N^2 bytes)",
+        lambda limit: f"allowed on this machine: cutoff <= {math.isqrt(limit // 40)}",
+    )
+    branches = 2 if not model.qubit_is_pure else 1
+    c = n_checkpoints or 0
+    per_trajectory = c * _record_bytes(branches) + 9 * max_jumps + 9
+    records = n_trajectories * per_trajectory
+    rho = (groups + 1) * (n_rho or 0) * 16 * n * n
+    needed = dense + records + rho
+    limit = _validation.machine_memory() or math.inf
+    if c * _record_bytes(branches) + 9 > limit - dense:
+        name, shown = "checkpoints", f"<{c} checkpoints>"
+        what = (
+            f"the per-trajectory records ({_record_bytes(branches)} bytes per trajectory and "
+            "checkpoint), even for one trajectory"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - 9, 0) // _record_bytes(branches)
+            return f"allowed on this machine: at most {most} checkpoints"
+    elif 9 * max_jumps > limit - dense:
+        name, shown = "max_jumps", show(max_jumps)
+        what = "the recorded jump times (9 bytes per jump and trajectory), even for one trajectory"
+
+        def allowed(limit: int) -> str:
+            return f"allowed on this machine: max_jumps <= {max(limit - dense, 0) // 9}"
+    elif rho > records:
+        name, shown = "rho_checkpoints", rho_shown or f"<{n_rho} checkpoints>"
+        what = (
+            f"the rho sums ({groups} jackknife groups x {n_rho} checkpoints x {16 * n * n} "
+            f"bytes at cutoff={n}) and {format_bytes(records)} of records"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - records, 0) // ((groups + 1) * 16 * n * n)
+            return (
+                f"allowed on this machine at cutoff={n}: at most {most} checkpoints keeping "
+                "rho ('last' keeps one, 'none' none)"
+            )
+    else:
+        name, shown = "n_trajectories", show(n_trajectories)
+        what = (
+            f"the per-trajectory records ({per_trajectory} bytes each: {c} checkpoints, "
+            f"max_jumps={max_jumps}) and {format_bytes(rho)} of rho sums"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - rho, 0) // per_trajectory
+            return f"allowed on this machine: n_trajectories <= {most} with these checkpoints"
+
+    check_memory(name, shown, needed, what, allowed)
 
 
 def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
@@ -260,7 +373,7 @@ def simulate(
     # ---- validate everything before any work
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = integer_at_least("n_collisions", n_collisions, 0)
+    n_collisions = collision_count("n_collisions", n_collisions)
     n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
     entropy = _seed_entropy(seed)
     if (
@@ -271,35 +384,54 @@ def simulate(
         raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
     if not isinstance(backend, str):
         raise ValueError(f"backend must be the name of a joblib backend, got {backend!r}")
+    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
     chunk_size = (
         default_chunk_size(n_trajectories, jackknife_groups)
         if chunk_size is None
         else integer_at_least("chunk_size", chunk_size, 1)
     )
+    max_jumps = integer_at_least("max_jumps", max_jumps, 0)
+    n_chunks = -(-n_trajectories // chunk_size)  # integers: exact for any size
+    n_branches = 2 if not model.qubit_is_pure else 1
+    n_ck = (
+        min(DEFAULT_CHECKPOINTS, n_collisions + 1)
+        if checkpoints is None
+        else checkpoint_count(checkpoints, n_collisions)
+    )
+    n_rho = _rho_count(rho_checkpoints, n_ck)
+    if n_ck is not None and n_rho is not None and n_rho > n_ck:
+        raise ValueError(
+            f"rho_checkpoints has {n_rho} entries, more than the {n_ck} checkpoints; it must "
+            "be 'all', 'last', 'none' or a subset of the checkpoints"
+        )
+    rho_shown = repr(rho_checkpoints) if isinstance(rho_checkpoints, str) else None
+    check_simulate_memory(
+        model, n_trajectories, n_ck, n_rho, min(n_chunks, jackknife_groups), max_jumps,
+        rho_shown if rho_checkpoints is not None else "'all'",
+    )  # fmt: skip
     if checkpoints is None:
         checkpoints = np.unique(np.linspace(0, n_collisions, DEFAULT_CHECKPOINTS).round())
         checkpoints = checkpoints.astype(np.int64)
     ks = checkpoint_array(checkpoints, n_collisions)
     rho_index = _rho_index(rho_checkpoints, ks)
-    max_jumps = integer_at_least("max_jumps", max_jumps, 0)
     if leakage_tol != float("inf"):
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
-    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
     if target_stderr is not None:
         target_stderr = real_in_range("target_stderr", target_stderr, 0.0, allowed="> 0")
         if target_stderr <= 0:
             raise ValueError(f"target_stderr must be > 0, got {target_stderr}")
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
-    if target in ("purity", "ergotropy") and rho_checkpoints == "none":
+    if target in ("purity", "ergotropy") and rho_index.size == 0:
         raise ValueError(f"target={target!r} needs rho_checkpoints other than 'none'")
     if timeout is not None:
         timeout = real_in_range("timeout", timeout, 0.0, allowed="> 0 (seconds)")
     rho0 = as_density_matrix(initial_state, model.cutoff)
     _check_backend(backend, n_jobs)
 
-    n_chunks = math.ceil(n_trajectories / chunk_size)
-    sizes = [min(chunk_size, n_trajectories - i * chunk_size) for i in range(n_chunks)]
+    def size_of(i: int) -> int:  # trajectories in chunk i (the last one may be short)
+        return min(chunk_size, n_trajectories - i * chunk_size)
+
     groups = min(n_chunks, jackknife_groups)
     if groups < jackknife_groups and n_trajectories >= 2:
         warnings.warn(
@@ -309,8 +441,7 @@ def simulate(
             StatisticsWarning,
             stacklevel=2,
         )
-    n_branches = 2 if not model.qubit_is_pure else 1
-    estimate = n_trajectories * ks.size * (28 + 8 * n_branches) + (
+    estimate = n_trajectories * ks.size * _record_bytes(n_branches) + (
         min(n_chunks, jackknife_groups) * rho_index.size * model.cutoff**2 * 16
     )
     if estimate > MEMORY_WARNING_BYTES:
@@ -337,12 +468,12 @@ def simulate(
     t0 = time.perf_counter()
     saved = store.completed(dict(enumerate(sizes))) if store is not None else set()
     report = _progress_callback(progress, n_trajectories)
-    done = sum(sizes[i] for i in saved)
+    done = sum(size_of(i) for i in saved)
     if report is not None:
         report(done, n_trajectories)
     tasks = (
-        delayed(chunk_runner)(arrays, plan, initial, size, chunk_seed(entropy, i), i)
-        for i, size in enumerate(sizes)
+        delayed(chunk_runner)(arrays, plan, initial, size_of(i), chunk_seed(entropy, i), i)
+        for i in range(n_chunks)
         if i not in saved
     )
     if n_jobs == 1:

@@ -82,7 +82,7 @@ from .collision import BandedKraus
 from .exact import ExactPropagator
 from .model import Micromaser
 from .states import as_density_matrix
-from .validation import integer_at_least, real_in_range
+from .validation import check_memory, integer_at_least, real_in_range
 
 __all__ = [
     "OneStepChannel",
@@ -110,6 +110,38 @@ _EPS = float(np.finfo(float).eps)
 _GROUP_TOL = 1e-8
 #: Liouville spaces up to this dimension are diagonalised densely (ARPACK needs k < n - 1).
 _DENSE_LIOUVILLE_MAX = 16
+
+
+def _steady_bytes(n: int, loss: bool, coherent: bool) -> int:
+    """Lower bound of the memory of the one-step channel's spectrum on ``n`` levels: the
+    exact propagator's dense matrices (``40 N^2``), the packed dense loss layout with loss
+    (``(N+1)/2`` blocks of ``(N+1)^2`` floats) and, for coherent qubits, ARPACK's Krylov
+    basis in Liouville space (at least 20 vectors of ``N^2`` complex numbers)."""
+    return 40 * n * n + (4 * (n + 1) ** 3 if loss else 0) + (320 * n * n if coherent else 0)
+
+
+def check_steady_memory(model: Micromaser) -> None:
+    """Refuse, before any allocation, a spectrum whose memory exceeds this machine's."""
+    n = model.cutoff
+    loss = model.has_loss
+    coherent = not model.is_jaynes_cummings or model.qubit_state[0, 1] != 0
+
+    def allowed(limit: int) -> str:
+        lo, hi = 1, n  # largest cutoff that fits: bisection on the monotone bound
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if _steady_bytes(mid, loss, coherent) <= limit else (lo, mid - 1)
+        return f"allowed on this machine: cutoff <= {lo}"
+
+    parts = "dense matrices" + (", the packed loss blocks" if loss else "")
+    check_memory(
+        "cutoff",
+        str(n),
+        _steady_bytes(n, loss, coherent),
+        f"the one-step channel's spectrum ({parts}"
+        + (", the Krylov basis in Liouville space)" if coherent else ")"),
+        allowed,
+    )
 
 
 class SteadyStateError(RuntimeError):
@@ -166,6 +198,7 @@ class OneStepChannel:
         floor = integer_at_least("floor", floor, 0)
         if floor > model.cutoff - 2:
             raise ValueError(f"floor must be <= cutoff - 2 = {model.cutoff - 2}, got {floor}")
+        check_steady_memory(model)
         self.model = model
         self.cutoff = model.cutoff
         self.floor = floor

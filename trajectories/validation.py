@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -17,11 +19,35 @@ __all__ = [
     "integer_at_least",
     "complex_number",
     "checkpoint_array",
+    "checkpoint_count",
+    "machine_memory",
+    "check_memory",
+    "format_bytes",
+    "show",
+    "collision_count",
+    "MAX_COLLISIONS",
 ]
 
 
+def show(value: object) -> str:
+    """``repr(value)``, except for integers too long to print usefully (or at all: Python
+    refuses to convert more than 4300 digits), which are described by their size."""
+    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 1000:  # type: ignore[arg-type]
+        return _huge(value)
+    try:
+        return repr(value)
+    except ValueError:  # a container holding such an integer
+        return f"<{type(value).__name__} too large to show>"
+
+
 def _describe(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    return f"{show(value)} ({type(value).__name__})"
+
+
+def _huge(value: object) -> str:
+    """An integer too large for a float, described without printing all its digits."""
+    digits = int(abs(value).bit_length() * math.log10(2))  # type: ignore[arg-type]
+    return f"an integer of about 10^{digits}"
 
 
 def _is_real(value: object) -> bool:
@@ -40,7 +66,12 @@ def real_in_range(
     allowed = allowed or _range_text(low, high)
     if not _is_real(value):
         raise ValueError(f"{name} must be a real number {allowed}, got {_describe(value)}")
-    x = float(value)  # type: ignore[arg-type]
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the floats
+        raise ValueError(
+            f"{name} must be a finite real number {allowed}, got {_huge(value)}"
+        ) from None
     if not math.isfinite(x):
         raise ValueError(f"{name} must be a finite real number {allowed}, got {x!r}")
     if not (low <= x <= high):
@@ -64,8 +95,25 @@ def integer_at_least(name: str, value: object, minimum: int) -> int:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
     v = int(value)
     if v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {show(v)}")
     return v
+
+
+#: Largest number of collisions: collision indices (checkpoints) must be exact both as
+#: float64 (evenly spaced default checkpoints) and as int64 (the records). A run of 2**53
+#: collisions would take years per trajectory, so this limit stops no real run.
+MAX_COLLISIONS = 2**53
+
+
+def collision_count(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is an integer in ``[0, MAX_COLLISIONS]``."""
+    n = integer_at_least(name, value, 0)
+    if n > MAX_COLLISIONS:
+        raise ValueError(
+            f"{name} must be an integer in [0, 2**53 = {MAX_COLLISIONS}] (collision indices "
+            f"must be exact in float64 and int64), got {show(n)}"
+        )
+    return n
 
 
 def complex_number(name: str, value: object, max_abs: float, tol: float) -> complex:
@@ -75,7 +123,10 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
             f"{name} must be a complex number with abs({name}) <= {max_abs:g}, "
             f"got {_describe(value)}"
         )
-    z = complex(value)  # type: ignore[arg-type]
+    try:
+        z = complex(value)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the floats
+        raise ValueError(f"{name} must be finite, got {_huge(value)}") from None
     if not (math.isfinite(z.real) and math.isfinite(z.imag)):
         raise ValueError(f"{name} must be finite, got {z!r}")
     if abs(z) > max_abs + tol:
@@ -83,6 +134,87 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
             f"{name} must satisfy abs({name}) <= {max_abs:g}, got {value!r} (abs = {abs(z):.17g})"
         )
     return z
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``).
+
+    >>> format_bytes(1536 * 2**20), format_bytes(10**400)
+    ('1.5 GiB', '10^400 B')
+    """
+    if n >= 2**1000:  # beyond a float: only the order of magnitude
+        return f"10^{math.log10(n):.0f} B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _cgroup_memory_limit() -> int | None:
+    """The memory limit of this process' control group (containers), if one is set."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def machine_memory() -> int | None:
+    """Total physical memory of this machine in bytes (lowered to a container's limit).
+
+    ``None`` where the platform does not tell (then no memory check refuses anything).
+    The *total*, not the currently free memory: a refusal must not depend on what else
+    happens to run, and an allocation larger than the whole machine can never succeed.
+    """
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        total = None
+    cgroup = _cgroup_memory_limit()
+    if total is None or total <= 0:
+        return cgroup
+    return total if cgroup is None else min(total, cgroup)
+
+
+def check_memory(
+    name: str, shown: str, needed: int, what: str, allowed: str | Callable[[int], str]
+) -> None:
+    """Refuse, before allocating, work whose memory exceeds this machine's memory.
+
+    ``needed`` (bytes, a Python int: no overflow) is a lower bound of what the work will
+    allocate for ``what``; when it exceeds :func:`machine_memory`, raise ``ValueError``
+    naming the parameter ``name``, its value as ``shown`` and the ``allowed`` range
+    (a string, or a function of the machine's memory in bytes that returns one).
+    """
+    limit = machine_memory()
+    if limit is None or needed <= limit:
+        return
+    text = allowed(limit) if callable(allowed) else allowed
+    raise ValueError(
+        f"{name}={shown} needs at least {format_bytes(needed)} of memory for {what}, more "
+        f"than this machine has ({format_bytes(limit)}); {text}"
+    )
+
+
+def checkpoint_count(checkpoints: Iterable[int] | None, n_collisions: int) -> int | None:
+    """How many checkpoints ``checkpoints`` holds, without materialising them.
+
+    ``None`` (every collision) gives ``n_collisions + 1``; a sized iterable (list, range,
+    array) its length, however large; an iterator ``None`` (unknown).
+    """
+    if checkpoints is None:
+        return n_collisions + 1
+    try:
+        return len(checkpoints)  # type: ignore[arg-type]
+    except OverflowError:  # a range longer than sys.maxsize
+        return sys.maxsize
+    except TypeError:
+        return None
 
 
 def checkpoint_array(checkpoints: Iterable[int] | None, n_collisions: int) -> np.ndarray:
