@@ -183,6 +183,7 @@ def render(d: dict[str, Any]) -> str:
     worst_cut = max(max(v[o] for o in ("energy", "purity", "fano", "ergotropy"))
                     for v in conv.values())  # fmt: skip
     lr = d["long_runs"]
+    ec = d["escape_check"]
     when = d["created"][:10]
     n_ck = sorted(set(d["checkpoints"].values()))
     inc_cut = sorted({cut[k] for k in cut if k.startswith("inc")})
@@ -307,6 +308,13 @@ when the cutoff is raised by half (exact solver):
 | figure | cutoffs | energy | purity | Fano | ergotropy |
 |---|---|---|---|---|---|
 {crow}
+
+Fig. 1 inset: t* counts weight that leaves through the cutoff ({ec["cutoff"]} levels) as
+escaped; recomputed on {ec["bigger"]} levels for dtheta of m' = 15 + {
+        ", ".join(f"{x:g}" for x in ec["delta"])
+    } (the two fastest escapes, the cheapest to recompute), t* changes by
+{max(abs(a - b) for a, b in zip(ec["t_escape"], ec["t_escape_bigger"], strict=True)):g}
+collisions.
 
 ## Errata, with the evidence
 
