@@ -31,12 +31,23 @@ __all__ = [
     "escape_scan",
     "steady_energy_vs_q",
     "claims",
+    "settle_times",
+    "rare_sector",
+    "steady_summary",
+    "lower_sector_fano",
     "cutoff_change",
     "eq7_check",
+    "SETTLE_TOLS",
+    "TRAP",
 ]
 
 FINE = tj.fine_tuned_theta(15)
 DETUNED = tj.fine_tuned_theta(15.6)
+#: relative tolerances |x(k) - x(last)| <= tol |x(last)| used for energy and purity alike
+#: (the Fig. 4 claim compares their settling times)
+SETTLE_TOLS = (1e-3, 1e-4)
+#: first level above the blocked transition 14 -> 15 of theta = pi/sqrt(15)
+TRAP = 15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +200,8 @@ def escape_scan(
         "exponent": float(coef[0]),
         "exponent_stderr": slope_err,
         "prefactor": float(np.exp(coef[1])),
+        "cutoff": cutoff,
+        "trap": trap,
         "curves": curves,
     }
 
@@ -268,6 +281,112 @@ def claims(results: dict[str, CurveResult]) -> dict[str, Any]:
             out[f"upper_{key}"] = float(e.populations[-1, 15:].sum())
     if "coh_fine" in ex:
         out["E_closed_coh"] = float(tj.coherent_steady_populations(15, 0.25) @ np.arange(15))
+    out["settle"] = settle_times(results)
+    return out
+
+
+def settle_times(
+    results: dict[str, CurveResult], keys: tuple[str, ...] = ("coh_fine", "inc_fine_q0")
+) -> dict[str, dict[str, dict[str, int]]]:
+    """First collision from which |x(k) - x(last)| <= tol |x(last)| at every later collision,
+    for energy and purity with the same relative tolerances :data:`SETTLE_TOLS`."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for key in keys:
+        if key not in results:
+            continue
+        e = results[key].exact
+        out[key] = {
+            obs: {
+                f"{tol:g}": _settle(
+                    e.k,
+                    np.abs(getattr(e, obs) - getattr(e, obs)[-1]) <= tol * abs(getattr(e, obs)[-1]),
+                )
+                for tol in SETTLE_TOLS
+            }
+            for obs in ("energy", "purity")
+        }
+    return out
+
+
+def lower_sector_fano(populations: np.ndarray, trap: int = TRAP) -> np.ndarray:
+    """Fano factor of the state conditioned on n < ``trap`` (rows: collisions)."""
+    low = populations[:, :trap]
+    norm = low.sum(axis=1)
+    n = np.arange(trap, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m1 = (low @ n) / norm
+        m2 = (low @ n**2) / norm
+        return (m2 - m1**2) / m1
+
+
+def rare_sector(result: CurveResult, trap: int = TRAP) -> dict[str, Any]:
+    """The weight above the blocked transition and what a trajectory ensemble sees of it.
+
+    Exact side: the weight w in levels >= ``trap`` at the last collision, its mean photon
+    number and its contribution to <n^2>; the Fano factor of the full state and of the state
+    conditioned on n < ``trap``. Trajectory side (if any): how many trajectories hold a Fock
+    sample at n >= ``trap`` at the last checkpoint and at any checkpoint, and the largest |z|
+    of the Fano estimate against the full and against the conditioned exact value. With
+    M trajectories the weight is sampled about M w times: an ensemble with M << 1/w shows the
+    conditioned state, whatever its error bar says.
+    """
+    ex = result.exact
+    pops = ex.populations
+    n = np.arange(pops.shape[1], dtype=float)
+    w = pops[:, trap:].sum(axis=1)
+    f_low = lower_sector_fano(pops, trap)
+    out: dict[str, Any] = {
+        "w": float(w[-1]),
+        "upper_mean_n": float(pops[-1, trap:] @ n[trap:] / w[-1]) if w[-1] > 0 else math.nan,
+        "n2_contribution": float(pops[-1, trap:] @ n[trap:] ** 2),
+        "fano": float(ex.fano[-1]),
+        "fano_lower": float(f_low[-1]),
+        "k_every10": ex.k[::10].tolist(),
+        "fano_lower_every10": f_low[::10].tolist(),
+        "w_every10": w[::10].tolist(),
+    }
+    ens = result.ensemble
+    if ens is not None:
+        idx = np.searchsorted(ex.k, ens.k)
+        ok = ens.k > 0
+        est, se = ens.fano.mean[ok], ens.fano.stderr[ok] + 2e-10
+        fock = ens.per_trajectory.fock
+        out.update(
+            M=int(ens.n_trajectories),
+            fano_traj=float(ens.fano.mean[-1]),
+            fano_traj_stderr=float(ens.fano.stderr[-1]),
+            z_full=float(np.nanmax(np.abs(est - ex.fano[idx][ok]) / se)),
+            z_lower=float(np.nanmax(np.abs(est - f_low[idx][ok]) / se)),
+            sampled_last=int(np.sum(fock[:, -1] >= trap)),
+            sampled_any=int(np.sum(np.any(fock >= trap, axis=1))),
+            expected_last=float(ens.n_trajectories * w[-1]),
+        )
+    return out
+
+
+def steady_summary(result: CurveResult) -> dict[str, Any]:
+    """The fixed point of the one-step channel on the curve's cutoff, against the run.
+
+    ``steady_state`` (residual <= 1e-12, refuses otherwise); its slowest relaxation time
+    -1/ln|lambda_1| (the metastable mode when there is one) and, when the channel is
+    metastable, the quasi-stationary state reached from the vacuum and its lifetime.
+    """
+    from trajectories.steady import steady_state
+
+    ss = steady_state(result.curve.model)
+    rel = ss.spectrum.relaxation_collisions
+    out = {
+        "cutoff": result.curve.model.cutoff,
+        "energy": float(ss.energy),
+        "purity": float(ss.purity),
+        "residual": float(ss.residual),
+        "metastable": bool(ss.metastable),
+        "relaxation": float(rel[1]),
+        "run_minus_fixed": float(result.exact.energy[-1] - ss.energy),
+    }
+    if ss.quasi_stationary is not None:
+        qs = ss.quasi_stationary
+        out.update(qs_energy=float(qs.energy), qs_lifetime=float(qs.lifetime))
     return out
 
 
@@ -318,6 +437,9 @@ def eq7_check(cutoff: int = 30, seed: int = 5) -> dict[str, float]:
     model = tj.Micromaser(theta=theta, q=q, c=c, cutoff=n)
     ours, _ = tj.CollisionChannel(model).apply_dm(rho)
     return {
+        "cutoff": cutoff,
+        "q": q,
+        "c": c,
         "printed_vs_ours": float(np.max(np.abs(printed - ours))),
         "corrected_vs_ours": float(np.max(np.abs(corrected - ours))),
         "printed_hermiticity_error": float(np.max(np.abs(printed - printed.conj().T))),

@@ -358,7 +358,7 @@ def test_run_file_collision_errors_name_the_key(model, key):
 
 def test_modulated_dynamics_stays_within_the_telescoped_bound():
     """Over k collisions (nbar = 0, so the Jaynes-Cummings states stay on levels <= 14),
-    rho_mod(k) - rho_JC(k) = sum_j T_mod^(k-1-j) (T_mod - T_JC) rho_JC(j): the trace distance
+    rho_mod(k) - rho_JC(k) = sum_j T_mod^(k-1-j) (T_mod - T_JC) rho_JC(j): the trace norm
     is at most k * 2 (delta_1 + delta_2). Without modulation it is visibly larger."""
     n, g, k = 18, 0.3, 8
     mod = Modulation.suppressing(100.0)

@@ -80,7 +80,14 @@ def test_paper_claims_hold_for_the_exact_solver(exact_results):
     # Fig. 2: unit purity at q = 0 (1 - P < 1e-3) for all k >= K2 (the paper: "almost 1000";
     # we find K2 = 725), well after the energy has settled
     assert 500 <= c["K2"] <= 1000
-    assert c["K2"] > 2 * c["K_energy_q0"]
+    # Fig. 4: with the same absolute tolerance on energy and purity, the coherent protocol
+    # settles both on the same time scale and the incoherent q = 0 one is not an order of
+    # magnitude apart (docs/REPRODUCTION.md; a 1% energy criterion against a 1e-3 purity
+    # criterion made it look like x3)
+    for tol in ("0.001", "0.0001"):
+        coh, inc = c["settle"]["coh_fine"], c["settle"]["inc_fine_q0"]
+        assert 0.5 <= coh["purity"][tol] / coh["energy"][tol] <= 2
+        assert 1 < inc["purity"][tol] / inc["energy"][tol] < 5
     assert abs(c["E_fine_q0"] - 14.0) < 1e-9  # Fock state |m-1>, not |m>
     # Fig. 6: purity near the paper's 0.85 at gamma t_r = 0.1 (exact: 0.8544 and 0.8523)
     assert abs(c["P_loss_fine_01"] - 0.85) < 0.01 and abs(c["P_loss_det_01"] - 0.85) < 0.01
