@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -391,7 +392,7 @@ class ChunkDirectory:
                 out.setdefault(int(parts[1]), []).append(p)
         return out
 
-    def _check(self, index: int, p: Path, sizes: dict[int, int] | None) -> str | None:
+    def _check(self, index: int, p: Path, size_of: Callable[[int], int] | None) -> str | None:
         """Why the chunk file ``p`` cannot be used (None when it can)."""
         parts = p.stem.split("-")
         data = p.read_bytes()
@@ -406,21 +407,21 @@ class ChunkDirectory:
             return "belongs to another run"
         if int(fields.get("index", -1)) != index:
             return f"holds chunk {int(fields.get('index', -1))}"
-        if sizes is not None and int(fields.get("n_trajectories", -1)) != sizes.get(index):
+        if size_of is not None and int(fields.get("n_trajectories", -1)) != size_of(index):
             return "has the wrong number of trajectories"
         return None
 
-    def completed(self, sizes: dict[int, int] | None = None) -> set[int]:
-        """Indices of the chunks saved and intact; ``sizes`` (index -> trajectories), when
-        given, is checked too. Damaged or foreign chunk files are removed (one log line
-        each), so that the run computes them again."""
+    def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:
+        """Indices of the chunks saved and intact; ``size_of(i)``, the number of trajectories
+        chunk ``i`` must hold, is checked too when given. Damaged or foreign chunk files are
+        removed (one log line each), so that the run computes them again."""
         for stale in self.path.glob("*.tmp"):  # a write interrupted by a kill
             stale.unlink(missing_ok=True)
         out = set()
         self._paths: dict[int, Path] = {}
         for index, paths in self._files().items():
             for p in paths:
-                why = self._check(index, p, sizes)
+                why = self._check(index, p, size_of)
                 if why is None and index not in self._paths:
                     self._paths[index] = p
                     out.add(index)

@@ -255,9 +255,9 @@ def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
 class ChunkStore(Protocol):
     """Where finished chunks are kept, so an interrupted run can resume (see trajectories.io)."""
 
-    def completed(self, sizes: dict[int, int] | None = None) -> set[int]:
-        """Indices of the chunks already saved and intact (``sizes``: index -> trajectories
-        each chunk must hold)."""
+    def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:
+        """Indices of the chunks already saved and intact (``size_of(i)``: the number of
+        trajectories chunk ``i`` must hold)."""
 
     def load(self, index: int) -> ChunkResult:
         """A saved chunk."""
@@ -466,7 +466,7 @@ def simulate(
     acc = EnsembleAccumulator(model, ks, rho_index, n_chunks, jackknife_groups, n_trajectories)
 
     t0 = time.perf_counter()
-    saved = store.completed(dict(enumerate(sizes))) if store is not None else set()
+    saved = store.completed(size_of) if store is not None else set()
     report = _progress_callback(progress, n_trajectories)
     done = sum(size_of(i) for i in saved)
     if report is not None:
