@@ -8,7 +8,7 @@ Produces ``docs/METASTABILITY.md``, its figures and ``data/metastability/results
 
 The page is rendered from the data file only (:func:`render`), so the two cannot disagree.
 
-Everything is computed from :mod:`trajectories.steady`: the spectrum of
+Everything is computed from :mod:`trajectories.solvers.spectral.steady`: the spectrum of
 :math:`T = \Lambda\circ\Phi` (SPEC Sec. 2), quasi-stationary states
 :math:`\sum_{k\,\mathrm{slow}}R_k\mathrm{Tr}(L_k^\dagger\rho_0)`, and escape rates from the
 probability flux across absorbing boundaries,
@@ -45,8 +45,8 @@ import numpy as np
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
-from trajectories.exact import DEFAULT_LEAKAGE_TOL
-from trajectories.steady import (
+from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
+from trajectories.solvers.spectral.steady import (
     ONE_TOL,
     SteadyStateError,
     escape_time,
@@ -1012,7 +1012,7 @@ def _usage(r: dict) -> list[str]:
         "",
         "```python",
         "import trajectories as tj",
-        "from trajectories.steady import steady_state, spectrum, escape_time, quasi_stationary",
+        "from trajectories.solvers.spectral.steady import steady_state, spectrum, escape_time, quasi_stationary",
         "",
         "model = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0,",
         "                      gamma_tr=0.001, nbar=0.15, cutoff=60)",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from trajectories.exact import DEFAULT_LEAKAGE_TOL
+from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
 
 from . import paper
 from .report import render, to_plain

@@ -9,7 +9,7 @@ Produces ``docs/ULTRASTRONG.md``, its figures and ``data/ultrastrong/results.jso
 The battery is the paper's Fig. 5 case (theta = pi/sqrt(15), q = 0.25, c = 1, gamma t_r =
 0.1, nbar = 0.15): the loss makes a steady state exist for the Jaynes-Cummings collision.
 Every collision is replaced by the full Rabi collision of duration
-:math:`\omega\tau = \theta/(g/\omega)` (:mod:`trajectories.counter_rotating`), for
+:math:`\omega\tau = \theta/(g/\omega)` (:mod:`trajectories.channels.rabi`), for
 ``g/omega`` from 0.01 to 1:
 
 1. steady energy, purity and ergotropy (:func:`trajectories.steady_state`) without
@@ -22,7 +22,7 @@ Every collision is replaced by the full Rabi collision of duration
    of interaction time), on a cutoff on which the run leaks less than the solvers'
    tolerance;
 3. the one-collision trace distance from Jaynes-Cummings against the derived bounds
-   (:func:`trajectories.counter_rotating.modulation_residual`);
+   (:func:`trajectories.channels.rabi.modulation_residual`);
 4. a physically bounded frequency excursion (:math:`\eta\nu \le \omega`);
 5. random collision timing: the channel averaged over the collision phases
    (:func:`phase_averaged_channel`), and deterministic incommensurate timing
@@ -49,14 +49,14 @@ import numpy as np
 from scipy.special import jn_zeros, jv
 
 import trajectories as tj
-from trajectories import counter_rotating as cr
 from trajectories._threads import single_threaded_blas
-from trajectories.collision import CollisionChannel, qubit_branches
+from trajectories.channels import rabi as cr
+from trajectories.channels.jaynes_cummings import CollisionChannel, qubit_branches
+from trajectories.channels.kraus import DROP_TOL, KrausChannel
+from trajectories.channels.loss import LossChannel
 from trajectories.errors import TruncationError
-from trajectories.exact import DEFAULT_LEAKAGE_TOL
-from trajectories.kraus import DROP_TOL, KrausChannel
-from trajectories.loss import LossChannel
-from trajectories.steady import ONE_TOL, SteadyStateError
+from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
+from trajectories.solvers.spectral.steady import ONE_TOL, SteadyStateError
 
 __all__ = [
     "main",
@@ -180,7 +180,7 @@ def phase_averaged_channel(
 
     A collision starting at :math:`t_0` has :math:`U = R_\alpha W(\beta) R_\alpha^\dagger`
     with :math:`\alpha = 2\omega t_0`, :math:`\beta = \nu t_0` and
-    :math:`R_\alpha = e^{i\alpha X/2}` (:mod:`trajectories.counter_rotating`). Split
+    :math:`R_\alpha = e^{i\alpha X/2}` (:mod:`trajectories.channels.rabi`). Split
     :math:`W = \sum_m W_m` by the change :math:`2m` of the excitation number
     :math:`X`: :math:`R_\alpha W_m R_\alpha^\dagger = e^{i\alpha m} W_m`. With
     ``alphas=None`` the average over a uniform :math:`\alpha` is taken exactly,

@@ -160,7 +160,7 @@ def assert_agrees_with_exact(
     - the trace of the rebuilt rho is the fraction of trajectories still alive, and that
       agrees with ``1 - leakage`` of the exact solution within ``k`` binomial errors.
 
-    Returns the :class:`~trajectories.compare.Comparison`.
+    Returns the :class:`~trajectories.statistics.compare.Comparison`.
     """
     import trajectories as tj
 

@@ -5,8 +5,8 @@ import pytest
 from helpers import dense_collision, dense_loss, random_density_matrix
 
 import trajectories as tj
-from trajectories.collision import CollisionChannel, qubit_branches
-from trajectories.loss import LossChannel
+from trajectories.channels.jaynes_cummings import CollisionChannel, qubit_branches
+from trajectories.channels.loss import LossChannel
 
 COLLISION_CASES = [
     # theta, q, c
@@ -230,7 +230,7 @@ def test_banded_loss_blocks_agree_with_dense_block_products(gamma, nbar, n, rng)
 
 @pytest.mark.parametrize("gamma,nbar,n", BAND_CASES[:3])
 def test_banded_layout_drops_only_entries_below_the_threshold(gamma, nbar, n):
-    from trajectories.loss import DROP
+    from trajectories.channels.loss import DROP
 
     ch = LossChannel(model(0.3, 0.5, 0.0, n, gamma, nbar))
     ch.set_layout("band")

@@ -15,10 +15,10 @@ from scipy import stats
 from scipy.linalg import expm
 
 import trajectories as tj
-from trajectories import counting as cn
 from trajectories._threads import single_threaded_blas
-from trajectories.collision import CollisionChannel
-from trajectories.loss import LossChannel, loss_generator_block
+from trajectories.channels.jaynes_cummings import CollisionChannel
+from trajectories.channels.loss import LossChannel, loss_generator_block
+from trajectories.statistics import counting as cn
 
 FINE = tj.fine_tuned_theta(15)
 DETUNED = tj.fine_tuned_theta(15.6)
@@ -378,7 +378,7 @@ def test_energy_per_trajectory_is_labelled_unravelling_dependent(runs):
 
 # ------------------------------------------------------------------ figures / command
 def test_counts_command_writes_the_figures_from_a_result_file(tmp_path, capsys):
-    from trajectories import counting_figures as acn
+    from trajectories.plot import counting as acn
 
     model = tj.Micromaser(theta=FINE, q=0.25, c=1.0, gamma_tr=0.2, nbar=0.3, cutoff=24)
     ens = tj.simulate(model, 30, 200, seed=5, chunk_size=10, checkpoints=range(31), max_jumps=60)
@@ -397,7 +397,7 @@ def test_counts_command_writes_the_figures_from_a_result_file(tmp_path, capsys):
 
 def test_qubits_in_e_are_the_mirror_image_of_qubits_in_g():
     """e = k - g in every history: the figures derive P(e) from P(g) without a second DFT."""
-    from trajectories import counting_figures as acn
+    from trajectories.plot import counting as acn
 
     model = tj.Micromaser(theta=FINE, q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=20)
     g = cn.exact_distribution(model, 25, "g", checkpoints=[0, 10, 25])

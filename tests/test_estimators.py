@@ -27,8 +27,8 @@ import pytest
 from scipy import stats
 
 import trajectories as tj
-from trajectories.ensemble import EnsembleAccumulator, jackknife
-from trajectories.unravel import ChunkResult
+from trajectories.solvers.montecarlo.chunks import ChunkResult
+from trajectories.solvers.montecarlo.result import EnsembleAccumulator, jackknife
 
 N = 8
 MODEL = tj.Micromaser(theta=0.5, q=0.5, cutoff=N)

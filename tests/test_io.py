@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories import io
-from trajectories.unravel import ChunkResult
+from trajectories.runs import io
+from trajectories.solvers.montecarlo.chunks import ChunkResult
 
 MODEL = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=0.8 * np.exp(0.3j),
                       gamma_tr=0.1, nbar=0.15, cutoff=30)  # fmt: skip
@@ -71,7 +71,13 @@ def test_load_refuses_foreign_files(tmp_path):
 
 def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
     arrays = io.ChunkDirectory.create(tmp_path / "run.chunks", {"request": {"a": 1}})
-    from trajectories.unravel import InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
+    from trajectories.solvers.montecarlo.chunks import (
+        InitialStates,
+        KernelArrays,
+        Plan,
+        chunk_seed,
+        run_chunk,
+    )
 
     ks = np.array([0, 5, 10])
     plan = Plan(ks, np.array([0, -1, 1]), 3)

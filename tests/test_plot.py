@@ -8,7 +8,7 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 
 import trajectories as tj
-from trajectories import plot
+from trajectories.plot import figures as plot
 
 RHO_KS = [0, 15, 30]
 

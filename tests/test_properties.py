@@ -2,7 +2,7 @@
 
 - run-file documents of any shape (random keys, types, nesting, unicode, huge numbers,
   NaN/inf), as dictionaries and as TOML text, either load into run points or raise
-  :class:`~trajectories.runfile.RunFileError` with one line, and the command line answers
+  :class:`~trajectories.runs.runfile.RunFileError` with one line, and the command line answers
   them with exit status 2 and one line (or starts the run);
 - the expression parser accepts exactly its grammar (differential test against Python's
   own parser restricted to the grammar), never evaluates Python, and rejects very long or
@@ -37,9 +37,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import trajectories as tj
-from trajectories import cli, runner, validation
-from trajectories.model import MAX_CUTOFF
-from trajectories.runfile import (
+from trajectories import cli, validation
+from trajectories.model.micromaser import MAX_CUTOFF
+from trajectories.runs import runner
+from trajectories.runs.runfile import (
     MODEL_KEYS,
     OUTPUT_KEYS,
     RUN_KEYS,
@@ -855,9 +856,9 @@ def test_the_memory_limits_do_not_block_real_runs():
     """Sizes real users run pass the checks on a 16 GiB machine; the model itself accepts
     any cutoff a machine could hold."""
     with _machine():
-        from trajectories.exact import check_exact_memory
-        from trajectories.simulate import check_simulate_memory
-        from trajectories.steady import check_steady_memory
+        from trajectories.solvers.exact import check_exact_memory
+        from trajectories.solvers.montecarlo.simulate import check_simulate_memory
+        from trajectories.solvers.spectral.steady import check_steady_memory
 
         big = _MODEL.replace(cutoff=200)
         check_simulate_memory(big, 10**6, 101, 1, 20)  # 10^6 trajectories x 101 checkpoints

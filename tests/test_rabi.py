@@ -11,9 +11,9 @@ from helpers import assert_agrees_with_exact, random_density_matrix
 from scipy.integrate import solve_ivp
 
 import trajectories as tj
-from trajectories import counter_rotating as cr
-from trajectories.collision import CollisionChannel
-from trajectories.interaction import JaynesCummings, Modulation, Rabi
+from trajectories.channels import rabi as cr
+from trajectories.channels.jaynes_cummings import CollisionChannel
+from trajectories.model.interactions import JaynesCummings, Modulation, Rabi
 
 THETA = tj.fine_tuned_theta(15)
 
@@ -327,7 +327,7 @@ def test_trajectories_agree_with_the_exact_solver(col, n, k, extra):
 
 # ------------------------------------------------------------------------ run files
 def test_run_file_describes_a_rabi_collision():
-    from trajectories.runfile import apply_overrides, parse_run_dict
+    from trajectories.runs.runfile import apply_overrides, parse_run_dict
 
     model = {"collision": "rabi", "g_over_omega": [0.1, 0.2], "eta": "suppress"}
     model |= {"nu_over_omega": 20, "omega_tr": "4*pi", "cutoff": 20}
@@ -350,7 +350,7 @@ def test_run_file_describes_a_rabi_collision():
     ],
 )
 def test_run_file_collision_errors_name_the_key(model, key):
-    from trajectories.runfile import RunFileError, parse_run_dict
+    from trajectories.runs.runfile import RunFileError, parse_run_dict
 
     with pytest.raises(RunFileError, match=key.replace(".", r"\.")):
         parse_run_dict({"model": model})

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories import kernels
-from trajectories.unravel import (
+from trajectories.solvers.montecarlo.chunks import (
     InitialStates,
     KernelArrays,
     Plan,
@@ -19,6 +18,7 @@ from trajectories.unravel import (
     real_gauge,
     run_chunk,
 )
+from trajectories.solvers.montecarlo.kernels import banded as kernels
 
 N = 30
 MODELS = {

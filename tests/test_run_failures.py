@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories import io
 from trajectories.cli import main
-from trajectories.runlock import _start_time
+from trajectories.runs import io
+from trajectories.runs.runlock import _start_time
 
 RUNFILE = """
 [model]

@@ -1,4 +1,4 @@
-"""Run files (trajectories.runfile) and the paper's presets (trajectories.presets)."""
+"""Run files (trajectories.runs.runfile) and the paper's presets (trajectories.runs.presets)."""
 
 import dataclasses
 import inspect
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import trajectories as tj
-from trajectories import runfile
-from trajectories.presets import PRESETS, describe_presets, preset_points
-from trajectories.runfile import (
+from trajectories.runs import runfile
+from trajectories.runs.presets import PRESETS, describe_presets, preset_points
+from trajectories.runs.runfile import (
     OutputSettings,
     RunFileError,
     RunPoint,

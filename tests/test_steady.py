@@ -17,8 +17,8 @@ from helpers import annihilation, dense_collision, dense_loss_generator, qubit_s
 from scipy.linalg import expm
 
 import trajectories as tj
-from trajectories import steady
-from trajectories.steady import (
+from trajectories.solvers.spectral import steady
+from trajectories.solvers.spectral.steady import (
     OneStepChannel,
     SteadyStateError,
     escape_time,

@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.linalg import expm
 
 import trajectories as tj
-from trajectories.loss import LossChannel, loss_generator_block
+from trajectories.channels.loss import LossChannel, loss_generator_block
 
 TH15 = tj.fine_tuned_theta(15)
 TH156 = tj.fine_tuned_theta(15.6)

@@ -10,8 +10,8 @@ from helpers import random_density_matrix
 
 import trajectories as tj
 from analysis import ultrastrong as us
-from trajectories import counter_rotating as cr
 from trajectories._threads import single_threaded_blas
+from trajectories.channels import rabi as cr
 
 THETA = tj.fine_tuned_theta(15)
 

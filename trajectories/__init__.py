@@ -16,25 +16,25 @@ points are:
 
 from __future__ import annotations
 
-from . import closed_forms, counting, observables
+from . import observables
 from ._version import __version__
-from .closed_forms import (
+from .channels.jaynes_cummings import BandedKraus, CollisionChannel
+from .channels.loss import LossChannel
+from .errors import TruncationError, TruncationWarning
+from .model.interactions import JaynesCummings, Modulation, Rabi
+from .model.micromaser import Micromaser, fine_tuned_theta
+from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
+from .runs.io import RunRecord, load, save
+from .solvers import closed_forms
+from .solvers.closed_forms import (
     coherent_steady_populations,
     incoherent_steady_populations,
     incoherent_steady_purity,
 )
-from .collision import BandedKraus, CollisionChannel
-from .compare import Comparison, compare
-from .ensemble import EnsembleResult, Estimate, PerTrajectory
-from .errors import TruncationError, TruncationWarning
-from .exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
-from .interaction import JaynesCummings, Modulation, Rabi
-from .io import RunRecord, load, save
-from .loss import LossChannel
-from .model import Micromaser, fine_tuned_theta
-from .simulate import StatisticsWarning, simulate
-from .states import as_density_matrix, coherent_state, fock_state, thermal_state
-from .steady import (
+from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
+from .solvers.montecarlo.simulate import StatisticsWarning, simulate
+from .solvers.spectral.steady import (
     EscapeTime,
     OneStepChannel,
     QuasiStationary,
@@ -46,6 +46,8 @@ from .steady import (
     spectrum,
     steady_state,
 )
+from .statistics import counting
+from .statistics.compare import Comparison, compare
 
 __all__ = [
     "__version__",

@@ -36,8 +36,8 @@ EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _point_failures() -> tuple[type[BaseException], ...]:
-    from .io import ChunkError
-    from .runner import RunError, RunStopped
+    from .runs.io import ChunkError
+    from .runs.runner import RunError, RunStopped
 
     return (TruncationError, RunError, RunStopped, ChunkError, ValueError)
 
@@ -166,9 +166,9 @@ def _silence_stdout() -> None:
 
 
 def _run_handler(handler, args: argparse.Namespace) -> int:
-    from .io import ChunkError
-    from .runfile import RunFileError
-    from .runner import RunError, RunStopped
+    from .runs.io import ChunkError
+    from .runs.runfile import RunFileError
+    from .runs.runner import RunError, RunStopped
 
     try:
         return handler(args)
@@ -188,8 +188,8 @@ def _run_handler(handler, args: argparse.Namespace) -> int:
 
 
 def _points(args: argparse.Namespace) -> list:
-    from .presets import preset_points
-    from .runfile import apply_overrides, load_run_file
+    from .runs.presets import preset_points
+    from .runs.runfile import apply_overrides, load_run_file
 
     if args.source and args.preset:
         raise ValueError("give a run file or --preset, not both")
@@ -229,7 +229,7 @@ def _dask_client(args: argparse.Namespace):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from . import runner
+    from .runs import runner
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.scheduler or args.cluster:
@@ -314,7 +314,7 @@ def _print_summary(record, rows: int = 6) -> None:
         return
     print(ens)
     if ex is not None:
-        from .compare import compare
+        from .statistics.compare import compare
 
         cmp = compare(ens, ex)
         z = ", ".join(f"{k} {v:.2f}" for k, v in cmp.max_abs_z.items())
@@ -322,7 +322,7 @@ def _print_summary(record, rows: int = 6) -> None:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from . import io, runner
+    from .runs import io, runner
 
     if Path(args.result).is_file() and not args.result.endswith(".chunks"):
         io.check_result_file(args.result)  # a named file must be a result: say why not
@@ -391,7 +391,8 @@ def _table(ens, ex, rows: int) -> str:
 def _cmd_plot(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
-    from . import io, plot
+    from .plot import figures as plot
+    from .runs import io
 
     rec = io.load(args.result)
     folder = Path(args.output) if args.output else rec.path.parent
@@ -418,16 +419,16 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_counts(args: argparse.Namespace) -> int:
-    from .counting_figures import counts_command
+    from .plot.counting import counts_command
 
     counts_command(args.result, args.output, tuple(args.format))
     return 0
 
 
 def _cmd_steady(args: argparse.Namespace) -> int:
-    from .presets import preset_points
-    from .runfile import load_run_file
-    from .steady import steady_command
+    from .runs.presets import preset_points
+    from .runs.runfile import load_run_file
+    from .solvers.spectral.steady import steady_command
 
     if args.runfile and args.preset:
         raise ValueError("give a run file or --preset, not both")
@@ -438,7 +439,7 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    from .presets import describe_presets
+    from .runs.presets import describe_presets
 
     print(describe_presets())
     return 0

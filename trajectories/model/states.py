@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy.special import gammaln
 
-from .validation import integer_at_least, real_in_range
+from ..validation import integer_at_least, real_in_range
 
 __all__ = [
     "fock_state",

@@ -145,7 +145,7 @@ class KrausChannel:
         multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]``: another equally valid
         floating-point version of the channel (see
         :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
-        from .collision import _perturb
+        from .jaynes_cummings import _perturb
 
         new = copy.copy(self)
         new._csr = []

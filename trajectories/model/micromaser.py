@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .interaction import Interaction, JaynesCummings, Rabi, interaction_from_dict
-from .validation import complex_number, integer_at_least, real_in_range, show
+from ..validation import complex_number, integer_at_least, real_in_range, show
+from .interactions import Interaction, JaynesCummings, Rabi, interaction_from_dict
 
 __all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
 

@@ -79,15 +79,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from scipy import linalg as sla
 
-from ._threads import single_threaded_blas
-from .collision import BandedKraus, CollisionChannel
-from .ensemble import EnsembleResult, Estimate
-from .errors import TruncationError
-from .exact import DEFAULT_LEAKAGE_TOL
-from .loss import loss_generator_block
-from .model import Micromaser
-from .states import as_density_matrix
-from .validation import checkpoint_array, integer_at_least, real_in_range
+from .._threads import single_threaded_blas
+from ..channels.jaynes_cummings import BandedKraus, CollisionChannel
+from ..channels.loss import loss_generator_block
+from ..errors import TruncationError
+from ..model.micromaser import Micromaser
+from ..model.states import as_density_matrix
+from ..solvers.exact import DEFAULT_LEAKAGE_TOL
+from ..solvers.montecarlo.result import EnsembleResult, Estimate
+from ..validation import checkpoint_array, integer_at_least, real_in_range
 
 __all__ = [
     "COUNTS",

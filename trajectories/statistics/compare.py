@@ -22,8 +22,8 @@ import dataclasses
 
 import numpy as np
 
-from .ensemble import EnsembleResult
-from .exact import ExactResult
+from ..solvers.exact import ExactResult
+from ..solvers.montecarlo.result import EnsembleResult
 
 __all__ = ["Comparison", "compare", "SE_FLOOR"]
 

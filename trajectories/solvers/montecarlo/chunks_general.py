@@ -15,12 +15,12 @@ import time
 
 import numpy as np
 
-from ._threads import single_threaded_blas
-from .counter_rotating import RabiCollision
-from .kernels_general import run_trajectories_general
-from .loss import decay_rates, population_channel
-from .model import Micromaser
-from .unravel import ChunkResult, InitialStates, Plan, chunk_generators, chunk_records, chunk_result
+from ..._threads import single_threaded_blas
+from ...channels.loss import decay_rates, population_channel
+from ...channels.rabi import RabiCollision
+from ...model.micromaser import Micromaser
+from .chunks import ChunkResult, InitialStates, Plan, chunk_generators, chunk_records, chunk_result
+from .kernels.general import run_trajectories_general
 
 __all__ = ["GeneralKernelArrays", "run_chunk_general", "MAX_KRAUS_BYTES"]
 

@@ -19,14 +19,11 @@ from typing import Protocol
 import numpy as np
 from joblib import Parallel, delayed
 
-from . import validation as _validation
-from .ensemble import EnsembleAccumulator, EnsembleResult
-from .errors import TruncationError, warn_if_close
-from .exact import DEFAULT_LEAKAGE_TOL
-from .model import Micromaser
-from .states import as_density_matrix
-from .unravel import ChunkResult, InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
-from .validation import (
+from ... import validation as _validation
+from ...errors import TruncationError, warn_if_close
+from ...model.micromaser import Micromaser
+from ...model.states import as_density_matrix
+from ...validation import (
     check_memory,
     checkpoint_array,
     checkpoint_count,
@@ -36,6 +33,9 @@ from .validation import (
     real_in_range,
     show,
 )
+from ..exact import DEFAULT_LEAKAGE_TOL
+from .chunks import ChunkResult, InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
+from .result import EnsembleAccumulator, EnsembleResult
 
 __all__ = [
     "simulate",
@@ -272,7 +272,7 @@ def _progress_callback(
     if callable(progress):
         return progress
     if progress:
-        from .progress import ProgressBar
+        from ...progress import ProgressBar
 
         return ProgressBar(total, unit="trajectories")
     return None
@@ -458,7 +458,7 @@ def simulate(
     if model.is_jaynes_cummings:
         arrays, chunk_runner = KernelArrays.from_model(model), run_chunk
     else:  # a Rabi collision: sparse Kraus sets, one per distinct collision phase
-        from .unravel_general import GeneralKernelArrays, run_chunk_general
+        from .chunks_general import GeneralKernelArrays, run_chunk_general
 
         arrays = GeneralKernelArrays.from_model(model, int(ks[-1]))
         chunk_runner = run_chunk_general

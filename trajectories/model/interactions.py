@@ -21,7 +21,7 @@ import dataclasses
 import math
 from typing import Any
 
-from .validation import integer_at_least, real_in_range
+from ..validation import integer_at_least, real_in_range
 
 __all__ = ["JaynesCummings", "Rabi", "Modulation", "Interaction", "interaction_from_dict"]
 
@@ -175,7 +175,7 @@ class Rabi:
 
     def schedule(self) -> str:
         """Which unitaries the collisions need: one, a periodic sequence, or one each."""
-        from .counter_rotating import phase_schedule
+        from ..channels.rabi import phase_schedule
 
         period = phase_schedule(self)[0]
         if period == 1:

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from . import observables as obs
-from .model import Micromaser
-from .unravel import ChunkResult
+from ... import observables as obs
+from ...model.micromaser import Micromaser
+from .chunks import ChunkResult
 
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
 _RECORDS = (

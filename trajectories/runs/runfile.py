@@ -49,9 +49,9 @@ from typing import Any
 
 import numpy as np
 
-from .interaction import JaynesCummings, Modulation, Rabi
-from .model import Micromaser, fine_tuned_theta
-from .validation import MAX_COLLISIONS, check_memory, show
+from ..model.interactions import JaynesCummings, Modulation, Rabi
+from ..model.micromaser import Micromaser, fine_tuned_theta
+from ..validation import MAX_COLLISIONS, check_memory, show
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -850,8 +850,12 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
     """The solvers' own memory checks (:func:`trajectories.simulate.check_simulate_memory`,
     :func:`trajectories.exact.check_exact_memory`), on the point as the runner will run it,
     so that a run that cannot fit fails when the file is read, naming the run-file key."""
-    from .exact import check_exact_memory
-    from .simulate import DEFAULT_JACKKNIFE_GROUPS, check_simulate_memory, default_chunk_size
+    from ..solvers.exact import check_exact_memory
+    from ..solvers.montecarlo.simulate import (
+        DEFAULT_JACKKNIFE_GROUPS,
+        check_simulate_memory,
+        default_chunk_size,
+    )
 
     chunk = run.chunk_size or default_chunk_size(run.trajectories)
     groups = min(-(-run.trajectories // chunk), DEFAULT_JACKKNIFE_GROUPS)

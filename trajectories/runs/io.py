@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .ensemble import EnsembleResult, Estimate, PerTrajectory
-from .exact import ExactResult
-from .model import Micromaser
-from .unravel import ChunkResult
+from .._version import __version__
+from ..model.micromaser import Micromaser
+from ..solvers.exact import ExactResult
+from ..solvers.montecarlo.chunks import ChunkResult
+from ..solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
 
 log = logging.getLogger("trajectories")
 

@@ -76,13 +76,13 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
-from . import observables as obs
-from ._threads import single_threaded_blas
-from .collision import BandedKraus
-from .exact import ExactPropagator
-from .model import Micromaser
-from .states import as_density_matrix
-from .validation import check_memory, integer_at_least, real_in_range
+from ... import observables as obs
+from ..._threads import single_threaded_blas
+from ...channels.jaynes_cummings import BandedKraus
+from ...model.micromaser import Micromaser
+from ...model.states import as_density_matrix
+from ...validation import check_memory, integer_at_least, real_in_range
+from ..exact import ExactPropagator
 
 __all__ = [
     "OneStepChannel",

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from .model import Micromaser
+from ..model.micromaser import Micromaser
 
 __all__ = ["BandedKraus", "CollisionChannel", "qubit_branches", "jc_blocks"]
 

@@ -68,7 +68,7 @@ import numpy as np
 from numba import njit
 from scipy.linalg import expm
 
-from .model import Micromaser
+from ..model.micromaser import Micromaser
 
 __all__ = [
     "DENSE_MAX_FILL",
@@ -183,7 +183,7 @@ class LossChannel:
         draw per entry): with ``rel`` of a rounding unit, another equally valid
         floating-point version of the channel (see
         :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
-        from .collision import _perturb
+        from .jaynes_cummings import _perturb
 
         new = copy.copy(self)
         new.population_block = _perturb(self.population_block, rel, rng)

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from .._version import __version__
+from ..errors import TruncationError
+from ..model.micromaser import Micromaser
+from ..solvers.exact import solve_exact
+from ..solvers.montecarlo.simulate import default_chunk_size, simulate
 from . import io
-from ._version import __version__
-from .errors import TruncationError
-from .exact import solve_exact
-from .model import Micromaser
 from .runlock import LockedError, RunLock
-from .simulate import default_chunk_size, simulate
 
 __all__ = [
     "RunRequest",
@@ -297,7 +297,7 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
     """Observables against collisions, trajectories with error bands and exact overlaid."""
     import matplotlib.pyplot as plt
 
-    from . import plot
+    from ..plot import figures as plot
 
     out = []
     paths = result_paths(folder, name)

@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
-from .collision import CollisionChannel
-from .model import Micromaser
+from ..model.micromaser import Micromaser
+from .jaynes_cummings import CollisionChannel
 
 __all__ = ["collision_channel"]
 
@@ -21,6 +21,6 @@ def collision_channel(model: Micromaser, method: str = "auto"):
     """The collision channel(s) of ``model``; ``method`` picks the Rabi integrator."""
     if model.is_jaynes_cummings:
         return CollisionChannel(model)
-    from .counter_rotating import RabiCollision
+    from .rabi import RabiCollision
 
     return RabiCollision(model, method=method)

@@ -104,10 +104,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .collision import qubit_branches
-from .interaction import Rabi
+from ..model.interactions import Rabi
+from ..model.micromaser import Micromaser
+from .jaynes_cummings import qubit_branches
 from .kraus import DROP_TOL, KrausChannel
-from .model import Micromaser
 
 __all__ = [
     "EDGE_TOL",

@@ -20,15 +20,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import observables as obs
-from ._threads import single_threaded_blas
-from .channels import collision_channel
-from .collision import CollisionChannel
-from .errors import TruncationError, warn_if_close
-from .loss import LossChannel
-from .model import Micromaser
-from .states import as_density_matrix, is_diagonal
-from .validation import (
+from .. import observables as obs
+from .._threads import single_threaded_blas
+from ..channels.collisions import collision_channel
+from ..channels.jaynes_cummings import CollisionChannel
+from ..channels.loss import LossChannel
+from ..errors import TruncationError, warn_if_close
+from ..model.micromaser import Micromaser
+from ..model.states import as_density_matrix, is_diagonal
+from ..validation import (
     check_memory,
     checkpoint_array,
     checkpoint_count,

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels import _finish, _loss_interval, _record
+from .banded import _finish, _loss_interval, _record
 
 __all__ = ["run_trajectories_general"]
 

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .validation import integer_at_least, real_in_range
+from ..validation import integer_at_least, real_in_range
 
 __all__ = [
     "incoherent_steady_populations",

@@ -13,11 +13,11 @@ import time
 
 import numpy as np
 
-from ._threads import single_threaded_blas
-from .collision import CollisionChannel
-from .kernels import run_trajectories
-from .loss import decay_rates, population_channel
-from .model import Micromaser
+from ..._threads import single_threaded_blas
+from ...channels.jaynes_cummings import CollisionChannel
+from ...channels.loss import decay_rates, population_channel
+from ...model.micromaser import Micromaser
+from .kernels.banded import run_trajectories
 
 __all__ = [
     "KernelArrays",
