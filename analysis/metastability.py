@@ -8,7 +8,7 @@ Produces ``docs/METASTABILITY.md``, its figures and ``data/metastability/results
 
 The page is rendered from the data file only (:func:`render`), so the two cannot disagree.
 
-Everything is computed from :mod:`trajectories.solvers.spectral.steady`: the spectrum of
+Everything is computed from :mod:`trajectories.solvers.spectral`: the spectrum of
 :math:`T = \Lambda\circ\Phi` (SPEC Sec. 2), quasi-stationary states
 :math:`\sum_{k\,\mathrm{slow}}R_k\mathrm{Tr}(L_k^\dagger\rho_0)`, and escape rates from the
 probability flux across absorbing boundaries,
@@ -46,7 +46,7 @@ import numpy as np
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
 from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
-from trajectories.solvers.spectral.steady import (
+from trajectories.solvers.spectral import (
     ONE_TOL,
     SteadyStateError,
     escape_time,
@@ -458,8 +458,9 @@ def render(data: dict) -> str:
         f"Python {meta['python']}). Every number on this page is rendered from "
         "`data/metastability/results.json` by the same script (`--report-only` renders it "
         "again; `tests/test_reports.py` checks that this page is exactly that rendering). "
-        "Figures: `docs/figures/metastability-*.png`. The methods are in `trajectories/steady.py` "
-        "(issue 9); `tests/test_steady.py` checks them against dense constructions, long "
+        "Figures: `docs/figures/metastability-*.png`. The methods are in "
+        "`trajectories/solvers/spectral/`; `tests/test_steady.py` checks them against dense "
+        "constructions, long "
         "`solve_exact` runs, the closed forms and survival curves."
     )
     p("")
@@ -1012,17 +1013,16 @@ def _usage(r: dict) -> list[str]:
         "",
         "```python",
         "import trajectories as tj",
-        "from trajectories.solvers.spectral.steady import steady_state, spectrum, escape_time, quasi_stationary",
         "",
         "model = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0,",
         "                      gamma_tr=0.001, nbar=0.15, cutoff=60)",
-        "ss = steady_state(model)        # fixed point, residual, metastable, slow rates, "
+        "ss = tj.steady_state(model)     # fixed point, residual, metastable, slow rates, "
         "energy_error",
         "ss.quasi_stationary             # state reached from vacuum, with its lifetime",
-        "spec = spectrum(model, n_eigs=8, vectors=True)",
+        "spec = tj.spectrum(model, n_eigs=8, vectors=True)",
         "spec.eigenvalues, spec.relaxation_collisions, spec.governing(rho0)   # rho0: (N, N) start",
-        f"escape_time(model, below=40)    # A -> B: rate {a['rate']:.4g} / collision",
-        "escape_time(model, above=15)    # basin B and its (unresolvably slow) decay",
+        f"tj.escape_time(model, below=40)    # A -> B: rate {a['rate']:.4g} / collision",
+        "tj.escape_time(model, above=15)    # basin B and its (unresolvably slow) decay",
         "```",
         "",
         "`micromaser steady RUNFILE` prints the same for every point of a run file.",

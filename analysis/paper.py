@@ -371,7 +371,7 @@ def steady_summary(result: CurveResult) -> dict[str, Any]:
     -1/ln|lambda_1| (the metastable mode when there is one) and, when the channel is
     metastable, the quasi-stationary state reached from the vacuum and its lifetime.
     """
-    from trajectories.solvers.spectral.steady import steady_state
+    from trajectories.solvers.spectral import steady_state
 
     ss = steady_state(result.curve.model)
     rel = ss.spectrum.relaxation_collisions

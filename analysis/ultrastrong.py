@@ -50,13 +50,14 @@ from scipy.special import jn_zeros, jv
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
-from trajectories.channels import rabi as cr
-from trajectories.channels.jaynes_cummings import CollisionChannel, qubit_branches
-from trajectories.channels.kraus import DROP_TOL, KrausChannel
+from trajectories.channels import rabi_unitary as cr
+from trajectories.channels.collisions import collision_channel
+from trajectories.channels.kraus import DROP_TOL, KrausChannel, qubit_branches
 from trajectories.channels.loss import LossChannel
+from trajectories.channels.rabi import RabiCollisions
 from trajectories.errors import TruncationError
 from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
-from trajectories.solvers.spectral.steady import ONE_TOL, SteadyStateError
+from trajectories.solvers.spectral import ONE_TOL, SteadyStateError
 
 __all__ = [
     "main",
@@ -381,8 +382,8 @@ def task_distance(case: str, g: float) -> dict:
     ss = tj.steady_state(jc)
     rho = ss.rho
     m = model(case, g)
-    a, _ = cr.RabiCollision(m).at(1).apply_dm(rho)
-    b, _ = CollisionChannel(jc).apply_dm(rho)
+    a, _ = RabiCollisions(m).at(1).apply_dm(rho)
+    b, _ = collision_channel(jc).apply_dm(rho)
     diff = 0.5 * (a - b + (a - b).conj().T)
     dist = 0.5 * float(np.sum(np.abs(np.linalg.eigvalsh(diff))))
     mod = m.collision.modulation

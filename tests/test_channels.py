@@ -5,7 +5,8 @@ import pytest
 from helpers import dense_collision, dense_loss, random_density_matrix
 
 import trajectories as tj
-from trajectories.channels.jaynes_cummings import CollisionChannel, qubit_branches
+from trajectories.channels.collisions import collision_channel
+from trajectories.channels.kraus import qubit_branches
 from trajectories.channels.loss import LossChannel
 
 COLLISION_CASES = [
@@ -29,14 +30,14 @@ def model(theta, q, c, n, gamma_tr=0.0, nbar=0.0):
 def test_collision_channel_matches_dense_unitary_on_n_plus_one_levels(theta, q, c, rng):
     n = 9
     rho = random_density_matrix(n, rng)
-    ch = CollisionChannel(model(theta, q, c, n))
+    ch = collision_channel(model(theta, q, c, n))
     out, leak = ch.apply_dm(rho)
     ref = dense_collision(rho, theta, q, c)
     assert np.max(np.abs(out - ref)) < 1e-12
     assert abs(np.trace(out).real + leak - 1.0) < 1e-12
     assert abs(leak - (1.0 - np.trace(ref).real)) < 1e-12
-    # the Kraus operators give the same map
-    assert np.max(np.abs(ch.apply_kraus_dm(rho) - ref)) < 1e-12
+    # the Kraus operators give the same map (the pair weights are written from rho_q)
+    assert np.max(np.abs(ch.apply_stack(rho) - ref)) < 1e-12
 
 
 @pytest.mark.parametrize("theta,q,c", COLLISION_CASES)
@@ -44,7 +45,7 @@ def test_banded_kraus_operators_match_dense_unitary_on_state_vectors(theta, q, c
     n = 8
     psi = rng.normal(size=n) + 1j * rng.normal(size=n)
     psi /= np.linalg.norm(psi)
-    ch = CollisionChannel(model(theta, q, c, n))
+    ch = collision_channel(model(theta, q, c, n))
     rho_out = sum(np.outer(k.apply(psi), k.apply(psi).conj()) for k in ch.kraus)
     ref = dense_collision(np.outer(psi, psi.conj()), theta, q, c)
     assert np.max(np.abs(rho_out - ref)) < 1e-12
@@ -58,23 +59,25 @@ def test_banded_kraus_operators_match_dense_unitary_on_state_vectors(theta, q, c
 @pytest.mark.parametrize("theta,q,c", COLLISION_CASES)
 def test_kraus_completeness_up_to_the_leaking_top_level(theta, q, c):
     n = 7
-    ch = CollisionChannel(model(theta, q, c, n))
+    ch = collision_channel(model(theta, q, c, n))
     total = sum(k.dense().conj().T @ k.dense() for k in ch.kraus)
     expected = np.eye(n)
     expected[-1, -1] -= (1 - q) * np.sin(theta * np.sqrt(n)) ** 2
     assert np.max(np.abs(total - expected)) < 1e-13
-    assert sum(abs(k.leak) ** 2 for k in ch.kraus) == pytest.approx(1 - expected[-1, -1], abs=1e-14)
+    leak_form = ch.leak_matrix()
+    assert leak_form[-1, -1].real == pytest.approx(1 - expected[-1, -1], abs=1e-14)
+    assert np.max(np.abs(total + leak_form - np.eye(n))) < 1e-13
 
 
 def test_number_of_kraus_operators_and_incoherent_basis():
     n = 5
-    assert len(CollisionChannel(model(0.5, 0.25, 1.0, n)).kraus) == 2
-    assert len(CollisionChannel(model(0.5, 0.0, 0.7, n)).kraus) == 2
-    assert len(CollisionChannel(model(0.5, 0.25, 0.4j, n)).kraus) == 4
+    assert len(collision_channel(model(0.5, 0.25, 1.0, n)).kraus) == 2
+    assert len(collision_channel(model(0.5, 0.0, 0.7, n)).kraus) == 2
+    assert len(collision_channel(model(0.5, 0.25, 0.4j, n)).kraus) == 4
     # c = 0 at q = 1/2: branch 0 is "came in excited", branch 1 "came in ground"
     branches = qubit_branches(model(0.5, 0.5, 0.0, n))
     assert branches == [(0.5, 1.0, 0.0), (0.5, 0.0, 1.0)]
-    ks = CollisionChannel(model(0.5, 0.5, 0.0, n)).kraus
+    ks = collision_channel(model(0.5, 0.5, 0.0, n)).kraus
     assert [(k.branch, k.outcome) for k in ks] == [(0, "e"), (0, "g"), (1, "e"), (1, "g")]
     assert np.allclose(
         ks[0].dense(), np.sqrt(0.5) * np.diag(np.cos(0.5 * np.sqrt(np.arange(n) + 1)))
@@ -83,7 +86,7 @@ def test_number_of_kraus_operators_and_incoherent_basis():
 
 def test_collision_on_populations_equals_density_matrix_path(rng):
     n = 12
-    ch = CollisionChannel(model(1.1, 0.3, 0.0, n))
+    ch = collision_channel(model(1.1, 0.3, 0.0, n))
     p = rng.random(n)
     p /= p.sum()
     out_p, leak_p = ch.apply_populations(p)
@@ -99,12 +102,12 @@ def test_collision_is_phase_covariant_on_the_full_density_matrix(phi, c_abs, rng
     n = 10
     rho = random_density_matrix(n, rng)
     r = np.diag(np.exp(1j * phi * np.arange(n)))
-    rotated = CollisionChannel(model(0.9, 0.35, c_abs * np.exp(1j * phi), n)).apply_dm(rho)[0]
-    plain = CollisionChannel(model(0.9, 0.35, c_abs, n)).apply_dm(r.conj().T @ rho @ r)[0]
+    rotated = collision_channel(model(0.9, 0.35, c_abs * np.exp(1j * phi), n)).apply_dm(rho)[0]
+    plain = collision_channel(model(0.9, 0.35, c_abs, n)).apply_dm(r.conj().T @ rho @ r)[0]
     assert np.max(np.abs(rotated - r @ plain @ r.conj().T)) < 1e-13
     # and the phase is visible: the two channels differ on a coherent state
     assert (
-        np.max(np.abs(rotated - CollisionChannel(model(0.9, 0.35, c_abs, n)).apply_dm(rho)[0]))
+        np.max(np.abs(rotated - collision_channel(model(0.9, 0.35, c_abs, n)).apply_dm(rho)[0]))
         > 1e-3
     )
 
@@ -273,7 +276,7 @@ def test_fused_collision_and_banded_loss_step_matches_the_two_channels(c, gamma,
     prop.loss.set_layout("band")
     for rho in _test_states(n, rng):
         out, leak = prop.step_dm(rho)  # one compiled pass
-        mid, leak_c = prop.collision.apply_dm(rho)
+        mid, leak_c = prop.collisions.at(1).apply(rho)
         ref, leak_l = prop.loss.apply_dm(mid)
         assert np.max(np.abs(out - ref)) <= 1e-14
         assert leak == pytest.approx(leak_c + leak_l, rel=1e-14, abs=1e-17)

@@ -16,7 +16,7 @@ from scipy.linalg import expm
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
-from trajectories.channels.jaynes_cummings import CollisionChannel
+from trajectories.channels.collisions import collision_channel
 from trajectories.channels.loss import LossChannel, loss_generator_block
 from trajectories.statistics import counting as cn
 
@@ -112,7 +112,7 @@ def _exact_mean_counts(model: tj.Micromaser, k: int) -> dict[str, np.ndarray]:
     augmented exponential of the population block (after the collision of that step).
     """
     ex = tj.solve_exact(model, k, store_states=True)
-    cc = CollisionChannel(model)
+    cc = collision_channel(model)
     n = model.cutoff
     dense = {o: [kr.dense() for kr in cc.kraus if kr.outcome == o] for o in "ge"}
     aug = np.zeros((2 * n, 2 * n))
@@ -157,7 +157,7 @@ def test_qubit_count_distribution_equals_a_count_resolved_recursion():
     model = tj.Micromaser(theta=FINE, q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=20)
     k = 30
     ex = cn.exact_distribution(model, k, "g")
-    cc, loss = CollisionChannel(model), LossChannel(model)
+    cc, loss = collision_channel(model), LossChannel(model)
     dense = {o: [kr.dense() for kr in cc.kraus if kr.outcome == o] for o in "ge"}
 
     def part(o, rho):

@@ -71,18 +71,16 @@ def test_load_refuses_foreign_files(tmp_path):
 
 def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
     arrays = io.ChunkDirectory.create(tmp_path / "run.chunks", {"request": {"a": 1}})
-    from trajectories.solvers.montecarlo.chunks import (
-        InitialStates,
-        KernelArrays,
-        Plan,
-        chunk_seed,
-        run_chunk,
-    )
+    from trajectories.channels.collisions import collision_sequence
+    from trajectories.channels.loss import LossChannel
+    from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, chunk_seed, run_chunk
+    from trajectories.solvers.montecarlo.kernel_inputs import KernelInputs
 
     ks = np.array([0, 5, 10])
     plan = Plan(ks, np.array([0, -1, 1]), 3)
     init = InitialStates.from_density_matrix(tj.as_density_matrix(None, 30))
-    chunk = run_chunk(KernelArrays.from_model(MODEL), plan, init, 7, chunk_seed(1, 3), 3)
+    inputs = KernelInputs.from_channels(collision_sequence(MODEL), LossChannel(MODEL), 10)
+    chunk = run_chunk(inputs, plan, init, 7, chunk_seed(1, 3), 3)
     arrays.save(chunk)
     (tmp_path / "run.chunks" / "chunk-000004.npz.tmp").write_bytes(b"half a chunk")
     assert arrays.completed() == {3}

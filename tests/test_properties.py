@@ -858,7 +858,7 @@ def test_the_memory_limits_do_not_block_real_runs():
     with _machine():
         from trajectories.solvers.exact import check_exact_memory
         from trajectories.solvers.montecarlo.simulate import check_simulate_memory
-        from trajectories.solvers.spectral.steady import check_steady_memory
+        from trajectories.solvers.spectral.spectrum import check_steady_memory
 
         big = _MODEL.replace(cutoff=200)
         check_simulate_memory(big, 10**6, 101, 1, 20)  # 10^6 trajectories x 101 checkpoints

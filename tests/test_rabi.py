@@ -11,9 +11,10 @@ from helpers import assert_agrees_with_exact, random_density_matrix
 from scipy.integrate import solve_ivp
 
 import trajectories as tj
-from trajectories.channels import rabi as cr
-from trajectories.channels.jaynes_cummings import CollisionChannel
-from trajectories.model.interactions import JaynesCummings, Modulation, Rabi
+from trajectories.channels import rabi_unitary as cr
+from trajectories.channels.collisions import collision_channel
+from trajectories.channels.rabi import RabiCollisions
+from trajectories.model.interactions import JaynesCummings, Modulation, Rabi, phase_schedule
 
 THETA = tj.fine_tuned_theta(15)
 
@@ -134,7 +135,7 @@ def test_collision_starting_later_is_a_phase_conjugation():
     """U(t0) = R_alpha W(beta) R_alpha^dag, against brute force started at t0."""
     t0 = 2.3
     m = rabi_model(g=0.4, mod=Modulation(1.0, 6.5), n=8, omega_tr=t0)
-    ch = cr.RabiCollision(m)
+    ch = RabiCollisions(m)
     assert ch.period is None
     levels = ch.levels
     u_direct = brute_force_unitary(m, levels, t0=t0)
@@ -152,7 +153,7 @@ def test_collision_starting_later_is_a_phase_conjugation():
 
 def test_completeness_and_level_convergence():
     m = rabi_model(g=0.8, n=15)
-    ch = cr.RabiCollision(m).at(1)
+    ch = RabiCollisions(m).at(1)
     total = sum(k.dense().conj().T @ k.dense() for k in ch.kraus) + ch.leak_matrix()
     assert np.max(np.abs(total - np.eye(15))) < 1e-12
     w1 = cr.rabi_unitary(m)
@@ -169,7 +170,7 @@ def test_completeness_and_level_convergence():
 
 def test_kraus_storage_drops_far_diagonals():
     """Weak coupling: far diagonals fall below 1e-15 and are not stored."""
-    ch = cr.RabiCollision(rabi_model(g=0.01, n=30)).at(1)
+    ch = RabiCollisions(rabi_model(g=0.01, n=30)).at(1)
     for k in ch.kraus:
         assert k.offsets.size < 2 * 30 - 1
         assert np.all(np.abs(k.values[k.values != 0]) >= 1e-15)
@@ -181,8 +182,8 @@ def jc_deviation(g, n=12, rho=None):
     if rho is None:
         rho = np.zeros((n, n), complex)
         rho[5, 5] = 1.0
-    a, _ = cr.RabiCollision(m).at(1).apply_dm(rho)
-    b, _ = CollisionChannel(m.replace(collision=JaynesCummings())).apply_dm(rho)
+    a, _ = RabiCollisions(m).at(1).apply_dm(rho)
+    b, _ = collision_channel(m.replace(collision=JaynesCummings())).apply_dm(rho)
     return trace_norm(a - b)
 
 
@@ -212,8 +213,8 @@ def test_modulation_restores_jaynes_cummings_at_g_03():
 
 
 def jc_deviation_model(m, rho):
-    a, _ = cr.RabiCollision(m).at(1).apply_dm(rho)
-    b, _ = CollisionChannel(m.replace(collision=JaynesCummings())).apply_dm(rho)
+    a, _ = RabiCollisions(m).at(1).apply_dm(rho)
+    b, _ = collision_channel(m.replace(collision=JaynesCummings())).apply_dm(rho)
     return trace_norm(a - b)
 
 
@@ -227,8 +228,8 @@ def test_parity_maps_c_to_minus_c(mod, omega_tr):
     rho = random_density_matrix(n, rng)
     par = np.diag((-1.0) ** np.arange(n))
     c = 0.6 * np.exp(0.4j)
-    plus = cr.RabiCollision(rabi_model(mod=mod, c=c, n=n, omega_tr=omega_tr))
-    minus = cr.RabiCollision(rabi_model(mod=mod, c=-c, n=n, omega_tr=omega_tr))
+    plus = RabiCollisions(rabi_model(mod=mod, c=c, n=n, omega_tr=omega_tr))
+    minus = RabiCollisions(rabi_model(mod=mod, c=-c, n=n, omega_tr=omega_tr))
     for k in (1, 2):
         lhs, leak_l = minus.at(k).apply_dm(rho)
         rhs, leak_r = plus.at(k).apply_dm(par @ rho @ par)
@@ -247,18 +248,18 @@ def test_phase_of_c_matters_for_rabi_not_for_jaynes_cummings():
 
 
 def test_phase_schedules():
-    assert cr.phase_schedule(Rabi(0.1)) == (1, 0.0, 0.0)
-    assert cr.phase_schedule(Rabi(0.1, omega_tr=math.pi))[0] == 1  # 2 omega t_r = 2 pi
-    assert cr.phase_schedule(Rabi(0.1, omega_tr=math.pi / 2))[0] == 2
-    assert cr.phase_schedule(Rabi(0.1, omega_tr=1.0))[0] is None
+    assert phase_schedule(Rabi(0.1)) == (1, 0.0, 0.0)
+    assert phase_schedule(Rabi(0.1, omega_tr=math.pi))[0] == 1  # 2 omega t_r = 2 pi
+    assert phase_schedule(Rabi(0.1, omega_tr=math.pi / 2))[0] == 2
+    assert phase_schedule(Rabi(0.1, omega_tr=1.0))[0] is None
     mod = Modulation(1.0, 3.0)
-    assert cr.phase_schedule(Rabi(0.1, mod, omega_tr=math.pi))[0] == 2  # nu t_r = 3 pi
+    assert phase_schedule(Rabi(0.1, mod, omega_tr=math.pi))[0] == 2  # nu t_r = 3 pi
 
 
 def test_exact_solver_follows_the_collision_sequence():
     """solve_exact with a period-2 schedule equals alternating the two channels by hand."""
     m = rabi_model(g=0.8, n=14, omega_tr=math.pi / 2, gamma_tr=0.05, nbar=0.1)
-    ch = cr.RabiCollision(m)
+    ch = RabiCollisions(m)
     loss = tj.ExactPropagator(m.replace(collision=JaynesCummings())).loss
     rho = tj.as_density_matrix(None, 14)
     for k in range(1, 7):

@@ -1,24 +1,22 @@
-"""The kernel's two paths: float64 in the real gauge and complex128 (SPEC Sec. 2.3).
+"""The banded driver's two paths: float64 in the real gauge and complex128.
 
 Both draw the same random numbers in the same order, so on the same seed they give the
 same discrete records and the same continuous ones up to rounding. Also: the fused
-collision + loss pass of ``run_trajectories`` against the unfused ``_collide`` +
-``_loss_interval`` (kept for other collision models) on the same draws.
+collision + loss pass of ``run_banded`` against the unfused ``collide_banded`` +
+``loss_interval`` (the sparse driver's leaves) on the same draws.
 """
 
 import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories.solvers.montecarlo.chunks import (
-    InitialStates,
-    KernelArrays,
-    Plan,
-    chunk_seed,
-    real_gauge,
-    run_chunk,
-)
-from trajectories.solvers.montecarlo.kernels import banded as kernels
+from trajectories.channels.collisions import collision_sequence
+from trajectories.channels.kraus import collide_banded
+from trajectories.channels.loss import LossChannel
+from trajectories.channels.loss_unravelling import loss_interval
+from trajectories.solvers.montecarlo import kernels
+from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, chunk_seed, run_chunk
+from trajectories.solvers.montecarlo.kernel_inputs import KernelInputs, PlanArrays, Records
 
 N = 30
 MODELS = {
@@ -28,6 +26,10 @@ MODELS = {
     "mixed_lossless": dict(theta=tj.fine_tuned_theta(20), q=0.35, c=-0.3),
     "incoherent": dict(theta=0.7, q=0.25, c=0.0, gamma_tr=0.1, nbar=0.15),
 }
+
+
+def _inputs(model: tj.Micromaser, n_collisions: int = 150) -> KernelInputs:
+    return KernelInputs.from_channels(collision_sequence(model), LossChannel(model), n_collisions)
 
 
 def _initial(kind: str, model: tj.Micromaser) -> np.ndarray:
@@ -43,9 +45,9 @@ def _initial(kind: str, model: tj.Micromaser) -> np.ndarray:
 @pytest.mark.parametrize("name", list(MODELS))
 def test_real_path_reproduces_the_complex_path_on_the_same_draws(name, initial):
     model = tj.Micromaser(cutoff=N, **MODELS[name])
-    arrays = KernelArrays.from_model(model)
+    arrays = _inputs(model)
     states = InitialStates.from_density_matrix(_initial(initial, model))
-    assert arrays.kd_real is not None and arrays.real_initial(states) is not None
+    assert arrays.real_collision is not None and arrays.real_initial(states.vectors) is not None
     plan = Plan(np.array([0, 7, 60, 150]), np.array([-1, 0, 1, 2]), 30)
     real = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3)
     cplx = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3, real_path=False)
@@ -62,25 +64,27 @@ def test_real_path_reproduces_the_complex_path_on_the_same_draws(name, initial):
 
 def test_dispatch_uses_the_complex_path_when_the_gauged_state_is_not_real():
     model = tj.Micromaser(cutoff=N, **MODELS["fig5"])
-    arrays = KernelArrays.from_model(model)
+    arrays = _inputs(model)
     psi = tj.coherent_state(1.3, N)  # real amplitudes: i^-n psi_n is not real
-    assert arrays.real_initial(InitialStates.from_density_matrix(np.outer(psi, psi))) is None
+    states = InitialStates.from_density_matrix(np.outer(psi, psi))
+    assert arrays.real_initial(states.vectors) is None
     vacuum = np.zeros((N, N))
     vacuum[0, 0] = 1.0
-    assert arrays.real_initial(InitialStates.from_density_matrix(vacuum)) is not None
+    assert arrays.real_initial(InitialStates.from_density_matrix(vacuum).vectors) is not None
 
 
 def test_real_gauge_makes_the_jaynes_cummings_kraus_operators_real():
     model = tj.Micromaser(cutoff=N, **MODELS["complex_c"])
-    arrays = KernelArrays.from_model(model)
-    g = real_gauge(model)
+    arrays = _inputs(model)
+    g = arrays.gauge
     assert np.allclose(np.abs(g), 1.0)
-    for j, shift in enumerate(arrays.ks):
-        dense = np.diag(arrays.kd[j])
-        dense_r = np.diag(arrays.kd_real[j])
+    col, real = arrays.collision, arrays.real_collision
+    for j, shift in enumerate(col.ks):
+        dense = np.diag(col.kd[j])
+        dense_r = np.diag(real.kd[j])
         rows = np.arange(1, N) if shift == 1 else np.arange(N - 1)
-        dense[rows, rows - shift] = arrays.ko[j, rows]
-        dense_r[rows, rows - shift] = arrays.ko_real[j, rows]
+        dense[rows, rows - shift] = col.ko[j, rows]
+        dense_r[rows, rows - shift] = real.ko[j, rows]
         gauged = g.conj()[:, None] * dense * g[None, :]
         big = np.unravel_index(np.argmax(np.abs(gauged)), gauged.shape)
         phase = gauged[big] / abs(gauged[big])
@@ -92,17 +96,17 @@ def test_real_gauge_makes_the_jaynes_cummings_kraus_operators_real():
     [("strong_loss", "coherent", 40), ("fig5", "vacuum", 300)],
 )
 def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, n_coll):
-    """run_trajectories (fused passes, support tracking: levels above the state's support
-    are left out) against _collide + _loss_interval on all N levels, same draws. In the
+    """run_banded (fused passes, support tracking: levels above the state's support are
+    left out) against collide_banded + loss_interval on all N levels, same draws. In the
     Fig. 5 case the state lives below the blocked 14 -> 15 transition most of the time."""
     model = tj.Micromaser(cutoff=N, **MODELS[name])
-    arrays = KernelArrays.from_model(model)
+    arrays = _inputs(model, n_coll)
     psi0 = tj.coherent_state(0.8 + 0.5j, N) if start == "coherent" else tj.fock_state(0, N)
     psi0 = psi0.astype(complex)
     max_jumps = 400
     ks = np.array([0, n_coll])
     c = ks.size
-    out = dict(
+    out = Records(
         n_mean=np.zeros((1, c)), n2_mean=np.zeros((1, c)),
         qubit_g=np.zeros((1, c, 2), np.int32), qubit_e=np.zeros((1, c, 2), np.int32),
         emissions=np.zeros((1, c), np.int32), absorptions=np.zeros((1, c), np.int32),
@@ -111,13 +115,12 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
         jump_kinds=np.zeros((1, max_jumps), np.int8), n_jumps=np.zeros(1, np.int64),
         fock=np.zeros((1, c), np.int32),
     )  # fmt: skip
-    a = arrays
-    kernels.run_trajectories(
-        psi0[None, :], a.kd, a.ko, a.ks, a.kleak2, a.kbranch, a.kis_g, a.n_branches, a.gamma,
-        a.nbar, a.full_decay, a.full_damp, a.loss_leak, ks, np.array([-1, 0]),
-        np.random.Generator(np.random.PCG64(17)), np.random.Generator(np.random.PCG64(18)),
-        max_jumps, *out.values(),
+    a, col, loss = arrays, arrays.collision, arrays.loss
+    kernels.run_banded(
+        psi0[None, :], col, a.outcomes, loss, PlanArrays(ks, np.array([-1, 0]), max_jumps),
+        np.random.Generator(np.random.PCG64(17)), np.random.Generator(np.random.PCG64(18)), out,
     )  # fmt: skip
+    out = out._asdict()
     # the same trajectory, unfused, from Python: the two functions share the generator
     rng = np.random.Generator(np.random.PCG64(17))
     psi, buf, pop = psi0.copy(), np.empty(N, complex), np.empty(N)
@@ -126,13 +129,13 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     n_em = n_ab = 0
     leak = 0.0
     for k in range(1, n_coll + 1):
-        j, p_leak = kernels._collide(
-            psi, buf, a.kd, a.ko, a.ks, a.kleak2, rng.random(), psi.shape[0]
+        j, p_leak = collide_banded(
+            psi, buf, col.kd, col.ko, col.ks, col.leak_top, rng.random(), psi.shape[0]
         )
         assert j >= 0
-        de, da, alive, lv = kernels._loss_interval(
-            psi, pop, sqrt_n, a.gamma, a.nbar, a.full_decay, a.full_damp, a.loss_leak, rng,
-            jump_log, k - 1.0,
+        de, da, alive, lv = loss_interval(
+            psi, pop, sqrt_n, loss.gamma, loss.nbar, loss.full_decay, loss.full_damp, loss.leak,
+            rng, jump_log, k - 1.0,
         )  # fmt: skip
         assert alive
         n_em, n_ab, leak = n_em + de, n_ab + da, leak + p_leak + lv

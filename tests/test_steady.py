@@ -17,14 +17,13 @@ from helpers import annihilation, dense_collision, dense_loss_generator, qubit_s
 from scipy.linalg import expm
 
 import trajectories as tj
-from trajectories.solvers.spectral import steady
-from trajectories.solvers.spectral.steady import (
-    OneStepChannel,
+from trajectories.channels.one_step import OneStepChannel
+from trajectories.cli import steady_command
+from trajectories.solvers.spectral import (
     SteadyStateError,
     escape_time,
     quasi_stationary,
     spectrum,
-    steady_command,
     steady_state,
 )
 
@@ -379,17 +378,17 @@ def _rounded_like_another_cpu(monkeypatch, rounding):
     """Make escape_time's channel round differently, as another CPU would: the banded loss
     layout (other summation order, entries below 1e-18 dropped) or every coefficient
     perturbed by one rounding unit with a seed the verdict does not use."""
-    orig = steady.OneStepChannel.__init__
+    orig = OneStepChannel.__init__
 
-    def init(self, model, *, floor=0):
-        orig(self, model, floor=floor)
+    def init(self, model, **kw):
+        orig(self, model, **kw)
         if rounding == "band":
-            self.prop.loss.set_layout("band")
+            self.loss.set_layout("band")
         else:
             other = self.perturbed(np.finfo(float).eps, rounding)
-            self.prop = other.prop
+            self.collisions, self.loss = other.collisions, other.loss
 
-    monkeypatch.setattr(steady.OneStepChannel, "__init__", init)
+    monkeypatch.setattr(OneStepChannel, "__init__", init)
 
 
 @pytest.mark.parametrize("rounding", ["band", 101, 102])
@@ -416,7 +415,7 @@ def test_escape_rate_verdicts_do_not_depend_on_how_the_machine_rounds(monkeypatc
 
 def test_perturbed_channel_differs_from_the_channel_by_rounding_only():
     model = tj.Micromaser(theta=TH15, q=0.25, c=0.6, gamma_tr=0.1, nbar=0.15, cutoff=20)
-    ch = steady.OneStepChannel(model)
+    ch = OneStepChannel(model)
     other = ch.perturbed(np.finfo(float).eps, 1)
     rho = tj.as_density_matrix(tj.fock_state(3, 20), 20)
     for _ in range(5):

@@ -11,7 +11,7 @@ from helpers import random_density_matrix
 import trajectories as tj
 from analysis import ultrastrong as us
 from trajectories._threads import single_threaded_blas
-from trajectories.channels import rabi as cr
+from trajectories.channels.rabi import RabiCollisions
 
 THETA = tj.fine_tuned_theta(15)
 
@@ -28,7 +28,7 @@ def test_one_phase_is_the_packages_collision_at_that_phase(mod):
     omega_tr = 9.37
     m = rabi(g=1.0, mod=mod, n=6, omega_tr=omega_tr)
     with single_threaded_blas():  # small matrices: threads only add contention
-        col = cr.RabiCollision(m)
+        col = RabiCollisions(m)
     rho = random_density_matrix(m.cutoff, np.random.default_rng(3))
     for k in (2, 3):
         alpha, beta = col.phases(k)
@@ -58,7 +58,7 @@ def test_alpha_average_is_the_limit_of_a_uniform_phase_grid():
 
 def test_locked_fixed_point_is_the_steady_state():
     m = rabi(g=0.1, n=30)
-    fp = us.channel_fixed_point(m, cr.RabiCollision(m).at(1))
+    fp = us.channel_fixed_point(m, RabiCollisions(m).at(1))
     ss = tj.steady_state(m)
     assert fp["ok"]
     assert abs(fp["energy"] - ss.energy) < 1e-10

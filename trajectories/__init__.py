@@ -18,8 +18,11 @@ from __future__ import annotations
 
 from . import observables
 from ._version import __version__
-from .channels.jaynes_cummings import BandedKraus, CollisionChannel
+from .channels.collisions import collision_channel
+from .channels.kraus import KrausChannel
 from .channels.loss import LossChannel
+from .channels.one_step import OneStepChannel
+from .channels.operators import DiagonalOperator, KrausOperator
 from .errors import TruncationError, TruncationWarning
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
@@ -34,9 +37,8 @@ from .solvers.closed_forms import (
 from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
 from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
 from .solvers.montecarlo.simulate import StatisticsWarning, simulate
-from .solvers.spectral.steady import (
+from .solvers.spectral import (
     EscapeTime,
-    OneStepChannel,
     QuasiStationary,
     Spectrum,
     SteadyState,
@@ -80,8 +82,10 @@ __all__ = [
     "ExactResult",
     "ExactPropagator",
     "DEFAULT_LEAKAGE_TOL",
-    "CollisionChannel",
-    "BandedKraus",
+    "KrausChannel",
+    "KrausOperator",
+    "DiagonalOperator",
+    "collision_channel",
     "LossChannel",
     "TruncationError",
     "TruncationWarning",
@@ -96,6 +100,12 @@ __all__ = [
     "coherent_state",
     "thermal_state",
 ]
+
+
+#: Names of earlier versions: the collision's channel (now a KrausChannel for every
+#: interaction) and its operators (now stored by any number of diagonals).
+CollisionChannel = collision_channel
+BandedKraus = KrausOperator
 
 
 def __getattr__(name: str):

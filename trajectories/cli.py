@@ -22,7 +22,10 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -428,7 +431,6 @@ def _cmd_counts(args: argparse.Namespace) -> int:
 def _cmd_steady(args: argparse.Namespace) -> int:
     from .runs.presets import preset_points
     from .runs.runfile import load_run_file
-    from .solvers.spectral.steady import steady_command
 
     if args.runfile and args.preset:
         raise ValueError("give a run file or --preset, not both")
@@ -443,6 +445,94 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
     print(describe_presets())
     return 0
+
+
+def steady_command(
+    points: Sequence | Iterable,
+    *,
+    n_eigs: int = 8,
+    file: TextIO | None = None,
+) -> int:
+    """Print steady (or quasi-stationary) observables and leading relaxation times.
+
+    For ``micromaser steady RUNFILE``: ``points`` are :class:`trajectories.runfile.RunPoint`
+    (``.name``, ``.model``), e.g. from ``load_run_file(path)``. For each point prints the
+    fixed point's energy, purity, ergotropy, Fano factor, the residual, whether it is
+    metastable, the quasi-stationary state from the vacuum with its lifetime (when slow modes
+    cluster near 1), and the leading eigenvalues with relaxation times in collisions.
+    A point the solver refuses is reported with the reason.
+
+    Returns the exit status: 0 when every point was solved, 1 when any was refused.
+    """
+    from .solvers.spectral import SteadyStateError, quasi_stationary, steady_state
+
+    out = sys.stdout if file is None else file
+    status = 0
+    for point in points:
+        model = point.model
+        print(f"== {point.name}: {_model_text(model)}", file=out)
+        t0 = time.perf_counter()
+        try:
+            ss = steady_state(model, n_eigs=n_eigs)
+        except SteadyStateError as err:
+            status = 1
+            print(f"   refused: {err}", file=out)
+            try:
+                qs = quasi_stationary(model, n_eigs=n_eigs)
+                print(
+                    f"   state reached from vacuum (quasi-stationary): energy {qs.energy:.10g}, "
+                    f"purity {qs.purity:.10g}, ergotropy {qs.ergotropy:.10g}",
+                    file=out,
+                )
+            except (SteadyStateError, ValueError):
+                pass
+            continue
+        label = "fixed point" if ss.unique else "limit from vacuum (eigenvalue 1 degenerate)"
+        print(
+            f"   {label}: energy {ss.energy:.10g}, purity {ss.purity:.10g}, "
+            f"ergotropy {ss.ergotropy:.10g}, Fano {ss.fano:.6g}, residual {ss.residual:.2e}",
+            file=out,
+        )
+        if ss.metastable:
+            qs = ss.quasi_stationary
+            print(
+                f"   METASTABLE: slow rates {', '.join(f'{r:.4g}' for r in ss.slow_rates)} "
+                f"per collision; fixed point energy known to +- {ss.energy_error:.2g}",
+                file=out,
+            )
+            print(
+                f"   quasi-stationary from vacuum: energy {qs.energy:.10g}, purity "
+                f"{qs.purity:.10g}, ergotropy {qs.ergotropy:.10g}, lifetime {qs.lifetime:.4g} "
+                f"collisions",
+                file=out,
+            )
+        spec = ss.spectrum
+        print(
+            "   leading eigenvalues of T (relaxation time -1/ln|lambda| in collisions):", file=out
+        )
+        tau = spec.relaxation_collisions
+        for i, lam in enumerate(spec.eigenvalues):
+            tag = ""
+            if spec.stationary[i]:
+                tag = "  stationary"
+            elif spec.peripheral[i]:
+                tag = "  peripheral (|lambda| = 1)"
+            sec = "" if spec.sectors is None else f"  sector d={spec.sectors[i]:+d}"
+            print(
+                f"     {lam.real:+.15f} {lam.imag:+.3e}j   1-|lambda| = {spec.rates[i]:.4e}"
+                f"   tau = {tau[i]:.6g}{sec}{tag}",
+                file=out,
+            )
+        print(f"   ({time.perf_counter() - t0:.2f} s)", file=out)
+    return status
+
+
+def _model_text(m) -> str:
+    return (
+        f"theta={m.theta:.10g}, q={m.q:g}, c={m.c:.6g}, gamma_tr={m.gamma_tr:g}, "
+        f"nbar={m.nbar:g}, cutoff={m.cutoff}"
+        + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

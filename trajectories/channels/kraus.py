@@ -1,102 +1,143 @@
-r"""General (non-banded) Kraus operators of a collision, stored sparse by diagonals.
+r"""The collision channel in operator-sum form, whatever the interaction.
 
-A Rabi collision (:mod:`trajectories.counter_rotating`) does not conserve the
-excitation number, so its Kraus operators
-:math:`K_{j,o} = \sqrt{\lambda_j}\langle o|U|\phi_j\rangle` are not two-banded. They
-conserve parity: :math:`\langle o|U|a\rangle` connects photon numbers whose
-difference has the parity of ``o != a``, so each operator lives on diagonals of one
-parity per qubit block, and the coupling makes far diagonals tiny. We keep the
-diagonals (``row - col = offset``) that hold an entry above :data:`DROP_TOL` and zero
-the entries below it: a :class:`SparseKraus`. The trajectory kernels apply it in
-O(N x number of diagonals); the exact solver uses its CSR form.
+One collision maps the cavity state as
 
-The weight a collision sends above the cutoff is the quadratic form
-:math:`\langle\psi|M_{leak}|\psi\rangle`, :math:`M_{leak} = \sum_K L_K^\dagger L_K` with
-:math:`L_K` the rows of the operator at levels ``N .. N+Delta-1``; only a block at the
-top of the kept levels is non-zero, stored as ``(leak_start, leak_block)``.
+.. math:: \Phi(\rho) = \sum_K K\rho K^\dagger, \qquad
+          K_{j,o} = \sqrt{\lambda_j}\,\langle o|U|\phi_j\rangle,
+
+with :math:`\rho_q = \sum_j\lambda_j|\phi_j\rangle\langle\phi_j|` the incoming qubit state
+and ``o`` the state the qubit leaves in (``docs/MODEL.md``, collision channel). The Kraus
+operators are :class:`~trajectories.channels.operators.KrausOperator` (stored by
+diagonals): two diagonals each for the Jaynes-Cummings collision, the non-negligible
+diagonals of one parity for the Rabi collision. The weight a collision sends above the
+cutoff is the quadratic form :math:`\mathrm{Tr}(M_{leak}\rho)`, non-zero only on a block
+at the top of the kept levels (``leak_start``, ``leak_block``).
+
+:class:`KrausChannel` is the one collision channel every solver uses: forward on density
+matrices (:meth:`~KrausChannel.apply`), on stacks of general matrices
+(:meth:`~KrausChannel.apply_stack`, the counting statistics' tilted channel), the adjoint
+(:meth:`~KrausChannel.adjoint`, left eigenvectors), populations only where the channel
+keeps diagonal states diagonal (:meth:`~KrausChannel.apply_populations`, sectors of fixed
+``d = n - m``), the leak, and the arrays of the compiled trajectory kernels. When every
+operator has at most the diagonals ``{0, s}``, ``s = +-1`` (Jaynes-Cummings), the forward
+map is five shifted element-wise products with precomputed *pair weights*
+(:class:`PairWeights`), O(N^2); otherwise sparse products, O(N^2 x diagonals).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
-__all__ = ["DROP_TOL", "SparseKraus", "KrausChannel"]
+from .._numba import LEAF, abs2, njit
+from ..model.micromaser import Micromaser
+from .operators import KrausOperator, perturb
 
-#: Entries of a Kraus operator (and of the leak form) below this modulus are dropped.
+__all__ = ["KrausChannel", "PairWeights", "qubit_branches", "DROP_TOL"]
+
+#: Entries of a Kraus operator (and of the leak form, squared) below this modulus are
+#: dropped when a channel is built from dense blocks.
 DROP_TOL = 1e-15
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class SparseKraus:
-    """A Kraus operator on ``N`` levels stored by its non-negligible diagonals.
+def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
+    r"""Decompose the incoming qubit state into ``(lambda_j, alpha_j, beta_j)``.
 
-    ``(K psi)[m] = sum_i values[i, m] * psi[m - offsets[i]]`` (terms with ``m - offset``
-    outside ``0 .. N-1`` are zero in ``values``). ``branch`` is the qubit eigenvector
-    ``j``, ``outcome`` the measured qubit state (``"e"`` or ``"g"``).
+    :math:`\rho_q = \sum_j \lambda_j |\phi_j\rangle\langle\phi_j|` with
+    :math:`|\phi_j\rangle = \alpha_j|e\rangle + \beta_j|g\rangle`. Branches with zero
+    weight are dropped: two branches for an incoherent mixture (``c = 0``, in the
+    basis ``{e, g}`` itself, so ``j = 0`` means the qubit came in excited), one
+    for a pure qubit, two eigenvectors otherwise (largest weight first).
+    Eigenvalues below zero by rounding are clipped.
+    """
+    q, c = model.q, model.c
+    if model.qubit_is_pure:
+        if q == 0.0:
+            return [(1.0, 1.0 + 0j, 0j)]
+        if q == 1.0:
+            return [(1.0, 0j, 1.0 + 0j)]
+        phase = c / abs(c)
+        return [(1.0, complex(math.sqrt(1.0 - q)), np.conj(phase) * math.sqrt(q))]
+    if c == 0:
+        return [(1.0 - q, 1.0 + 0j, 0j), (q, 0j, 1.0 + 0j)]
+    w, v = np.linalg.eigh(model.qubit_state)
+    order = np.argsort(w)[::-1]
+    out = []
+    for i in order:
+        lam = max(float(w[i]), 0.0)
+        if lam > 0.0:
+            out.append((lam, complex(v[0, i]), complex(v[1, i])))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class PairWeights:
+    r"""The forward map of a channel whose operators have the diagonals ``{0, s}``.
+
+    :math:`\Phi(\rho)_{mn} = \sum_{(a, b)} W_{ab}[m, n]\,\rho_{m-a,n-b}` with
+    :math:`W_{ab}[m, n] = \sum_K v_{K,a}[m]\,\overline{v_{K,b}[n]}`; by Hermiticity the
+    pairs ``(0, +1)`` and ``(-1, 0)`` are the conjugate transpose of ``cross``. Arrays are
+    trimmed to the rows and columns where the source exists:
+
+    - ``diag`` (N, N): pair (0, 0), ``out += diag * rho``
+    - ``up`` (N-1, N-1): pair (+1, +1), ``out[1:, 1:] += up * rho[:-1, :-1]``
+    - ``down`` (N-1, N-1): pair (-1, -1), ``out[:-1, :-1] += down * rho[1:, 1:]``
+    - ``cross_a`` (N, N-1): pair (0, -1), ``X[:, :-1] = cross_a * rho[:, 1:]``
+    - ``cross_b`` (N-1, N): pair (+1, 0), ``X[1:, :] += cross_b * rho[:-1, :]``;
+      ``out += X + X^dag``. ``None`` when the qubits carry no coherence.
     """
 
-    offsets: np.ndarray  # (D,) int64, increasing
-    values: np.ndarray  # (D, N) complex128
-    branch: int
-    outcome: str
-
-    @classmethod
-    def from_dense(
-        cls, k: np.ndarray, branch: int, outcome: str, drop: float = DROP_TOL
-    ) -> SparseKraus:
-        """Keep the diagonals of ``k`` (N, N) with an entry above ``drop``; zero the rest."""
-        n = k.shape[0]
-        k = np.where(np.abs(k) >= drop, k, 0.0).astype(np.complex128)
-        offsets, rows = [], []
-        for d in range(-(n - 1), n):
-            diag = np.diagonal(k, offset=-d)  # entries (m, m - d)
-            if np.any(diag):
-                v = np.zeros(n, dtype=np.complex128)
-                if d >= 0:
-                    v[d:] = diag
-                else:
-                    v[: n + d] = diag
-                offsets.append(d)
-                rows.append(v)
-        if not offsets:  # the zero operator: one empty diagonal keeps shapes simple
-            offsets, rows = [0], [np.zeros(n, dtype=np.complex128)]
-        return cls(np.array(offsets, dtype=np.int64), np.array(rows), branch, outcome)
+    diag: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    cross_a: np.ndarray | None = None
+    cross_b: np.ndarray | None = None
 
     @property
-    def size(self) -> int:
-        return self.values.shape[1]
+    def coherent(self) -> bool:
+        return self.cross_a is not None
 
-    def apply(self, psi: np.ndarray) -> np.ndarray:
-        """``K psi`` for states along the last axis, shape ``(..., N)``."""
-        out = np.zeros(np.broadcast_shapes(psi.shape), dtype=np.complex128)
-        n = self.size
-        for d, v in zip(self.offsets, self.values, strict=True):
-            if d >= 0:
-                out[..., d:] += v[d:] * psi[..., : n - d]
-            else:
-                out[..., : n + d] += v[: n + d] * psi[..., -d:]
+    @classmethod
+    def from_kraus(cls, kraus: Sequence[KrausOperator]) -> PairWeights:
+        """Sum the pair products of the operators (each with diagonals in ``{0, s}``)."""
+        n = kraus[0].size
+        w = {p: np.zeros((n, n), dtype=np.complex128) for p in ((0, 0), (1, 1), (-1, -1))}
+        w[(0, -1)] = np.zeros((n, n), dtype=np.complex128)
+        w[(1, 0)] = np.zeros((n, n), dtype=np.complex128)
+        for k in kraus:
+            v = {o: k.diagonal(o) for o in (-1, 0, 1)}
+            for a, b in w:
+                if np.any(v[a]) and np.any(v[b]):
+                    w[(a, b)] += np.outer(v[a], np.conj(v[b]))
+        coherent = bool(np.any(w[(0, -1)]) or np.any(w[(1, 0)]))
+        return cls(
+            diag=w[(0, 0)],
+            up=w[(1, 1)][1:, 1:].copy(),
+            down=w[(-1, -1)][:-1, :-1].copy(),
+            cross_a=w[(0, -1)][:, :-1].copy() if coherent else None,
+            cross_b=w[(1, 0)][1:, :].copy() if coherent else None,
+        )
+
+    def apply(self, rho: np.ndarray) -> np.ndarray:
+        """The forward map on a Hermitian ``(N, N)`` matrix (the result is Hermitian)."""
+        out = self.diag * rho
+        out[1:, 1:] += self.up * rho[:-1, :-1]
+        out[:-1, :-1] += self.down * rho[1:, 1:]
+        if self.coherent:
+            x = np.zeros_like(out)
+            x[:, :-1] = self.cross_a * rho[:, 1:]
+            x[1:, :] += self.cross_b * rho[:-1, :]
+            out += x
+            out += x.conj().T
         return out
 
-    def dense(self) -> np.ndarray:
-        """The operator as a dense ``(N, N)`` matrix (tests and set-up only)."""
-        return self.csr().toarray()
-
-    def csr(self) -> sp.csr_array:
-        """The operator in CSR form (shape ``(N, N)``)."""
-        n = self.size
-        rows, cols, data = [], [], []
-        for d, v in zip(self.offsets, self.values, strict=True):
-            m = np.arange(max(d, 0), min(n, n + d))
-            keep = v[m] != 0
-            rows.append(m[keep])
-            cols.append(m[keep] - d)
-            data.append(v[m][keep])
-        return sp.csr_array(
-            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    def perturbed(self, rel: float, rng: np.random.Generator) -> PairWeights:
+        return PairWeights(
+            *(None if a is None else perturb(a, rel, rng) for a in dataclasses.astuple(self))
         )
 
 
@@ -105,20 +146,48 @@ class KrausChannel:
 
     Parameters
     ----------
-    kraus : sequence of SparseKraus
-        The operators on the kept levels.
+    kraus : sequence of KrausOperator
+        The operators on the ``N`` kept levels.
     leak_start : int
         First kept level on which the leak form acts.
     leak_block : (N - leak_start, N - leak_start) complex
-        The Hermitian block :math:`M_{leak}[s:, s:]`.
+        The Hermitian block :math:`M_{leak}[s:, s:]` (zeros: no leak).
+    pair_weights : PairWeights, optional
+        The forward map's weights (channels with diagonals ``{0, s}`` only); summed from
+        the operators when not given. A builder that knows a more accurate form (the
+        Jaynes-Cummings channel from the qubit state itself) passes it.
+
+    Attributes
+    ----------
+    keeps_diagonal : bool
+        Every operator has one diagonal: the channel maps each diagonal ``d = n - m`` of
+        ``rho`` to itself (populations to populations).
+    two_diagonal : bool
+        Every operator has at most the diagonals ``{0, s}``, ``s = +-1`` (the banded
+        trajectory kernel and the pair-weight forward map apply).
     """
 
-    def __init__(self, kraus: tuple[SparseKraus, ...], leak_start: int, leak_block: np.ndarray):
+    def __init__(
+        self,
+        kraus: Sequence[KrausOperator],
+        leak_start: int,
+        leak_block: np.ndarray,
+        *,
+        pair_weights: PairWeights | None = None,
+    ):
         self.kraus = tuple(kraus)
+        self.n = self.kraus[0].size
         self.leak_start = int(leak_start)
         self.leak_block = np.ascontiguousarray(leak_block, dtype=np.complex128)
-        self._csr = [k.csr() for k in self.kraus]
-        self.n = self.kraus[0].size
+        self.keeps_diagonal = all(k.single_diagonal for k in self.kraus)
+        self.two_diagonal = all(
+            set(k.offsets.tolist()) <= {0, 1} or set(k.offsets.tolist()) <= {0, -1}
+            for k in self.kraus
+        )
+        if pair_weights is None and self.two_diagonal:
+            pair_weights = PairWeights.from_kraus(self.kraus)
+        self.pair_weights = pair_weights
+        self._csr = None
 
     @classmethod
     def from_dense(
@@ -127,9 +196,10 @@ class KrausChannel:
         leak_ops: list[np.ndarray],
         drop: float = DROP_TOL,
     ) -> KrausChannel:
-        """Build from dense kept blocks ``(K (N, N), branch, outcome)`` and leaked rows
-        ``L (Delta, N)``; ``M_leak = sum L^dag L``, entries below ``drop`` zeroed."""
-        kraus = tuple(SparseKraus.from_dense(k, b, o, drop) for k, b, o in ops)
+        """From dense kept blocks ``(K (N, N), branch, outcome)`` and the rows ``L (Delta, N)``
+        of each operator above the cutoff: ``M_leak = sum L^dag L``, entries of the operators
+        below ``drop`` and of the form below ``drop**2`` are zeroed."""
+        kraus = [KrausOperator.from_dense(k, drop, branch=b, outcome=o) for k, b, o in ops]
         n = ops[0][0].shape[0]
         m = np.zeros((n, n), dtype=np.complex128)
         for leak in leak_ops:
@@ -140,22 +210,40 @@ class KrausChannel:
         start = int(nz[0]) if nz.size else n - 1
         return cls(kraus, start, m[start:, start:])
 
-    def perturbed(self, rel: float, rng: np.random.Generator) -> KrausChannel:
-        """A copy whose density-matrix operators (and leak form) have each stored entry
-        multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]``: another equally valid
-        floating-point version of the channel (see
-        :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
-        from .jaynes_cummings import _perturb
+    # ------------------------------------------------------------------ labels
+    @property
+    def n_branches(self) -> int:
+        """Number of qubit branches ``j`` (1 for a pure qubit, else 2)."""
+        return 1 + max(k.branch for k in self.kraus)
 
+    @property
+    def max_diagonals(self) -> int:
+        """Most diagonals any operator stores."""
+        return max(k.offsets.size for k in self.kraus)
+
+    def subset(self, outcome: str) -> KrausChannel:
+        """The operators whose qubit leaves in ``outcome`` (``"e"``/``"g"``), without leak:
+        the counted part of a tilted channel."""
+        ops = [k for k in self.kraus if k.outcome == outcome]
+        if not ops:
+            ops = [KrausOperator.from_diagonals(self.n, {}, branch=0, outcome=outcome)]
+        return KrausChannel(ops, self.n - 1, np.zeros((1, 1)))
+
+    def perturbed(self, rel: float, rng: np.random.Generator) -> KrausChannel:
+        """Every stored coefficient (operators, pair weights, leak form) times ``1 + rel u``,
+        ``u`` uniform in ``[-1, 1]``: another floating-point version of the channel (used to
+        measure the rounding floor of a result)."""
         new = copy.copy(self)
-        new._csr = []
-        for k in self._csr:
-            k = k.copy()
-            k.data = _perturb(k.data, rel, rng)
-            new._csr.append(k)
-        new.leak_block = _perturb(self.leak_block, rel, rng)
+        new.kraus = tuple(
+            dataclasses.replace(k, values=perturb(k.values, rel, rng)) for k in self.kraus
+        )
+        new.leak_block = perturb(self.leak_block, rel, rng)
+        if self.pair_weights is not None:
+            new.pair_weights = self.pair_weights.perturbed(rel, rng)
+        new._csr = None
         return new
 
+    # ------------------------------------------------------------------ leak
     def leak_matrix(self) -> np.ndarray:
         """:math:`M_{leak}` as a dense ``(N, N)`` matrix."""
         m = np.zeros((self.n, self.n), dtype=np.complex128)
@@ -166,20 +254,338 @@ class KrausChannel:
     def leak_of(self, rho: np.ndarray) -> float:
         r""":math:`\mathrm{Tr}(M_{leak}\rho)`, the weight this collision sends above the cutoff."""
         s = self.leak_start
+        if self.leak_block.shape == (1, 1):
+            return float((self.leak_block[0, 0] * rho[s, s]).real)
         return float(np.einsum("ij,ji->", self.leak_block, rho[s:, s:]).real)
 
-    def apply_dm(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(sum_K K rho K^dag, leaked weight)`` for a density matrix ``(N, N)``."""
-        out = np.zeros_like(rho, dtype=np.complex128)
-        for k in self._csr:
-            kr = k @ rho  # (N, N) dense
-            out += (k @ kr.conj().T).conj().T
+    def leak_of_populations(self, p: np.ndarray) -> float:
+        """The leak of a diagonal state with populations ``p``."""
+        s = self.leak_start
+        return float(np.diagonal(self.leak_block).real @ p[s:])
+
+    # --------------------------------------------------------------- forward
+    def _sparse(self) -> list:
+        if self._csr is None:
+            self._csr = [k.csr() for k in self.kraus]
+        return self._csr
+
+    def apply(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(Phi(rho), leaked weight)`` for a Hermitian density matrix ``(N, N)``."""
+        if self.pair_weights is not None:
+            out = self.pair_weights.apply(rho)
+        else:
+            out = np.zeros_like(rho, dtype=np.complex128)
+            for k in self._sparse():
+                kr = k @ rho  # (N, N) dense
+                out += (k @ kr.conj().T).conj().T
         return out, self.leak_of(rho)
 
-    def apply_adjoint(self, y: np.ndarray) -> np.ndarray:
-        """``sum_K K^dag Y K`` (the Heisenberg-picture map, without the leak)."""
-        out = np.zeros_like(y, dtype=np.complex128)
-        for k in self._csr:
-            y_k = (k.T @ y.T).T  # Y K
-            out += k.conj().T @ y_k
+    #: the name the exact solver used before the channel layer; the same as :meth:`apply`
+    apply_dm = apply
+
+    def apply_stack(self, x: np.ndarray, *, populations: bool = False) -> np.ndarray:
+        r""":math:`\sum_K K X K^\dagger` for a stack ``x`` (S, N, N) of general complex matrices.
+
+        With ``populations`` (channels that keep diagonals only) ``x`` holds the diagonals
+        (S, N) of diagonal matrices.
+        """
+        if populations:
+            return self._populations(x)
+        out = np.zeros(np.shape(x), dtype=np.complex128)
+        for k in self.kraus:
+            out += k.sandwich(x)
         return out
+
+    def _populations(self, p: np.ndarray) -> np.ndarray:
+        if not self.keeps_diagonal:
+            raise ValueError("populations alone evolve only when every operator has one "
+                             "diagonal (incoherent qubits, Jaynes-Cummings)")  # fmt: skip
+        pw = self.pair_weights
+        if pw is not None:  # the same weights as the density-matrix map
+            out = np.diagonal(pw.diag).real * p
+            out[..., 1:] += np.diagonal(pw.up).real * p[..., :-1]
+            out[..., :-1] += np.diagonal(pw.down).real * p[..., 1:]
+            return out
+        out = np.zeros(np.shape(p), dtype=np.result_type(p, np.float64))
+        n = self.n
+        for k in self.kraus:
+            o = int(k.offsets[0])
+            w = np.abs(k.values[0]) ** 2
+            r = slice(max(o, 0), min(n, n + o))
+            out[..., r] += w[r] * p[..., r.start - o : r.stop - o]
+        return out
+
+    def apply_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(Phi(p), leaked weight)`` for the populations ``p`` (N,) of a diagonal state."""
+        return self._populations(p), self.leak_of_populations(p)
+
+    def sector_apply(self, d: int, x: np.ndarray) -> np.ndarray:
+        r"""Diagonal ``d >= 0`` of :math:`\Phi(X)` from diagonal ``d`` of ``X``
+        (``x[i] = X[i, i + d]``, shape ``(N - d,)``), for channels that keep diagonals."""
+        if not self.keeps_diagonal:
+            raise ValueError("symmetry sectors exist only when every operator has one diagonal")
+        size = self.n - d
+        x = np.asarray(x)
+        pw = self.pair_weights
+        if pw is not None:  # real weights (Jaynes-Cummings) keep a real sector real
+            y = np.diagonal(pw.diag, d)[:size] * x
+            y[1:] += np.diagonal(pw.up, d)[: size - 1] * x[:-1]
+            y[:-1] += np.diagonal(pw.down, d)[: size - 1] * x[1:]
+            return y
+        y = np.zeros(size, dtype=np.result_type(x, np.complex128))
+        for k in self.kraus:
+            o = int(k.offsets[0])
+            v = k.values[0]
+            w = v[:size] * np.conj(v[d : d + size])  # row i, column i + d
+            r = slice(max(o, 0), min(size, size + o))
+            y[r] += w[r] * x[r.start - o : r.stop - o]
+        return y
+
+    # --------------------------------------------------------------- adjoint
+    def adjoint(self, y: np.ndarray) -> np.ndarray:
+        r""":math:`\sum_K K^\dagger Y K` (the Heisenberg-picture map, without the leak)."""
+        if self.pair_weights is None:
+            out = np.zeros_like(y, dtype=np.complex128)
+            for k in self._sparse():
+                y_k = (k.T @ y.T).T  # Y K
+                out += k.conj().T @ y_k
+            return out
+        out = np.zeros_like(y, dtype=np.complex128)
+        for k in self.kraus:
+            out += k.adjoint_sandwich(y)
+        return out
+
+    #: the name used before the channel layer; the same as :meth:`adjoint`
+    apply_adjoint = adjoint
+
+    # ----------------------------------------------------- trajectory kernels
+    def labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(branch, is_g)`` of each operator: the records of an outcome."""
+        return (
+            np.array([k.branch for k in self.kraus], dtype=np.int64),
+            np.array([k.outcome == "g" for k in self.kraus]),
+        )
+
+    def banded_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The two-diagonal operators as ``(kd, ko, ks, leak_top)`` for the banded kernel:
+        diagonals ``kd`` (K, N), shifted diagonals ``ko`` (K, N) by output row, shifts ``ks``
+        (K,) (+1: row ``m`` from ``m - 1``; -1: from ``m + 1``), and the leak weight per
+        unit population of level ``N - 1``."""
+        if not self.two_diagonal or self.leak_start < self.n - 1:
+            raise ValueError("banded kernel arrays need operators with diagonals {0, +-1}")
+        kd = np.array([k.diagonal(0) for k in self.kraus], dtype=np.complex128)
+        ks = np.array([1 if k.offsets.max() > 0 else -1 for k in self.kraus], dtype=np.int64)
+        ko = np.array([k.diagonal(int(s)) for k, s in zip(self.kraus, ks, strict=True)])
+        return kd, ko.astype(np.complex128), ks, float(self.leak_block[-1, -1].real)
+
+    def sparse_arrays(self, width: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The operators as ``(offs (K, D), vals (K, D, N), nd (K,))`` for the general kernel,
+        zero-padded to ``width`` diagonals (default: the most any operator has)."""
+        width = width or self.max_diagonals
+        n_ops = len(self.kraus)
+        offs = np.zeros((n_ops, width), dtype=np.int64)
+        vals = np.zeros((n_ops, width, self.n), dtype=np.complex128)
+        nd = np.zeros(n_ops, dtype=np.int64)
+        for j, k in enumerate(self.kraus):
+            d = k.offsets.size
+            offs[j, :d] = k.offsets
+            vals[j, :d] = k.values
+            nd[j] = d
+        return offs, vals, nd
+
+
+# ============================================================ compiled forms (trajectories)
+# One outcome of a collision on a state vector, for the trajectory kernels of
+# trajectories.solvers.montecarlo.kernels: the banded form (operators with the diagonals
+# {0, s}: kd, ko, ks from KrausChannel.banded_arrays) and the sparse form (offs, vals, nd
+# from KrausChannel.sparse_arrays, the leak form as (start, block)).
+
+
+@njit(**LEAF)
+def apply_banded(psi, buf, kd, ko, ks, j, n):
+    """``buf = K_j psi`` on the first ``n`` levels (the rest of ``psi`` is zero) for a banded
+    Kraus operator; returns ``||K_j psi||^2``."""
+    acc = 0.0
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        v = kd[j, 0] * psi[0]
+        buf[0] = v
+        acc += abs2(v)
+        for m in range(1, n):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+            buf[m] = v
+            acc += abs2(v)
+    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        for m in range(n - 1):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+            buf[m] = v
+            acc += abs2(v)
+        v = kd[j, n - 1] * psi[n - 1]
+        buf[n - 1] = v
+        acc += abs2(v)
+    return acc
+
+
+@njit(**LEAF)
+def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
+    """``buf = K_j psi`` and three sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
+
+    Returns ``(sum w, sum w decay, sum w leak)``: the outcome's probability, and
+    (unnormalised) the no-jump probability of the following loss interval and its
+    leak probability. Only the first ``n`` levels are touched (the rest of ``psi`` is 0).
+    """
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        v = kd[j, 0] * psi[0]
+        buf[0] = v
+        w = abs2(v)
+        p = w
+        s = w * decay[0]
+        lk = w * leak[0]
+        for m in range(1, n):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+            buf[m] = v
+            w = abs2(v)
+            p += w
+            s += w * decay[m]
+            lk += w * leak[m]
+    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        p = 0.0
+        s = 0.0
+        lk = 0.0
+        for m in range(n - 1):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+            buf[m] = v
+            w = abs2(v)
+            p += w
+            s += w * decay[m]
+            lk += w * leak[m]
+        v = kd[j, n - 1] * psi[n - 1]
+        buf[n - 1] = v
+        w = abs2(v)
+        p += w
+        s += w * decay[n - 1]
+        lk += w * leak[n - 1]
+    return p, s, lk
+
+
+@njit(**LEAF)
+def banded_leak(psi, leak_top, n):
+    """Probability that the collision pushes level ``n - 1`` (the true top when ``n = N``,
+    else an empty level) out of the cutoff: ``leak_top |psi_{n-1}|^2``, ``leak_top`` the
+    leak form on level ``N - 1``."""
+    return leak_top * abs2(psi[n - 1])
+
+
+@njit(**LEAF)
+def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
+    """Apply the sampled Kraus operator to the normalised ``psi`` in place.
+
+    Returns ``(index, p_leak)``, index -1 for the leak outcome (``psi`` becomes 0).
+    Operators are tried in order and only until the draw ``u`` is covered, so on
+    average fewer than all are applied; the last one's probability is
+    ``1 - p_leak - (the others)``, exact up to rounding. ``buf`` is (N,) scratch.
+    Only the first ``n`` levels are read and written: ``psi[m] = 0`` for ``m >= n - 1``
+    unless ``n = N`` (the caller passes one level above the active ones, which the
+    collision can fill), so the leak term of level ``n - 1`` is the true one.
+    """
+    n_ops = kd.shape[0]
+    p_leak = banded_leak(psi, leak_top, n)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p = apply_banded(psi, buf, kd, ko, ks, j, n)
+        cum += p
+        if u < cum or j == n_ops - 1:
+            scale = 1.0 / math.sqrt(p)
+            for m in range(n):
+                psi[m] = buf[m] * scale
+            return j, p_leak
+    for m in range(n):
+        psi[m] = 0.0
+    return -1, p_leak
+
+
+@njit(**LEAF)
+def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n):
+    """The collision of :func:`collide_banded` fused with the first pass of the loss interval.
+
+    Samples the outcome ``j`` exactly as :func:`collide_banded` (same draw ``u``, same
+    order) but leaves ``buf = K_j psi`` unnormalised and ``psi`` untouched. Returns
+    ``(j, p_leak, p, s, l)``: ``p = ||K_j psi||^2`` and the sums of
+    ``|(K_j psi)_n|^2`` weighted by ``full_decay`` (so ``s / p`` is the probability of
+    no jump during the next interval) and by ``loss_leak`` (``l / p`` is that
+    interval's leak probability). ``j = -1`` is the leak outcome (then ``p = s = l = 0``).
+    ``n`` active levels as in :func:`collide_banded`.
+    """
+    n_ops = kd.shape[0]
+    p_leak = banded_leak(psi, leak_top, n)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p, s, lk = apply_banded_loss(psi, buf, kd, ko, ks, j, full_decay, loss_leak, n)
+        cum += p
+        if u < cum or j == n_ops - 1:
+            return j, p_leak, p, s, lk
+    return -1, p_leak, 0.0, 0.0, 0.0
+
+
+
+@njit(**LEAF)
+def apply_sparse(psi, buf, offs, vals, nd):
+    """``buf = K psi`` for a Kraus operator stored by diagonals; returns ``||K psi||^2``."""
+    n = psi.shape[0]
+    for m in range(n):
+        buf[m] = 0.0
+    for i in range(nd):
+        d = offs[i]
+        lo = d if d > 0 else 0
+        hi = n + d if d < 0 else n
+        for m in range(lo, hi):
+            buf[m] += vals[i, m] * psi[m - d]
+    acc = 0.0
+    for m in range(n):
+        acc += buf[m].real * buf[m].real + buf[m].imag * buf[m].imag
+    return acc
+
+
+@njit(**LEAF)
+def sparse_leak(psi, start, blk):
+    """``<psi|M_leak|psi>`` with ``M_leak`` non-zero on levels ``start ..`` only."""
+    n = psi.shape[0]
+    size = n - start
+    acc = 0.0
+    for a in range(size):
+        row = 0.0j
+        for b in range(size):
+            row += blk[a, b] * psi[start + b]
+        acc += (np.conj(psi[start + a]) * row).real
+    return max(acc, 0.0)
+
+
+@njit(**LEAF)
+def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
+    """Sample and apply one Kraus operator of a set; ``(index, p_leak)``, -1 = leaked.
+
+    As :func:`collide_banded`: operators tried in order until the draw is
+    covered, the last one taken with probability ``1 - p_leak - (the others)``.
+    """
+    n_ops = offs.shape[0]
+    n = psi.shape[0]
+    p_leak = sparse_leak(psi, start, blk)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p = apply_sparse(psi, buf, offs[j], vals[j], nd[j])
+        cum += p
+        if (u < cum or j == n_ops - 1) and p > 0.0:
+            scale = 1.0 / math.sqrt(p)
+            for m in range(n):
+                psi[m] = buf[m] * scale
+            return j, p_leak
+    for m in range(n):
+        psi[m] = 0.0
+    return -1, p_leak
+
+

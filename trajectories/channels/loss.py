@@ -1,4 +1,4 @@
-r"""The exact thermal loss channel :math:`\Lambda = e^{\mathcal{L} t_r}` (SPEC Sec. 2.2).
+r"""The exact thermal loss channel :math:`\Lambda = e^{\mathcal{L} t_r}` of one interval.
 
 Jump operators :math:`L_1 = \sqrt{\gamma(\bar n+1)}\,a` (emission into the bath) and
 :math:`L_2 = \sqrt{\gamma\bar n}\,a^\dagger` (absorption from it); no Hamiltonian in
@@ -69,6 +69,7 @@ from numba import njit
 from scipy.linalg import expm
 
 from ..model.micromaser import Micromaser
+from .operators import perturb
 
 __all__ = [
     "DENSE_MAX_FILL",
@@ -181,20 +182,31 @@ class LossChannel:
         """A copy in the dense layout whose blocks, population block and leak vector have
         each entry multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` (one fixed
         draw per entry): with ``rel`` of a rounding unit, another equally valid
-        floating-point version of the channel (see
-        :meth:`trajectories.collision.CollisionChannel.perturbed`)."""
-        from .jaynes_cummings import _perturb
-
+        floating-point version of the channel (used to measure a result's rounding floor)."""
+        if not self.identity and not hasattr(self, "_stack"):
+            self._build_packed()
         new = copy.copy(self)
-        new.population_block = _perturb(self.population_block, rel, rng)
-        new.leak_vector = _perturb(self.leak_vector, rel, rng)
+        new.population_block = perturb(self.population_block, rel, rng)
+        new.leak_vector = perturb(self.leak_vector, rel, rng)
         if self.identity:
             return new
-        if not hasattr(self, "_stack"):
-            self._build_packed()
-        new._stack = _perturb(self._stack, rel, rng)
+        new._stack = perturb(self._stack, rel, rng)
         new.layout = "dense"
+        for name in ("_adj",):  # derived from the blocks: rebuilt from the perturbed ones
+            new.__dict__.pop(name, None)
         return new
+
+    def trajectory_arrays(self) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+        """What the waiting-time unravelling needs: ``(gamma, nbar, exp(-Gamma_n),
+        exp(-Gamma_n / 2), leak vector)``, the last three of shape ``(N,)``."""
+        rates = decay_rates(self.gamma, self.nbar, self.cutoff)
+        return (
+            self.gamma,
+            self.nbar,
+            np.exp(-rates),
+            np.exp(-0.5 * rates),
+            np.ascontiguousarray(self.leak_vector),
+        )
 
     def block(self, d: int) -> np.ndarray:
         """``exp(G_d t_r)`` for diagonal ``d`` (``abs(d) < N``), shape ``(N-|d|, N-|d|)``."""
@@ -235,6 +247,9 @@ class LossChannel:
         self._upper = src.reshape(-1)[self._used]  # flat index (i, i+d) in the upper triangle
         rows, cols = np.divmod(self._upper, n)
         self._lower = cols * n + rows  # flat index (i+d, i)
+        # flat index (i+d, i) of each packed slot (unused slots read rho[0, 0], as above)
+        rs, cs = np.divmod(src, n)
+        self._src_lower = cs * n + rs
         self._diag = np.arange(n) * (n + 1)
 
     def _build_band(self) -> None:
@@ -310,29 +325,30 @@ class LossChannel:
         )
         return out
 
-    def apply_after_collision(self, rho: np.ndarray, collision) -> tuple[np.ndarray, float]:
-        """``(Lambda(Phi(rho)), loss leak)`` in one compiled pass, ``Phi`` a Jaynes-Cummings
-        :class:`~trajectories.collision.CollisionChannel` (only its collision leak is left to
-        the caller). Needs the banded layout; ``rho`` ``(N, N)`` Hermitian.
+    def apply_after_collision(self, rho: np.ndarray, weights) -> tuple[np.ndarray, float]:
+        """``(Lambda(Phi(rho)), loss leak)`` in one compiled pass, ``Phi`` given by its
+        :class:`~trajectories.channels.kraus.PairWeights` (a channel whose operators have the
+        diagonals ``{0, +-1}``; only its collision leak is left to the caller). Needs the
+        banded layout; ``rho`` ``(N, N)`` Hermitian.
 
-        Same per-element arithmetic as ``collision.apply_dm`` followed by :meth:`apply_dm`,
+        Same per-element arithmetic as ``PairWeights.apply`` followed by :meth:`apply_dm`,
         without the intermediate matrix (and only its upper triangle formed).
         """
         if self.layout != "band":
             raise ValueError("apply_after_collision needs the banded layout")
-        c = collision
+        w = weights
         rho = np.ascontiguousarray(rho, dtype=np.complex128)
         out = np.empty_like(rho)
         pops = np.empty(self.cutoff)
-        xa, xb = (c._x_a, c._x_b) if c._coherent else (_NO_X, _NO_X)
+        xa, xb = (w.cross_a, w.cross_b) if w.coherent else (_NO_X, _NO_X)
         _collision_band_apply_dm(
             rho,
-            c._w_diag,
-            c._w_up,
-            c._w_dn,
+            w.diag,
+            w.up,
+            w.down,
             xa,
             xb,
-            bool(c._coherent),
+            bool(w.coherent),
             self._band_vals,
             self._band_start,
             self._band_row,
@@ -342,6 +358,31 @@ class LossChannel:
             pops,
         )
         return out, float(self.leak_vector @ pops)
+
+    def _build_adjoint(self) -> None:
+        """Pack the transposed blocks as :meth:`_build_packed` packs the blocks (diagonals
+        ``d`` and ``N-1-d`` share one ``(N+1) x (N+1)`` matrix)."""
+        if not hasattr(self, "_stack"):
+            self._build_packed()
+        self._adj = np.ascontiguousarray(np.transpose(self._stack, (0, 2, 1)))
+
+    def adjoint(self, y: np.ndarray) -> np.ndarray:
+        r""":math:`\Lambda^\dagger(Y)` for a general complex ``(N, N)``: the transposed block of
+        each diagonal, upper and lower diagonals alike (the Heisenberg picture)."""
+        y = np.asarray(y, dtype=np.complex128)
+        if self.identity:
+            return y
+        if not hasattr(self, "_adj"):
+            self._build_adjoint()
+        n = self.cutoff
+        flat = y.reshape(-1)
+        x = np.stack([flat[self._src], flat[self._src_lower]], axis=-1)  # (pairs, N+1, 2)
+        res = np.matmul(self._adj, x.view(np.float64)).view(np.complex128)
+        res = res.reshape(-1, 2)[self._used]
+        z = np.empty(n * n, dtype=np.complex128)
+        z[self._upper] = res[:, 0]
+        z[self._lower] = res[:, 1]  # for d = 0 the same element gets the same value again
+        return z.reshape(n, n)
 
     def apply_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
         """Apply the loss channel to the populations of a diagonal state, O(N^2)."""

@@ -23,7 +23,15 @@ from typing import Any
 
 from ..validation import integer_at_least, real_in_range
 
-__all__ = ["JaynesCummings", "Rabi", "Modulation", "Interaction", "interaction_from_dict"]
+__all__ = [
+    "JaynesCummings",
+    "Rabi",
+    "Modulation",
+    "Interaction",
+    "interaction_from_dict",
+    "phase_schedule",
+    "MAX_PERIOD",
+]
 
 #: Largest coupling accepted: deep-strong coupling (g > omega) needs cutoffs far beyond
 #: what a dense collision unitary handles; the study of issue 8 stops at g = omega.
@@ -206,3 +214,32 @@ def interaction_from_dict(d: dict[str, Any]) -> Interaction:
         omega_tr=None if math.isnan(w) else w,
         extra_levels=None if extra < 0 else extra,
     )
+
+
+#: Longest period of the collision phases that is recognised as periodic.
+MAX_PERIOD = 1000
+_PHASE_TOL = 1e-10
+
+
+def _wrapped(x: float) -> float:
+    return (x + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def phase_schedule(col: Rabi) -> tuple[int | None, float, float]:
+    r"""Period of the collision phases and their increments per collision.
+
+    Returns ``(period, d_alpha, d_beta)``: :math:`\alpha_k = (k-1)\,d\alpha`,
+    :math:`\beta_k = (k-1)\,d\beta` (mod :math:`2\pi`), ``period`` the smallest
+    ``p <= MAX_PERIOD`` after which both repeat to 1e-10 rad, ``None`` if there is none
+    (every collision differs). ``omega_tr = None`` gives ``(1, 0, 0)``.
+    """
+    if col.omega_tr is None:
+        return 1, 0.0, 0.0
+    d_alpha = 2.0 * col.omega_tr
+    d_beta = col.modulation.nu_over_omega * col.omega_tr if col.modulation else 0.0
+    for p in range(1, MAX_PERIOD + 1):
+        if abs(_wrapped(p * d_alpha)) < _PHASE_TOL and abs(_wrapped(p * d_beta)) < _PHASE_TOL:
+            return p, d_alpha, d_beta
+    return None, d_alpha, d_beta
+
+

@@ -22,9 +22,8 @@ import numpy as np
 
 from .. import observables as obs
 from .._threads import single_threaded_blas
-from ..channels.collisions import collision_channel
-from ..channels.jaynes_cummings import CollisionChannel
-from ..channels.loss import LossChannel
+from ..channels.collisions import keeps_diagonal
+from ..channels.one_step import OneStepChannel
 from ..errors import TruncationError, warn_if_close
 from ..model.micromaser import Micromaser
 from ..model.states import as_density_matrix, is_diagonal
@@ -45,47 +44,9 @@ DEFAULT_LEAKAGE_TOL = 1e-8
 _METHODS = ("auto", "density_matrix", "populations")
 
 
-class ExactPropagator:
-    """One collision-plus-loss step of a model, built once (set-up) and applied many times.
-
-    >>> import trajectories as tj
-    >>> prop = ExactPropagator(tj.Micromaser(theta=0.5, q=0.2, cutoff=10))
-    >>> rho, leak = prop.step_dm(tj.as_density_matrix(None, 10))
-    >>> round(float(rho.trace().real + leak), 12)
-    1.0
-    """
-
-    def __init__(self, model: Micromaser):
-        self.model = model
-        with single_threaded_blas():
-            self.collision = collision_channel(model)
-            self.loss = LossChannel(model)
-
-    def step_dm(self, rho: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
-        """Step ``k`` (collision ``k``, then loss) on a density matrix ``(N, N)``.
-
-        Returns ``(Lambda(Phi_k(rho)), leaked weight)``; ``k`` matters only for a Rabi
-        collision whose phases change from collision to collision. With the
-        Jaynes-Cummings collision and the banded loss layout both run in one compiled pass
-        (:meth:`~trajectories.loss.LossChannel.apply_after_collision`); otherwise the
-        collision, then the loss.
-        """
-        if self.loss.layout == "band" and type(self.collision) is CollisionChannel:
-            # one compiled pass: the collision formed diagonal by diagonal inside the loss
-            c = self.collision
-            leak_c = c.leak_weight * float(rho[-1, -1].real)
-            rho, leak_l = self.loss.apply_after_collision(rho, c)
-            return rho, leak_c + leak_l
-        rho, leak_c = self.collision.at(k).apply_dm(rho)
-        rho, leak_l = self.loss.apply_dm(rho)
-        return rho, leak_c + leak_l
-
-    def step_populations(self, p: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
-        """One step on the populations ``(N,)`` of a diagonal state (incoherent qubits and
-        the Jaynes-Cummings collision only)."""
-        p, leak_c = self.collision.apply_populations(p)
-        p, leak_l = self.loss.apply_populations(p)
-        return p, leak_c + leak_l
+#: The one-step channel as the exact solver iterates it (the name of earlier versions):
+#: ``ExactPropagator(model).step_dm(rho, k) -> (rho', leaked weight)``.
+ExactPropagator = OneStepChannel
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -291,7 +252,7 @@ def solve_exact(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     rho0 = as_density_matrix(initial_state, model.cutoff)
-    diagonal_ok = model.is_jaynes_cummings and model.is_incoherent and is_diagonal(rho0)
+    diagonal_ok = keeps_diagonal(model) and is_diagonal(rho0)
     if method == "populations" and not diagonal_ok:
         raise ValueError(
             "method='populations' needs incoherent qubits (c = 0 or q in {0, 1}), a diagonal "
@@ -370,12 +331,12 @@ def _run(
     leakage_tol: float,
 ) -> ExactResult:
     t0 = time.perf_counter()
-    prop = ExactPropagator(model)
+    prop = OneStepChannel(model)
     t1 = time.perf_counter()
     rec = _Recorder(ks.size, model.cutoff, store_states)
     state = np.diagonal(rho0).real.copy() if use_pops else rho0
     step = prop.step_populations if use_pops else prop.step_dm
-    jc = model.is_jaynes_cummings
+    counter_rotating = prop.collisions.counter_rotating
     record = rec.record_populations if use_pops else rec.record_dm
     leaked = 0.0
     next_i = 0
@@ -384,7 +345,9 @@ def _run(
             state, leak = step(state, k)
             leaked += leak
             if leaked > leakage_tol:
-                raise TruncationError(model.cutoff, leaked, leakage_tol, k, counter_rotating=not jc)
+                raise TruncationError(
+                    model.cutoff, leaked, leakage_tol, k, counter_rotating=counter_rotating
+                )
         if k == ks[next_i]:
             record(state, leaked)
             next_i += 1

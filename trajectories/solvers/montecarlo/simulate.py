@@ -20,6 +20,9 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from ... import validation as _validation
+from ..._threads import single_threaded_blas
+from ...channels.collisions import collision_sequence
+from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
 from ...model.states import as_density_matrix
@@ -34,7 +37,8 @@ from ...validation import (
     show,
 )
 from ..exact import DEFAULT_LEAKAGE_TOL
-from .chunks import ChunkResult, InitialStates, KernelArrays, Plan, chunk_seed, run_chunk
+from .chunks import ChunkResult, InitialStates, Plan, chunk_seed, run_chunk
+from .kernel_inputs import KernelInputs
 from .result import EnsembleAccumulator, EnsembleResult
 
 __all__ = [
@@ -455,13 +459,9 @@ def simulate(
     rho_slot = np.full(ks.size, -1, dtype=np.int64)
     rho_slot[rho_index] = np.arange(rho_index.size)
     plan = Plan(checkpoints=ks, rho_slot=rho_slot, max_jumps=max_jumps)
-    if model.is_jaynes_cummings:
-        arrays, chunk_runner = KernelArrays.from_model(model), run_chunk
-    else:  # a Rabi collision: sparse Kraus sets, one per distinct collision phase
-        from .chunks_general import GeneralKernelArrays, run_chunk_general
-
-        arrays = GeneralKernelArrays.from_model(model, int(ks[-1]))
-        chunk_runner = run_chunk_general
+    with single_threaded_blas():
+        collisions = collision_sequence(model)
+        inputs = KernelInputs.from_channels(collisions, LossChannel(model), int(ks[-1]))
     initial = InitialStates.from_density_matrix(rho0)
     acc = EnsembleAccumulator(model, ks, rho_index, n_chunks, jackknife_groups, n_trajectories)
 
@@ -472,7 +472,7 @@ def simulate(
     if report is not None:
         report(done, n_trajectories)
     tasks = (
-        delayed(chunk_runner)(arrays, plan, initial, size_of(i), chunk_seed(entropy, i), i)
+        delayed(run_chunk)(inputs, plan, initial, size_of(i), chunk_seed(entropy, i), i)
         for i in range(n_chunks)
         if i not in saved
     )
@@ -510,7 +510,7 @@ def simulate(
                     float(leak[-1]),
                     leakage_tol,
                     int(ks[first]),
-                    counter_rotating=not model.is_jaynes_cummings,
+                    counter_rotating=collisions.counter_rotating,
                 )
             if stop_at_target and target_met():
                 return True

@@ -1,1 +1,20 @@
-"""spectral."""
+"""Spectral solvers of the one-step channel: spectrum, fixed points, quasi-stationary
+states and escape times of metastable plateaus."""
+
+from .escape import EscapeTime, escape_time
+from .spectrum import ONE_TOL, SEPARATION, Spectrum, SteadyStateError, spectrum
+from .steady import QuasiStationary, SteadyState, quasi_stationary, steady_state
+
+__all__ = [
+    "Spectrum",
+    "spectrum",
+    "SteadyState",
+    "QuasiStationary",
+    "steady_state",
+    "quasi_stationary",
+    "EscapeTime",
+    "escape_time",
+    "SteadyStateError",
+    "ONE_TOL",
+    "SEPARATION",
+]

@@ -1,0 +1,193 @@
+r"""Long-time counting rates per collision from the leading eigenvalue of the tilted channel.
+
+The leading eigenvalue :math:`\theta(z)` of :math:`T_z` (:mod:`trajectories.channels.tilted`)
+gives the scaled cumulant generating function :math:`\ln\theta(e^{u})` per collision. Its
+first two derivatives at :math:`u = 0` come from Rayleigh-Schroedinger perturbation theory
+with the left and right eigenvectors of the untilted channel :math:`T_{z=1}` (second order
+through a bordered linear solve for the first-order eigenvector). The superoperators are
+built densely: ``N x N`` in the populations sector when the collisions keep diagonals
+(incoherent qubits), ``N^2 x N^2`` otherwise, which limits ``N``
+(:data:`DENSE_CUTOFF_LIMIT`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+from scipy import linalg as sla
+
+from ..._threads import single_threaded_blas
+from ...channels.collisions import keeps_diagonal
+from ...channels.tilted import TiltedChannel
+from ...model.micromaser import Micromaser
+from .exact import _check_count, _trace
+
+__all__ = ["StationaryRates", "stationary_rates", "DENSE_CUTOFF_LIMIT", "POPULATION_CUTOFF_LIMIT"]
+
+#: Largest cutoff for the dense N^2 x N^2 superoperators of :func:`stationary_rates`
+#: (coherent qubits): 1600 x 1600 complex matrices, a few seconds for the eigenproblem.
+DENSE_CUTOFF_LIMIT = 40
+#: Largest cutoff for the dense N x N populations-sector matrices (incoherent qubits).
+POPULATION_CUTOFF_LIMIT = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class StationaryRates:
+    """Long-time counting statistics per collision, from the tilted channel's leading eigenvalue.
+
+    ``rate``: mean count per collision (``d ln theta / du`` at ``u = 0``, ``z = e^u``);
+    ``variance_rate``: variance growth per collision (second derivative); ``mandel_q``:
+    ``variance_rate / rate - 1`` (NaN for zero rate); ``eigenvalue``: ``theta(1)``, 1 minus
+    the leakage per collision of the stationary state; ``second_eigenvalue``: modulus of the
+    next eigenvalue (relaxation ``~ second_eigenvalue^k``); ``relaxation_collisions``:
+    ``-1 / ln(second / first)``; ``stationary_energy``: ``<n>`` of the right eigenvector;
+    ``dimension`` and ``method`` of the dense eigenproblem.
+
+    The eigenvector is the fixed point of the one-step channel *within the cutoff*: when the
+    model is metastable (``relaxation_collisions`` huge; ``docs/METASTABILITY.md``) it need
+    not be the state reached from the vacuum on any practical time scale.
+    """
+
+    count: str
+    rate: float
+    variance_rate: float
+    mandel_q: float
+    eigenvalue: float
+    second_eigenvalue: float
+    relaxation_collisions: float
+    stationary_energy: float
+    dimension: int
+    method: str
+
+
+def _dense(apply, dim: int, populations: bool, n: int) -> np.ndarray:
+    """Matrix of a linear map on the stack representation (columns = basis elements)."""
+    if populations:
+        basis = np.eye(dim, dtype=np.complex128)
+    else:
+        basis = np.eye(dim, dtype=np.complex128).reshape(dim, n, n)
+    out = apply(basis)
+    return out.reshape(dim, dim).T
+
+
+@functools.lru_cache(maxsize=8)
+def _untilted_spectrum(
+    model: Micromaser,
+) -> tuple[complex, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Leading eigenvalue, modulus of the next one, right (trace 1) and left (``l^dag r = 1``)
+    eigenvectors, and the dense matrix of the untilted one-step channel (cached per model)."""
+    n = model.cutoff
+    pops = keeps_diagonal(model)
+    dim = n if pops else n * n
+    tilt = TiltedChannel(model, "g", pops)
+    blocks = tilt.loss_blocks(None)
+
+    def step(x: np.ndarray) -> np.ndarray:
+        y = tilt.collide(x, None)
+        return blocks.apply(y) if blocks is not None else y
+
+    t0 = _dense(step, dim, pops, n)
+    w, vl, vr = sla.eig(t0, left=True, right=True)
+    order = np.argsort(-np.abs(w))
+    i0 = int(order[0])
+    second = float(np.abs(w[order[1]])) if dim > 1 else 0.0
+    r = vr[:, i0]
+    r = r / _trace(r if pops else r.reshape(n, n), pops)  # trace-normalised state
+    left = vl[:, i0]
+    left = left / np.conj(left.conj() @ r)
+    for a in (r, left, t0):
+        a.setflags(write=False)
+    return complex(w[i0]), second, r, left, t0
+
+
+def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
+    r"""Stationary rate and Mandel Q per collision from the leading eigenvalue of ``T_z``.
+
+    With :math:`T(1+\varepsilon) = T_0 + \varepsilon T_1 + \varepsilon^2 T_2`, leading
+    eigenvalue :math:`\theta_0` of :math:`T_0` with right/left eigenvectors ``r``, ``l``
+    (``l^dag r = 1``): :math:`\theta_1 = l^\dagger T_1 r`,
+    :math:`\theta_2 = l^\dagger T_2 r + l^\dagger T_1 x` with
+    :math:`(\theta_0 - T_0)x = (T_1 - \theta_1)r`, :math:`l^\dagger x = 0` (bordered solve).
+    Then, per collision, ``rate = theta_1/theta_0`` and
+    ``variance_rate = (theta_1 + 2 theta_2)/theta_0 - rate^2`` (derivatives of
+    :math:`\ln\theta(e^u)` at ``u = 0``).
+
+    Dense matrices: ``N x N`` (populations sector) when the qubits are incoherent, allowed up
+    to ``N =`` :data:`POPULATION_CUTOFF_LIMIT`; ``N^2 x N^2`` otherwise, allowed up to ``N =``
+    :data:`DENSE_CUTOFF_LIMIT` (``ValueError`` above).
+
+    Returns
+    -------
+    StationaryRates
+        Rates in counts per collision.
+    """
+    if not isinstance(model, Micromaser):
+        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
+    _check_count(count)
+    n = model.cutoff
+    pops = keeps_diagonal(model)
+    if pops and n > POPULATION_CUTOFF_LIMIT:
+        raise ValueError(
+            f"stationary_rates builds dense N x N matrices for incoherent qubits; cutoff={n} "
+            f"is above the limit {POPULATION_CUTOFF_LIMIT}"
+        )
+    if not pops and n > DENSE_CUTOFF_LIMIT:
+        raise ValueError(
+            f"stationary_rates builds dense N^2 x N^2 superoperators for coherent qubits; "
+            f"cutoff={n} is above the limit {DENSE_CUTOFF_LIMIT} (N^2 = {n * n}); use a smaller "
+            f"cutoff (check that results do not change with it) or the slope of "
+            f"exact_moments(...).mean at late collisions"
+        )
+    dim = n if pops else n * n
+    with single_threaded_blas():
+        theta0, second, r, left, t0 = _untilted_spectrum(model)
+        tilt = TiltedChannel(model, count, pops)
+        fb = tilt.taylor_blocks()
+
+        def t12(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """``(T_1 v, T_2 v)`` by applying the channel's pieces, no dense product."""
+            x = v.reshape((1, n) if pops else (1, n, n))
+            y0 = tilt.collide(x, None)
+            yc = tilt.counted_sum(x)
+            if fb is None:
+                return yc.reshape(dim), np.zeros(dim, dtype=np.complex128)
+            a = fb[0].apply(yc) + fb[1].apply(y0)
+            b = fb[1].apply(yc) + fb[2].apply(y0)
+            return a.reshape(dim), b.reshape(dim)
+
+        t1r, t2r = t12(r)
+        theta1 = left.conj() @ t1r
+        bordered = np.zeros((dim + 1, dim + 1), dtype=np.complex128)
+        bordered[:dim, :dim] = theta0 * np.eye(dim) - t0
+        bordered[:dim, dim] = r
+        bordered[dim, :dim] = left.conj()
+        rhs = np.zeros(dim + 1, dtype=np.complex128)
+        rhs[:dim] = t1r - theta1 * r
+        x = np.linalg.solve(bordered, rhs)[:dim]
+        theta2 = left.conj() @ t2r + left.conj() @ t12(x)[0]
+    th0 = float(theta0.real)
+    rate = float((theta1 / theta0).real)
+    var_rate = float(((theta1 + 2.0 * theta2) / theta0).real - rate**2)
+    levels = np.arange(n)
+    pop = r.real if pops else np.diagonal(r.reshape(n, n)).real
+    return StationaryRates(
+        count=count,
+        rate=rate,
+        variance_rate=var_rate,
+        mandel_q=var_rate / rate - 1.0 if rate != 0.0 else float("nan"),
+        eigenvalue=th0,
+        second_eigenvalue=second,
+        relaxation_collisions=-1.0 / math.log(second / abs(th0))
+        if 0 < second < abs(th0)
+        else np.inf,
+        stationary_energy=float(pop @ levels),
+        dimension=dim,
+        method=(
+            "populations sector (N x N), perturbation theory with left/right eigenvectors"
+            if pops
+            else "density matrix (N^2 x N^2), perturbation theory with left/right eigenvectors"
+        ),
+    )

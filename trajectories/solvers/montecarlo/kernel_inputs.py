@@ -1,0 +1,259 @@
+r"""What the compiled trajectory drivers read: the channels as a few named tuples of arrays.
+
+:class:`KernelInputs` is built once per run from the collision sequence and the loss
+channel (:meth:`KernelInputs.from_channels`); it picks the driver from the structure of the
+collision, never from the model: the banded driver when every collision is the same channel
+and its operators have the diagonals ``{0, +-1}``, the sparse driver otherwise (with one
+Kraus set per distinct collision channel, ``step_set[k]`` the set of collision ``k``).
+
+Real gauge. When diagonal phases ``g_n = w^n`` make every banded operator real up to one
+overall phase each (:math:`G^\dagger K_j G`, ``G = diag(g)``: an off-diagonal from level
+``n -/+ 1`` gets the factor ``w^{-/+1}``), the dynamics runs in float64: the loss channel is
+diagonal in ``n`` (no-jump evolution) or a shift by one level (``a``, ``a^dag``: an overall
+phase), so it stays real, and overall phases of a trajectory change no record. The
+coherences ``rho_mn`` get back the factor ``g_m conj(g_n)``. For the Jaynes-Cummings
+collision ``w = i e^{i arg c}`` (it cancels the ``-i`` of the off-diagonal blocks and the
+phase of the qubit's coherence); :func:`real_gauge` finds it from the operators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+
+from ...channels.collisions import CollisionSequence
+from ...channels.loss import LossChannel
+
+__all__ = [
+    "BandedCollision",
+    "SparseCollisions",
+    "Outcomes",
+    "LossArrays",
+    "PlanArrays",
+    "Records",
+    "KernelInputs",
+    "real_gauge",
+    "MAX_KRAUS_BYTES",
+    "REAL_GAUGE_TOL",
+]
+
+#: Largest memory the per-collision Kraus sets of the sparse driver may take (bytes).
+MAX_KRAUS_BYTES = 2 * 1024**3
+#: Largest imaginary part, relative to the largest modulus, that the real gauge drops:
+#: a few roundings of the phases (exactly 0 for real c, where the phases are powers of i).
+REAL_GAUGE_TOL = 1e-14
+
+
+class BandedCollision(NamedTuple):
+    """Operators with the diagonals ``{0, s}``: ``kd`` (K, N) diagonals, ``ko`` (K, N) the
+    shifted ones by output row, ``ks`` (K,) shifts (+1: row ``m`` from ``m - 1``), and
+    ``leak_top`` the leak weight per unit population of level ``N - 1``."""
+
+    kd: np.ndarray
+    ko: np.ndarray
+    ks: np.ndarray
+    leak_top: float
+
+
+class SparseCollisions(NamedTuple):
+    """``S`` Kraus sets stored by diagonals: ``offs`` (S, K, D) offsets, ``vals`` (S, K, D, N)
+    values by output row, ``nd`` (S, K) diagonals in use, ``leak_start`` (S,) and
+    ``leak_blk`` (S, B, B) the leak form's top block (zero-padded), ``step_set`` (k_max + 1,)
+    the set of collision ``k`` (entry 0 unused)."""
+
+    offs: np.ndarray
+    vals: np.ndarray
+    nd: np.ndarray
+    leak_start: np.ndarray
+    leak_blk: np.ndarray
+    step_set: np.ndarray
+
+
+class Outcomes(NamedTuple):
+    """Per Kraus operator: the qubit branch ``j`` it came from, and whether it leaves in g."""
+
+    branch: np.ndarray
+    is_g: np.ndarray
+
+
+class LossArrays(NamedTuple):
+    """The loss interval: ``gamma t_r``, ``nbar``, ``exp(-Gamma_n)``, ``exp(-Gamma_n / 2)`` and
+    the leak vector (probability to leave through the cutoff per unit population), (N,)."""
+
+    gamma: float
+    nbar: float
+    full_decay: np.ndarray
+    full_damp: np.ndarray
+    leak: np.ndarray
+
+
+class PlanArrays(NamedTuple):
+    """What a run records: ``checkpoints`` (C,), ``rho_slot`` (C,) (-1: rho not kept), and
+    the capacity for jump times per trajectory."""
+
+    checkpoints: np.ndarray
+    rho_slot: np.ndarray
+    max_jumps: int
+
+
+class Records(NamedTuple):
+    """The record arrays one chunk fills (see :class:`~.chunks.ChunkResult`)."""
+
+    n_mean: np.ndarray
+    n2_mean: np.ndarray
+    qubit_g: np.ndarray
+    qubit_e: np.ndarray
+    emissions: np.ndarray
+    absorptions: np.ndarray
+    alive: np.ndarray
+    leak_expected: np.ndarray
+    rho_sum: np.ndarray
+    jump_times: np.ndarray
+    jump_kinds: np.ndarray
+    n_jumps: np.ndarray
+    fock: np.ndarray
+
+
+def real_gauge(kd: np.ndarray, ko: np.ndarray, ks: np.ndarray) -> np.ndarray | None:
+    """Phases ``g_n = w^n`` that make the banded operators real (module docstring), with
+    ``w`` read off the first operator that has both diagonals (``w = i`` when none has: then
+    any ``w`` works, and ``i`` cancels the ``-i`` of the Jaynes-Cummings off-diagonal
+    blocks); exact powers of ``i`` when ``w`` is one of them to 1e-12. None when no such
+    gauge exists."""
+    n = kd.shape[1]
+    w = 1j
+    for j, s in enumerate(ks):
+        d, o = kd[j], ko[j]
+        md, mo = int(np.argmax(np.abs(d))), int(np.argmax(np.abs(o)))
+        if d[md] != 0 and o[mo] != 0:
+            ratio = (o[mo] / abs(o[mo])) / (d[md] / abs(d[md]))
+            w = ratio if s == 1 else np.conj(ratio)
+            break
+    quarter = np.angle(w) / (np.pi / 2)
+    if abs(quarter - round(quarter)) < 1e-12:
+        g = np.array([1.0, 1.0j, -1.0, -1.0j])[(round(quarter) * np.arange(n)) % 4]
+    else:
+        g = np.exp(1j * np.angle(w) * np.arange(n))
+    return g if _real_kraus(kd, ko, ks, g) is not None else None
+
+
+def _real_rows(rows: np.ndarray) -> np.ndarray | None:
+    """Each row times the phase that makes its largest entry real and positive, as real
+    numbers; None if any row keeps an imaginary part above :data:`REAL_GAUGE_TOL`."""
+    rows = np.atleast_2d(rows)
+    big = np.argmax(np.abs(rows), axis=1)
+    top = rows[np.arange(rows.shape[0]), big]
+    phase = np.where(top != 0, np.conj(top) / np.where(top != 0, np.abs(top), 1.0), 1.0)
+    turned = rows * phase[:, None]
+    scale = np.abs(top)
+    if np.any(np.abs(turned.imag) > REAL_GAUGE_TOL * scale[:, None]):
+        return None
+    return np.ascontiguousarray(turned.real)
+
+
+def _real_kraus(
+    kd: np.ndarray, ko: np.ndarray, ks: np.ndarray, gauge: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The banded operators in the gauge ``gauge`` as real arrays (one overall phase per
+    operator dropped), or None if they are not real there."""
+    g = gauge
+    ko_g = np.empty_like(ko)
+    for j, s in enumerate(ks):
+        if s == 1:  # row m from column m - 1
+            ko_g[j, 1:] = g[1:].conj() * ko[j, 1:] * g[:-1]
+            ko_g[j, 0] = ko[j, 0]
+        else:  # row m from column m + 1
+            ko_g[j, :-1] = g[:-1].conj() * ko[j, :-1] * g[1:]
+            ko_g[j, -1] = ko[j, -1]
+    both = _real_rows(np.concatenate([kd, ko_g], axis=1))
+    if both is None:
+        return None
+    n = kd.shape[1]
+    return np.ascontiguousarray(both[:, :n]), np.ascontiguousarray(both[:, n:])
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelInputs:
+    """The channels of a run as the drivers read them.
+
+    ``driver`` is ``"banded"`` or ``"sparse"``; ``collision`` the matching named tuple;
+    ``real_collision`` and ``gauge`` the banded operators in their real gauge (None when
+    there is none, or for the sparse driver).
+    """
+
+    driver: str
+    collision: BandedCollision | SparseCollisions
+    outcomes: Outcomes
+    n_branches: int
+    loss: LossArrays
+    gauge: np.ndarray | None = None
+    real_collision: BandedCollision | None = None
+
+    @classmethod
+    def from_channels(
+        cls, collisions: CollisionSequence, loss: LossChannel, n_collisions: int
+    ) -> KernelInputs:
+        """Arrays for collisions ``1 .. n_collisions`` of ``collisions`` and the loss."""
+        first = collisions.at(1)
+        branch, is_g = first.labels()
+        outcomes = Outcomes(branch, is_g)
+        loss_arrays = LossArrays(*loss.trajectory_arrays())
+        if collisions.period == 1 and first.two_diagonal:
+            kd, ko, ks, leak_top = first.banded_arrays()
+            col = BandedCollision(kd, ko, ks, leak_top)
+            gauge = real_gauge(kd, ko, ks)
+            real = None
+            if gauge is not None:
+                rkd, rko = _real_kraus(kd, ko, ks, gauge)
+                real = BandedCollision(rkd, rko, ks, leak_top)
+            return cls("banded", col, outcomes, first.n_branches, loss_arrays, gauge, real)
+        return cls(
+            "sparse",
+            _sparse_sets(collisions, n_collisions),
+            outcomes,
+            first.n_branches,
+            loss_arrays,
+        )
+
+    def real_initial(self, vectors: np.ndarray) -> np.ndarray | None:
+        """Initial vectors (rows) in the real gauge as real arrays, or None."""
+        if self.gauge is None:
+            return None
+        return _real_rows(vectors * self.gauge.conj())
+
+
+def _sparse_sets(collisions: CollisionSequence, n_collisions: int) -> SparseCollisions:
+    """One Kraus set per distinct channel of collisions ``1 .. n_collisions``."""
+    first = collisions.at(1)
+    n = first.n
+    period = collisions.period
+    n_sets = period if period is not None else max(n_collisions, 1)
+    n_sets = min(n_sets, max(n_collisions, 1))
+    n_ops = len(first.kraus)
+    need = n_sets * n_ops * (2 * n - 1) * n * 16
+    if need > MAX_KRAUS_BYTES:
+        raise ValueError(
+            f"the collision channels do not repeat (period {period}): trajectories need "
+            f"{n_sets} Kraus sets, up to {need / 1024**3:.1f} GiB, above the limit of "
+            f"{MAX_KRAUS_BYTES / 1024**3:.0f} GiB; choose an omega_tr with a short period "
+            "(e.g. a multiple of pi) or use solve_exact, which builds them one at a time"
+        )
+    sets = [collisions.at(s + 1) for s in range(n_sets)]
+    width = max(ch.max_diagonals for ch in sets)
+    blk = max(ch.leak_block.shape[0] for ch in sets)
+    offs = np.zeros((n_sets, n_ops, width), dtype=np.int64)
+    vals = np.zeros((n_sets, n_ops, width, n), dtype=np.complex128)
+    nd = np.zeros((n_sets, n_ops), dtype=np.int64)
+    leak_start = np.zeros(n_sets, dtype=np.int64)
+    leak_blk = np.zeros((n_sets, blk, blk), dtype=np.complex128)
+    for s, ch in enumerate(sets):
+        offs[s], vals[s], nd[s] = ch.sparse_arrays(width)
+        b = ch.leak_block.shape[0]
+        leak_start[s] = ch.leak_start
+        leak_blk[s, :b, :b] = ch.leak_block
+    step_set = np.zeros(n_collisions + 1, dtype=np.int64)
+    for k in range(1, n_collisions + 1):
+        step_set[k] = collisions.set_index(k) % n_sets
+    return SparseCollisions(offs, vals, nd, leak_start, leak_blk, step_set)
