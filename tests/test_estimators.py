@@ -27,8 +27,9 @@ import pytest
 from scipy import stats
 
 import trajectories as tj
+from trajectories.solvers.montecarlo.accumulator import EnsembleAccumulator
 from trajectories.solvers.montecarlo.chunks import ChunkResult
-from trajectories.solvers.montecarlo.result import EnsembleAccumulator, jackknife
+from trajectories.solvers.montecarlo.result import jackknife
 
 N = 8
 MODEL = tj.Micromaser(theta=0.5, q=0.5, cutoff=N)

@@ -857,7 +857,7 @@ def test_the_memory_limits_do_not_block_real_runs():
     any cutoff a machine could hold."""
     with _machine():
         from trajectories.solvers.exact import check_exact_memory
-        from trajectories.solvers.montecarlo.simulate import check_simulate_memory
+        from trajectories.solvers.montecarlo.options import check_simulate_memory
         from trajectories.solvers.spectral.spectrum import check_steady_memory
 
         big = _MODEL.replace(cutoff=200)

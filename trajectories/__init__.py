@@ -23,7 +23,7 @@ from .channels.kraus import KrausChannel
 from .channels.loss import LossChannel
 from .channels.one_step import OneStepChannel
 from .channels.operators import DiagonalOperator, KrausOperator
-from .errors import TruncationError, TruncationWarning
+from .errors import StatisticsWarning, TruncationError, TruncationWarning
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
@@ -36,7 +36,7 @@ from .solvers.closed_forms import (
 )
 from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
 from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
-from .solvers.montecarlo.simulate import StatisticsWarning, simulate
+from .solvers.montecarlo.simulate import simulate
 from .solvers.spectral import (
     EscapeTime,
     QuasiStationary,

@@ -1,8 +1,17 @@
-"""Exceptions raised by the solvers (SPEC Sec. 6)."""
+"""Exceptions and warnings of the solvers, and the truncation rule they share."""
 
 from __future__ import annotations
 
-__all__ = ["TruncationError", "TruncationWarning", "warn_if_close"]
+__all__ = [
+    "DEFAULT_LEAKAGE_TOL",
+    "TruncationError",
+    "TruncationWarning",
+    "StatisticsWarning",
+    "warn_if_close",
+]
+
+#: Default bound on the total population lost through the cutoff in one run (every solver).
+DEFAULT_LEAKAGE_TOL = 1e-8
 
 #: Warn when the leaked population exceeds this fraction of the tolerance.
 CLOSE_FRACTION = 0.1
@@ -48,6 +57,10 @@ class TruncationError(RuntimeError):
             type(self),
             (self.cutoff, self.leakage, self.tolerance, self.collision, self.counter_rotating),
         )
+
+
+class StatisticsWarning(UserWarning):
+    """The run's error bars are themselves unreliable (too few trajectories or chunks)."""
 
 
 class TruncationWarning(UserWarning):

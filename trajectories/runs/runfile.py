@@ -851,7 +851,7 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
     :func:`trajectories.exact.check_exact_memory`), on the point as the runner will run it,
     so that a run that cannot fit fails when the file is read, naming the run-file key."""
     from ..solvers.exact import check_exact_memory
-    from ..solvers.montecarlo.simulate import (
+    from ..solvers.montecarlo.options import (
         DEFAULT_JACKKNIFE_GROUPS,
         check_simulate_memory,
         default_chunk_size,

@@ -34,7 +34,8 @@ from .._version import __version__
 from ..errors import TruncationError
 from ..model.micromaser import Micromaser
 from ..solvers.exact import solve_exact
-from ..solvers.montecarlo.simulate import default_chunk_size, simulate
+from ..solvers.montecarlo.options import default_chunk_size
+from ..solvers.montecarlo.simulate import simulate
 from . import io
 from .runlock import LockedError, RunLock
 

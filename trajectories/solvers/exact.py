@@ -24,7 +24,7 @@ from .. import observables as obs
 from .._threads import single_threaded_blas
 from ..channels.collisions import keeps_diagonal
 from ..channels.one_step import OneStepChannel
-from ..errors import TruncationError, warn_if_close
+from ..errors import DEFAULT_LEAKAGE_TOL, TruncationError, warn_if_close
 from ..model.micromaser import Micromaser
 from ..model.states import as_density_matrix, is_diagonal
 from ..validation import (
@@ -38,8 +38,6 @@ from ..validation import (
 
 __all__ = ["ExactPropagator", "ExactResult", "solve_exact", "DEFAULT_LEAKAGE_TOL"]
 
-#: Default bound on the total population lost through the cutoff in one run.
-DEFAULT_LEAKAGE_TOL = 1e-8
 
 _METHODS = ("auto", "density_matrix", "populations")
 

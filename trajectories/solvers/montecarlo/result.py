@@ -18,14 +18,10 @@ the number of trajectories.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
-from ... import observables as obs
 from ...model.micromaser import Micromaser
-from .chunks import ChunkResult
 
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
 _RECORDS = (
@@ -33,7 +29,7 @@ _RECORDS = (
     "jump_times", "jump_kinds", "n_jumps",
 )  # fmt: skip
 
-__all__ = ["Estimate", "PerTrajectory", "EnsembleResult", "EnsembleAccumulator", "jackknife"]
+__all__ = ["Estimate", "PerTrajectory", "EnsembleResult", "jackknife"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,200 +152,3 @@ class EnsembleResult:
         )
 
 
-class EnsembleAccumulator:
-    """Reduces :class:`ChunkResult` objects, in chunk order, into an :class:`EnsembleResult`."""
-
-    def __init__(
-        self,
-        model: Micromaser,
-        checkpoints: np.ndarray,
-        rho_index: np.ndarray,
-        n_chunks: int,
-        jackknife_groups: int,
-        n_trajectories: int,
-    ):
-        self.model = model
-        self.capacity = n_trajectories
-        self.k = checkpoints
-        self.rho_index = rho_index
-        self.groups = max(1, min(n_chunks, jackknife_groups))
-        n, r, c = model.cutoff, rho_index.size, checkpoints.size
-        self.s = np.zeros((self.groups, r, n, n), dtype=np.complex128)
-        self.m = np.zeros(self.groups, dtype=np.int64)
-        self.alive = np.zeros((self.groups, c), dtype=np.int64)
-        self.sum_n = np.zeros((self.groups, c))
-        self.sum_n2 = np.zeros((self.groups, c))
-        self.leak = np.zeros(c)
-        # running mean and sum of squared deviations of <n>_i (Chan et al. merge)
-        self.e_mean = np.zeros(c)
-        self.e_m2 = np.zeros(c)
-        self.records: dict[str, np.ndarray] = {}  # preallocated on the first chunk
-        self.filled = 0
-        self.n_chunks = 0
-        self.next_index = 0
-
-    @property
-    def n_trajectories(self) -> int:
-        return int(self.m.sum())
-
-    def add(self, chunk: ChunkResult) -> None:
-        """Add the next chunk; chunks must come in index order."""
-        if chunk.index != self.next_index:
-            raise ValueError(
-                f"chunk {chunk.index} arrived out of order (expected {self.next_index})"
-            )
-        g = chunk.index % self.groups
-        if chunk.rho_sum.shape[0]:
-            self.s[g] += chunk.rho_sum
-        self.m[g] += chunk.n_trajectories
-        self.alive[g] += chunk.n_alive
-        self.sum_n[g] += chunk.n_mean.sum(axis=0)
-        self.sum_n2[g] += chunk.n2_mean.sum(axis=0)
-        self.leak += chunk.leak_expected
-        self._merge_energy_moments(chunk.n_mean)
-        # copy the records into place; the chunk itself can then be dropped
-        if not self.records:
-            for name in _RECORDS:
-                a = getattr(chunk, name)
-                self.records[name] = np.empty((self.capacity,) + a.shape[1:], dtype=a.dtype)
-        lo, hi = self.filled, self.filled + chunk.n_trajectories
-        if hi > self.capacity:
-            raise ValueError(f"more trajectories than the {self.capacity} announced")
-        for name in _RECORDS:
-            self.records[name][lo:hi] = getattr(chunk, name)
-        self.filled = hi
-        self.n_chunks += 1
-        self.next_index += 1
-
-    def _merge_energy_moments(self, x: np.ndarray) -> None:
-        n_a, n_b = float(self.filled), float(x.shape[0])
-        mean_b = x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
-        delta = mean_b - self.e_mean
-        total = n_a + n_b
-        self.e_mean = self.e_mean + delta * (n_b / total)
-        self.e_m2 = self.e_m2 + m2_b + delta**2 * (n_a * n_b / total)
-
-    def mean_leakage(self) -> np.ndarray:
-        return self.leak / max(self.n_trajectories, 1)
-
-    # ------------------------------------------------------------- estimators
-    def _purity(self, s: np.ndarray, m: float, alive: np.ndarray) -> np.ndarray:
-        tr_s2 = np.sum(np.abs(s) ** 2, axis=(-2, -1))
-        return (tr_s2 - alive) / (m * (m - 1.0)) if m > 1 else np.full(tr_s2.shape, np.nan)
-
-    @staticmethod
-    def _ergotropy(s: np.ndarray, m: float) -> np.ndarray:
-        rho = s / m
-        energy = obs.energy(rho)
-        return np.array(
-            [
-                obs.ergotropy_from_spectrum(e, obs.spectrum(r))
-                for e, r in zip(energy, rho, strict=True)
-            ]
-        )
-
-    @staticmethod
-    def _fano(sum_n: np.ndarray, sum_n2: np.ndarray, m: float) -> np.ndarray:
-        return obs.fano_from_moments(sum_n / m, sum_n2 / m)
-
-    def stderr(self, name: str) -> np.ndarray:
-        """Current standard error of an observable over the checkpoints (NaN-free subset)."""
-        if name == "energy":
-            m = float(self.filled)
-            return np.sqrt(self.e_m2 / (m - 1.0) / m) if m > 1 else np.full(self.k.size, np.inf)
-        est = getattr(self.result(seed=0, chunk_size=0, n_jobs=1, backend="", seconds=0.0), name)
-        se = est.stderr[np.isfinite(est.mean)]
-        return se if se.size else np.full(1, np.inf)
-
-    def result(self, **run_info: Any) -> EnsembleResult:
-        """The :class:`EnsembleResult` of the chunks added so far.
-
-        ``run_info``: ``seed, chunk_size, n_jobs, backend, seconds`` and optionally
-        ``stop_reason``. With a single jackknife group the leave-one-out sets are empty:
-        their NaNs give NaN errors (as :func:`jackknife` does for ``G < 2``), silently.
-        """
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self._result(**run_info)
-
-    def _result(
-        self,
-        *,
-        seed: int,
-        chunk_size: int,
-        n_jobs: int,
-        backend: str,
-        seconds: float,
-        stop_reason: str = "n_trajectories",
-    ) -> EnsembleResult:
-        m_tot = float(self.m.sum())
-        s_tot = self.s.sum(axis=0)
-        a_tot = self.alive.sum(axis=0)[self.rho_index].astype(float)
-        n_tot, n2_tot = self.sum_n.sum(axis=0), self.sum_n2.sum(axis=0)
-        c = self.k.size
-        per = PerTrajectory(**{name: a[: self.filled] for name, a in self.records.items()})
-        # energy: per-trajectory mean and standard error
-        e_mean = self.e_mean
-        e_se = np.sqrt(self.e_m2 / (m_tot - 1.0) / m_tot) if m_tot > 1 else np.full(c, np.nan)
-        # jackknife over groups
-        sizes = self.m.astype(float)
-        fano = self._fano(n_tot, n2_tot, m_tot)
-        fano_lo = np.array(
-            [
-                self._fano(n_tot - self.sum_n[g], n2_tot - self.sum_n2[g], m_tot - sizes[g])
-                for g in range(self.groups)
-            ]
-        )
-        purity = np.full(c, np.nan)
-        purity_se = np.full(c, np.nan)
-        ergo = np.full(c, np.nan)
-        ergo_se = np.full(c, np.nan)
-        if self.rho_index.size:
-            p_full = self._purity(s_tot, m_tot, a_tot)
-            w_full = self._ergotropy(s_tot, m_tot)
-            p_lo = np.array(
-                [
-                    self._purity(
-                        s_tot - self.s[g], m_tot - sizes[g], a_tot - self.alive[g, self.rho_index]
-                    )
-                    for g in range(self.groups)
-                ]
-            )
-            w_lo = np.array(
-                [self._ergotropy(s_tot - self.s[g], m_tot - sizes[g]) for g in range(self.groups)]
-            )
-            purity[self.rho_index] = p_full
-            purity_se[self.rho_index] = jackknife(p_full, p_lo, sizes)
-            ergo[self.rho_index] = w_full
-            ergo_se[self.rho_index] = jackknife(w_full, w_lo, sizes)
-        rho = s_tot / m_tot
-        return EnsembleResult(
-            model=self.model,
-            k=self.k,
-            n_trajectories=int(m_tot),
-            chunk_size=chunk_size,
-            n_chunks=self.n_chunks,
-            seed=seed,
-            energy=Estimate(e_mean, e_se),
-            purity=Estimate(purity, purity_se),
-            fano=Estimate(fano, jackknife(fano, fano_lo, sizes)),
-            ergotropy=Estimate(ergo, ergo_se),
-            populations=obs.photon_distribution(rho),
-            rho=rho,
-            rho_index=self.rho_index,
-            leakage=self.mean_leakage(),
-            leaked_trajectories=int(np.count_nonzero(~per.alive)),
-            per_trajectory=per,
-            jackknife_groups=self.groups,
-            n_jobs=n_jobs,
-            backend=backend,
-            seconds=seconds,
-            stop_reason=stop_reason,
-        )
-
-
-def reduce_chunks(chunks: Iterable[ChunkResult], acc: EnsembleAccumulator) -> EnsembleAccumulator:
-    """Add chunks (already in index order) to an accumulator."""
-    for ch in chunks:
-        acc.add(ch)
-    return acc

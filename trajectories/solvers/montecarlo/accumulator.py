@@ -1,0 +1,297 @@
+r"""The ensemble accumulator: reduction of chunks in order, estimators, and the stop.
+
+Chunks are reduced *in chunk order*, so the numbers do not depend on how the chunks were
+scheduled. Chunks are dealt into ``G`` jackknife groups (chunk ``c`` goes to group
+``c mod G``); the groups' sums are what the nonlinear estimators need, so memory is
+``G x (rho checkpoints) x N^2`` whatever the number of trajectories. The estimators are
+described in :mod:`.result`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ... import observables as obs
+from ...model.micromaser import Micromaser
+from .chunks import ChunkResult
+from .result import _RECORDS, EnsembleResult, Estimate, PerTrajectory, jackknife
+
+__all__ = ["EnsembleAccumulator"]
+
+
+class EnsembleAccumulator:
+    """Reduces :class:`ChunkResult` objects, in chunk order, into an :class:`EnsembleResult`,
+    and decides when the run stops.
+
+    :meth:`add` takes the next chunk in index order. :meth:`offer` takes chunks in any order
+    (or loaders of saved ones), adds every chunk that is next, and checks the end conditions
+    after each one added: the leakage tolerance (raises
+    :class:`~trajectories.errors.TruncationError`), the conditions of
+    :meth:`add_end_condition` (e.g. :meth:`stop_at_stderr`) and the deadline of
+    :meth:`stop_at_deadline`. ``stop_reason`` says why it stopped (None while it runs).
+    Deciding on the ordered prefix makes the stopping chunk the same whatever the order
+    chunks arrive in (the number of workers, the backend).
+    """
+
+    def __init__(
+        self,
+        model: Micromaser,
+        checkpoints: np.ndarray,
+        rho_index: np.ndarray,
+        n_chunks: int,
+        jackknife_groups: int,
+        n_trajectories: int,
+    ):
+        self.model = model
+        self.capacity = n_trajectories
+        self.k = checkpoints
+        self.rho_index = rho_index
+        self.groups = max(1, min(n_chunks, jackknife_groups))
+        n, r, c = model.cutoff, rho_index.size, checkpoints.size
+        self.s = np.zeros((self.groups, r, n, n), dtype=np.complex128)
+        self.m = np.zeros(self.groups, dtype=np.int64)
+        self.alive = np.zeros((self.groups, c), dtype=np.int64)
+        self.sum_n = np.zeros((self.groups, c))
+        self.sum_n2 = np.zeros((self.groups, c))
+        self.leak = np.zeros(c)
+        # running mean and sum of squared deviations of <n>_i (Chan et al. merge)
+        self.e_mean = np.zeros(c)
+        self.e_m2 = np.zeros(c)
+        self.records: dict[str, np.ndarray] = {}  # preallocated on the first chunk
+        self.filled = 0
+        self.n_chunks = 0
+        self.next_index = 0
+        self.planned_chunks = n_chunks
+        self.stop_reason: str | None = None
+        self._pending: dict[int, ChunkResult | Callable[[], ChunkResult]] = {}
+        self._conditions: list[Callable[[EnsembleAccumulator], str | None]] = []
+        self._leakage: tuple[float, Callable[[np.ndarray], Exception]] | None = None
+        self._deadline: float | None = None
+
+    @property
+    def n_trajectories(self) -> int:
+        return int(self.m.sum())
+
+    def add(self, chunk: ChunkResult) -> None:
+        """Add the next chunk; chunks must come in index order."""
+        if chunk.index != self.next_index:
+            raise ValueError(
+                f"chunk {chunk.index} arrived out of order (expected {self.next_index})"
+            )
+        g = chunk.index % self.groups
+        if chunk.rho_sum.shape[0]:
+            self.s[g] += chunk.rho_sum
+        self.m[g] += chunk.n_trajectories
+        self.alive[g] += chunk.n_alive
+        self.sum_n[g] += chunk.n_mean.sum(axis=0)
+        self.sum_n2[g] += chunk.n2_mean.sum(axis=0)
+        self.leak += chunk.leak_expected
+        self._merge_energy_moments(chunk.n_mean)
+        # copy the records into place; the chunk itself can then be dropped
+        if not self.records:
+            for name in _RECORDS:
+                a = getattr(chunk, name)
+                self.records[name] = np.empty((self.capacity,) + a.shape[1:], dtype=a.dtype)
+        lo, hi = self.filled, self.filled + chunk.n_trajectories
+        if hi > self.capacity:
+            raise ValueError(f"more trajectories than the {self.capacity} announced")
+        for name in _RECORDS:
+            self.records[name][lo:hi] = getattr(chunk, name)
+        self.filled = hi
+        self.n_chunks += 1
+        self.next_index += 1
+
+    # ---------------------------------------------------------- stopping rules
+    def add_end_condition(self, condition: Callable[[EnsembleAccumulator], str | None]) -> None:
+        """Stop as soon as ``condition(self)`` returns a reason (checked after every chunk)."""
+        self._conditions.append(condition)
+
+    def stop_at_stderr(self, target_stderr: float, target: str, min_chunks: int) -> None:
+        """Stop once the largest standard error of ``target`` over the checkpoints is at most
+        ``target_stderr``, never before ``min_chunks`` chunks (reason ``"target_stderr"``)."""
+
+        def met(acc: EnsembleAccumulator) -> str | None:
+            if acc.n_chunks < min_chunks:
+                return None
+            se = acc.stderr(target)
+            ok = bool(np.all(np.isfinite(se))) and float(np.max(se)) <= target_stderr
+            return "target_stderr" if ok else None
+
+        self.add_end_condition(met)
+
+    def stop_at_deadline(self, deadline: float) -> None:
+        """Stop after the chunk offered when ``time.perf_counter()`` has passed ``deadline``
+        (reason ``"timeout"``; not reproducible: it depends on the machine's speed)."""
+        self._deadline = deadline
+
+    def fail_above_leakage(
+        self, tolerance: float, error: Callable[[np.ndarray], Exception]
+    ) -> None:
+        """Raise ``error(mean leakage per checkpoint)`` as soon as the running estimate of the
+        leaked population exceeds ``tolerance``."""
+        self._leakage = (tolerance, error)
+
+    def offer(self, chunk: ChunkResult | None = None, *, index: int | None = None,
+              load: Callable[[], ChunkResult] | None = None) -> bool:  # fmt: skip
+        """Take a finished chunk (or, with ``index`` and ``load``, a saved one to be read when
+        its turn comes), add every chunk that is next in order, and return True once the run
+        should stop (``stop_reason`` set)."""
+        if chunk is not None:
+            self._pending[chunk.index] = chunk
+        elif index is not None and load is not None:
+            self._pending[index] = load
+        while self.stop_reason is None and self.next_index in self._pending:
+            item = self._pending.pop(self.next_index)
+            self.add(item if isinstance(item, ChunkResult) else item())
+            if self._leakage is not None:
+                tol, error = self._leakage
+                leak = self.mean_leakage()
+                if leak[-1] > tol:
+                    raise error(leak)
+            for condition in self._conditions:
+                reason = condition(self)
+                if reason is not None:
+                    self.stop_reason = reason
+                    break
+        if self.stop_reason is None and self.next_index >= self.planned_chunks:
+            self.stop_reason = "n_trajectories"
+        if (
+            self.stop_reason is None
+            and chunk is not None
+            and self._deadline is not None
+            and time.perf_counter() > self._deadline
+        ):
+            self.stop_reason = "timeout"
+        return self.stop_reason is not None
+
+    def _merge_energy_moments(self, x: np.ndarray) -> None:
+        n_a, n_b = float(self.filled), float(x.shape[0])
+        mean_b = x.mean(axis=0)
+        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        delta = mean_b - self.e_mean
+        total = n_a + n_b
+        self.e_mean = self.e_mean + delta * (n_b / total)
+        self.e_m2 = self.e_m2 + m2_b + delta**2 * (n_a * n_b / total)
+
+    def mean_leakage(self) -> np.ndarray:
+        return self.leak / max(self.n_trajectories, 1)
+
+    # ------------------------------------------------------------- estimators
+    def _purity(self, s: np.ndarray, m: float, alive: np.ndarray) -> np.ndarray:
+        tr_s2 = np.sum(np.abs(s) ** 2, axis=(-2, -1))
+        return (tr_s2 - alive) / (m * (m - 1.0)) if m > 1 else np.full(tr_s2.shape, np.nan)
+
+    @staticmethod
+    def _ergotropy(s: np.ndarray, m: float) -> np.ndarray:
+        rho = s / m
+        energy = obs.energy(rho)
+        return np.array(
+            [
+                obs.ergotropy_from_spectrum(e, obs.spectrum(r))
+                for e, r in zip(energy, rho, strict=True)
+            ]
+        )
+
+    @staticmethod
+    def _fano(sum_n: np.ndarray, sum_n2: np.ndarray, m: float) -> np.ndarray:
+        return obs.fano_from_moments(sum_n / m, sum_n2 / m)
+
+    def stderr(self, name: str) -> np.ndarray:
+        """Current standard error of an observable over the checkpoints (NaN-free subset)."""
+        if name == "energy":
+            m = float(self.filled)
+            return np.sqrt(self.e_m2 / (m - 1.0) / m) if m > 1 else np.full(self.k.size, np.inf)
+        est = getattr(self.result(seed=0, chunk_size=0, n_jobs=1, backend="", seconds=0.0), name)
+        se = est.stderr[np.isfinite(est.mean)]
+        return se if se.size else np.full(1, np.inf)
+
+    def result(self, **run_info: Any) -> EnsembleResult:
+        """The :class:`EnsembleResult` of the chunks added so far.
+
+        ``run_info``: ``seed, chunk_size, n_jobs, backend, seconds`` and optionally
+        ``stop_reason``. With a single jackknife group the leave-one-out sets are empty:
+        their NaNs give NaN errors (as :func:`jackknife` does for ``G < 2``), silently.
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._result(**run_info)
+
+    def _result(
+        self,
+        *,
+        seed: int,
+        chunk_size: int,
+        n_jobs: int,
+        backend: str,
+        seconds: float,
+        stop_reason: str = "n_trajectories",
+    ) -> EnsembleResult:
+        m_tot = float(self.m.sum())
+        s_tot = self.s.sum(axis=0)
+        a_tot = self.alive.sum(axis=0)[self.rho_index].astype(float)
+        n_tot, n2_tot = self.sum_n.sum(axis=0), self.sum_n2.sum(axis=0)
+        c = self.k.size
+        per = PerTrajectory(**{name: a[: self.filled] for name, a in self.records.items()})
+        # energy: per-trajectory mean and standard error
+        e_mean = self.e_mean
+        e_se = np.sqrt(self.e_m2 / (m_tot - 1.0) / m_tot) if m_tot > 1 else np.full(c, np.nan)
+        # jackknife over groups
+        sizes = self.m.astype(float)
+        fano = self._fano(n_tot, n2_tot, m_tot)
+        fano_lo = np.array(
+            [
+                self._fano(n_tot - self.sum_n[g], n2_tot - self.sum_n2[g], m_tot - sizes[g])
+                for g in range(self.groups)
+            ]
+        )
+        purity = np.full(c, np.nan)
+        purity_se = np.full(c, np.nan)
+        ergo = np.full(c, np.nan)
+        ergo_se = np.full(c, np.nan)
+        if self.rho_index.size:
+            p_full = self._purity(s_tot, m_tot, a_tot)
+            w_full = self._ergotropy(s_tot, m_tot)
+            p_lo = np.array(
+                [
+                    self._purity(
+                        s_tot - self.s[g], m_tot - sizes[g], a_tot - self.alive[g, self.rho_index]
+                    )
+                    for g in range(self.groups)
+                ]
+            )
+            w_lo = np.array(
+                [self._ergotropy(s_tot - self.s[g], m_tot - sizes[g]) for g in range(self.groups)]
+            )
+            purity[self.rho_index] = p_full
+            purity_se[self.rho_index] = jackknife(p_full, p_lo, sizes)
+            ergo[self.rho_index] = w_full
+            ergo_se[self.rho_index] = jackknife(w_full, w_lo, sizes)
+        rho = s_tot / m_tot
+        return EnsembleResult(
+            model=self.model,
+            k=self.k,
+            n_trajectories=int(m_tot),
+            chunk_size=chunk_size,
+            n_chunks=self.n_chunks,
+            seed=seed,
+            energy=Estimate(e_mean, e_se),
+            purity=Estimate(purity, purity_se),
+            fano=Estimate(fano, jackknife(fano, fano_lo, sizes)),
+            ergotropy=Estimate(ergo, ergo_se),
+            populations=obs.photon_distribution(rho),
+            rho=rho,
+            rho_index=self.rho_index,
+            leakage=self.mean_leakage(),
+            leaked_trajectories=int(np.count_nonzero(~per.alive)),
+            per_trajectory=per,
+            jackknife_groups=self.groups,
+            n_jobs=n_jobs,
+            backend=backend,
+            seconds=seconds,
+            stop_reason=stop_reason,
+        )
+
+

@@ -1,0 +1,379 @@
+"""How an ensemble of trajectories is run: the settings, defined once, and the resolved plan.
+
+:class:`TrajectoryOptions` holds every setting of :func:`~.simulate.simulate` that is not
+physics (workers, backend, chunking, checkpoints, what is recorded, tolerances, stopping
+rules). Its defaults are the solver's; the run files (:mod:`trajectories.runs.settings`),
+the runner and the command line read them from here. :func:`plan_ensemble` validates a run
+(every argument, and the memory it needs, before anything is allocated) and resolves it
+into an :class:`EnsemblePlan`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+from ... import validation as _validation
+from ...errors import DEFAULT_LEAKAGE_TOL, StatisticsWarning
+from ...model.micromaser import Micromaser
+from ...model.states import as_density_matrix
+from ...validation import (
+    check_memory,
+    checkpoint_array,
+    checkpoint_count,
+    collision_count,
+    format_bytes,
+    integer_at_least,
+    real_in_range,
+    show,
+)
+from .chunks import Plan
+from .parallel import check_backend
+
+__all__ = [
+    "TrajectoryOptions",
+    "EnsemblePlan",
+    "plan_ensemble",
+    "default_chunk_size",
+    "default_checkpoints",
+    "check_simulate_memory",
+    "DEFAULT_JACKKNIFE_GROUPS",
+    "DEFAULT_CHECKPOINTS",
+    "TARGETS",
+]
+
+#: Jackknife groups for the nonlinear estimators (at least 20: fewer make the error bars
+#: themselves noisy).
+DEFAULT_JACKKNIFE_GROUPS = 20
+#: Number of evenly spaced checkpoints when none are given.
+DEFAULT_CHECKPOINTS = 101
+#: Above this estimated memory for records and rho sums, warn before starting.
+MEMORY_WARNING_BYTES = 2 * 2**30
+_MAX_DEFAULT_CHUNK = 500
+#: Observables an adaptive stop can target.
+TARGETS = ("energy", "purity", "fano", "ergotropy")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrajectoryOptions:
+    """Every setting of a trajectory run that is not physics, with the solver's defaults.
+
+    Parameters mirror :func:`~.simulate.simulate` (whose docstring describes each):
+    ``n_jobs``, ``backend``, ``chunk_size`` (None: :func:`default_chunk_size`),
+    ``checkpoints`` (None: :data:`DEFAULT_CHECKPOINTS` evenly spaced), ``rho_checkpoints``
+    (``"all"``, ``"last"``, ``"none"`` or a subset of the checkpoints), ``max_jumps``,
+    ``leakage_tol``, ``jackknife_groups``, ``target_stderr``, ``target``, ``timeout``.
+    Values are checked by :func:`plan_ensemble`, against the model and the run's size.
+    """
+
+    n_jobs: int = 1
+    backend: str = "loky"
+    chunk_size: int | None = None
+    checkpoints: Iterable[int] | None = None
+    rho_checkpoints: Iterable[int] | str | None = "all"
+    max_jumps: int = 0
+    leakage_tol: float = DEFAULT_LEAKAGE_TOL
+    jackknife_groups: int = DEFAULT_JACKKNIFE_GROUPS
+    target_stderr: float | None = None
+    target: str = "energy"
+    timeout: float | None = None
+
+
+#: The defaults, for signatures that spell the options out.
+DEFAULTS = TrajectoryOptions()
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsemblePlan:
+    """A validated run: the options resolved against the model and the run's size.
+
+    ``entropy`` is the root seed; ``ks`` the checkpoints, ``rho_index`` the ones keeping rho;
+    ``plan`` what the chunks record; ``size_of(i)`` the trajectories in chunk ``i``.
+    """
+
+    options: TrajectoryOptions
+    entropy: int
+    n_collisions: int
+    n_trajectories: int
+    chunk_size: int
+    n_chunks: int
+    ks: np.ndarray
+    rho_index: np.ndarray
+    plan: Plan
+    rho0: np.ndarray
+
+    def size_of(self, i: int) -> int:
+        """Trajectories in chunk ``i`` (the last one may be short)."""
+        return min(self.chunk_size, self.n_trajectories - i * self.chunk_size)
+
+
+def default_chunk_size(n_trajectories: int, groups: int = DEFAULT_JACKKNIFE_GROUPS) -> int:
+    """At least ``2 * groups`` chunks when possible, at most 500 trajectories per chunk."""
+    return max(1, min(_MAX_DEFAULT_CHUNK, -(-n_trajectories // (2 * groups))))
+
+
+def default_checkpoints(n_collisions: int) -> np.ndarray:
+    """:data:`DEFAULT_CHECKPOINTS` evenly spaced collisions (every one when fewer)."""
+    ks = np.unique(np.linspace(0, n_collisions, DEFAULT_CHECKPOINTS).round())
+    return ks.astype(np.int64)
+
+
+def _seed_entropy(seed: object) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, np.random.SeedSequence):
+        if seed.spawn_key:
+            raise ValueError("seed must be a root SeedSequence (no spawn_key)")
+        return int(seed.entropy)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(
+            f"seed must be a non-negative integer, a numpy SeedSequence or None, "
+            f"got {seed!r} ({type(seed).__name__})"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)
+
+
+def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
+    if rho_checkpoints is None or (isinstance(rho_checkpoints, str) and rho_checkpoints == "all"):
+        return np.arange(ks.size)
+    if isinstance(rho_checkpoints, str):
+        if rho_checkpoints == "last":
+            return np.array([ks.size - 1])
+        if rho_checkpoints == "none":
+            return np.array([], dtype=np.int64)
+        raise ValueError(
+            f"rho_checkpoints must be 'all', 'last', 'none' or a subset of checkpoints, "
+            f"got {rho_checkpoints!r}"
+        )
+    try:
+        want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+    except ValueError as err:
+        raise ValueError(f"rho_checkpoints: {err}") from None
+    missing = np.setdiff1d(want, ks)
+    if missing.size:
+        raise ValueError(f"rho_checkpoints {missing.tolist()} are not among the checkpoints")
+    return np.searchsorted(ks, want)
+
+
+def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None:
+    """How many checkpoints keep rho, without materialising ``rho_checkpoints``."""
+    if rho_checkpoints is None or (isinstance(rho_checkpoints, str) and rho_checkpoints == "all"):
+        return n_checkpoints
+    if isinstance(rho_checkpoints, str):
+        return {"last": 1, "none": 0}.get(rho_checkpoints, 0)  # others: refused later
+    return checkpoint_count(rho_checkpoints, 0)
+
+
+def _record_bytes(n_branches: int) -> int:
+    """Bytes of per-trajectory records per checkpoint: <n>, <n^2> (8 each), a Fock sample,
+    emissions, absorptions (4 each) and the qubit counts (4 per branch, g and e)."""
+    return 28 + 8 * n_branches
+
+
+def check_simulate_memory(
+    model: Micromaser,
+    n_trajectories: int,
+    n_checkpoints: int | None,
+    n_rho: int | None,
+    groups: int,
+    max_jumps: int = 0,
+    rho_shown: str | None = None,
+) -> None:
+    """Refuse, before any allocation, a run that cannot fit in this machine's memory.
+
+    Lower bounds of what :func:`simulate` allocates, compared with
+    :func:`~trajectories.validation.machine_memory`: dense ``N x N`` matrices for the set-up
+    (initial density matrix and its eigenvectors, complex, and the loss channel's population
+    block: ``40 N^2`` bytes); per trajectory, its records (``28 + 8 B`` bytes per
+    checkpoint, ``B`` qubit branches) and ``9`` bytes per recorded jump time; the rho sums,
+    ``16 N^2`` bytes per kept checkpoint for each of ``groups`` jackknife groups and the
+    chunk being added. ``None`` counts (iterators) are not checked. The ``ValueError``
+    names the parameter to change (``rho_shown``: how to show ``rho_checkpoints``) and the
+    value allowed on this machine.
+    """
+    n = model.cutoff
+    dense = 40 * n * n
+    check_memory(
+        "cutoff",
+        str(n),
+        dense,
+        "the set-up's dense N x N matrices (40 N^2 bytes)",
+        lambda limit: f"allowed on this machine: cutoff <= {math.isqrt(limit // 40)}",
+    )
+    branches = 2 if not model.qubit_is_pure else 1
+    c = n_checkpoints or 0
+    per_trajectory = c * _record_bytes(branches) + 9 * max_jumps + 9
+    records = n_trajectories * per_trajectory
+    rho = (groups + 1) * (n_rho or 0) * 16 * n * n
+    needed = dense + records + rho
+    limit = _validation.machine_memory() or math.inf
+    if c * _record_bytes(branches) + 9 > limit - dense:
+        name, shown = "checkpoints", f"<{c} checkpoints>"
+        what = (
+            f"the per-trajectory records ({_record_bytes(branches)} bytes per trajectory and "
+            "checkpoint), even for one trajectory"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - 9, 0) // _record_bytes(branches)
+            return f"allowed on this machine: at most {most} checkpoints"
+    elif 9 * max_jumps > limit - dense:
+        name, shown = "max_jumps", show(max_jumps)
+        what = "the recorded jump times (9 bytes per jump and trajectory), even for one trajectory"
+
+        def allowed(limit: int) -> str:
+            return f"allowed on this machine: max_jumps <= {max(limit - dense, 0) // 9}"
+    elif rho > records:
+        name, shown = "rho_checkpoints", rho_shown or f"<{n_rho} checkpoints>"
+        what = (
+            f"the rho sums ({groups} jackknife groups x {n_rho} checkpoints x {16 * n * n} "
+            f"bytes at cutoff={n}) and {format_bytes(records)} of records"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - records, 0) // ((groups + 1) * 16 * n * n)
+            return (
+                f"allowed on this machine at cutoff={n}: at most {most} checkpoints keeping "
+                "rho ('last' keeps one, 'none' none)"
+            )
+    else:
+        name, shown = "n_trajectories", show(n_trajectories)
+        what = (
+            f"the per-trajectory records ({per_trajectory} bytes each: {c} checkpoints, "
+            f"max_jumps={max_jumps}) and {format_bytes(rho)} of rho sums"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - rho, 0) // per_trajectory
+            return f"allowed on this machine: n_trajectories <= {most} with these checkpoints"
+
+    check_memory(name, shown, needed, what, allowed)
+
+
+def plan_ensemble(
+    model: Micromaser,
+    n_collisions: int,
+    n_trajectories: int,
+    seed: int | np.random.SeedSequence | None,
+    initial_state: np.ndarray | None,
+    options: TrajectoryOptions,
+) -> EnsemblePlan:
+    """Validate everything about a run before any work and resolve it (see the module
+    docstring); warns (:class:`StatisticsWarning`, ``RuntimeWarning``) when the error bars
+    will be noisy or the records large."""
+    o = options
+    n_jobs, backend, chunk_size, checkpoints = o.n_jobs, o.backend, o.chunk_size, o.checkpoints
+    rho_checkpoints, max_jumps, leakage_tol = o.rho_checkpoints, o.max_jumps, o.leakage_tol
+    jackknife_groups, target_stderr, target, timeout = (
+        o.jackknife_groups, o.target_stderr, o.target, o.timeout,
+    )  # fmt: skip
+    if not isinstance(model, Micromaser):
+        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
+    n_collisions = collision_count("n_collisions", n_collisions)
+    n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
+    entropy = _seed_entropy(seed)
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, (int, np.integer))
+        or n_jobs == 0
+    ):
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    if not isinstance(backend, str):
+        raise ValueError(f"backend must be the name of a joblib backend, got {backend!r}")
+    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
+    chunk_size = (
+        default_chunk_size(n_trajectories, jackknife_groups)
+        if chunk_size is None
+        else integer_at_least("chunk_size", chunk_size, 1)
+    )
+    max_jumps = integer_at_least("max_jumps", max_jumps, 0)
+    n_chunks = -(-n_trajectories // chunk_size)  # integers: exact for any size
+    n_branches = 2 if not model.qubit_is_pure else 1
+    n_ck = (
+        min(DEFAULT_CHECKPOINTS, n_collisions + 1)
+        if checkpoints is None
+        else checkpoint_count(checkpoints, n_collisions)
+    )
+    n_rho = _rho_count(rho_checkpoints, n_ck)
+    if n_ck is not None and n_rho is not None and n_rho > n_ck:
+        raise ValueError(
+            f"rho_checkpoints has {n_rho} entries, more than the {n_ck} checkpoints; it must "
+            "be 'all', 'last', 'none' or a subset of the checkpoints"
+        )
+    rho_shown = repr(rho_checkpoints) if isinstance(rho_checkpoints, str) else None
+    check_simulate_memory(
+        model, n_trajectories, n_ck, n_rho, min(n_chunks, jackknife_groups), max_jumps,
+        rho_shown if rho_checkpoints is not None else "'all'",
+    )  # fmt: skip
+    if checkpoints is None:
+        checkpoints = default_checkpoints(n_collisions)
+    ks = checkpoint_array(checkpoints, n_collisions)
+    rho_index = _rho_index(rho_checkpoints, ks)
+    if leakage_tol != float("inf"):
+        leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
+    if target_stderr is not None:
+        target_stderr = real_in_range("target_stderr", target_stderr, 0.0, allowed="> 0")
+        if target_stderr <= 0:
+            raise ValueError(f"target_stderr must be > 0, got {target_stderr}")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    if target in ("purity", "ergotropy") and rho_index.size == 0:
+        raise ValueError(f"target={target!r} needs rho_checkpoints other than 'none'")
+    if timeout is not None:
+        timeout = real_in_range("timeout", timeout, 0.0, allowed="> 0 (seconds)")
+    rho0 = as_density_matrix(initial_state, model.cutoff)
+    check_backend(backend, n_jobs)
+
+    groups = min(n_chunks, jackknife_groups)
+    if groups < jackknife_groups and n_trajectories >= 2:
+        warnings.warn(
+            f"only {n_chunks} chunks for {jackknife_groups} jackknife groups: the error bars of "
+            f"purity, Fano factor and ergotropy are themselves noisy; use chunk_size <= "
+            f"{max(1, n_trajectories // jackknife_groups)}",
+            StatisticsWarning,
+            stacklevel=3,
+        )
+    estimate = n_trajectories * ks.size * _record_bytes(n_branches) + (
+        min(n_chunks, jackknife_groups) * rho_index.size * model.cutoff**2 * 16
+    )
+    if estimate > MEMORY_WARNING_BYTES:
+        warnings.warn(
+            f"this run will hold about {estimate / 2**30:.1f} GiB of per-trajectory records "
+            f"and rho sums ({n_trajectories} trajectories x {ks.size} checkpoints, rho at "
+            f"{rho_index.size}); pass fewer checkpoints or rho_checkpoints='last'",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    rho_slot = np.full(ks.size, -1, dtype=np.int64)
+    rho_slot[rho_index] = np.arange(rho_index.size)
+    resolved = dataclasses.replace(
+        o,
+        n_jobs=int(n_jobs),
+        chunk_size=chunk_size,
+        checkpoints=tuple(int(k) for k in ks),
+        rho_checkpoints=rho_checkpoints if isinstance(rho_checkpoints, str) else
+        tuple(int(k) for k in ks[rho_index]),
+        max_jumps=max_jumps,
+        leakage_tol=leakage_tol,
+        jackknife_groups=jackknife_groups,
+        target_stderr=target_stderr,
+        timeout=timeout,
+    )  # fmt: skip
+    return EnsemblePlan(
+        options=resolved,
+        entropy=entropy,
+        n_collisions=n_collisions,
+        n_trajectories=n_trajectories,
+        chunk_size=chunk_size,
+        n_chunks=n_chunks,
+        ks=ks,
+        rho_index=rho_index,
+        plan=Plan(checkpoints=ks, rho_slot=rho_slot, max_jumps=max_jumps),
+        rho0=rho0,
+    )

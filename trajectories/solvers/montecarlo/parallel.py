@@ -1,0 +1,111 @@
+"""The parallel map of chunks: one interface for every joblib backend, and the chunk store.
+
+:func:`map_chunks` runs chunk tasks serially (``n_jobs = 1``) or with any joblib backend
+(``"loky"``, ``"threading"``, ``"multiprocessing"``, and, registered on demand, ``"dask"``
+and ``"ray"``), yielding results as they finish where the backend can; the caller reduces
+them in chunk order (:class:`~.accumulator.EnsembleAccumulator`), so the arrival order never
+reaches the numbers. Closing the generator cancels the chunks not yet started: an early
+stop, a timeout, an error and Ctrl-C behave the same on every backend.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from joblib import Parallel
+
+from .chunks import ChunkResult
+
+__all__ = ["ChunkStore", "check_backend", "map_chunks"]
+
+#: one chunk per task, at most two tasks queued per worker: chunks are already the
+#: unit of work, and an adaptive stop then cancels little
+_DISPATCH = {"batch_size": 1, "pre_dispatch": "2*n_jobs"}
+
+#: optional backends: name -> (module to import, extra to install)
+_EXTRA_BACKENDS = {"dask": ("distributed", "dask"), "ray": ("ray", "ray")}
+
+
+class ChunkStore(Protocol):
+    """Where finished chunks are kept, so an interrupted run can resume
+    (:class:`trajectories.runs.chunkstore.ChunkDirectory`)."""
+
+    def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:
+        """Indices of the chunks already saved and intact (``size_of(i)``: the number of
+        trajectories chunk ``i`` must hold)."""
+
+    def load(self, index: int) -> ChunkResult:
+        """A saved chunk."""
+
+    def save(self, chunk: ChunkResult) -> None:
+        """Save a finished chunk (atomically)."""
+
+
+def check_backend(backend: str, n_jobs: int) -> None:
+    """Clear one-line errors for backends whose optional dependencies are missing."""
+    if backend not in _EXTRA_BACKENDS or n_jobs == 1:
+        return
+    module, extra = _EXTRA_BACKENDS[backend]
+    try:
+        __import__(module)
+    except ImportError:
+        raise ValueError(
+            f"backend={backend!r} needs the {extra} extra: pip install "
+            f"'micromaser-trajectories[{extra}]'"
+        ) from None
+    if backend == "dask":
+        from distributed import get_client
+
+        try:
+            get_client()
+        except ValueError:
+            raise ValueError(
+                "backend='dask' needs a dask Client: create one first, e.g. "
+                "Client('tcp://scheduler:8786') or Client(LocalCluster(n_workers=2))"
+            ) from None
+    if backend == "ray":
+        from ray.util.joblib import register_ray
+
+        register_ray()
+
+
+def _parallel_unordered(n_jobs: int, backend: str) -> Parallel:
+    """A joblib ``Parallel`` yielding results as they finish, where the backend can.
+
+    Chunks are saved as they arrive and reduced in index order by the caller, so the
+    arrival order never reaches the numbers. Backends that cannot stream (e.g.
+    ``"multiprocessing"``) return one ordered list at the end.
+    """
+    from joblib import parallel_config
+
+    with parallel_config(backend=backend):  # external backends (dask, ray) register here
+        for mode in ("generator_unordered", "generator"):
+            try:
+                return Parallel(n_jobs=n_jobs, return_as=mode, **_DISPATCH)
+            except ValueError as err:
+                if "return_as" not in str(err):
+                    raise
+        return Parallel(n_jobs=n_jobs, return_as="list", **_DISPATCH)
+
+
+@contextmanager
+def map_chunks(tasks: Iterable, n_jobs: int, backend: str) -> Iterator[Iterable[ChunkResult]]:
+    """Run joblib ``delayed`` chunk tasks; a context whose value iterates the finished chunks.
+
+    Leaving the context (normally, on an early stop, or on an error) cancels the chunks not
+    yet started, so no worker is left running.
+    """
+    if n_jobs == 1:
+        yield (task[0](*task[1], **task[2]) for task in tasks)
+        return
+    results = _parallel_unordered(n_jobs, backend)(tasks)
+    try:
+        yield results
+    finally:
+        if hasattr(results, "close"):
+            with warnings.catch_warnings():  # joblib reports the cancelled chunks
+                warnings.simplefilter("ignore", UserWarning)
+                results.close()
