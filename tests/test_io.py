@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories.runs import io
+from trajectories.runs import chunkstore, io
 from trajectories.solvers.montecarlo.chunks import ChunkResult
 
 MODEL = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=0.8 * np.exp(0.3j),
@@ -70,7 +70,7 @@ def test_load_refuses_foreign_files(tmp_path):
 
 
 def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
-    arrays = io.ChunkDirectory.create(tmp_path / "run.chunks", {"request": {"a": 1}})
+    arrays = chunkstore.ChunkDirectory.create(tmp_path / "run.chunks", {"request": {"a": 1}})
     from trajectories.channels.collisions import collision_sequence
     from trajectories.channels.loss import LossChannel
     from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, chunk_seed, run_chunk
@@ -97,7 +97,7 @@ def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
 def test_simulate_with_a_store_resumes_bit_identically(tmp_path):
     kw = dict(seed=9, chunk_size=20, checkpoints=range(0, 31, 10))
     full = tj.simulate(MODEL, 30, 200, **kw)
-    store = io.ChunkDirectory.create(tmp_path / "s.chunks", {})
+    store = chunkstore.ChunkDirectory.create(tmp_path / "s.chunks", {})
     calls = []
 
     class Interrupt(Exception):

@@ -24,7 +24,7 @@ import pytest
 
 import trajectories as tj
 from trajectories.cli import main
-from trajectories.runs import io
+from trajectories.runs import chunkstore, io
 from trajectories.runs.runlock import _start_time
 
 RUNFILE = """
@@ -205,7 +205,7 @@ def test_show_into_a_closed_pipe_ends_quietly(tmp_path):
 
 # ------------------------------------------------------------------------ chunk integrity
 def _interrupt_after(monkeypatch, n_chunks: int) -> None:
-    original = io.ChunkDirectory.save
+    original = chunkstore.ChunkDirectory.save
     count = {"n": 0}
 
     def save(self, chunk):
@@ -214,7 +214,7 @@ def _interrupt_after(monkeypatch, n_chunks: int) -> None:
         if count["n"] == n_chunks:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(io.ChunkDirectory, "save", save)
+    monkeypatch.setattr(chunkstore.ChunkDirectory, "save", save)
 
 
 def test_damaged_and_foreign_chunks_are_reported_and_recomputed_bit_identically(
@@ -306,7 +306,7 @@ def test_a_running_cli_run_holds_its_output_and_a_killed_one_resumes(tmp_path, c
 
 # ------------------------------------------------------------------------------ full disk
 def _disk_full_after(monkeypatch, n_writes: int, code: int = errno.ENOSPC) -> None:
-    original = io.ChunkDirectory._write_atomic
+    original = chunkstore.ChunkDirectory._write_atomic
     count = {"n": 0}
 
     def write(target, data):
@@ -321,7 +321,7 @@ def _disk_full_after(monkeypatch, n_writes: int, code: int = errno.ENOSPC) -> No
                     tmp.unlink()
         original(target, data)
 
-    monkeypatch.setattr(io.ChunkDirectory, "_write_atomic", staticmethod(write))
+    monkeypatch.setattr(chunkstore.ChunkDirectory, "_write_atomic", staticmethod(write))
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS])

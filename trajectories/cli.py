@@ -39,7 +39,7 @@ EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _point_failures() -> tuple[type[BaseException], ...]:
-    from .runs.io import ChunkError
+    from .runs.chunkstore import ChunkError
     from .runs.runner import RunError, RunStopped
 
     return (TruncationError, RunError, RunStopped, ChunkError, ValueError)
@@ -169,7 +169,7 @@ def _silence_stdout() -> None:
 
 
 def _run_handler(handler, args: argparse.Namespace) -> int:
-    from .runs.io import ChunkError
+    from .runs.chunkstore import ChunkError
     from .runs.runfile import RunFileError
     from .runs.runner import RunError, RunStopped
 

@@ -26,17 +26,16 @@ A run file has three sections, all optional::
     plots = ["png"]
 
 :func:`load_run_file` and :func:`parse_run_dict` expand the sweep into a list of
-:class:`RunPoint` (one validated model and its settings each). Every mistake, from a
-misspelt key to a model parameter out of range, raises :class:`RunFileError` with one
-line naming the key, the value and what is allowed. Expression strings are read by a
-small recursive-descent parser (:func:`parse_expression`); nothing in a run file is ever
-executed.
+:class:`~trajectories.runs.settings.RunPoint` (one validated model and its settings each).
+Every mistake, from a misspelt key to a model parameter out of range, raises
+:class:`~trajectories.runs.settings.RunFileError` with one line naming the key, the value
+and what is allowed. Expression strings are read by a small recursive-descent parser
+(:mod:`trajectories.runs.expressions`); nothing in a run file is ever executed.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
 import itertools
 import math
@@ -50,8 +49,18 @@ from typing import Any
 import numpy as np
 
 from ..model.interactions import JaynesCummings, Modulation, Rabi
-from ..model.micromaser import Micromaser, fine_tuned_theta
+from ..model.micromaser import Micromaser
 from ..validation import MAX_COLLISIONS, check_memory, show
+from .expressions import parse_expression
+from .settings import (
+    DEFAULT_MODEL,
+    PLOT_FORMATS,
+    OutputSettings,
+    RunFileError,
+    RunPoint,
+    RunSettings,
+    default_checkpoints,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,356 +86,10 @@ __all__ = [
     "default_checkpoints",
 ]
 
-#: The built-in default model (the paper's Fig. 5 case with gamma t_r = 0.1), used for
-#: every [model] key a run file leaves out.
-DEFAULT_MODEL: dict[str, Any] = {
-    "theta": fine_tuned_theta(15),
-    "q": 0.25,
-    "c": 1.0,
-    "gamma_tr": 0.1,
-    "nbar": 0.15,
-    "cutoff": 60,
-}
-#: Number of evenly spaced checkpoints when a run file gives none.
-DEFAULT_CHECKPOINT_COUNT = 101
-#: Plot formats the [output] section accepts.
-PLOT_FORMATS = ("png", "pdf")
 #: joblib backends accepted besides those registered when the run file is read.
 _EXTRA_BACKENDS = ("dask", "ray", "spark")
 _SWEEP_MODES = ("product", "zip")
 _REAL_MODEL_KEYS = ("theta", "q", "gamma_tr", "nbar")
-
-
-class RunFileError(ValueError):
-    """A run file (or a run dictionary, or a command-line override) is invalid.
-
-    The message is one line naming the key (dotted, e.g. ``run.checkpoints``), the
-    offending value and what is allowed. ``key`` holds the dotted key when there is
-    one, ``source`` the file or preset the error came from. Newlines become spaces and
-    other unprintable characters of the file (carriage returns, line separators,
-    direction overrides) are shown escaped, so that the message stays one line.
-    """
-
-    def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
-        self.key = key
-        self.source = source
-        self.message = message
-        text = message if source in (None, "<dict>") else f"{source}: {message}"
-        text = " ".join(text.split("\n"))
-        super().__init__(_UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text))
-
-
-#: Characters a terminal would not show on the same line as one visible character: control
-#: characters (but tab), other whitespace than space and tab, line and paragraph separators,
-#: zero-width and bidirectional formatting characters.
-_UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]|[^\\S \t]"
-)
-
-
-# --------------------------------------------------------------------------- expressions
-_TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
-    r"|(?P<op>[-+*/()]))",
-    re.ASCII,  # ASCII digits and whitespace only: float() would also read other scripts' digits
-)
-_ALLOWED_TEXT = "allowed: numbers, pi, sqrt(...), + - * / and parentheses"
-_MAX_DEPTH = 64
-_MAX_LENGTH = 1000
-
-
-class _ExpressionError(Exception):
-    """Internal: a syntax or value error, converted to RunFileError by parse_expression."""
-
-
-def _tokenise(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    pos = 0
-    end = len(text.rstrip(" \t\n\r\f\v"))  # ASCII whitespace only, as the tokens
-    while pos < end:
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            start = pos + len(text[pos:]) - len(text[pos:].lstrip(" \t\n\r\f\v"))
-            raise _ExpressionError(f"unexpected character {text[start]!r} at position {start}")
-        kind = m.lastgroup
-        assert kind is not None
-        tokens.append((kind, m.group(kind), m.start(kind)))
-        pos = m.end()
-    return tokens
-
-
-class _Parser:
-    """Recursive descent over the grammar::
-
-    expr    := term (("+" | "-") term)*
-    term    := unary (("*" | "/") unary)*
-    unary   := ("+" | "-") unary | primary
-    primary := NUMBER | "pi" | "sqrt" "(" expr ")" | "(" expr ")"
-    """
-
-    def __init__(self, tokens: list[tuple[str, str, int]]):
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-
-    def peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str, int]:
-        tok = self.peek()
-        if tok is None:
-            raise _ExpressionError("unexpected end of expression")
-        self.i += 1
-        return tok
-
-    def expect(self, text: str) -> None:
-        tok = self.peek()
-        if tok is None:
-            raise _ExpressionError(f"expected {text!r} at end of expression")
-        if tok[1] != text:
-            raise _ExpressionError(f"expected {text!r} at position {tok[2]}, got {tok[1]!r}")
-        self.i += 1
-
-    def parse(self) -> float:
-        if not self.tokens:
-            raise _ExpressionError("empty expression")
-        value = self.expr()
-        tok = self.peek()
-        if tok is not None:
-            raise _ExpressionError(f"unexpected {tok[1]!r} at position {tok[2]}")
-        return value
-
-    def nested(self) -> None:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise _ExpressionError(f"nested more than {_MAX_DEPTH} levels deep")
-
-    def expr(self) -> float:
-        value = self.term()
-        while (tok := self.peek()) is not None and tok[1] in "+-" and tok[0] == "op":
-            self.i += 1
-            rhs = self.term()
-            value = value + rhs if tok[1] == "+" else value - rhs
-        return value
-
-    def term(self) -> float:
-        value = self.unary()
-        while (tok := self.peek()) is not None and tok[1] in "*/" and tok[0] == "op":
-            self.i += 1
-            rhs = self.unary()
-            if tok[1] == "*":
-                value = value * rhs
-            elif rhs == 0.0:
-                raise _ExpressionError(f"division by zero at position {tok[2]}")
-            else:
-                value = value / rhs
-        return value
-
-    def unary(self) -> float:
-        tok = self.peek()
-        if tok is not None and tok[0] == "op" and tok[1] in "+-":
-            self.i += 1
-            self.nested()
-            value = self.unary()
-            self.depth -= 1
-            return -value if tok[1] == "-" else value
-        return self.primary()
-
-    def primary(self) -> float:
-        kind, text, pos = self.take()
-        if kind == "number":
-            return float(text)
-        if kind == "name":
-            if text == "pi":
-                return math.pi
-            if text == "sqrt":
-                self.expect("(")
-                self.nested()
-                arg = self.expr()
-                self.depth -= 1
-                self.expect(")")
-                if arg < 0.0:
-                    raise _ExpressionError(f"sqrt of a negative number ({arg!r}) at position {pos}")
-                return math.sqrt(arg)
-            raise _ExpressionError(f"unknown name {text!r} at position {pos}")
-        if text == "(":
-            self.nested()
-            value = self.expr()
-            self.depth -= 1
-            self.expect(")")
-            return value
-        raise _ExpressionError(f"unexpected {text!r} at position {pos}")
-
-
-def parse_expression(text: str) -> float:
-    """Evaluate an arithmetic expression such as ``"pi/sqrt(15.6)"`` or ``"-2.5e-3 * (1 + 2)"``.
-
-    Grammar: numbers (integer, decimal, scientific notation), the constant ``pi``, the
-    function ``sqrt(...)``, binary ``+ - * /`` with the usual precedence, unary ``-`` and
-    ``+``, parentheses and whitespace. Nothing else: the text is tokenised and parsed by
-    hand, never evaluated by Python, so it cannot run code.
-
-    Raises :class:`RunFileError` naming the expression on an unknown name, bad syntax,
-    division by zero, the square root of a negative number or a non-finite result.
-
-    >>> round(parse_expression("pi/sqrt(15)"), 12)
-    0.811155735195
-    >>> parse_expression("-2 * (1 + 0.5e1) / 4")
-    -3.0
-    """
-    if not isinstance(text, str):
-        raise RunFileError(
-            f"expression must be a string, got {text!r} ({type(text).__name__}); {_ALLOWED_TEXT}"
-        )
-    shown = text if len(text) <= 80 else text[:77] + "..."
-    try:
-        if len(text) > _MAX_LENGTH:
-            raise _ExpressionError(f"longer than {_MAX_LENGTH} characters")
-        value = _Parser(_tokenise(text)).parse()
-        if not math.isfinite(value):
-            raise _ExpressionError(f"the result {value!r} is not finite")
-    except _ExpressionError as err:
-        raise RunFileError(
-            f"cannot evaluate expression {shown!r}: {err}; {_ALLOWED_TEXT}"
-        ) from None
-    except OverflowError:
-        raise RunFileError(
-            f"cannot evaluate expression {shown!r}: the result is not finite; {_ALLOWED_TEXT}"
-        ) from None
-    return value
-
-
-# --------------------------------------------------------------------------- settings
-@dataclasses.dataclass(frozen=True)
-class RunSettings:
-    """How one point of a run file is run (the ``[run]`` section, resolved and validated).
-
-    ``checkpoints`` are explicit collision counts (never empty once resolved from a
-    run file); ``rho_checkpoints`` is ``"all"``, ``"last"``, ``"none"`` or a subset of
-    them; ``jobs`` and ``backend`` go to joblib; ``exact`` asks for the exact
-    density-matrix solver as well as the trajectories.
-    """
-
-    trajectories: int = 10_000
-    collisions: int = 2000
-    seed: int | None = None
-    chunk_size: int | None = None
-    checkpoints: tuple[int, ...] = ()
-    rho_checkpoints: str | tuple[int, ...] = "all"
-    jobs: int = 1
-    backend: str = "loky"
-    max_jumps: int = 0
-    leakage_tol: float = 1e-8
-    exact: bool = True
-
-    def simulate_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`trajectories.simulate` (after the model)."""
-        return {
-            "n_collisions": self.collisions,
-            "n_trajectories": self.trajectories,
-            "seed": self.seed,
-            "n_jobs": self.jobs,
-            "backend": self.backend,
-            "chunk_size": self.chunk_size,
-            "checkpoints": list(self.checkpoints) if self.checkpoints else None,
-            "rho_checkpoints": (
-                self.rho_checkpoints
-                if isinstance(self.rho_checkpoints, str)
-                else list(self.rho_checkpoints)
-            ),
-            "max_jumps": self.max_jumps,
-            "leakage_tol": self.leakage_tol,
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class OutputSettings:
-    """Where one point's results go: ``folder/name.*``, with plots in ``plots`` formats."""
-
-    folder: str = "runs"
-    name: str = "run"
-    plots: tuple[str, ...] = ("png",)
-
-
-@dataclasses.dataclass(frozen=True)
-class RunPoint:
-    """One point of a (possibly swept) run: a validated model and its settings.
-
-    ``name`` is the file stem, unique within the sweep (the output name plus a suffix
-    built from the swept values, e.g. ``fig5_gamma_tr-0.001``); ``sweep_values`` maps
-    each swept key (bare, e.g. ``"gamma_tr"``) to this point's value (``{}`` without a
-    sweep).
-    """
-
-    name: str
-    model: Micromaser
-    run: RunSettings
-    output: OutputSettings
-    sweep_values: dict = dataclasses.field(default_factory=dict)
-    #: The point's own (sweep-expanded, unresolved) sections, kept so that command-line
-    #: overrides are re-validated exactly like the file (e.g. ``{every = 20}`` checkpoints
-    #: follow a new number of collisions).
-    _spec: Mapping | None = dataclasses.field(default=None, repr=False, compare=False)
-
-    @property
-    def stem(self) -> Path:
-        """``folder/name``: the path of this point's output files without a suffix."""
-        return Path(self.output.folder) / self.name
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything about the point as plain JSON-serialisable Python values.
-
-        ``c`` is written as ``{"re": .., "im": ..}`` (also inside ``sweep_values``);
-        tuples become lists.
-        """
-        m = self.model
-        run = dataclasses.asdict(self.run)
-        run["checkpoints"] = list(self.run.checkpoints)
-        if not isinstance(self.run.rho_checkpoints, str):
-            run["rho_checkpoints"] = list(self.run.rho_checkpoints)
-        output = dataclasses.asdict(self.output)
-        output["plots"] = list(self.output.plots)
-        return {
-            "name": self.name,
-            "model": {
-                "theta": m.theta,
-                "q": m.q,
-                "c": _complex_dict(m.c),
-                "gamma_tr": m.gamma_tr,
-                "nbar": m.nbar,
-                "cutoff": m.cutoff,
-                **_collision_dict(m.collision),
-            },
-            "run": run,
-            "output": output,
-            "sweep_values": {k: _plain(v) for k, v in self.sweep_values.items()},
-        }
-
-
-def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:
-    """The run-file [model] keys of a collision (none for Jaynes-Cummings)."""
-    if not isinstance(col, Rabi):
-        return {}
-    d: dict[str, Any] = {"collision": "rabi", "g_over_omega": col.g_over_omega}
-    if col.modulation is not None:
-        d["eta"] = col.modulation.eta
-        d["nu_over_omega"] = col.modulation.nu_over_omega
-    if col.omega_tr is not None:
-        d["omega_tr"] = col.omega_tr
-    if col.extra_levels is not None:
-        d["extra_levels"] = col.extra_levels
-    return d
-
-
-def _complex_dict(z: complex) -> dict[str, float]:
-    return {"re": float(z.real), "im": float(z.imag)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, complex):
-        return _complex_dict(value)
-    return value
 
 
 # --------------------------------------------------------------------------- schema
@@ -544,18 +207,6 @@ class _Checker:
 
 
 # --------------------------------------------------------------------------- parsing
-def default_checkpoints(collisions: int) -> tuple[int, ...]:
-    """101 evenly spaced checkpoints in ``[0, collisions]`` (every collision up to 100).
-
-    >>> default_checkpoints(4)
-    (0, 1, 2, 3, 4)
-    >>> len(default_checkpoints(2000)), default_checkpoints(2000)[:3]
-    (101, (0, 20, 40))
-    """
-    ks = np.unique(np.linspace(0, collisions, DEFAULT_CHECKPOINT_COUNT).round()).astype(int)
-    return tuple(int(k) for k in ks)
-
-
 #: Bytes per checkpoint of a run point, a lower bound: the int in the tuple, the
 #: simulation's int64 copy and one trajectory's records (:func:`_check_checkpoint_count`).
 _CHECKPOINT_BYTES = 28 + 8 + 8 + 36

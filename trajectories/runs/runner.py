@@ -34,9 +34,10 @@ from .._version import __version__
 from ..errors import TruncationError
 from ..model.micromaser import Micromaser
 from ..solvers.exact import solve_exact
-from ..solvers.montecarlo.options import default_chunk_size
+from ..solvers.montecarlo.options import DEFAULTS, TrajectoryOptions, default_chunk_size
 from ..solvers.montecarlo.simulate import simulate
 from . import io
+from .chunkstore import ChunkDirectory
 from .runlock import LockedError, RunLock
 
 __all__ = [
@@ -74,11 +75,11 @@ class RunRequest:
     seed: int
     chunk_size: int
     checkpoints: tuple[int, ...]
-    rho_checkpoints: str | tuple[int, ...] = "all"
-    n_jobs: int = 1
-    backend: str = "loky"
-    max_jumps: int = 0
-    leakage_tol: float = 1e-8
+    rho_checkpoints: str | tuple[int, ...] = DEFAULTS.rho_checkpoints
+    n_jobs: int = DEFAULTS.n_jobs
+    backend: str = DEFAULTS.backend
+    max_jumps: int = DEFAULTS.max_jumps
+    leakage_tol: float = DEFAULTS.leakage_tol
     exact: bool = True
     plots: tuple[str, ...] = ("png",)
     sweep_values: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -109,6 +110,22 @@ class RunRequest:
             exact=run.exact,
             plots=tuple(point.output.plots),
             sweep_values=dict(point.sweep_values),
+        )
+
+    def options(self) -> TrajectoryOptions:
+        """The settings as the trajectory solver takes them."""
+        return TrajectoryOptions(
+            n_jobs=self.n_jobs,
+            backend=self.backend,
+            chunk_size=self.chunk_size,
+            checkpoints=list(self.checkpoints),
+            rho_checkpoints=self.rho_checkpoints
+            if isinstance(self.rho_checkpoints, str)
+            else list(self.rho_checkpoints),
+            max_jumps=self.max_jumps,
+            leakage_tol=self.leakage_tol,
+            target_stderr=self.target_stderr,
+            timeout=self.timeout,
         )
 
     def to_manifest(self) -> dict[str, Any]:
@@ -209,7 +226,7 @@ def _execute_locked(
     req: RunRequest, paths: dict[str, Path], *, force: bool, resume: bool, progress: bool
 ) -> io.RunRecord:
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    store = io.ChunkDirectory(paths["chunks"])
+    store = ChunkDirectory(paths["chunks"])
     if store.path.exists() and not resume:
         shutil.rmtree(store.path)  # --force: start over
     resuming = store.exists()
@@ -223,7 +240,7 @@ def _execute_locked(
         if req.exact:  # before any chunk directory exists: a truncation leaves nothing
             exact = solve_exact(req.model, req.n_collisions, leakage_tol=req.leakage_tol)
         if not resuming:
-            store = io.ChunkDirectory.create(
+            store = ChunkDirectory.create(
                 paths["chunks"],
                 {"request": req.to_manifest(), "started": started, "version": __version__},
             )
@@ -234,19 +251,9 @@ def _execute_locked(
                 req.n_collisions,
                 req.n_trajectories,
                 seed=req.seed,
-                n_jobs=req.n_jobs,
-                backend=req.backend,
-                chunk_size=req.chunk_size,
-                checkpoints=req.checkpoints,
-                rho_checkpoints=req.rho_checkpoints
-                if isinstance(req.rho_checkpoints, str)
-                else list(req.rho_checkpoints),
-                max_jumps=req.max_jumps,
-                leakage_tol=req.leakage_tol,
                 progress=progress,
                 store=store,
-                target_stderr=req.target_stderr,
-                timeout=req.timeout,
+                **dataclasses.asdict(req.options()),
             )
     except (TruncationError, ValueError):
         store.remove()  # deterministic: a resume would only repeat it
@@ -270,7 +277,7 @@ def _execute_locked(
     return io.RunRecord(paths["result"], req.model, ens, exact, metadata)
 
 
-def _stopped(err: OSError, store: io.ChunkDirectory, result: Path) -> str:
+def _stopped(err: OSError, store: ChunkDirectory, result: Path) -> str:
     """One line for a write that failed: what, why, what is kept, how to finish."""
     where = f" ({err.filename})" if getattr(err, "filename", None) else ""
     kept = len(store.completed()) if store.exists() else 0
@@ -343,7 +350,7 @@ def resume(
 ) -> io.RunRecord:
     """Finish an interrupted run from its chunk directory (only the missing chunks run)."""
     result, chunks = locate(path)
-    store = io.ChunkDirectory(chunks)
+    store = ChunkDirectory(chunks)
     if not store.exists():
         if result.exists():
             raise RunError(f"{result} is already complete; nothing to resume")
@@ -357,7 +364,7 @@ def resume(
     return execute(dataclasses.replace(req, **changes), resume=True, progress=progress)
 
 
-def _request_of(store: io.ChunkDirectory) -> RunRequest:
+def _request_of(store: ChunkDirectory) -> RunRequest:
     """The request in an interrupted run's manifest (one-line error if it is damaged)."""
     try:
         return RunRequest.from_manifest(store.manifest["request"])
@@ -374,7 +381,7 @@ def status(path: str | os.PathLike) -> dict[str, Any]:
     result, chunks = locate(path)
     if result.exists():
         return {"status": "complete", "result": result}
-    store = io.ChunkDirectory(chunks)
+    store = ChunkDirectory(chunks)
     if store.exists():
         req = _request_of(store)
         n_chunks = -(-req.n_trajectories // req.chunk_size)
