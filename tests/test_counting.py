@@ -378,12 +378,12 @@ def test_energy_per_trajectory_is_labelled_unravelling_dependent(runs):
 
 # ------------------------------------------------------------------ figures / command
 def test_counts_command_writes_the_figures_from_a_result_file(tmp_path, capsys):
-    from trajectories.plot import counting as acn
+    from trajectories.runs.cli import counts_command
 
     model = tj.Micromaser(theta=FINE, q=0.25, c=1.0, gamma_tr=0.2, nbar=0.3, cutoff=24)
     ens = tj.simulate(model, 30, 200, seed=5, chunk_size=10, checkpoints=range(31), max_jumps=60)
     path = tj.save(tmp_path / "run.h5", ensemble=ens, exact=tj.solve_exact(model, 30))
-    written = acn.counts_command(path, tmp_path / "figs", ["png"])
+    written = counts_command(path, tmp_path / "figs", ["png"])
     names = sorted(p.name for p in written)
     assert names == [f"run-counts-{w}.png" for w in ("energy", "hist", "mandel", "waiting")]
     assert all(p.stat().st_size > 10_000 for p in written)
@@ -392,7 +392,7 @@ def test_counts_command_writes_the_figures_from_a_result_file(tmp_path, capsys):
         assert f"\n{count} " in out  # one summary row per count
     exact_free = tj.save(tmp_path / "exact.h5", exact=tj.solve_exact(model, 5))
     with pytest.raises(ValueError, match="no trajectory ensemble"):
-        acn.counts_command(exact_free, tmp_path, ["png"])
+        counts_command(exact_free, tmp_path, ["png"])
 
 
 def test_qubits_in_e_are_the_mirror_image_of_qubits_in_g():

@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import trajectories as tj
-from trajectories import cli, validation
+from trajectories import validation
 from trajectories.model.micromaser import MAX_CUTOFF
-from trajectories.runs import runner
+from trajectories.runs import cli, runner
 from trajectories.runs.runfile import (
     MODEL_KEYS,
     OUTPUT_KEYS,

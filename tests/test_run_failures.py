@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 import trajectories as tj
-from trajectories.cli import main
 from trajectories.runs import chunkstore, io
+from trajectories.runs.cli import main
 from trajectories.runs.runlock import _start_time
 
 RUNFILE = """

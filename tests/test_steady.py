@@ -18,7 +18,7 @@ from scipy.linalg import expm
 
 import trajectories as tj
 from trajectories.channels.one_step import OneStepChannel
-from trajectories.cli import steady_command
+from trajectories.runs.cli import steady_command
 from trajectories.solvers.spectral import (
     SteadyStateError,
     escape_time,

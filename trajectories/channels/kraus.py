@@ -530,7 +530,6 @@ def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak
     return -1, p_leak, 0.0, 0.0, 0.0
 
 
-
 @njit(**LEAF)
 def apply_sparse(psi, buf, offs, vals, nd):
     """``buf = K psi`` for a Kraus operator stored by diagonals; returns ``||K psi||^2``."""
@@ -587,5 +586,3 @@ def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
     for m in range(n):
         psi[m] = 0.0
     return -1, p_leak
-
-

@@ -190,9 +190,7 @@ class OneStepChannel:
         out, leak_l = self.loss.apply_populations(out)
         return out, leak_c + leak_l
 
-    def step_window_populations(
-        self, p: np.ndarray, k: int = 1
-    ) -> tuple[np.ndarray, float, float]:
+    def step_window_populations(self, p: np.ndarray, k: int = 1) -> tuple[np.ndarray, float, float]:
         """:meth:`step` for the populations ``(M,)`` of a diagonal state: ``(populations, lost
         at the top, lost at the bottom)``."""
         f = self.floor

@@ -124,7 +124,6 @@ _MAX_EXTRA = 400
 _METHODS = ("auto", "eigen", "rk", "magnus")
 
 
-
 # ----------------------------------------------------------------------------- operators
 @dataclasses.dataclass(frozen=True, eq=False)
 class Sector:

@@ -219,5 +219,3 @@ class TiltedChannel:
             for r in range(3):
                 f[r].append(e[:m, r * m : (r + 1) * m].copy())
         return tuple(LossBlocks(b, self.n, self.populations) for b in f)  # type: ignore[return-value]
-
-

@@ -241,5 +241,3 @@ def phase_schedule(col: Rabi) -> tuple[int | None, float, float]:
         if abs(_wrapped(p * d_alpha)) < _PHASE_TOL and abs(_wrapped(p * d_beta)) < _PHASE_TOL:
             return p, d_alpha, d_beta
     return None, d_alpha, d_beta
-
-

@@ -1,12 +1,7 @@
 """Counting-statistics figures: trajectory records against exact full counting statistics.
 
-    python -m analysis.counting [RESULT.h5] [-o FOLDER] [--format png pdf]
-    micromaser counts RESULT.h5 [-o FOLDER] [--format png pdf]
-
-With a result file (``micromaser run`` output, read by ``trajectories.load``) the figures are
-made from its ensemble; without one, a fresh small run (Fig. 5 model at N = 30, 3000
-trajectories of 200 collisions, every collision recorded, jump log on) is made first.
-``micromaser counts RESULT.h5`` calls :func:`counts_command`.
+``micromaser counts RESULT.h5`` (:func:`trajectories.runs.cli.counts_command`) and
+``python -m analysis.counting`` make them with :func:`make_figures`.
 
 Figures (one file each, ``STEM-counts-*.FORMAT``):
 
@@ -28,26 +23,21 @@ at the latest checkpoint whose exact distribution fits ``budget_seconds``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-import trajectories as tj
-from trajectories import counting as cn
-
-if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
-    import matplotlib
-
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from ..channels.collisions import keeps_diagonal
+from ..model.micromaser import Micromaser
+from ..solvers.montecarlo.result import EnsembleResult
+from ..statistics import counting as cn
 
 __all__ = [
     "LABELS",
@@ -58,10 +48,7 @@ __all__ = [
     "waiting_time_figure",
     "energy_figure",
     "summary_table",
-    "fresh_run",
     "make_figures",
-    "counts_command",
-    "main",
 ]
 
 log = logging.getLogger("trajectories")
@@ -77,7 +64,7 @@ LABELS = {
 _SECONDS_PER_N3 = 2e-9
 
 
-def _title(model: tj.Micromaser) -> str:
+def _title(model: Micromaser) -> str:
     c = complex(model.c)
     c_text = f"{c.real:g}" if c.imag == 0 else f"{c:g}"
     return (
@@ -93,14 +80,14 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
     return fig
 
 
-def default_counts(model: tj.Micromaser) -> tuple[str, ...]:
+def default_counts(model: Micromaser) -> tuple[str, ...]:
     """The counts worth showing: qubit counts always, bath counts only with loss."""
     if model.gamma_tr == 0.0:
         return ("g", "e")
     return cn.COUNTS
 
 
-def exact_cost_seconds(model: tj.Micromaser, k: int, variance: float) -> float:
+def exact_cost_seconds(model: Micromaser, k: int, variance: float) -> float:
     """Rough time of :func:`~trajectories.counting.exact_distribution` up to collision ``k``.
 
     ``variance`` is the exact variance of the count at ``k`` (from ``exact_moments``); the
@@ -237,7 +224,7 @@ def mandel_q_figure(
     return _save(fig, path)
 
 
-def waiting_time_figure(ens: tj.EnsembleResult, path: str | os.PathLike | None = None) -> Figure:
+def waiting_time_figure(ens: EnsembleResult, path: str | os.PathLike | None = None) -> Figure:
     """Waiting-time distributions: between emissions (t_r) and between qubits in g (collisions).
 
     Each panel shows the pooled histogram (probability density / probability) on a log scale
@@ -301,7 +288,7 @@ def _wrap(text: str, width: int = 48) -> str:
 
 
 def energy_figure(
-    ens: tj.EnsembleResult, path: str | os.PathLike | None = None, *, k: int | None = None
+    ens: EnsembleResult, path: str | os.PathLike | None = None, *, k: int | None = None
 ) -> Figure:
     """Histogram of the per-trajectory <n>_i (unravelling-dependent, not measurable)."""
     e = cn.energy_per_trajectory(ens, k)
@@ -358,30 +345,8 @@ def summary_table(
     return "\n".join(rows)
 
 
-def fresh_run(
-    *, trajectories: int = 3000, collisions: int = 200, seed: int = 1, n_jobs: int = 1
-) -> tj.EnsembleResult:
-    """A small run for the figures: the Fig. 5 model at N = 30, every collision recorded.
-
-    Jump log capacity 400 per trajectory (about 4x the mean number of jumps).
-    """
-    model = tj.Micromaser(
-        theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=30
-    )
-    return tj.simulate(
-        model,
-        collisions,
-        trajectories,
-        seed=seed,
-        n_jobs=n_jobs,
-        checkpoints=range(collisions + 1),
-        rho_checkpoints="last",
-        max_jumps=400,
-    )
-
-
-def _stationary(model: tj.Micromaser, count: str) -> cn.StationaryRates | None:
-    limit = cn.POPULATION_CUTOFF_LIMIT if model.is_incoherent else cn.DENSE_CUTOFF_LIMIT
+def _stationary(model: Micromaser, count: str) -> cn.StationaryRates | None:
+    limit = cn.POPULATION_CUTOFF_LIMIT if keeps_diagonal(model) else cn.DENSE_CUTOFF_LIMIT
     if model.cutoff > limit:
         return None
     try:
@@ -416,7 +381,7 @@ def _mirror(ex: cn.ExactCounting, count: str) -> cn.ExactCounting:
 
 
 def make_figures(
-    ens: tj.EnsembleResult,
+    ens: EnsembleResult,
     folder: str | os.PathLike,
     stem: str,
     formats: Sequence[str] = ("png",),
@@ -497,65 +462,3 @@ def make_figures(
         plt.close(fig)
     table = summary_table(stats, moments, exacts, rates, k_hist=k_hist)
     return written, table
-
-
-def counts_command(
-    path: str | os.PathLike,
-    output_folder: str | os.PathLike | None = None,
-    formats: Sequence[str] = ("png",),
-    **options: Any,
-) -> list[Path]:
-    """What ``micromaser counts RESULT.h5`` does: counting figures and a summary table.
-
-    Reads the result file with :func:`trajectories.load`, writes the figures of
-    :func:`make_figures` next to it (or into ``output_folder``), prints the summary table and
-    one ``wrote PATH`` line per file, and returns the paths. ``options`` are passed to
-    :func:`make_figures` (``counts``, ``exact``, ``k``, ``budget_seconds``). Raises
-    ``ValueError`` when the file holds no ensemble.
-    """
-    rec = tj.load(path)
-    if rec.ensemble is None:
-        raise ValueError(f"{path} holds no trajectory ensemble: nothing to count")
-    folder = Path(output_folder) if output_folder is not None else rec.path.parent
-    written, table = make_figures(rec.ensemble, folder, rec.path.stem, formats, **options)
-    print(table)
-    for p in written:
-        print(f"wrote {p}")
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: figures from a result file, or from a fresh small run."""
-    ap = argparse.ArgumentParser(
-        prog="python -m analysis.counting",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ap.add_argument("result", nargs="?", help="result file (.h5); default: a fresh small run")
-    ap.add_argument("-o", "--output", default=None, help="output folder")
-    ap.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf", "svg"])
-    ap.add_argument("--no-exact", action="store_true", help="skip exact distributions")
-    ap.add_argument("--budget", type=float, default=60.0, help="seconds per exact distribution")
-    ap.add_argument("--trajectories", type=int, default=3000, help="fresh run only")
-    ap.add_argument("--jobs", type=int, default=1, help="fresh run only")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="counting: %(message)s", stream=sys.stderr)
-    exact: bool | str = False if args.no_exact else "auto"
-    if args.result:
-        counts_command(
-            args.result, args.output, args.format, exact=exact, budget_seconds=args.budget
-        )
-        return 0
-    ens = fresh_run(trajectories=args.trajectories, n_jobs=args.jobs)
-    folder = Path(args.output or "runs/counting")
-    written, table = make_figures(
-        ens, folder, "fresh", args.format, exact=exact, budget_seconds=args.budget
-    )
-    print(table)
-    for p in written:
-        print(f"wrote {p}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -187,5 +187,3 @@ def parse_expression(text: str) -> float:
             f"cannot evaluate expression {shown!r}: the result is not finite; {_ALLOWED_TEXT}"
         ) from None
     return value
-
-

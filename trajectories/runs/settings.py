@@ -74,7 +74,6 @@ _UNPRINTABLE = re.compile(
 )
 
 
-
 def default_checkpoints(collisions: int) -> tuple[int, ...]:
     """The solver's default checkpoints: 101 evenly spaced in ``[0, collisions]`` (every
     collision up to 100).
@@ -230,5 +229,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, complex):
         return _complex_dict(value)
     return value
-
-

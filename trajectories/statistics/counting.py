@@ -83,7 +83,6 @@ def _check_count(count: str) -> str:
     return count
 
 
-
 # =========================================================================== trajectories
 @dataclasses.dataclass(frozen=True, repr=False)
 class CountStatistics:
@@ -445,5 +444,3 @@ def energy_per_trajectory(ens: EnsembleResult, k: int | None = None) -> PerTraje
     ok = per.fock[:, i] >= 0
     values = per.n_mean[ok, i]
     return PerTrajectoryEnergy(int(kk[i]), values, float(values.mean()) if values.size else np.nan)
-
-

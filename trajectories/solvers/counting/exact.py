@@ -54,7 +54,6 @@ def _check_count(count: str) -> str:
     return count
 
 
-
 def _trace(x: np.ndarray, populations: bool) -> np.ndarray:
     return x.sum(axis=-1) if populations else np.trace(x, axis1=-2, axis2=-1)
 
@@ -454,5 +453,3 @@ def exact_distribution(
         leakage=mom.leakage,
         seconds=time.perf_counter() - t0,
     )
-
-

@@ -293,5 +293,3 @@ class EnsembleAccumulator:
             seconds=seconds,
             stop_reason=stop_reason,
         )
-
-

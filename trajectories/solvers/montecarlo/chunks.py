@@ -125,8 +125,10 @@ def run_chunk(
     col, dtype = inputs.collision, np.complex128
     real = inputs.real_initial(initial.vectors) if real_path else None
     if real is not None:  # the same dynamics in the real gauge, in float64
-        col, dtype, initial = inputs.real_collision, np.float64, InitialStates(
-            initial.weights, real
+        col, dtype, initial = (
+            inputs.real_collision,
+            np.float64,
+            InitialStates(initial.weights, real),
         )
     psi0 = np.ascontiguousarray(initial.sample(n_trajectories, rng_init), dtype=dtype)
     m, n = psi0.shape

@@ -218,6 +218,8 @@ def run_sparse(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
                 _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
                 c += 1
         _finish(i, live, jump_log, rec)
+
+
 @njit(cache=True)
 def _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, r, rec):
     """Fill checkpoint ``c`` of trajectory ``i`` (the records of :func:`run_banded`).

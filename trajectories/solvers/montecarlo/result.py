@@ -150,5 +150,3 @@ class EnsembleResult:
             f"rho at {self.rho_index.size} checkpoints, {self.seconds:.3g} s, "
             f"n_jobs={self.n_jobs}, backend={self.backend!r}, stopped on {self.stop_reason})"
         )
-
-

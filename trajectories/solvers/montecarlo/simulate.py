@@ -174,8 +174,9 @@ def simulate(
         acc.offer(index=i, load=lambda i=i: store.load(i))
     if acc.stop_reason is None:
         tasks = (
-            delayed(run_chunk)(inputs, run.plan, initial, run.size_of(i),
-                               chunk_seed(run.entropy, i), i)  # fmt: skip
+            delayed(run_chunk)(
+                inputs, run.plan, initial, run.size_of(i), chunk_seed(run.entropy, i), i
+            )  # fmt: skip
             for i in range(run.n_chunks)
             if i not in saved
         )

@@ -25,12 +25,12 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from ._version import __version__
-from .errors import TruncationError
+from .._version import __version__
+from ..errors import TruncationError
 
 __all__ = ["main"]
 
@@ -39,8 +39,8 @@ EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _point_failures() -> tuple[type[BaseException], ...]:
-    from .runs.chunkstore import ChunkError
-    from .runs.runner import RunError, RunStopped
+    from .chunkstore import ChunkError
+    from .runner import RunError, RunStopped
 
     return (TruncationError, RunError, RunStopped, ChunkError, ValueError)
 
@@ -169,9 +169,9 @@ def _silence_stdout() -> None:
 
 
 def _run_handler(handler, args: argparse.Namespace) -> int:
-    from .runs.chunkstore import ChunkError
-    from .runs.runfile import RunFileError
-    from .runs.runner import RunError, RunStopped
+    from .chunkstore import ChunkError
+    from .runfile import RunFileError
+    from .runner import RunError, RunStopped
 
     try:
         return handler(args)
@@ -191,8 +191,8 @@ def _run_handler(handler, args: argparse.Namespace) -> int:
 
 
 def _points(args: argparse.Namespace) -> list:
-    from .runs.presets import preset_points
-    from .runs.runfile import apply_overrides, load_run_file
+    from .presets import preset_points
+    from .runfile import apply_overrides, load_run_file
 
     if args.source and args.preset:
         raise ValueError("give a run file or --preset, not both")
@@ -232,7 +232,7 @@ def _dask_client(args: argparse.Namespace):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runs import runner
+    from . import runner
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     if args.scheduler or args.cluster:
@@ -317,7 +317,7 @@ def _print_summary(record, rows: int = 6) -> None:
         return
     print(ens)
     if ex is not None:
-        from .statistics.compare import compare
+        from ..statistics.compare import compare
 
         cmp = compare(ens, ex)
         z = ", ".join(f"{k} {v:.2f}" for k, v in cmp.max_abs_z.items())
@@ -325,7 +325,7 @@ def _print_summary(record, rows: int = 6) -> None:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .runs import io, runner
+    from . import io, runner
 
     if Path(args.result).is_file() and not args.result.endswith(".chunks"):
         io.check_result_file(args.result)  # a named file must be a result: say why not
@@ -394,8 +394,8 @@ def _table(ens, ex, rows: int) -> str:
 def _cmd_plot(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
-    from .plot import figures as plot
-    from .runs import io
+    from . import io
+    from .. import plot
 
     rec = io.load(args.result)
     folder = Path(args.output) if args.output else rec.path.parent
@@ -422,15 +422,13 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_counts(args: argparse.Namespace) -> int:
-    from .plot.counting import counts_command
-
     counts_command(args.result, args.output, tuple(args.format))
     return 0
 
 
 def _cmd_steady(args: argparse.Namespace) -> int:
-    from .runs.presets import preset_points
-    from .runs.runfile import load_run_file
+    from .presets import preset_points
+    from .runfile import load_run_file
 
     if args.runfile and args.preset:
         raise ValueError("give a run file or --preset, not both")
@@ -441,7 +439,7 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
-    from .runs.presets import describe_presets
+    from .presets import describe_presets
 
     print(describe_presets())
     return 0
@@ -464,7 +462,7 @@ def steady_command(
 
     Returns the exit status: 0 when every point was solved, 1 when any was refused.
     """
-    from .solvers.spectral import SteadyStateError, quasi_stationary, steady_state
+    from ..solvers.spectral import SteadyStateError, quasi_stationary, steady_state
 
     out = sys.stdout if file is None else file
     status = 0
@@ -533,6 +531,34 @@ def _model_text(m) -> str:
         f"nbar={m.nbar:g}, cutoff={m.cutoff}"
         + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
     )
+
+
+def counts_command(
+    path: str | os.PathLike,
+    output_folder: str | os.PathLike | None = None,
+    formats: Sequence[str] = ("png",),
+    **options: Any,
+) -> list[Path]:
+    """What ``micromaser counts RESULT.h5`` does: counting figures and a summary table.
+
+    Reads the result file with :func:`trajectories.load`, writes the figures of
+    :func:`trajectories.plot.counting.make_figures` next to it (or into ``output_folder``),
+    prints the summary table and one ``wrote PATH`` line per file, and returns the paths.
+    ``options`` go to ``make_figures`` (``counts``, ``exact``, ``k``, ``budget_seconds``). Raises
+    ``ValueError`` when the file holds no ensemble.
+    """
+    from ..plot.counting import make_figures
+    from . import io
+
+    rec = io.load(path)
+    if rec.ensemble is None:
+        raise ValueError(f"{path} holds no trajectory ensemble: nothing to count")
+    folder = Path(output_folder) if output_folder is not None else rec.path.parent
+    written, table = make_figures(rec.ensemble, folder, rec.path.stem, formats, **options)
+    print(table)
+    for p in written:
+        print(f"wrote {p}")
+    return written
 
 
 if __name__ == "__main__":  # pragma: no cover
