@@ -22,8 +22,8 @@ __all__ = [
     "von_neumann_entropy",
     "fano_factor",
     "ergotropy",
-    "ergotropy_from_spectrum",
-    "spectrum",
+    "ergotropy_from_eigenvalues",
+    "eigenvalues",
     "mean_a",
     "quadratures",
     "fano_from_moments",
@@ -70,15 +70,15 @@ def purity(rho: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(rho) ** 2, axis=(-2, -1))
 
 
-def _spectrum(rho: np.ndarray) -> np.ndarray:
+def _eigenvalues_all(rho: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(rho)  # ascending
 
 
-#: populations below this are treated as an empty tail by :func:`spectrum`
+#: populations below this are treated as an empty tail by :func:`eigenvalues`
 TAIL_THRESHOLD = 1e-60
 
 
-def spectrum(rho: np.ndarray, tail: float = TAIL_THRESHOLD) -> np.ndarray:
+def eigenvalues(rho: np.ndarray, tail: float = TAIL_THRESHOLD) -> np.ndarray:
     """Eigenvalues of one density matrix ``(N, N)``, ignoring an empty tail of levels.
 
     Levels above the last one whose population exceeds ``tail`` are cut off
@@ -99,13 +99,13 @@ def spectrum(rho: np.ndarray, tail: float = TAIL_THRESHOLD) -> np.ndarray:
 
 def von_neumann_entropy(rho: np.ndarray) -> np.ndarray:
     """``-Tr(rho ln rho)`` in nats (eigenvalues <= 0 from rounding contribute nothing)."""
-    w = _spectrum(rho)
+    w = _eigenvalues_all(rho)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(w > 0.0, -w * np.log(np.where(w > 0.0, w, 1.0)), 0.0)
     return terms.sum(axis=-1)
 
 
-def ergotropy_from_spectrum(mean_n: np.ndarray, eigenvalues: np.ndarray) -> np.ndarray:
+def ergotropy_from_eigenvalues(mean_n: np.ndarray, eigenvalues: np.ndarray) -> np.ndarray:
     """Ergotropy ``<n> - sum_k r_k k`` with ``r_k`` the eigenvalues in decreasing order."""
     r = -np.sort(-np.asarray(eigenvalues), axis=-1)
     return np.asarray(mean_n) - r @ _levels(r.shape[-1])
@@ -118,7 +118,7 @@ def ergotropy(rho: np.ndarray) -> np.ndarray:
     the vacuum, the next in ``|1>``, and so on. ``W = <n>`` for pure states and
     ``W = 0`` for passive ones.
     """
-    return ergotropy_from_spectrum(energy(rho), _spectrum(rho))
+    return ergotropy_from_eigenvalues(energy(rho), _eigenvalues_all(rho))
 
 
 def mean_a(rho: np.ndarray) -> np.ndarray:

@@ -1,14 +1,14 @@
-r"""What happens during one collision: the qubit-cavity interaction (issue 8).
+r"""What happens during one collision: the qubit-cavity interaction.
 
 Two interactions, both resonant (qubit and cavity at the frequency :math:`\omega`):
 
 - :class:`JaynesCummings` (the default): :math:`U = \exp[-i\theta(a\sigma_+ + a^\dagger
   \sigma_-)]`, the rotating-wave limit the paper simulates (its Eq. 5). Exactly
-  excitation-conserving; the banded channel of :mod:`trajectories.collision`.
+  excitation-conserving; the banded channel of :mod:`trajectories.channels.jaynes_cummings`.
 - :class:`Rabi`: the full dipole coupling of the paper's Eqs. 2-4, counter-rotating
   terms included, optionally with the frequency modulation of its Eq. 6
   (:class:`Modulation`). The collision unitary is a time-ordered exponential,
-  integrated numerically by :mod:`trajectories.counter_rotating`.
+  integrated numerically by :mod:`trajectories.channels.rabi_unitary`.
 
 Units: time in :math:`1/\omega`, so a Rabi collision with coupling ``g_over_omega`` lasts
 :math:`\omega\tau = \theta/(g/\omega)`. ``theta = g tau`` keeps its meaning: the
@@ -183,8 +183,6 @@ class Rabi:
 
     def schedule(self) -> str:
         """Which unitaries the collisions need: one, a periodic sequence, or one each."""
-        from ..channels.rabi import phase_schedule
-
         period = phase_schedule(self)[0]
         if period == 1:
             return "the same unitary for every collision"

@@ -392,10 +392,8 @@ def _table(ens, ex, rows: int) -> str:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
-
-    from . import io
     from .. import plot
+    from . import io
 
     rec = io.load(args.result)
     folder = Path(args.output) if args.output else rec.path.parent
@@ -414,7 +412,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
             path = folder / f"{stem}-{what}.{fmt}"
             path.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path, dpi=120)
-            plt.close(fig)
+            plot.close(fig)
             written.append(path)
     for p in written:
         print(f"wrote {p}")

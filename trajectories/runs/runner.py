@@ -303,16 +303,14 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> list[Path]:
     """Observables against collisions, trajectories with error bands and exact overlaid."""
-    import matplotlib.pyplot as plt
-
-    from ..plot import figures as plot
+    from .. import plot
 
     out = []
     paths = result_paths(folder, name)
     for fmt in formats:
         fig = plot.observables(ens if ens is not None else exact, paths[fmt],
                                exact=exact if ens is not None else None)  # fmt: skip
-        plt.close(fig)
+        plot.close(fig)
         out.append(paths[fmt])
     return out
 

@@ -155,7 +155,7 @@ class _Recorder:
     def record_dm(self, rho: np.ndarray, leakage: float) -> None:
         d, i = self.data, self.i
         p = obs.photon_distribution(rho)
-        spec = obs.spectrum(rho)
+        spec = obs.eigenvalues(rho)
         self._record_common(p, spec, leakage)
         d["purity"][i] = obs.purity(rho)
         d["a_mean"][i] = obs.mean_a(rho)
@@ -183,7 +183,7 @@ class _Recorder:
         d["n2"][i] = p @ (n * n)
         d["trace"][i] = p.sum()
         d["leakage"][i] = leakage
-        d["ergotropy"][i] = obs.ergotropy_from_spectrum(d["energy"][i], spectrum)
+        d["ergotropy"][i] = obs.ergotropy_from_eigenvalues(d["energy"][i], spectrum)
         w = spectrum[spectrum > 0.0]
         d["entropy"][i] = -float(w @ np.log(w))
 

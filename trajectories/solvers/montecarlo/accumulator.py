@@ -191,7 +191,7 @@ class EnsembleAccumulator:
         energy = obs.energy(rho)
         return np.array(
             [
-                obs.ergotropy_from_spectrum(e, obs.spectrum(r))
+                obs.ergotropy_from_eigenvalues(e, obs.eigenvalues(r))
                 for e, r in zip(energy, rho, strict=True)
             ]
         )

@@ -159,12 +159,12 @@ def _observables(rho: np.ndarray, floor: int = 0) -> dict[str, float]:
     p = obs.photon_distribution(rho)
     levels = np.arange(p.size, dtype=float)
     e = float(p @ levels)
-    spec = obs.spectrum(rho)
+    spec = obs.eigenvalues(rho)
     w = spec[spec > 0]
     return {
         "energy": e,
         "purity": float(obs.purity(rho)),
-        "ergotropy": float(obs.ergotropy_from_spectrum(e, spec)),
+        "ergotropy": float(obs.ergotropy_from_eigenvalues(e, spec)),
         "fano": float(obs.fano_from_moments(e, float(p @ levels**2))),
         "entropy": float(-(w @ np.log(w))),
     }

@@ -1,0 +1,152 @@
+"""The run-file schema: the keys of each section and a checker whose errors name them.
+
+:class:`_Checker` turns every mistake into one :class:`~trajectories.runs.settings.RunFileError`
+line naming the dotted key (``run.checkpoints``), the value and what is allowed, with the
+nearest valid key suggested for a misspelt one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..validation import show
+from .expressions import parse_expression
+from .settings import (
+    RunFileError,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
+
+
+__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS"]
+
+#: joblib backends accepted besides those registered when the run file is read.
+_EXTRA_BACKENDS = ("dask", "ray", "spark")
+_SWEEP_MODES = ("product", "zip")
+_REAL_MODEL_KEYS = ("theta", "q", "gamma_tr", "nbar")
+
+
+#: [model] keys of the collision (Rabi only, except ``collision`` itself)
+COLLISION_KEYS = ("collision", "g_over_omega", "eta", "nu_over_omega", "omega_tr", "extra_levels")
+MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", *COLLISION_KEYS)
+_COLLISIONS = {"jaynes-cummings": "jaynes-cummings", "jc": "jaynes-cummings", "rabi": "rabi"}
+RUN_KEYS = (
+    "trajectories",
+    "collisions",
+    "seed",
+    "chunk_size",
+    "checkpoints",
+    "rho_checkpoints",
+    "jobs",
+    "backend",
+    "max_jumps",
+    "leakage_tol",
+    "exact",
+    "sweep",
+)
+OUTPUT_KEYS = ("folder", "name", "plots")
+_SECTIONS = {"model": MODEL_KEYS, "run": RUN_KEYS, "output": OUTPUT_KEYS}
+#: Keys whose list value is the value itself, never a sweep axis.
+_LIST_VALUED = {("run", "checkpoints"), ("run", "rho_checkpoints"), ("output", "plots")}
+_NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
+
+
+def _describe(value: Any) -> str:
+    return f"{show(value)} ({type(value).__name__})"
+
+
+def _suggest(word: str, choices: Iterable[str], prefix: str = "") -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {prefix}{match[0]}?" if match else ""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+class _Checker:
+    """Validation helpers that raise RunFileError tagged with the source."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, key: str | None, message: str) -> RunFileError:
+        return RunFileError(message, key=key, source=self.source)
+
+    def integer(self, key: str, value: Any, minimum: int) -> int:
+        if not _is_int(value):
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {_describe(value)}")
+        if int(value) < minimum:
+            raise self.fail(key, f"{key} must be an integer >= {minimum}, got {show(value)}")
+        return int(value)
+
+    def real(self, key: str, value: Any, *, minimum: float | None = None) -> float:
+        """A real number or an expression string; ``minimum`` is checked when given."""
+        if isinstance(value, str):
+            try:
+                x = parse_expression(value)
+            except RunFileError as err:
+                raise self.fail(key, f"{key}: {err.message}") from None
+        elif _is_real(value):
+            try:
+                x = float(value)
+            except OverflowError:  # an integer beyond the floats
+                digits = int(abs(value).bit_length() * math.log10(2))
+                raise self.fail(
+                    key, f"{key} must be a finite number, got an integer of about 10^{digits}"
+                ) from None
+        else:
+            allowed = "a real number or an expression string such as 'pi/sqrt(15)'"
+            raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
+        if minimum is not None and not x >= minimum:
+            raise self.fail(key, f"{key} must be >= {minimum:g}, got {value!r}")
+        return x
+
+    def string(self, key: str, value: Any, choices: Iterable[str] | None = None) -> str:
+        choices = tuple(choices) if choices is not None else None
+        allowed = (
+            "one of " + ", ".join(repr(c) for c in choices) if choices else "a non-empty string"
+        )
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, f"{key} must be {allowed}, got {_describe(value)}")
+        if choices is not None and value not in choices:
+            hint = _suggest(value, choices)
+            raise self.fail(key, f"{key} must be {allowed}, got {value!r}{hint}")
+        return value
+
+    def boolean(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"{key} must be true or false, got {_describe(value)}")
+        return value
+
+    def table(self, key: str, value: Any) -> Mapping:
+        if not isinstance(value, Mapping):
+            raise self.fail(key, f"[{key}] must be a table, got {_describe(value)}")
+        return value
+
+    def known_keys(self, section: str, table: Mapping, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for k in table:
+            if not isinstance(k, str) or k not in allowed:
+                hint = _suggest(str(k), allowed, f"{section}.")
+                raise self.fail(
+                    f"{section}.{k}",
+                    f"unknown key {section}.{k}{hint or '; allowed: ' + ', '.join(allowed)}",
+                )
