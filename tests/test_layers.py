@@ -19,7 +19,15 @@ PACKAGE = ROOT / "trajectories"
 def test_import_contracts_hold():
     pytest.importorskip("importlinter", reason="import-linter is in the test extra")
     exe = shutil.which("lint-imports")
-    cmd = [exe] if exe else [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]  # noqa: E501
+    cmd = (
+        [exe]
+        if exe
+        else [
+            sys.executable,
+            "-c",
+            "from importlinter.cli import lint_imports_command; lint_imports_command()",
+        ]
+    )  # noqa: E501
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},

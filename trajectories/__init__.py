@@ -2,7 +2,7 @@
 
 One cavity mode (the battery) is charged by a stream of qubits through
 Jaynes-Cummings collisions and loses photons to a thermal bath between
-collisions. The physics is in ``SPEC.md`` of the project; the public entry
+collisions. The physics is in ``docs/MODEL.md``; the public entry
 points are:
 
 - :class:`Micromaser`, :func:`fine_tuned_theta`: the model.

@@ -1,4 +1,4 @@
-"""Pinning BLAS to one thread (SPEC Sec. 6).
+"""Pinning BLAS to one thread, so that no reduction depends on the thread count.
 
 Our matrices are small (N <= a few hundred): a multi-threaded BLAS only adds
 contention on them (set-up of the loss blocks at N = 160 ran 5x slower with two

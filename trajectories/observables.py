@@ -1,4 +1,4 @@
-r"""Observables of a cavity density matrix (SPEC Sec. 3).
+r"""Observables of a cavity density matrix (``docs/MODEL.md``, Sec. 4).
 
 All functions take ``rho`` of shape ``(..., N, N)`` (a stack of Hermitian
 matrices in the Fock basis, levels ``0 .. N-1``) and return arrays of shape

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 #: Largest coupling accepted: deep-strong coupling (g > omega) needs cutoffs far beyond
-#: what a dense collision unitary handles; the study of issue 8 stops at g = omega.
+#: what a dense collision unitary handles; the ultrastrong study (docs/ULTRASTRONG.md)
+#: stops at g = omega.
 MAX_G_OVER_OMEGA = 2.0
 
 

@@ -1,7 +1,7 @@
 """The micromaser-battery model: parameters of one cavity charged by a qubit stream.
 
-Implements the parameter table of SPEC Sec. 1 and the incoming qubit state of
-SPEC Sec. 2.1. A :class:`Micromaser` is immutable and validated on
+The parameters and the incoming qubit state of ``docs/MODEL.md`` (Secs. 1-2). A
+:class:`Micromaser` is immutable and validated on
 construction; both solvers (exact density matrix and trajectories) take it.
 """
 
@@ -57,7 +57,7 @@ class Micromaser:
               \bar c\sqrt{q(1-q)} & q \end{pmatrix}\quad\text{(basis } |e\rangle, |g\rangle)
 
     through :math:`U = \exp[-i\theta(a\sigma_+ + a^\dagger\sigma_-)]`, followed by one
-    interval of thermal cavity loss :math:`e^{\mathcal{L} t_r}` (SPEC Sec. 2).
+    interval of thermal cavity loss :math:`e^{\mathcal{L} t_r}` (``docs/MODEL.md``, Sec. 2).
 
     Parameters
     ----------

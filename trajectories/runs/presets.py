@@ -1,4 +1,4 @@
-"""The paper's numerical cases (SPEC Sec. 7, Figures 1-7) as named run files (and one beyond).
+"""The paper's numerical cases (Figures 1-7, ``docs/MODEL.md`` Sec. 8) as named run files.
 
 Each entry of :data:`PRESETS` is a run-file dictionary with the same structure as a
 TOML run file (``model``, ``run``, ``output`` tables), so a preset can be written
@@ -96,7 +96,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "fig5": _figure("fig5", dict(_LOSSY_COHERENT), cutoff=100, rho_checkpoints="last"),
     "fig6": _figure("fig6", dict(_LOSSY_COHERENT), cutoff=100),
     "fig7": _figure("fig7", dict(_LOSSY_COHERENT), cutoff=100, rho_checkpoints="last"),
-    # beyond the paper (issue 8): the Fig. 5 battery with the full Rabi collision, kept at
+    # beyond the paper: the Fig. 5 battery with the full Rabi collision, kept at
     # the Jaynes-Cummings plateau by the suppressing frequency modulation
     "ultrastrong": _figure(
         "ultrastrong",
@@ -116,7 +116,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
-#: What each preset shows (SPEC Sec. 7), one line each.
+#: What each preset shows (``docs/MODEL.md`` Sec. 8), one line each.
 PRESET_DESCRIPTIONS: dict[str, str] = {
     "default": "the README main job: Fig. 5 case, theta = pi/sqrt(15), gamma_tr = 0.1, "
     "nbar = 0.15, N = 60",

@@ -1,4 +1,4 @@
-r"""Closed-form steady states of the lossless fine-tuned micromaser (SPEC Sec. 5).
+r"""Closed-form steady states of the lossless fine-tuned micromaser (``docs/MODEL.md``, Sec. 6).
 
 At :math:`\theta = \pi/\sqrt m` the transition ``m-1 -> m`` is blocked, so from the
 vacuum only the levels ``0 .. m-1`` are reached.
@@ -6,7 +6,7 @@ vacuum only the levels ``0 .. m-1`` are reached.
 - Incoherent qubits (``c = 0``): :math:`\rho_n \propto r^n`, :math:`r = (1-q)/q`, for
   ``n < m``. The paper's Eqs. (11)-(12) normalise with :math:`r^{m+1}`; with the
   levels ``0 .. m-1`` the sum is :math:`(r^m - 1)/(r - 1)`, so the normalisation is
-  :math:`r^m` (SPEC Sec. 5 erratum).
+  :math:`r^m` (an erratum of the paper, ``docs/MODEL.md`` Sec. 6).
 - Coherent qubits (``abs(c) = 1``): the steady state is pure with
   :math:`\rho_n = r\cot^2(\pi\sqrt n/(2\sqrt m))\,\rho_{n-1}` (paper Eq. 15).
 

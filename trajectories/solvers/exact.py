@@ -1,6 +1,6 @@
 r"""The exact density-matrix solver: the reference every trajectory result is checked against.
 
-Iterates :math:`\rho(k+1) = \Lambda(\Phi(\rho(k)))` (SPEC Sec. 2): the banded
+Iterates :math:`\rho(k+1) = \Lambda(\Phi(\rho(k)))` (``docs/MODEL.md``, Sec. 2): the banded
 collision channel of :mod:`trajectories.collision`, then the exact loss channel
 of :mod:`trajectories.loss`. When the qubits carry no coherence and the start is
 diagonal, the state stays diagonal and only the populations are propagated

@@ -1,7 +1,7 @@
 """Checking a trajectory ensemble against the exact solver, checkpoint by checkpoint.
 
 The z-score of an estimate is ``(estimate - exact) / (stderr + SE_FLOOR)``; with
-``SE_FLOOR = 2e-10``, ``|z| <= 5`` is exactly the SPEC Sec. 4 criterion
+``SE_FLOOR = 2e-10``, ``|z| <= 5`` is exactly the criterion of ``docs/MODEL.md`` Sec. 5
 ``|estimate - exact| <= 5 se + 1e-9``, which also covers checkpoints where the
 ensemble is pure and ``se = 0`` (``k = 0``).
 
@@ -9,7 +9,7 @@ A caveat that no error bar can remove: weight that the exact state holds with a
 probability well below ``1/M`` is usually absent from an ensemble of ``M``
 trajectories, and the sample standard error cannot see what was not sampled. At
 ``gamma t_r = 0.001``, ``nbar = 0.15`` (paper Figs. 5-7) thermal absorption lifts
-~5e-5 of the population into a sector with ``E ~ 40`` (SPEC Sec. 8); that moves
+~5e-5 of the population into a sector with ``E ~ 40`` (``docs/MODEL.md`` Sec. 9); that moves
 ``<n^2>`` by 0.07 and shows up as a Fano-factor z-score of 50 with 10^4
 trajectories, while energy and purity, whose error bars are larger than that
 contribution, agree. Large ``|z|`` confined to ``<n^2>``-based quantities in a

@@ -435,8 +435,9 @@ class PerTrajectoryEnergy:
 def energy_per_trajectory(ens: EnsembleResult, k: int | None = None) -> PerTrajectoryEnergy:
     """Distribution of the per-trajectory photon number ``<n>_i`` at the checkpoint nearest ``k``.
 
-    Not a measurable distribution: ``<n>_i`` depends on the unravelling (SPEC Sec. 3); only
-    its mean equals the exact energy. Returns :class:`PerTrajectoryEnergy` (units hbar*omega).
+    Not a measurable distribution: ``<n>_i`` depends on the unravelling (``docs/MODEL.md``
+    Sec. 4); only its mean equals the exact energy. Returns :class:`PerTrajectoryEnergy`
+    (units hbar*omega).
     """
     kk = np.asarray(ens.k)
     i = kk.size - 1 if k is None else int(np.argmin(np.abs(kk - int(k))))

@@ -1,10 +1,7 @@
-r"""Ensemble estimators: rebuilding rho and its observables from trajectories (SPEC Sec. 4).
+r"""Ensemble results: rho and its observables rebuilt from trajectories, with error bars.
 
-Chunk results are reduced *in chunk order*, so the numbers do not depend on how
-the chunks were scheduled. Chunks are dealt into ``G`` jackknife groups
-(chunk ``c`` goes to group ``c mod G``); the groups' sums are what the
-nonlinear estimators need, so memory is ``G x (rho checkpoints) x N^2`` whatever
-the number of trajectories.
+The estimators (``docs/MODEL.md``, Sec. 5; the reduction of chunks into them is
+:class:`~trajectories.solvers.montecarlo.accumulator.EnsembleAccumulator`):
 
 - energy: mean and standard error of the per-trajectory :math:`\langle n\rangle_i`.
 - purity: the unbiased estimator :math:`(\mathrm{Tr}\,S^2 - A)/(M(M-1))` with
