@@ -720,7 +720,7 @@ def _method_section(meta: dict) -> list[str]:
         "Each collision is the full Rabi collision of the paper's Eqs. 2-4 (rotating and "
         "counter-rotating terms), optionally with the simultaneous frequency modulation of "
         "Eq. 6. In the interaction picture the counter-rotating terms carry the phase "
-        "phi(t) = 2 omega t + 2 eta sin(nu t) (derived in `trajectories/counter_rotating.py`, "
+        "phi(t) = 2 omega t + 2 eta sin(nu t) (derived in `trajectories/channels/rabi_unitary.py`, "
         "checked against the lab-frame Hamiltonian in `tests/test_rabi.py`); by Jacobi-Anger "
         "their components g J_k(2 eta) rotate at 2 omega + k nu.",
         "",

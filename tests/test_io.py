@@ -1,6 +1,7 @@
 """Result files and chunk directories (issue 4): round trips, atomic chunk files."""
 
 import dataclasses
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -126,3 +127,46 @@ def test_unseeded_run_saves_its_128_bit_entropy(tmp_path):
     assert ens.seed >= 2**63
     back = tj.load(tj.save(tmp_path / "unseeded.h5", ensemble=ens))
     assert back.ensemble.seed == ens.seed
+
+
+# ------------------------------------------------------------ files of earlier versions
+OLD = Path(__file__).parent / "data"
+
+
+@pytest.mark.filterwarnings("ignore::trajectories.StatisticsWarning")
+@pytest.mark.parametrize(
+    "name, model, run",
+    [
+        (
+            "result-v0.1.0.h5",
+            tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1,
+                          nbar=0.15, cutoff=20),
+            dict(n_collisions=20, n_trajectories=40, seed=11, chunk_size=4,
+                 checkpoints=[0, 10, 20], max_jumps=5),
+        ),
+        (
+            "result-rabi-v0.1.0.h5",
+            tj.Micromaser(theta=0.7, q=0.3, c=0.5j, gamma_tr=0.2, nbar=0.1, cutoff=24,
+                          collision=tj.Rabi(0.2)),
+            dict(n_collisions=10, n_trajectories=20, seed=3, chunk_size=2, checkpoints=[0, 10]),
+        ),
+    ],
+)  # fmt: skip
+def test_files_written_by_version_0_1_0_load_and_match_this_version(name, model, run):
+    """Written by the release before the channel layer (commit b182c9c): the same model, the
+    same records, and numbers this version computes again from the same seed."""
+    rec = tj.load(OLD / name)
+    assert rec.model == model
+    assert "b182c9c" in rec.metadata["written_by"]
+    ens = tj.simulate(model, **run)
+    for f in ("fock", "qubit_g", "qubit_e", "emissions", "absorptions", "n_jumps", "alive"):
+        assert np.array_equal(getattr(rec.ensemble.per_trajectory, f),
+                              getattr(ens.per_trajectory, f)), f  # fmt: skip
+    for obs in ("energy", "purity", "fano", "ergotropy"):
+        old, new = getattr(rec.ensemble, obs), getattr(ens, obs)
+        assert np.allclose(old.mean, new.mean, rtol=0, atol=1e-12, equal_nan=True), obs
+    ex = tj.solve_exact(model, run["n_collisions"], checkpoints=run["checkpoints"])
+    for obs in ("energy", "purity", "fano", "ergotropy", "leakage"):
+        assert np.allclose(
+            getattr(rec.exact, obs), getattr(ex, obs), rtol=0, atol=1e-12, equal_nan=True
+        ), obs

@@ -128,17 +128,7 @@ class RunSettings:
             "n_collisions": self.collisions,
             "n_trajectories": self.trajectories,
             "seed": self.seed,
-            "n_jobs": self.jobs,
-            "backend": self.backend,
-            "chunk_size": self.chunk_size,
-            "checkpoints": list(self.checkpoints) if self.checkpoints else None,
-            "rho_checkpoints": (
-                self.rho_checkpoints
-                if isinstance(self.rho_checkpoints, str)
-                else list(self.rho_checkpoints)
-            ),
-            "max_jumps": self.max_jumps,
-            "leakage_tol": self.leakage_tol,
+            **dataclasses.asdict(self.options()),
         }
 
 
