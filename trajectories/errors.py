@@ -22,7 +22,39 @@ class TruncationError(RuntimeError):
 
     Raised instead of returning numbers that the truncation has silently
     corrupted. The message names the cutoff, the leaked population, the
-    collision at which the tolerance was crossed, and a larger cutoff to try.
+    collision at which the tolerance was crossed, and a larger cutoff to try
+    (``max(2 N, N + 20)``). The leakage is the population carried from level
+    ``N - 1`` to ``N`` by the collisions and by thermal absorption
+    (``docs/MODEL.md``, Secs. 2.1, 2.3 and 7); it is a sum of non-negative terms.
+
+    Parameters
+    ----------
+    cutoff : int
+        Fock cutoff ``N`` of the run (levels ``0 .. N-1``).
+    leakage : float
+        Total population lost through the cutoff up to ``collision`` (dimensionless,
+        a probability).
+    tolerance : float
+        The bound it exceeded (``leakage_tol``, default :data:`DEFAULT_LEAKAGE_TOL`).
+    collision : int
+        Index ``k`` of the collision at which the bound was crossed.
+    counter_rotating : bool, optional
+        True for the Rabi collision: the message then explains that the
+        counter-rotating terms create photons and pump population to the cutoff.
+
+    Attributes
+    ----------
+    cutoff, leakage, tolerance, collision, counter_rotating
+        The arguments, for programs that catch the error and retry with a larger
+        cutoff.
+
+    Examples
+    --------
+    >>> err = TruncationError(cutoff=20, leakage=3e-6, tolerance=1e-8, collision=412)
+    >>> err.cutoff, err.collision
+    (20, 412)
+    >>> "try cutoff=40" in str(err)
+    True
     """
 
     def __init__(
@@ -60,15 +92,51 @@ class TruncationError(RuntimeError):
 
 
 class StatisticsWarning(UserWarning):
-    """The run's error bars are themselves unreliable (too few trajectories or chunks)."""
+    """The run's error bars are themselves unreliable (too few trajectories or chunks).
+
+    Issued, for example, when fewer than 20 jackknife groups of chunks are available
+    (``docs/MODEL.md``, Sec. 5): the estimates stand, their error bars are noisy.
+
+    Parameters
+    ----------
+    message : str
+        What is unreliable and how to fix it (more trajectories, smaller chunks).
+    """
 
 
 class TruncationWarning(UserWarning):
-    """The leaked population is below the tolerance but within a factor 10 of it."""
+    """The leaked population is below the tolerance but within a factor 10 of it.
+
+    The results are returned (the leakage is below ``leakage_tol``), but a slightly
+    longer run or a stronger drive would fail with :class:`TruncationError`.
+
+    Parameters
+    ----------
+    message : str
+        The cutoff, the leaked population and the tolerance.
+    """
 
 
 def warn_if_close(cutoff: int, leakage: float, tolerance: float) -> None:
-    """Warn once per run when the leakage is within a factor 10 of its tolerance."""
+    """Warn once per run when the leakage is within a factor 10 of its tolerance.
+
+    Issues a :class:`TruncationWarning` if ``leakage > 0.1 * tolerance`` (never for
+    an infinite tolerance). The caller has already checked ``leakage <= tolerance``.
+
+    Parameters
+    ----------
+    cutoff : int
+        Fock cutoff ``N`` of the run, named in the message.
+    leakage : float
+        Total population lost through the cutoff in the run.
+    tolerance : float
+        The run's ``leakage_tol``; ``inf`` disables the warning.
+
+    Warns
+    -----
+    TruncationWarning
+        When the leakage is within a factor 10 of the tolerance.
+    """
     import warnings
 
     if tolerance != float("inf") and leakage > CLOSE_FRACTION * tolerance:

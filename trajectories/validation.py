@@ -30,8 +30,28 @@ __all__ = [
 
 
 def show(value: object) -> str:
-    """``repr(value)``, except for integers too long to print usefully (or at all: Python
-    refuses to convert more than 4300 digits), which are described by their size."""
+    """``repr(value)``, except for integers too long to print usefully.
+
+    Python refuses to convert integers of more than 4300 digits to text; those (and any
+    integer above ``2**1000``) are described by their order of magnitude, so that an error
+    message about an absurd argument can always be formatted.
+
+    Parameters
+    ----------
+    value : object
+        Anything a user passed.
+
+    Returns
+    -------
+    str
+        ``repr(value)``, or ``"an integer of about 10^d"``, or ``"<type too large to show>"``
+        for a container holding such an integer.
+
+    Examples
+    --------
+    >>> show(0.25), show(10**2000)
+    ('0.25', 'an integer of about 10^2000')
+    """
     if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 1000:  # type: ignore[arg-type]
         return _huge(value)
     try:
@@ -62,7 +82,39 @@ def real_in_range(
     *,
     allowed: str | None = None,
 ) -> float:
-    """Return ``value`` as a float if it is a finite real number in [low, high]."""
+    """Return ``value`` as a float if it is a finite real number in ``[low, high]``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the parameter, for the error message.
+    value : object
+        The value to check; ``bool`` is refused, integers and numpy reals are accepted.
+    low, high : float, optional
+        Closed bounds (default: unbounded).
+    allowed : str, optional
+        Text describing the allowed range in the message (default: built from the bounds).
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not real, not finite, or outside ``[low, high]``; the message names
+        ``name``, the value and the range.
+
+    Examples
+    --------
+    >>> real_in_range("q", 0.25, 0.0, 1.0)
+    0.25
+    >>> real_in_range("q", 1.5, 0.0, 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: q must be in [0, 1], got 1.5
+    """
     allowed = allowed or _range_text(low, high)
     if not _is_real(value):
         raise ValueError(f"{name} must be a real number {allowed}, got {_describe(value)}")
@@ -90,7 +142,32 @@ def _range_text(low: float, high: float) -> str:
 
 
 def integer_at_least(name: str, value: object, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer >= ``minimum``."""
+    """Return ``value`` as an int if it is an integer ``>= minimum``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the parameter, for the error message.
+    value : object
+        The value to check; ``bool`` and floats (even integral ones) are refused.
+    minimum : int
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer or is below ``minimum``.
+
+    Examples
+    --------
+    >>> integer_at_least("cutoff", 40, 2)
+    40
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
     v = int(value)
@@ -106,7 +183,26 @@ MAX_COLLISIONS = 2**53
 
 
 def collision_count(name: str, value: object) -> int:
-    """Return ``value`` as an int if it is an integer in ``[0, MAX_COLLISIONS]``."""
+    """Return ``value`` as an int if it is an integer in ``[0, MAX_COLLISIONS]``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the parameter (a number of collisions or a collision index).
+    value : object
+        The value to check.
+
+    Returns
+    -------
+    int
+        ``int(value)``, a number of collisions.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer, is negative, or exceeds :data:`MAX_COLLISIONS`
+        (``2**53``, the largest index exact in float64).
+    """
     n = integer_at_least(name, value, 0)
     if n > MAX_COLLISIONS:
         raise ValueError(
@@ -117,7 +213,30 @@ def collision_count(name: str, value: object) -> int:
 
 
 def complex_number(name: str, value: object, max_abs: float, tol: float) -> complex:
-    """Return ``value`` as a complex number with ``abs(value) <= max_abs`` (+ ``tol``)."""
+    """Return ``value`` as a complex number with ``abs(value) <= max_abs + tol``.
+
+    Parameters
+    ----------
+    name : str
+        Name of the parameter (e.g. the qubit coherence ``c``).
+    value : object
+        Any Python or numpy number except ``bool``.
+    max_abs : float
+        Largest allowed modulus.
+    tol : float
+        Rounding allowance on the modulus (e.g. ``1e-12`` for ``abs(c) <= 1``).
+
+    Returns
+    -------
+    complex
+        ``complex(value)``, not rescaled (a modulus within ``tol`` above ``max_abs`` is
+        kept as given).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a number, is not finite, or its modulus is too large.
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Complex):
         raise ValueError(
             f"{name} must be a complex number with abs({name}) <= {max_abs:g}, "
@@ -139,6 +258,19 @@ def complex_number(name: str, value: object, max_abs: float, tol: float) -> comp
 def format_bytes(n: float) -> str:
     """``n`` bytes in the largest binary unit that keeps the number >= 1 (``"1.5 GiB"``).
 
+    Parameters
+    ----------
+    n : float
+        A number of bytes, ``>= 0``; Python integers beyond the floats are allowed.
+
+    Returns
+    -------
+    str
+        Three significant digits and a binary unit (B, KiB, ..., PiB), or ``"10^d B"``
+        beyond ``2**1000`` bytes.
+
+    Examples
+    --------
     >>> format_bytes(1536 * 2**20), format_bytes(10**400)
     ('1.5 GiB', '10^400 B')
     """
@@ -167,9 +299,14 @@ def _cgroup_memory_limit() -> int | None:
 def machine_memory() -> int | None:
     """Total physical memory of this machine in bytes (lowered to a container's limit).
 
-    ``None`` where the platform does not tell (then no memory check refuses anything).
     The *total*, not the currently free memory: a refusal must not depend on what else
     happens to run, and an allocation larger than the whole machine can never succeed.
+
+    Returns
+    -------
+    int or None
+        Bytes; the smaller of the physical memory and the cgroup limit (containers).
+        ``None`` where the platform does not tell (then no memory check refuses anything).
     """
     try:
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -186,10 +323,25 @@ def check_memory(
 ) -> None:
     """Refuse, before allocating, work whose memory exceeds this machine's memory.
 
-    ``needed`` (bytes, a Python int: no overflow) is a lower bound of what the work will
-    allocate for ``what``; when it exceeds :func:`machine_memory`, raise ``ValueError``
-    naming the parameter ``name``, its value as ``shown`` and the ``allowed`` range
-    (a string, or a function of the machine's memory in bytes that returns one).
+    Parameters
+    ----------
+    name : str
+        The parameter that sets the size (e.g. ``"cutoff"``).
+    shown : str
+        Its value as text, for the message.
+    needed : int
+        A lower bound of what the work will allocate, in bytes (a Python int: no overflow).
+    what : str
+        What the memory is for (e.g. ``"the one-step channel's spectrum (dense matrices)"``).
+    allowed : str or callable
+        The allowed range, or a function of the machine's memory in bytes returning it.
+
+    Raises
+    ------
+    ValueError
+        When ``needed`` exceeds :func:`machine_memory`; the message names the parameter,
+        the memory needed and the machine's, and the allowed range. Nothing is raised
+        where the machine's memory is unknown.
     """
     limit = machine_memory()
     if limit is None or needed <= limit:
@@ -204,8 +356,19 @@ def check_memory(
 def checkpoint_count(checkpoints: Iterable[int] | None, n_collisions: int) -> int | None:
     """How many checkpoints ``checkpoints`` holds, without materialising them.
 
-    ``None`` (every collision) gives ``n_collisions + 1``; a sized iterable (list, range,
-    array) its length, however large; an iterator ``None`` (unknown).
+    Parameters
+    ----------
+    checkpoints : iterable of int or None
+        Collision indices, or ``None`` for every collision ``0 .. n_collisions``.
+    n_collisions : int
+        Number of collisions of the run.
+
+    Returns
+    -------
+    int or None
+        ``n_collisions + 1`` for ``None``; the length of a sized iterable (list, range,
+        array), however large (``sys.maxsize`` beyond it); ``None`` for an iterator
+        (unknown without consuming it).
     """
     if checkpoints is None:
         return n_collisions + 1
@@ -218,9 +381,31 @@ def checkpoint_count(checkpoints: Iterable[int] | None, n_collisions: int) -> in
 
 
 def checkpoint_array(checkpoints: Iterable[int] | None, n_collisions: int) -> np.ndarray:
-    """Validate checkpoints: strictly increasing integers in [0, n_collisions].
+    """Validate checkpoints: strictly increasing integers in ``[0, n_collisions]``.
 
-    ``None`` means every collision 0, 1, ..., n_collisions. Returns an int64 array.
+    Parameters
+    ----------
+    checkpoints : iterable of int or None
+        Collision indices ``k`` at which results are recorded; ``None`` means every
+        collision ``0, 1, ..., n_collisions``.
+    n_collisions : int
+        Number of collisions of the run.
+
+    Returns
+    -------
+    ndarray of int64, shape (C,)
+        The checkpoints.
+
+    Raises
+    ------
+    ValueError
+        If the sequence is empty, holds a non-integer or an index outside the range, or is
+        not strictly increasing; the message names the offending position.
+
+    Examples
+    --------
+    >>> checkpoint_array([0, 10, 100], 100)
+    array([  0,  10, 100])
     """
     if checkpoints is None:
         return np.arange(n_collisions + 1, dtype=np.int64)
