@@ -41,15 +41,38 @@ MAX_G_OVER_OMEGA = 2.0
 
 @dataclasses.dataclass(frozen=True)
 class JaynesCummings:
-    """The rotating-wave (Jaynes-Cummings) collision: the paper's Eq. 5, the default."""
+    r"""The rotating-wave (Jaynes-Cummings) collision: the paper's Eq. 5, the default.
+
+    :math:`U = \exp[-i\theta(a\sigma_+ + a^\dagger\sigma_-)]` conserves
+    :math:`n + P_e`, so every Kraus operator is banded (``docs/MODEL.md``, Sec. 2.1). It
+    has no parameters: the strength :math:`\theta` is the model's.
+
+    Attributes
+    ----------
+    kind : str
+        ``"jaynes-cummings"``, the value of ``collision`` in stored parameters.
+    """
 
     kind = "jaynes-cummings"
 
     def to_dict(self) -> dict[str, Any]:
-        """Nothing to store: a model without a ``collision`` entry is Jaynes-Cummings."""
+        """Nothing to store: a model without a ``collision`` entry is Jaynes-Cummings.
+
+        Returns
+        -------
+        dict
+            ``{}``.
+        """
         return {}
 
     def describe(self) -> str:
+        """One line for reports and figure titles.
+
+        Returns
+        -------
+        str
+            ``"Jaynes-Cummings"``.
+        """
         return "Jaynes-Cummings"
 
 
@@ -59,8 +82,9 @@ class Modulation:
 
     Both frequencies become :math:`\omega + \eta\nu\cos(\nu t)`; in the interaction
     picture the rotating terms are unchanged and the counter-rotating phase becomes
-    :math:`\phi(t) = 2\omega t + 2\eta\sin(\nu t)`. See :mod:`trajectories.counter_rotating`
-    for the derivation and the suppression condition.
+    :math:`\phi(t) = 2\omega t + 2\eta\sin(\nu t)`. See
+    :mod:`trajectories.channels.rabi_unitary` for the derivation and the suppression
+    condition, and ``docs/ULTRASTRONG.md`` for the study.
 
     Parameters
     ----------
@@ -88,8 +112,22 @@ class Modulation:
         ``eta`` is half the ``zero``-th zero of :math:`J_0` (``zero = 1``: ``eta = 1.2024...``).
         The counter-rotating coupling is then suppressed when ``nu_over_omega`` is large
         compared with 2 and with the collision's Rabi frequencies (see
-        :func:`trajectories.counter_rotating.modulation_residual`).
+        :func:`trajectories.channels.rabi_unitary.modulation_residual`).
 
+        Parameters
+        ----------
+        nu_over_omega : float
+            Modulation frequency in units of :math:`\omega`, ``> 0``.
+        zero : int, optional
+            Which zero of :math:`J_0` (1 = the first, default).
+
+        Returns
+        -------
+        Modulation
+            With :math:`\eta = j_{0,\mathrm{zero}}/2`.
+
+        Examples
+        --------
         >>> round(Modulation.suppressing(20.0).eta, 6)
         1.202413
         """
@@ -99,7 +137,27 @@ class Modulation:
         return cls(eta=float(jn_zeros(0, zero)[-1]) / 2.0, nu_over_omega=nu_over_omega)
 
     def detuned(self, *, eta: float = 0.0, nu: float = 0.0) -> Modulation:
-        """A copy with ``eta`` and ``nu_over_omega`` changed by the relative amounts given."""
+        r"""A copy with ``eta`` and ``nu_over_omega`` changed by the relative amounts given.
+
+        Used to test how sharp the suppression condition is.
+
+        Parameters
+        ----------
+        eta : float, optional
+            Relative change of the amplitude: :math:`\eta \to \eta(1 + \mathrm{eta})`.
+        nu : float, optional
+            Relative change of the frequency: :math:`\nu \to \nu(1 + \mathrm{nu})`.
+
+        Returns
+        -------
+        Modulation
+            The detuned modulation (validated again).
+
+        Examples
+        --------
+        >>> Modulation(1.0, 20.0).detuned(eta=0.5)
+        Modulation(eta=1.5, nu_over_omega=20.0)
+        """
         return Modulation(self.eta * (1.0 + eta), self.nu_over_omega * (1.0 + nu))
 
 
@@ -126,6 +184,27 @@ class Rabi:
         Levels above the cutoff ``N`` on which the unitary is integrated (their weight
         is the collision's leakage). ``None``: chosen until the amplitude reaching the
         two highest integrated levels is below 1e-12.
+
+    Attributes
+    ----------
+    kind : str
+        ``"rabi"``, the value of ``collision`` in stored parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``g_over_omega`` is outside ``(0, 2]``, ``omega_tr <= 0`` or
+        ``extra_levels < 2``. (That ``omega_tr`` exceeds the collision's duration is
+        checked by :class:`~trajectories.model.micromaser.Micromaser`, which knows
+        :math:`\theta`.)
+
+    Examples
+    --------
+    >>> col = Rabi(0.1)
+    >>> col.duration(1.0)  # omega tau = theta / (g/omega)
+    10.0
+    >>> col.schedule()
+    'the same unitary for every collision'
     """
 
     g_over_omega: float
@@ -158,11 +237,30 @@ class Rabi:
             set_(self, "extra_levels", integer_at_least("extra_levels", self.extra_levels, 2))
 
     def duration(self, theta: float) -> float:
-        r"""Collision duration :math:`\omega\tau = \theta/(g/\omega)`."""
+        r"""Collision duration :math:`\omega\tau = \theta/(g/\omega)`.
+
+        Parameters
+        ----------
+        theta : float
+            Collision strength :math:`\theta = g\tau` (dimensionless).
+
+        Returns
+        -------
+        float
+            :math:`\omega\tau`, the duration in units of :math:`1/\omega`.
+        """
         return theta / self.g_over_omega
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat plain-number description (NaN for an unset ``omega_tr`` / ``extra_levels``)."""
+        """Flat plain-number description, for run files and HDF5 attributes.
+
+        Returns
+        -------
+        dict of str
+            ``collision`` (``"rabi"``), ``g_over_omega``, ``eta`` and ``nu_over_omega``
+            (NaN without modulation), ``omega_tr`` (NaN if unset) and ``extra_levels``
+            (-1 if unset). :func:`interaction_from_dict` inverts it.
+        """
         m = self.modulation
         return {
             "collision": self.kind,
@@ -174,6 +272,13 @@ class Rabi:
         }
 
     def describe(self) -> str:
+        """One line for reports and figure titles: the coupling, modulation and schedule.
+
+        Returns
+        -------
+        str
+            E.g. ``"Rabi g/omega = 0.1 (the same unitary for every collision)"``.
+        """
         text = f"Rabi g/omega = {self.g_over_omega:g}"
         if self.modulation is not None:
             m = self.modulation
@@ -183,7 +288,13 @@ class Rabi:
         return text + f" ({self.schedule()})"
 
     def schedule(self) -> str:
-        """Which unitaries the collisions need: one, a periodic sequence, or one each."""
+        """Which unitaries the collisions need: one, a periodic sequence, or one each.
+
+        Returns
+        -------
+        str
+            A sentence, from the period of :func:`phase_schedule`.
+        """
         period = phase_schedule(self)[0]
         if period == 1:
             return "the same unitary for every collision"
@@ -192,11 +303,37 @@ class Rabi:
         return f"a periodic sequence of {period} unitaries"
 
 
+#: Type of a model's ``collision``: either interaction.
 Interaction = JaynesCummings | Rabi
 
 
 def interaction_from_dict(d: dict[str, Any]) -> Interaction:
-    """Inverse of ``to_dict`` (accepts a dict without ``collision``: Jaynes-Cummings)."""
+    """Inverse of ``to_dict``: the interaction described by flat stored parameters.
+
+    Parameters
+    ----------
+    d : dict
+        A model's stored parameters; only the collision's keys are read. Without a
+        ``collision`` entry (files of earlier versions) the interaction is
+        Jaynes-Cummings. ``bytes`` values (from HDF5) are accepted.
+
+    Returns
+    -------
+    JaynesCummings or Rabi
+        The interaction.
+
+    Raises
+    ------
+    ValueError
+        If ``collision`` names an unknown interaction.
+
+    Examples
+    --------
+    >>> interaction_from_dict({})
+    JaynesCummings()
+    >>> interaction_from_dict(Rabi(0.1).to_dict()) == Rabi(0.1)
+    True
+    """
     kind = d.get("collision", JaynesCummings.kind)
     if isinstance(kind, bytes):
         kind = kind.decode()
@@ -227,10 +364,29 @@ def _wrapped(x: float) -> float:
 def phase_schedule(col: Rabi) -> tuple[int | None, float, float]:
     r"""Period of the collision phases and their increments per collision.
 
-    Returns ``(period, d_alpha, d_beta)``: :math:`\alpha_k = (k-1)\,d\alpha`,
-    :math:`\beta_k = (k-1)\,d\beta` (mod :math:`2\pi`), ``period`` the smallest
-    ``p <= MAX_PERIOD`` after which both repeat to 1e-10 rad, ``None`` if there is none
-    (every collision differs). ``omega_tr = None`` gives ``(1, 0, 0)``.
+    Collision ``k`` (``k = 1, 2, ...``) starts at :math:`t_0 = (k-1)t_r`, so its
+    counter-rotating phase is :math:`\alpha_k = 2\omega t_0 = (k-1)\,d\alpha` and the
+    modulation phase :math:`\beta_k = \nu t_0 = (k-1)\,d\beta` (mod :math:`2\pi`).
+
+    Parameters
+    ----------
+    col : Rabi
+        The collision; ``omega_tr`` and ``modulation`` are read.
+
+    Returns
+    -------
+    period : int or None
+        The smallest ``p <= MAX_PERIOD`` after which both phases repeat to 1e-10 rad,
+        ``None`` if there is none (every collision differs). 1 for ``omega_tr = None``.
+    d_alpha, d_beta : float
+        Phase increments per collision, :math:`2\omega t_r` and :math:`\nu t_r` (rad,
+        not wrapped); 0 for ``omega_tr = None``.
+
+    Examples
+    --------
+    >>> import math
+    >>> phase_schedule(Rabi(0.1, omega_tr=math.pi / 2))[0]  # 2 omega t_r = pi
+    2
     """
     if col.omega_tr is None:
         return 1, 0.0, 0.0

@@ -35,8 +35,27 @@ def fine_tuned_theta(m: float, Q: int = 1) -> float:
 
     For integer ``m`` the Jaynes-Cummings transition ``m-1 -> m`` is blocked
     (``sin(theta*sqrt(m)) = 0``). Real ``m > 0`` is accepted because the paper
-    writes its detuned cases as ``pi/sqrt(15.6)``.
+    writes its detuned cases as ``pi/sqrt(15.6)`` (``docs/MODEL.md``, Sec. 1).
 
+    Parameters
+    ----------
+    m : float
+        The blocked level, ``> 0``: for integer ``m`` the transition ``m-1 -> m``.
+    Q : int, optional
+        Which zero of :math:`\sin(\theta\sqrt m)`, ``>= 1`` (default 1).
+
+    Returns
+    -------
+    float
+        :math:`\theta` (dimensionless, :math:`g\tau`).
+
+    Raises
+    ------
+    ValueError
+        If ``m <= 0`` or ``Q`` is not an integer ``>= 1``.
+
+    Examples
+    --------
     >>> round(fine_tuned_theta(15), 12)
     0.811155735195
     """
@@ -75,12 +94,34 @@ class Micromaser:
         Fock cutoff ``N``: levels ``0 .. N-1`` are kept, ``2 <= N <=`` :data:`MAX_CUTOFF`
         (the solvers also refuse cutoffs whose dense matrices exceed the machine's memory).
     collision : JaynesCummings or Rabi
-        The interaction during a collision (:mod:`trajectories.interaction`); default
-        :class:`~trajectories.interaction.JaynesCummings`, the paper's model. With
-        :class:`~trajectories.interaction.Rabi` the phase of ``c`` matters.
+        The interaction during a collision (:mod:`trajectories.model.interactions`);
+        default :class:`~trajectories.model.interactions.JaynesCummings`, the paper's
+        model. With :class:`~trajectories.model.interactions.Rabi` the phase of ``c``
+        matters.
 
+    Raises
+    ------
+    ValueError
+        If a parameter is outside its domain (the message names it, its value and the
+        range), if ``cutoff`` (plus a Rabi collision's ``extra_levels``) exceeds
+        :data:`MAX_CUTOFF`, or if a Rabi ``omega_tr`` does not exceed the collision's
+        duration.
+
+    Notes
+    -----
     Energies are in units of :math:`\hbar\omega` above the ground state, so the
-    energy is the mean photon number; time is counted in collisions.
+    energy is the mean photon number; time is counted in collisions. ``c`` within
+    :data:`COHERENCE_TOL` outside the unit circle is put on it. The model is frozen:
+    :meth:`replace` makes a changed, validated copy.
+
+    Examples
+    --------
+    >>> m = Micromaser(theta=fine_tuned_theta(15), q=0.25, c=1.0, cutoff=40)
+    >>> m.qubit_state.real
+    array([[0.75     , 0.4330127],
+           [0.4330127, 0.25     ]])
+    >>> m.replace(gamma_tr=0.1).has_loss
+    True
     """
 
     theta: float
@@ -154,14 +195,30 @@ class Micromaser:
         return self.gamma_tr > 0.0
 
     def replace(self, **changes: Any) -> Micromaser:
-        """A copy with some parameters changed (validated again)."""
+        """A copy with some parameters changed (validated again).
+
+        Parameters
+        ----------
+        **changes
+            Any of the constructor's parameters, by name.
+
+        Returns
+        -------
+        Micromaser
+            The new model.
+        """
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """Parameters as plain Python numbers (``c`` split into real and imaginary parts).
 
-        A Rabi collision adds its flat entries (``collision``, ``g_over_omega``, ...); a
-        Jaynes-Cummings model has exactly the seven keys of earlier versions.
+        Returns
+        -------
+        dict of str
+            ``theta``, ``q``, ``c_real``, ``c_imag``, ``gamma_tr``, ``nbar``, ``cutoff``. A
+            Rabi collision adds its flat entries (``collision``, ``g_over_omega``, ...,
+            :meth:`Rabi.to_dict <trajectories.model.interactions.Rabi.to_dict>`); a
+            Jaynes-Cummings model has exactly the seven keys of earlier versions.
         """
         return {
             "theta": self.theta,
@@ -176,7 +233,24 @@ class Micromaser:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Micromaser:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        d : dict
+            The stored parameters (numpy scalars and HDF5 attributes are accepted).
+
+        Returns
+        -------
+        Micromaser
+            The model, validated.
+
+        Examples
+        --------
+        >>> m = Micromaser(theta=0.8, q=0.25, c=0.5j, gamma_tr=0.1, nbar=0.15)
+        >>> Micromaser.from_dict(m.to_dict()) == m
+        True
+        """
         return cls(
             theta=float(d["theta"]),
             q=float(d["q"]),

@@ -28,7 +28,30 @@ STATE_TOL = 1e-10
 
 
 def fock_state(n: int, cutoff: int) -> np.ndarray:
-    """Fock state ``|n>`` as a vector of length ``cutoff`` (complex128)."""
+    """Fock state ``|n>`` as a state vector.
+
+    Parameters
+    ----------
+    n : int
+        Photon number, ``0 <= n < cutoff``.
+    cutoff : int
+        Fock cutoff ``N`` (levels ``0 .. N-1``), ``>= 2``.
+
+    Returns
+    -------
+    ndarray of complex128, shape (N,)
+        The unit vector ``e_n``.
+
+    Raises
+    ------
+    ValueError
+        If ``n >= cutoff`` or an argument is not an integer in range.
+
+    Examples
+    --------
+    >>> fock_state(1, 3)
+    array([0.+0.j, 1.+0.j, 0.+0.j])
+    """
     cutoff = integer_at_least("cutoff", cutoff, 2)
     n = integer_at_least("n", n, 0)
     if n >= cutoff:
@@ -39,7 +62,25 @@ def fock_state(n: int, cutoff: int) -> np.ndarray:
 
 
 def coherent_state(alpha: complex, cutoff: int) -> np.ndarray:
-    """Coherent state ``|alpha>`` on ``cutoff`` levels, normalised after truncation."""
+    r"""Coherent state :math:`|\alpha\rangle` on ``cutoff`` levels, normalised after truncation.
+
+    Amplitudes :math:`\psi_n \propto \alpha^n/\sqrt{n!}`, computed in logarithms (no
+    overflow for large :math:`|\alpha|`) and renormalised on levels ``0 .. N-1``: for
+    :math:`|\alpha|^2` well below ``N`` this is the coherent state to rounding; otherwise
+    it is the truncated, renormalised one.
+
+    Parameters
+    ----------
+    alpha : complex
+        Coherent amplitude; mean photon number :math:`|\alpha|^2` before truncation.
+    cutoff : int
+        Fock cutoff ``N``, ``>= 2``.
+
+    Returns
+    -------
+    ndarray of complex128, shape (N,)
+        Unit-norm state vector in the Fock basis.
+    """
     cutoff = integer_at_least("cutoff", cutoff, 2)
     alpha = complex(alpha)
     n = np.arange(cutoff)
@@ -51,9 +92,28 @@ def coherent_state(alpha: complex, cutoff: int) -> np.ndarray:
 
 
 def thermal_state(nbar: float, cutoff: int) -> np.ndarray:
-    """Thermal density matrix with mean photon number ``nbar`` on ``cutoff`` levels.
+    r"""Thermal density matrix with mean photon number ``nbar`` on ``cutoff`` levels.
 
-    Renormalised after truncation.
+    :math:`\rho = \sum_n p_n |n\rangle\langle n|`, :math:`p_n \propto
+    (\bar n/(\bar n + 1))^n`, renormalised after truncation (so the mean photon number is
+    slightly below ``nbar`` when the tail above ``N - 1`` is not negligible).
+
+    Parameters
+    ----------
+    nbar : float
+        Mean photon number of the untruncated state, ``>= 0`` (0 gives the vacuum).
+    cutoff : int
+        Fock cutoff ``N``, ``>= 2``.
+
+    Returns
+    -------
+    ndarray of complex128, shape (N, N)
+        Diagonal density matrix of unit trace.
+
+    Examples
+    --------
+    >>> thermal_state(1.0, 3).real.diagonal() * 7  # p_n proportional to 2^-n
+    array([4., 2., 1.])
     """
     cutoff = integer_at_least("cutoff", cutoff, 2)
     nbar = real_in_range("nbar", nbar, 0.0)
@@ -69,11 +129,42 @@ def thermal_state(nbar: float, cutoff: int) -> np.ndarray:
 def as_density_matrix(
     state: np.ndarray | None, cutoff: int, name: str = "initial_state"
 ) -> np.ndarray:
-    """Validate a state vector or density matrix and return it as an ``(N, N)`` density matrix.
+    r"""Validate a state vector or density matrix and return it as an ``(N, N)`` density matrix.
 
-    ``None`` means the vacuum. A vector must have norm 1; a matrix must be
-    Hermitian, positive semi-definite and of unit trace, each within
-    :data:`STATE_TOL`. Returns a new complex128 array (exactly Hermitian).
+    A vector must have norm 1; a matrix must be Hermitian, positive semi-definite and
+    of unit trace, each within :data:`STATE_TOL`.
+
+    Parameters
+    ----------
+    state : array_like, shape (N,) or (N, N), or None
+        A state vector or a density matrix in the Fock basis; ``None`` means the vacuum.
+    cutoff : int
+        Fock cutoff ``N`` the state must match.
+    name : str, optional
+        Name of the argument, for the error messages (default ``"initial_state"``).
+
+    Returns
+    -------
+    ndarray of complex128, shape (N, N)
+        A new array, exactly Hermitian (:math:`(\rho + \rho^\dagger)/2`); a vector
+        :math:`\psi` gives :math:`|\psi\rangle\langle\psi|`.
+
+    Raises
+    ------
+    ValueError
+        For a non-numeric array, NaN or infinite entries, a wrong shape, a vector not of
+        norm 1, or a matrix not Hermitian, not of unit trace or not positive; the message
+        names what is wrong and by how much.
+
+    Examples
+    --------
+    >>> as_density_matrix(None, 2).real
+    array([[1., 0.],
+           [0., 0.]])
+    >>> as_density_matrix([[1, 0], [0, 1]], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: initial_state must have unit trace (within 1e-10), got trace 2.0
     """
     if state is None:
         rho = np.zeros((cutoff, cutoff), dtype=np.complex128)
