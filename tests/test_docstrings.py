@@ -187,6 +187,8 @@ def check_class(qualname: str, cls) -> list[str]:
     except (TypeError, ValueError):
         sig = None
     own_init = "__init__" in vars(cls) or dataclasses.is_dataclass(cls) or hasattr(cls, "_fields")
+    if getattr(cls, "_is_protocol", False):  # a typing.Protocol: nothing to construct
+        own_init = False
     if sig is not None and own_init:
         missing = [n for n in sig.parameters if n not in named]
         if missing:

@@ -39,15 +39,37 @@ __all__ = ["jc_blocks", "jaynes_cummings_channel"]
 
 
 def jc_blocks(theta: float, cutoff: int) -> dict[str, np.ndarray]:
-    """Coefficients of the four blocks of U on levels ``0 .. cutoff-1``, indexed by output row.
+    r"""Coefficients of the four blocks of U on levels ``0 .. cutoff-1``, indexed by output row.
 
-    Returns a dict of arrays of shape ``(cutoff,)``:
+    Exact (closed-form) matrix elements of the Jaynes-Cummings unitary (module docstring).
 
-    - ``"ee"``: ``cos(theta*sqrt(m+1))`` (diagonal)
-    - ``"gg"``: ``cos(theta*sqrt(m))`` (diagonal)
-    - ``"ge"``: ``-i*sin(theta*sqrt(m))`` at row ``m`` from column ``m-1``; entry 0 unused (0)
-    - ``"eg"``: ``-i*sin(theta*sqrt(m+1))`` at row ``m`` from column ``m+1``; last entry 0
-    - ``"leak"``: ``sin(theta*sqrt(N))``, the amplitude of ``|N-1> -> |N>`` (a float)
+    Parameters
+    ----------
+    theta : float
+        Collision strength :math:`g\tau`.
+    cutoff : int
+        Fock cutoff ``N``.
+
+    Returns
+    -------
+    dict of str
+        Arrays of shape ``(N,)``:
+
+        - ``"ee"``: ``cos(theta*sqrt(m+1))`` (diagonal)
+        - ``"gg"``: ``cos(theta*sqrt(m))`` (diagonal)
+        - ``"ge"``: ``-i*sin(theta*sqrt(m))`` at row ``m`` from column ``m-1``; entry 0
+          unused (0)
+        - ``"eg"``: ``-i*sin(theta*sqrt(m+1))`` at row ``m`` from column ``m+1``; last
+          entry 0
+
+        and ``"leak"``: ``sin(theta*sqrt(N))``, the amplitude of ``|N-1> -> |N>`` (a float).
+
+    Examples
+    --------
+    >>> import math
+    >>> b = jc_blocks(math.pi / 2, 2)  # sin(theta sqrt 1) = 1: |e, 0> -> |g, 1> fully
+    >>> float(abs(b["ge"][1])), bool(abs(b["ee"][0]) < 1e-15)
+    (1.0, True)
     """
     n = np.arange(cutoff, dtype=np.float64)
     ge = -1j * np.sin(theta * np.sqrt(n))
@@ -82,11 +104,26 @@ def _pair_weights(model: Micromaser, b: dict[str, np.ndarray]) -> PairWeights:
 
 
 def jaynes_cummings_channel(model: Micromaser) -> KrausChannel:
-    """The Jaynes-Cummings collision of ``model`` as a :class:`KrausChannel`.
+    r"""The Jaynes-Cummings collision of ``model`` as a :class:`KrausChannel`.
 
     Operators ``K_{j,e} = sqrt(lambda_j) (alpha_j U_ee + beta_j U_eg)`` (diagonals 0 and -1)
-    and ``K_{j,g} = sqrt(lambda_j) (beta_j U_gg + alpha_j U_ge)`` (diagonals 0 and +1); the
-    leak form is ``(1 - q) sin^2(theta sqrt N)`` on level ``N - 1``.
+    and ``K_{j,g} = sqrt(lambda_j) (beta_j U_gg + alpha_j U_ge)`` (diagonals 0 and +1),
+    with :math:`|\phi_j\rangle = \alpha_j|e\rangle + \beta_j|g\rangle` the eigenvectors
+    of the qubit state (:func:`~trajectories.channels.kraus.qubit_branches`); the
+    leak form is ``(1 - q) sin^2(theta sqrt N)`` on level ``N - 1``. Exact: no
+    truncation other than the reported leak (``docs/MODEL.md``, Sec. 2.1).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``theta``, ``q``, ``c`` and ``cutoff`` are read.
+
+    Returns
+    -------
+    KrausChannel
+        Two operators per nonzero eigenvalue of the qubit state (two for a pure qubit,
+        four otherwise), ordered ``(j, "e"), (j, "g")``, with the pair weights of the
+        density-matrix map.
     """
     n = model.cutoff
     b = jc_blocks(model.theta, n)

@@ -53,6 +53,23 @@ def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
     basis ``{e, g}`` itself, so ``j = 0`` means the qubit came in excited), one
     for a pure qubit, two eigenvectors otherwise (largest weight first).
     Eigenvalues below zero by rounding are clipped.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``q`` and ``c`` are read.
+
+    Returns
+    -------
+    list of (float, complex, complex)
+        ``(lambda_j, alpha_j, beta_j)`` for each branch, with
+        :math:`\sum_j \lambda_j = 1` and :math:`|\alpha_j|^2 + |\beta_j|^2 = 1`.
+
+    Examples
+    --------
+    >>> from trajectories.model.micromaser import Micromaser
+    >>> qubit_branches(Micromaser(theta=0.8, q=0.25, c=0.0))  # came in e, came in g
+    [(0.75, (1+0j), 0j), (0.25, 0j, (1+0j))]
     """
     q, c = model.q, model.c
     if model.qubit_is_pure:
@@ -89,6 +106,19 @@ class PairWeights:
     - ``cross_a`` (N, N-1): pair (0, -1), ``X[:, :-1] = cross_a * rho[:, 1:]``
     - ``cross_b`` (N-1, N): pair (+1, 0), ``X[1:, :] += cross_b * rho[:-1, :]``;
       ``out += X + X^dag``. ``None`` when the qubits carry no coherence.
+
+    Attributes
+    ----------
+    diag : ndarray of complex128, shape (N, N)
+        Weights of the pair (0, 0).
+    up : ndarray of complex128, shape (N-1, N-1)
+        Weights of the pair (+1, +1) (the qubit gives a photon).
+    down : ndarray of complex128, shape (N-1, N-1)
+        Weights of the pair (-1, -1) (the qubit takes a photon).
+    cross_a : ndarray of complex128, shape (N, N-1), or None
+        Weights of the pair (0, -1); ``None`` for incoherent qubits.
+    cross_b : ndarray of complex128, shape (N-1, N), or None
+        Weights of the pair (+1, 0); ``None`` for incoherent qubits.
     """
 
     diag: np.ndarray
@@ -99,11 +129,24 @@ class PairWeights:
 
     @property
     def coherent(self) -> bool:
+        """True when the cross pairs are stored (the qubits carry coherence)."""
         return self.cross_a is not None
 
     @classmethod
     def from_kraus(cls, kraus: Sequence[KrausOperator]) -> PairWeights:
-        """Sum the pair products of the operators (each with diagonals in ``{0, s}``)."""
+        r"""Sum the pair products of the operators.
+
+        Parameters
+        ----------
+        kraus : sequence of KrausOperator
+            Operators on ``N`` levels, each with diagonals in ``{0, s}``, ``s = +-1``.
+
+        Returns
+        -------
+        PairWeights
+            :math:`W_{ab} = \sum_K v_{K,a} v_{K,b}^\dagger`, trimmed; the cross pairs are
+            ``None`` when they vanish identically.
+        """
         n = kraus[0].size
         w = {p: np.zeros((n, n), dtype=np.complex128) for p in ((0, 0), (1, 1), (-1, -1))}
         w[(0, -1)] = np.zeros((n, n), dtype=np.complex128)
@@ -123,7 +166,19 @@ class PairWeights:
         )
 
     def apply(self, rho: np.ndarray) -> np.ndarray:
-        """The forward map on a Hermitian ``(N, N)`` matrix (the result is Hermitian)."""
+        r"""The forward map :math:`\Phi(\rho)` in five shifted element-wise products, O(N^2).
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            A Hermitian matrix (the cross terms are added with their conjugate transpose,
+            which assumes Hermiticity).
+
+        Returns
+        -------
+        ndarray of complex128, shape (N, N)
+            :math:`\Phi(\rho)`, Hermitian; the leak is not included.
+        """
         out = self.diag * rho
         out[1:, 1:] += self.up * rho[:-1, :-1]
         out[:-1, :-1] += self.down * rho[1:, 1:]
@@ -136,6 +191,20 @@ class PairWeights:
         return out
 
     def perturbed(self, rel: float, rng: np.random.Generator) -> PairWeights:
+        """Every weight times ``1 + rel u``, ``u`` uniform in ``[-1, 1]`` (rounding tests).
+
+        Parameters
+        ----------
+        rel : float
+            Relative size of the perturbation.
+        rng : numpy.random.Generator
+            Source of ``u``.
+
+        Returns
+        -------
+        PairWeights
+            A perturbed copy (see :func:`~trajectories.channels.operators.perturb`).
+        """
         return PairWeights(
             *(None if a is None else perturb(a, rel, rng) for a in dataclasses.astuple(self))
         )
@@ -159,12 +228,40 @@ class KrausChannel:
 
     Attributes
     ----------
+    kraus : tuple of KrausOperator
+        The operators.
+    n : int
+        Number of kept levels ``N``.
+    leak_start, leak_block
+        As given (the block as contiguous complex128).
+    pair_weights : PairWeights or None
+        The pair-weight forward map, when the operators are two-diagonal.
     keeps_diagonal : bool
         Every operator has one diagonal: the channel maps each diagonal ``d = n - m`` of
         ``rho`` to itself (populations to populations).
     two_diagonal : bool
         Every operator has at most the diagonals ``{0, s}``, ``s = +-1`` (the banded
         trajectory kernel and the pair-weight forward map apply).
+
+    Notes
+    -----
+    The channel is trace non-increasing: :math:`\mathrm{Tr}\,\Phi(\rho) +
+    \mathrm{Tr}(M_{leak}\rho) = \mathrm{Tr}\,\rho` to rounding. Truncation is never folded
+    back into the kept levels (``docs/MODEL.md``, Sec. 2.1).
+
+    Examples
+    --------
+    One Jaynes-Cummings collision with an excited qubit (``q = 0``) at
+    :math:`\theta = \pi/2` moves the vacuum to :math:`|1\rangle`:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from trajectories.channels.jaynes_cummings import jaynes_cummings_channel
+    >>> from trajectories.model.micromaser import Micromaser
+    >>> ch = jaynes_cummings_channel(Micromaser(theta=math.pi / 2, q=0.0, cutoff=3))
+    >>> rho, leaked = ch.apply(np.diag([1.0, 0.0, 0.0]).astype(complex))
+    >>> np.round(rho.real.diagonal(), 12), leaked
+    (array([0., 1., 0.]), 0.0)
     """
 
     def __init__(
@@ -196,9 +293,26 @@ class KrausChannel:
         leak_ops: list[np.ndarray],
         drop: float = DROP_TOL,
     ) -> KrausChannel:
-        """From dense kept blocks ``(K (N, N), branch, outcome)`` and the rows ``L (Delta, N)``
-        of each operator above the cutoff: ``M_leak = sum L^dag L``, entries of the operators
-        below ``drop`` and of the form below ``drop**2`` are zeroed."""
+        r"""Build the channel from dense operators (the Rabi collision).
+
+        Parameters
+        ----------
+        ops : list of (ndarray, int, str)
+            ``(K, branch, outcome)``: the kept block ``K`` of shape ``(N, N)`` of each Kraus
+            operator and its labels.
+        leak_ops : list of ndarray, shape (Delta, N)
+            For each operator, its rows above the cutoff (levels ``N .. N + Delta - 1``);
+            the leak form is :math:`M_{leak} = \sum L^\dagger L`.
+        drop : float, optional
+            Entries of the operators below ``drop`` and of the leak form below ``drop**2``
+            are zeroed (default :data:`DROP_TOL`).
+
+        Returns
+        -------
+        KrausChannel
+            Operators stored by their surviving diagonals; the leak block starts at the first
+            level the form touches.
+        """
         kraus = [KrausOperator.from_dense(k, drop, branch=b, outcome=o) for k, b, o in ops]
         n = ops[0][0].shape[0]
         m = np.zeros((n, n), dtype=np.complex128)
@@ -222,17 +336,43 @@ class KrausChannel:
         return max(k.offsets.size for k in self.kraus)
 
     def subset(self, outcome: str) -> KrausChannel:
-        """The operators whose qubit leaves in ``outcome`` (``"e"``/``"g"``), without leak:
-        the counted part of a tilted channel."""
+        """The operators whose qubit leaves in ``outcome``, without leak.
+
+        The counted part of a tilted channel (:mod:`trajectories.channels.tilted`).
+
+        Parameters
+        ----------
+        outcome : str
+            ``"e"`` or ``"g"``.
+
+        Returns
+        -------
+        KrausChannel
+            The sub-channel (the zero operator if none matches), with a zero leak form.
+        """
         ops = [k for k in self.kraus if k.outcome == outcome]
         if not ops:
             ops = [KrausOperator.from_diagonals(self.n, {}, branch=0, outcome=outcome)]
         return KrausChannel(ops, self.n - 1, np.zeros((1, 1)))
 
     def perturbed(self, rel: float, rng: np.random.Generator) -> KrausChannel:
-        """Every stored coefficient (operators, pair weights, leak form) times ``1 + rel u``,
-        ``u`` uniform in ``[-1, 1]``: another floating-point version of the channel (used to
-        measure the rounding floor of a result)."""
+        """Every stored coefficient (operators, pair weights, leak form) times ``1 + rel u``.
+
+        ``u`` uniform in ``[-1, 1]``: another floating-point version of the channel, used to
+        measure the rounding floor of a result (``docs/MODEL.md``, Sec. 7).
+
+        Parameters
+        ----------
+        rel : float
+            Relative size of the perturbation (a few rounding units).
+        rng : numpy.random.Generator
+            Source of ``u``.
+
+        Returns
+        -------
+        KrausChannel
+            A perturbed shallow copy; ``self`` is unchanged.
+        """
         new = copy.copy(self)
         new.kraus = tuple(
             dataclasses.replace(k, values=perturb(k.values, rel, rng)) for k in self.kraus
@@ -245,21 +385,49 @@ class KrausChannel:
 
     # ------------------------------------------------------------------ leak
     def leak_matrix(self) -> np.ndarray:
-        """:math:`M_{leak}` as a dense ``(N, N)`` matrix."""
+        """The leak form as a dense matrix.
+
+        Returns
+        -------
+        ndarray of complex128, shape (N, N)
+            :math:`M_{leak}`, zero outside the block ``[leak_start:, leak_start:]``.
+        """
         m = np.zeros((self.n, self.n), dtype=np.complex128)
         s = self.leak_start
         m[s:, s:] = self.leak_block
         return m
 
     def leak_of(self, rho: np.ndarray) -> float:
-        r""":math:`\mathrm{Tr}(M_{leak}\rho)`, the weight this collision sends above the cutoff."""
+        r"""The weight this collision sends above the cutoff, :math:`\mathrm{Tr}(M_{leak}\rho)`.
+
+        Parameters
+        ----------
+        rho : ndarray, shape (N, N)
+            Density matrix before the collision.
+
+        Returns
+        -------
+        float
+            The leaked population (non-negative for a positive ``rho``).
+        """
         s = self.leak_start
         if self.leak_block.shape == (1, 1):
             return float((self.leak_block[0, 0] * rho[s, s]).real)
         return float(np.einsum("ij,ji->", self.leak_block, rho[s:, s:]).real)
 
     def leak_of_populations(self, p: np.ndarray) -> float:
-        """The leak of a diagonal state with populations ``p``."""
+        r"""The leak of a diagonal state.
+
+        Parameters
+        ----------
+        p : ndarray, shape (N,)
+            Populations before the collision.
+
+        Returns
+        -------
+        float
+            :math:`\sum_n (M_{leak})_{nn} p_n`.
+        """
         s = self.leak_start
         return float(np.diagonal(self.leak_block).real @ p[s:])
 
@@ -270,7 +438,20 @@ class KrausChannel:
         return self._csr
 
     def apply(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(Phi(rho), leaked weight)`` for a Hermitian density matrix ``(N, N)``."""
+        r"""One collision on a density matrix: :math:`\Phi(\rho) = \sum_K K\rho K^\dagger`.
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            Hermitian density matrix before the collision.
+
+        Returns
+        -------
+        rho_out : ndarray of complex128, shape (N, N)
+            :math:`\Phi(\rho)`, of trace ``Tr(rho) - leaked``.
+        leaked : float
+            :math:`\mathrm{Tr}(M_{leak}\rho)`.
+        """
         if self.pair_weights is not None:
             out = self.pair_weights.apply(rho)
         else:
@@ -284,10 +465,25 @@ class KrausChannel:
     apply_dm = apply
 
     def apply_stack(self, x: np.ndarray, *, populations: bool = False) -> np.ndarray:
-        r""":math:`\sum_K K X K^\dagger` for a stack ``x`` (S, N, N) of general complex matrices.
+        r""":math:`\sum_K K X K^\dagger` for a stack of general complex matrices.
 
-        With ``populations`` (channels that keep diagonals only) ``x`` holds the diagonals
-        (S, N) of diagonal matrices.
+        Parameters
+        ----------
+        x : ndarray, shape (S, N, N) or (S, N)
+            Matrices (not necessarily Hermitian, e.g. the tilted states of the counting
+            statistics); with ``populations``, the diagonals of diagonal matrices.
+        populations : bool, optional
+            ``x`` holds populations; only for channels that keep diagonals.
+
+        Returns
+        -------
+        ndarray, same shape as ``x``
+            The images, without the leak.
+
+        Raises
+        ------
+        ValueError
+            With ``populations`` for a channel that does not keep diagonals.
         """
         if populations:
             return self._populations(x)
@@ -316,12 +512,53 @@ class KrausChannel:
         return out
 
     def apply_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(Phi(p), leaked weight)`` for the populations ``p`` (N,) of a diagonal state."""
+        """One collision on the populations of a diagonal state.
+
+        Exact when the channel keeps diagonals (Jaynes-Cummings, incoherent qubits): then
+        the populations form a Markov chain on ``N`` levels.
+
+        Parameters
+        ----------
+        p : ndarray of float64, shape (N,)
+            Populations before the collision.
+
+        Returns
+        -------
+        p_out : ndarray of float64, shape (N,)
+            Populations after it.
+        leaked : float
+            The weight sent above the cutoff.
+
+        Raises
+        ------
+        ValueError
+            If the channel does not keep diagonals.
+        """
         return self._populations(p), self.leak_of_populations(p)
 
     def sector_apply(self, d: int, x: np.ndarray) -> np.ndarray:
-        r"""Diagonal ``d >= 0`` of :math:`\Phi(X)` from diagonal ``d`` of ``X``
-        (``x[i] = X[i, i + d]``, shape ``(N - d,)``), for channels that keep diagonals."""
+        r"""The channel restricted to one symmetry sector, the diagonal ``d`` of the matrix.
+
+        For channels that keep diagonals, diagonal ``d`` of :math:`\Phi(X)` depends only on
+        diagonal ``d`` of ``X``.
+
+        Parameters
+        ----------
+        d : int
+            Diagonal index ``d = m - n >= 0`` (elements ``X[i, i + d]``).
+        x : ndarray, shape (N - d,)
+            ``x[i] = X[i, i + d]``; real or complex (real weights keep a real sector real).
+
+        Returns
+        -------
+        ndarray, shape (N - d,)
+            Diagonal ``d`` of :math:`\Phi(X)`, without the leak.
+
+        Raises
+        ------
+        ValueError
+            If the channel does not keep diagonals.
+        """
         if not self.keeps_diagonal:
             raise ValueError("symmetry sectors exist only when every operator has one diagonal")
         size = self.n - d
@@ -343,7 +580,21 @@ class KrausChannel:
 
     # --------------------------------------------------------------- adjoint
     def adjoint(self, y: np.ndarray) -> np.ndarray:
-        r""":math:`\sum_K K^\dagger Y K` (the Heisenberg-picture map, without the leak)."""
+        r"""The adjoint channel :math:`\Phi^\dagger(Y) = \sum_K K^\dagger Y K` (Heisenberg picture).
+
+        Used for left eigenvectors and conserved quantities; the leak is not included, so
+        :math:`\Phi^\dagger(1) = 1 - M_{leak}`.
+
+        Parameters
+        ----------
+        y : ndarray, shape (N, N)
+            An observable.
+
+        Returns
+        -------
+        ndarray of complex128, shape (N, N)
+            :math:`\Phi^\dagger(Y)`.
+        """
         if self.pair_weights is None:
             out = np.zeros_like(y, dtype=np.complex128)
             for k in self._sparse():
@@ -360,17 +611,39 @@ class KrausChannel:
 
     # ----------------------------------------------------- trajectory kernels
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(branch, is_g)`` of each operator: the records of an outcome."""
+        """The labels of the operators: what a trajectory records for each outcome.
+
+        Returns
+        -------
+        branch : ndarray of int64, shape (K,)
+            Qubit branch ``j`` of each operator.
+        is_g : ndarray of bool, shape (K,)
+            True where the qubit leaves in ``g``.
+        """
         return (
             np.array([k.branch for k in self.kraus], dtype=np.int64),
             np.array([k.outcome == "g" for k in self.kraus]),
         )
 
     def banded_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """The two-diagonal operators as ``(kd, ko, ks, leak_top)`` for the banded kernel:
-        diagonals ``kd`` (K, N), shifted diagonals ``ko`` (K, N) by output row, shifts ``ks``
-        (K,) (+1: row ``m`` from ``m - 1``; -1: from ``m + 1``), and the leak weight per
-        unit population of level ``N - 1``."""
+        """The two-diagonal operators as arrays for the banded trajectory kernel.
+
+        Returns
+        -------
+        kd : ndarray of complex128, shape (K, N)
+            The main diagonal of each operator.
+        ko : ndarray of complex128, shape (K, N)
+            The shifted diagonal, by output row.
+        ks : ndarray of int64, shape (K,)
+            The shift: +1 (row ``m`` from ``m - 1``) or -1 (from ``m + 1``).
+        leak_top : float
+            The leak per unit population of level ``N - 1``.
+
+        Raises
+        ------
+        ValueError
+            If an operator is not two-diagonal or the leak form reaches below ``N - 1``.
+        """
         if not self.two_diagonal or self.leak_start < self.n - 1:
             raise ValueError("banded kernel arrays need operators with diagonals {0, +-1}")
         kd = np.array([k.diagonal(0) for k in self.kraus], dtype=np.complex128)
@@ -379,8 +652,23 @@ class KrausChannel:
         return kd, ko.astype(np.complex128), ks, float(self.leak_block[-1, -1].real)
 
     def sparse_arrays(self, width: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The operators as ``(offs (K, D), vals (K, D, N), nd (K,))`` for the general kernel,
-        zero-padded to ``width`` diagonals (default: the most any operator has)."""
+        """The operators as arrays for the general (sparse) trajectory kernel.
+
+        Parameters
+        ----------
+        width : int, optional
+            Number of diagonal slots ``D`` (default: :attr:`max_diagonals`); a larger width
+            pads with zeros, so that channels of different collisions share one shape.
+
+        Returns
+        -------
+        offs : ndarray of int64, shape (K, D)
+            Offsets of each operator's diagonals (zero-padded).
+        vals : ndarray of complex128, shape (K, D, N)
+            Their values by output row.
+        nd : ndarray of int64, shape (K,)
+            Number of diagonals used by each operator.
+        """
         width = width or self.max_diagonals
         n_ops = len(self.kraus)
         offs = np.zeros((n_ops, width), dtype=np.int64)

@@ -95,14 +95,55 @@ DENSE_MAX_FILL = 0.85
 def decay_rates(gamma: float, nbar: float, n_levels: int) -> np.ndarray:
     r"""No-jump decay rates :math:`\Gamma_n = \gamma[(\bar n+1)n + \bar n(n+1)]`.
 
-    Returns shape ``(n_levels,)``, in units of ``1/t_r``.
+    Parameters
+    ----------
+    gamma : float
+        Cavity decay rate in units of ``1/t_r`` (the model's ``gamma_tr``).
+    nbar : float
+        Thermal photon number of the bath.
+    n_levels : int
+        Number of levels ``N``.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+        :math:`\Gamma_n` for ``n = 0 .. N-1``, in units of ``1/t_r``; :math:`\Gamma_{N-1}`
+        includes the absorption out of the top level (``docs/MODEL.md``, Sec. 2.3).
+
+    Examples
+    --------
+    >>> decay_rates(0.1, 0.0, 3)  # zero temperature: Gamma_n = gamma n
+    array([0. , 0.1, 0.2])
     """
     n = np.arange(n_levels, dtype=np.float64)
     return gamma * ((nbar + 1.0) * n + nbar * (n + 1.0))
 
 
 def loss_generator_block(gamma: float, nbar: float, cutoff: int, d: int) -> np.ndarray:
-    """Generator of the loss dynamics on the ``d``-th diagonal, shape ``(N-d, N-d)``, real."""
+    r"""Generator :math:`G_d` of the loss dynamics on the ``d``-th diagonal of rho.
+
+    On :math:`x_i = \rho_{i,i+d}`: :math:`\dot x = G_d x` with the rates of the module
+    docstring (diagonal :math:`-\tfrac12(\Gamma_i + \Gamma_{i+d})`, emission above it,
+    absorption below it). :math:`e^{G_d t_r}` is the exact loss channel on that diagonal.
+
+    Parameters
+    ----------
+    gamma : float
+        Cavity decay rate in units of ``1/t_r``.
+    nbar : float
+        Thermal photon number of the bath.
+    cutoff : int
+        Fock cutoff ``N``.
+    d : int
+        Diagonal index, ``0 <= d < N``.
+
+    Returns
+    -------
+    ndarray of float64, shape (N - d, N - d)
+        :math:`G_d` in units of ``1/t_r``: real, off-diagonal entries non-negative,
+        column sums non-positive (trace non-increasing: the deficit of the last column is
+        the absorption out of the cutoff).
+    """
     size = cutoff - d
     i = np.arange(size, dtype=np.float64)
     rates = decay_rates(gamma, nbar, cutoff)
@@ -118,7 +159,21 @@ def population_channel(model: Micromaser) -> tuple[np.ndarray, np.ndarray]:
 
     The leak vector is computed exactly from the integrated top-level population (an
     augmented matrix exponential), not as ``1 - column sums``, so it keeps its digits
-    when it is tiny. Identity and zeros without loss.
+    when it is tiny.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``gamma_tr``, ``nbar`` and ``cutoff`` are read.
+
+    Returns
+    -------
+    block : ndarray of float64, shape (N, N)
+        :math:`e^{G_0 t_r}`: ``block[m, n]`` is the probability of going from ``n`` to
+        ``m`` photons in one interval (the identity without loss).
+    leak : ndarray of float64, shape (N,)
+        ``leak[n]``: the probability that a photon is absorbed out of level ``N - 1``
+        during the interval, starting from ``n`` (zeros without loss).
     """
     n = model.cutoff
     gamma, nbar = model.gamma_tr, model.nbar
@@ -132,13 +187,54 @@ def population_channel(model: Micromaser) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LossChannel:
-    """Exact one-interval loss map of a model, applied without N^2 x N^2 matrices.
+    r"""Exact one-interval loss map :math:`\Lambda = e^{\mathcal L t_r}` of a model.
 
-    ``identity`` is True when ``gamma_tr = 0``; then the apply methods return
-    their input and zero leakage. ``layout`` is ``"band"`` (banded blocks, see the
-    module docstring), ``"dense"`` (packed blocks; see :data:`DENSE_MAX_FILL`) or
-    ``"identity"``; ``band_fill`` is the fraction of the dense blocks' entries the
-    bands keep.
+    Applied block by block (one block per diagonal ``d`` of rho, module docstring),
+    without ``N^2 x N^2`` matrices: O(N^3) set-up once per model, O(N_kept) per step in
+    the banded layout. Exact up to the entries below :data:`DROP` of the banded layout
+    (a change below ``N * DROP`` per element).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``gamma_tr``, ``nbar`` and ``cutoff`` are read.
+
+    Attributes
+    ----------
+    model : Micromaser
+        The model.
+    gamma : float
+        ``model.gamma_tr``: the decay rate in units of ``1/t_r`` (time ``t_r = 1``).
+    nbar : float
+        Thermal photon number.
+    cutoff : int
+        ``N``.
+    identity : bool
+        True when ``gamma_tr = 0``; then the apply methods return their input and zero
+        leakage.
+    layout : str
+        ``"band"`` (banded blocks, see the module docstring), ``"dense"`` (packed blocks;
+        see :data:`DENSE_MAX_FILL`) or ``"identity"``.
+    band_fill : float
+        Fraction of the dense blocks' ``N(N+1)(2N+1)/6`` entries the bands keep (not set
+        without loss).
+    population_block : ndarray of float64, shape (N, N)
+        :math:`e^{G_0 t_r}`, the map on populations.
+    leak_vector : ndarray of float64, shape (N,)
+        Leaked weight per unit of initial population in each level.
+
+    Examples
+    --------
+    At zero temperature one photon survives an interval with probability
+    :math:`e^{-\gamma t_r}`:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from trajectories.model.micromaser import Micromaser
+    >>> loss = LossChannel(Micromaser(theta=0.8, q=0.25, gamma_tr=0.1, cutoff=4))
+    >>> p, leaked = loss.apply_populations(np.array([0.0, 1.0, 0.0, 0.0]))
+    >>> bool(abs(p[1] - math.exp(-0.1)) < 1e-14), leaked
+    (True, 0.0)
     """
 
     def __init__(self, model: Micromaser):
@@ -167,6 +263,16 @@ class LossChannel:
 
         Both give the same channel to rounding; their rounding differs (summation order,
         dropped entries below :data:`DROP`). No effect without loss.
+
+        Parameters
+        ----------
+        layout : str
+            ``"band"`` or ``"dense"``.
+
+        Raises
+        ------
+        ValueError
+            For any other layout name.
         """
         if layout not in ("band", "dense"):
             raise ValueError(f"layout must be 'band' or 'dense', got {layout!r}")
@@ -179,10 +285,25 @@ class LossChannel:
         self.layout = layout
 
     def perturbed(self, rel: float, rng: np.random.Generator) -> LossChannel:
-        """A copy in the dense layout whose blocks, population block and leak vector have
+        """Another floating-point version of the channel, to measure a rounding floor.
+
+        A copy in the dense layout whose blocks, population block and leak vector have
         each entry multiplied by ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` (one fixed
-        draw per entry): with ``rel`` of a rounding unit, another equally valid
-        floating-point version of the channel (used to measure a result's rounding floor)."""
+        draw per entry): with ``rel`` of a rounding unit, an equally valid version of the
+        channel (``docs/MODEL.md``, Sec. 7).
+
+        Parameters
+        ----------
+        rel : float
+            Relative size of the perturbation.
+        rng : numpy.random.Generator
+            Source of ``u``.
+
+        Returns
+        -------
+        LossChannel
+            The perturbed copy; ``self`` is unchanged (it may gain the packed layout).
+        """
         if not self.identity and not hasattr(self, "_stack"):
             self._build_packed()
         new = copy.copy(self)
@@ -197,8 +318,21 @@ class LossChannel:
         return new
 
     def trajectory_arrays(self) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
-        """What the waiting-time unravelling needs: ``(gamma, nbar, exp(-Gamma_n),
-        exp(-Gamma_n / 2), leak vector)``, the last three of shape ``(N,)``."""
+        r"""What the waiting-time unravelling of the loss needs (``docs/MODEL.md``, Sec. 3).
+
+        Returns
+        -------
+        gamma : float
+            Decay rate in units of ``1/t_r``.
+        nbar : float
+            Thermal photon number.
+        full_decay : ndarray of float64, shape (N,)
+            :math:`e^{-\Gamma_n t_r}`, the no-jump probability of level ``n`` over an interval.
+        half_decay : ndarray of float64, shape (N,)
+            :math:`e^{-\Gamma_n t_r/2}`, the no-jump amplitude factor.
+        leak : ndarray of float64, shape (N,)
+            The leak vector (see :func:`population_channel`).
+        """
         rates = decay_rates(self.gamma, self.nbar, self.cutoff)
         return (
             self.gamma,
@@ -209,7 +343,19 @@ class LossChannel:
         )
 
     def block(self, d: int) -> np.ndarray:
-        """``exp(G_d t_r)`` for diagonal ``d`` (``abs(d) < N``), shape ``(N-|d|, N-|d|)``."""
+        """The exact loss block of one diagonal, :math:`e^{G_d t_r}`.
+
+        Parameters
+        ----------
+        d : int
+            Diagonal index, ``abs(d) < N`` (blocks ``-d`` and ``d`` are equal).
+
+        Returns
+        -------
+        ndarray of float64, shape (N - abs(d), N - abs(d))
+            The block, computed with ``scipy.linalg.expm`` (not cached, except ``d = 0``;
+            the identity without loss).
+        """
         d = abs(d)
         if self.identity:
             return np.eye(self.cutoff - d)
@@ -288,10 +434,19 @@ class LossChannel:
 
     # ------------------------------------------------------------------- apply
     def apply_dm(self, rho: np.ndarray) -> tuple[np.ndarray, float]:
-        """Apply the loss channel to a Hermitian density matrix ``(N, N)``.
+        r"""Apply the loss channel to a density matrix: :math:`\Lambda(\rho)`.
 
-        Returns ``(Lambda(rho), leaked weight)``. Only the upper triangle of
-        ``rho`` is read; the result is Hermitian by construction.
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            Hermitian density matrix; only its upper triangle is read.
+
+        Returns
+        -------
+        rho_out : ndarray of complex128, shape (N, N)
+            :math:`\Lambda(\rho)`, Hermitian by construction (``rho`` itself without loss).
+        leaked : float
+            Weight absorbed out of level ``N - 1`` during the interval.
         """
         if self.identity:
             return rho, 0.0
@@ -326,13 +481,30 @@ class LossChannel:
         return out
 
     def apply_after_collision(self, rho: np.ndarray, weights) -> tuple[np.ndarray, float]:
-        """``(Lambda(Phi(rho)), loss leak)`` in one compiled pass, ``Phi`` given by its
-        :class:`~trajectories.channels.kraus.PairWeights` (a channel whose operators have the
-        diagonals ``{0, +-1}``; only its collision leak is left to the caller). Needs the
-        banded layout; ``rho`` ``(N, N)`` Hermitian.
+        r"""A Jaynes-Cummings collision then the loss, :math:`\Lambda(\Phi(\rho))`, in one pass.
 
         Same per-element arithmetic as ``PairWeights.apply`` followed by :meth:`apply_dm`,
         without the intermediate matrix (and only its upper triangle formed).
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            Hermitian density matrix before the collision (both triangles are read).
+        weights : PairWeights
+            The collision :math:`\Phi`, a channel whose operators have the diagonals
+            ``{0, +-1}`` (:class:`~trajectories.channels.kraus.PairWeights`).
+
+        Returns
+        -------
+        rho_out : ndarray of complex128, shape (N, N)
+            :math:`\Lambda(\Phi(\rho))`, Hermitian.
+        leaked : float
+            The loss interval's leak only; the collision's leak is left to the caller.
+
+        Raises
+        ------
+        ValueError
+            If the channel is not in the banded layout.
         """
         if self.layout != "band":
             raise ValueError("apply_after_collision needs the banded layout")
@@ -367,8 +539,21 @@ class LossChannel:
         self._adj = np.ascontiguousarray(np.transpose(self._stack, (0, 2, 1)))
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
-        r""":math:`\Lambda^\dagger(Y)` for a general complex ``(N, N)``: the transposed block of
-        each diagonal, upper and lower diagonals alike (the Heisenberg picture)."""
+        r"""The adjoint loss channel :math:`\Lambda^\dagger(Y)` (the Heisenberg picture).
+
+        The transposed block of each diagonal, upper and lower diagonals alike; the leak is
+        not included.
+
+        Parameters
+        ----------
+        y : array_like, shape (N, N)
+            A general complex matrix (not necessarily Hermitian).
+
+        Returns
+        -------
+        ndarray of complex128, shape (N, N)
+            :math:`\Lambda^\dagger(Y)` (``y`` itself without loss).
+        """
         y = np.asarray(y, dtype=np.complex128)
         if self.identity:
             return y
@@ -385,7 +570,22 @@ class LossChannel:
         return z.reshape(n, n)
 
     def apply_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
-        """Apply the loss channel to the populations of a diagonal state, O(N^2)."""
+        """Apply the loss channel to the populations of a diagonal state, O(N^2).
+
+        Exact: the loss keeps diagonal states diagonal.
+
+        Parameters
+        ----------
+        p : ndarray of float64, shape (N,)
+            Populations.
+
+        Returns
+        -------
+        p_out : ndarray of float64, shape (N,)
+            ``population_block @ p`` (``p`` itself without loss).
+        leaked : float
+            ``leak_vector @ p``.
+        """
         if self.identity:
             return p, 0.0
         return self.population_block @ p, float(self.leak_vector @ p)

@@ -111,10 +111,28 @@ def support(pop, bound, n_top):
 
 @njit(**LEAF)
 def damp(psi, a, b, t, scale, n):
-    """No-jump evolution over ``t`` times ``scale``: ``psi_n *= scale exp(-(a + b n) t / 2)``
-    on the ``n`` active levels (the rest are zero).
+    r"""No-jump evolution over a time ``t``, times ``scale``, in place.
 
-    Cumulative powers (two interleaved chains), no exponential per element.
+    :math:`\psi_m \leftarrow \mathrm{scale}\; e^{-(a + b m) t/2}\,\psi_m` on the ``n``
+    active levels (the rest are zero). With :math:`a = \gamma\bar n` and
+    :math:`b = \gamma(2\bar n + 1)`, :math:`a + b m = \Gamma_m`. Cumulative powers (two
+    interleaved chains), no exponential per element. Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128 or float64, shape (N,)
+        State vector, modified in place.
+    a : float
+        Level-independent part of the decay rate, in units of ``1/t_r``.
+    b : float
+        Decay rate per photon, in units of ``1/t_r``.
+    t : float
+        Duration, in units of ``t_r``.
+    scale : float
+        Common factor (e.g. the inverse square root of the no-jump probability, to
+        renormalise).
+    n : int
+        Number of active levels (``psi[m] = 0`` for ``m >= n``).
     """
     y = math.exp(-0.5 * b * t)
     y2 = y * y
@@ -131,9 +149,26 @@ def damp(psi, a, b, t, scale, n):
 
 @njit(**LEAF)
 def populations(src, psi, pop, n):
-    """``psi = src`` (may be the same array) and ``pop = |psi|^2``.
+    r"""Copy ``src`` into ``psi`` and its populations into ``pop``, with their moments.
 
-    Returns the sums of ``pop``, ``n pop`` and ``n^2 pop``.
+    Compiled (numba).
+
+    Parameters
+    ----------
+    src : ndarray of complex128 or float64, shape (N,)
+        Source state (may be ``psi`` itself).
+    psi : ndarray, shape (N,)
+        Receives ``src`` on the first ``n`` levels.
+    pop : ndarray of float64, shape (N,)
+        Receives ``|src_m|^2`` on the first ``n`` levels.
+    n : int
+        Number of active levels.
+
+    Returns
+    -------
+    norm, first, second : float
+        :math:`\sum_m p_m`, :math:`\sum_m m\,p_m` and :math:`\sum_m m^2 p_m`
+        (unnormalised).
     """
     s = 0.0
     f = 0.0
@@ -291,17 +326,47 @@ def jump_time(pop, norm, m1, m2, a, b, t_hi, log_u, n_act):
 
 @njit(**LEAF)
 def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second, na):
-    """The rest of a loss interval after its first draw ``u`` found a jump in it.
+    r"""The rest of a loss interval after its first draw ``u`` found a jump in it.
 
-    ``psi`` is the state at the start of the interval, possibly unnormalised, with
-    ``pop = |psi|^2`` and the sums ``norm``, ``first``, ``second`` of ``pop``,
-    ``n pop``, ``n^2 pop``; ``u`` (uniform on (0, 1)) is compared with the
-    normalised no-jump probability. Jumps and restarts as described in the module
-    docstring, ``jump_log`` and ``t0`` as in :func:`loss_interval`. ``na`` is the
-    number of active levels: ``psi[m] = 0`` for ``m >= na`` (``pop`` is read only below
-    ``na``); an absorption below the cutoff raises it by one. Returns ``(emissions,
-    absorptions, alive, na)``; ``psi`` is normalised on return (0 if the trajectory
-    leaked).
+    Jumps and restarts as described in the module docstring: exact jump times, any
+    number of jumps per interval, an absorption out of level ``N - 1`` ends the
+    trajectory (leak). Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128 or float64, shape (N,)
+        State at the start of the interval, possibly unnormalised; modified in place.
+    pop : ndarray of float64, shape (N,)
+        ``|psi|^2`` (read below ``na`` only); used as scratch.
+    sqrt_n : ndarray of float64, shape (N,)
+        :math:`\sqrt n`, the matrix elements of ``a`` and ``a^dag``.
+    gamma : float
+        Decay rate in units of ``1/t_r``.
+    nbar : float
+        Thermal photon number.
+    rng : numpy.random.Generator
+        Source of the further uniform draws (one per jump for its kind, one per restart).
+    jump_log : ndarray of float64, shape (capacity, 2)
+        Jump record, as in :func:`loss_interval`.
+    t0 : float
+        Time of the start of the interval (collisions, for the log).
+    u : float
+        The first draw, uniform on (0, 1), compared with the normalised no-jump
+        probability.
+    norm, first, second : float
+        :math:`\sum p_m`, :math:`\sum m\,p_m`, :math:`\sum m^2 p_m` of ``pop``.
+    na : int
+        Number of active levels: ``psi[m] = 0`` for ``m >= na``; an absorption below the
+        cutoff raises it by one.
+
+    Returns
+    -------
+    emissions, absorptions : int
+        Jumps in this interval (an absorption that leaked counts).
+    alive : bool
+        False if the trajectory leaked (then ``psi`` is 0).
+    na : int
+        The number of active levels on return; ``psi`` is normalised if alive.
     """
     n = psi.shape[0]
     a = gamma * nbar
@@ -356,18 +421,52 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
 def loss_interval(
     psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng, jump_log, t0
 ):
-    """One loss interval of length 1 (t_r), exactly, by waiting times.
+    r"""One loss interval of length 1 (``t_r``), exactly, by waiting times.
 
-    ``psi`` (N,) complex or real, normalised on entry. Returns ``(emissions,
-    absorptions, alive, expected leak)``; the expected leak is the exact probability
-    ``sum_n loss_leak[n] |psi_n|^2`` that this interval sends weight out of the
-    cutoff. ``full_decay[n] = exp(-Gamma_n)``, ``full_damp[n] = exp(-Gamma_n / 2)``.
-    ``jump_log`` is a (capacity, 2) array: row 0 col 0 holds the count; jump ``i``
-    goes to row ``i + 1`` as (time, +1 absorption / -1 emission). Between jumps
-    ``psi`` is left unnormalised (``pop`` and ``norm`` carry its weight); it is
-    normalised on return. The banded trajectory kernel fuses the first pass of this
-    function into the collision (:func:`trajectories.channels.kraus.collide_banded_loss`)
-    and continues with the same :func:`loss_jumps`, drawing the same random numbers.
+    The average of :math:`|\psi\rangle\langle\psi|` over the draws is
+    :math:`\Lambda(|\psi\rangle\langle\psi|)` exactly (``docs/MODEL.md``, Sec. 3): no
+    time step, the only error is statistical. Between jumps ``psi`` is left unnormalised
+    (``pop`` and ``norm`` carry its weight); it is normalised on return. The banded
+    trajectory kernel fuses the first pass of this function into the collision
+    (:func:`trajectories.channels.kraus.collide_banded_loss`) and continues with the same
+    :func:`loss_jumps`, drawing the same random numbers. Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128 or float64, shape (N,)
+        Normalised state on entry; modified in place.
+    pop : ndarray of float64, shape (N,)
+        Scratch for the populations.
+    sqrt_n : ndarray of float64, shape (N,)
+        :math:`\sqrt n`.
+    gamma : float
+        Decay rate in units of ``1/t_r``.
+    nbar : float
+        Thermal photon number.
+    full_decay : ndarray of float64, shape (N,)
+        :math:`e^{-\Gamma_n}`, the no-jump probability of level ``n`` over the interval.
+    full_damp : ndarray of float64, shape (N,)
+        :math:`e^{-\Gamma_n/2}`.
+    loss_leak : ndarray of float64, shape (N,)
+        The leak vector (:func:`trajectories.channels.loss.population_channel`).
+    rng : numpy.random.Generator
+        Source of the uniform draws.
+    jump_log : ndarray of float64, shape (capacity, 2)
+        Row 0, column 0 holds the count of jumps logged so far; jump ``i`` goes to row
+        ``i + 1`` as (time in collisions, +1 absorption / -1 emission) while there is
+        room (the count goes on).
+    t0 : float
+        Time of the start of the interval, in collisions.
+
+    Returns
+    -------
+    emissions, absorptions : int
+        Jumps in this interval.
+    alive : bool
+        False if the trajectory leaked through the cutoff (then ``psi`` is 0).
+    leak : float
+        The exact probability :math:`\sum_n \mathrm{loss\_leak}[n]\,|\psi_n|^2` that this
+        interval sends weight out of the cutoff (for the run's leakage budget).
     """
     n = psi.shape[0]
     # first attempt over the whole interval, with the precomputed decay factors

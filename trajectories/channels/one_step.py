@@ -58,18 +58,39 @@ class OneStepChannel:
 
     Attributes
     ----------
+    model : Micromaser
+        The model.
+    cutoff : int
+        ``N``.
+    floor : int
+        Lowest kept level.
+    size : int
+        ``M = N - floor``, the side of the matrices the channel acts on.
     collisions : CollisionSequence
         ``collisions.at(k)``: the channel of collision ``k``.
     loss : LossChannel
+        The exact loss channel of one interval.
     period : int or None
         Collisions after which the channels repeat (1: the same every collision).
     keeps_diagonal : bool
         Every collision keeps the diagonal index ``d = n - m`` (incoherent qubits with the
         Jaynes-Cummings collision): populations evolve alone and ``T`` splits into sectors.
 
-    The bottom boundary is checked once per collision (after the loss interval); the top
-    one continuously (the loss channel's exact leak), as in :func:`solve_exact`.
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a :class:`~trajectories.model.micromaser.Micromaser` or
+        ``floor > N - 2``.
 
+    Notes
+    -----
+    Exact: the collision and the loss are applied without time stepping
+    (``docs/MODEL.md``, Sec. 2). The bottom boundary is checked once per collision (after
+    the loss interval); the top one continuously (the loss channel's exact leak), as in
+    :func:`~trajectories.solvers.exact.solve_exact`.
+
+    Examples
+    --------
     >>> import trajectories as tj
     >>> step = OneStepChannel(tj.Micromaser(theta=0.5, q=0.2, cutoff=10))
     >>> rho, leak = step.step_dm(tj.as_density_matrix(None, 10))
@@ -104,6 +125,7 @@ class OneStepChannel:
     # ------------------------------------------------------------------ structure
     @property
     def period(self) -> int | None:
+        """Collisions after which the channels repeat (1: all alike; ``None``: never)."""
         return self.collisions.period
 
     @property
@@ -113,6 +135,7 @@ class OneStepChannel:
 
     @property
     def keeps_diagonal(self) -> bool:
+        """True when every collision keeps the diagonal index ``d = n - m`` of rho."""
         return self.period == 1 and self.collisions.at(1).keeps_diagonal
 
     @property
@@ -121,14 +144,28 @@ class OneStepChannel:
         return not self.keeps_diagonal
 
     def perturbed(self, rel: float, seed: int) -> OneStepChannel:
-        """The same channel (collision 1 for every collision) with every stored coefficient
+        """Another floating-point version of the channel, to measure a rounding floor.
+
+        The same channel (collision 1 for every collision) with every stored coefficient
         (collision operators and weights, loss blocks, leak vectors) multiplied by
         ``1 + rel * u``, ``u`` uniform in ``[-1, 1]`` drawn once from ``seed``.
-
         With ``rel`` a rounding unit this is another floating-point version of the same
         channel, as a CPU with other vector widths or fused multiply-adds would compute
         it: the spread of a result over a few such versions is its rounding floor (used by
-        :func:`~trajectories.solvers.spectral.escape.escape_time`).
+        :func:`~trajectories.solvers.spectral.escape.escape_time`; ``docs/MODEL.md``,
+        Sec. 7).
+
+        Parameters
+        ----------
+        rel : float
+            Relative size of the perturbation.
+        seed : int
+            Seed of the draws (``numpy.random.default_rng(seed)``).
+
+        Returns
+        -------
+        OneStepChannel
+            The perturbed copy, with the loss in the dense layout; ``self`` is unchanged.
         """
         rng = np.random.default_rng(seed)
         new = copy.copy(self)
@@ -147,7 +184,18 @@ class OneStepChannel:
         return full
 
     def loss_block(self, d: int) -> np.ndarray:
-        """``exp(G_d t_r)`` of the loss channel on diagonal ``d``, shape ``(N-|d|, N-|d|)``."""
+        """The loss block :math:`e^{G_d t_r}` of diagonal ``d``, cached.
+
+        Parameters
+        ----------
+        d : int
+            Diagonal index, ``abs(d) < N``.
+
+        Returns
+        -------
+        ndarray of float64, shape (N - abs(d), N - abs(d))
+            See :meth:`LossChannel.block <trajectories.channels.loss.LossChannel.block>`.
+        """
         d = abs(int(d))
         if d not in self._blocks:
             loss = self.loss
@@ -156,9 +204,25 @@ class OneStepChannel:
 
     # ------------------------------------------------------------------ forward
     def step_dm(self, rho: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
-        """Step ``k`` on a Hermitian density matrix ``(N, N)`` (no floor): ``(T_k(rho),
-        leaked weight)``. One compiled pass when the collision has pair weights and the loss
-        the banded layout; otherwise the collision, then the loss."""
+        r"""Step ``k`` on a density matrix: :math:`\rho \mapsto \Lambda(\Phi_k(\rho))`.
+
+        One compiled pass when the collision has pair weights and the loss the banded
+        layout; otherwise the collision, then the loss. The floor is ignored.
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            Hermitian density matrix after collision ``k - 1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        rho_out : ndarray of complex128, shape (N, N)
+            :math:`T_k(\rho)`.
+        leaked : float
+            Weight lost through the cutoff in this step (collision plus loss interval).
+        """
         collision = self.collisions.at(k)
         pw = collision.pair_weights
         if self.loss.layout == "band" and pw is not None:
@@ -170,8 +234,25 @@ class OneStepChannel:
         return rho, leak_c + leak_l
 
     def step(self, rho: np.ndarray, k: int = 1) -> tuple[np.ndarray, float, float]:
-        """Step ``k`` on a Hermitian ``(M, M)`` matrix: ``(T_W(rho), weight lost at the top,
-        weight lost at the bottom)``; both losses are sums of non-negative terms."""
+        r"""Step ``k`` with both boundaries: :math:`T_W(\rho) = P\,T_k(P\rho P)\,P`.
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (M, M)
+            Hermitian matrix on levels ``floor .. N-1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        rho_out : ndarray of complex128, shape (M, M)
+            :math:`T_W(\rho)`.
+        top : float
+            Weight lost through the cutoff.
+        bottom : float
+            Weight that arrived below ``floor`` (0 without a floor). Both losses are sums of
+            non-negative terms.
+        """
         out, leak = self.step_dm(self._embed(rho), k)
         if self.floor == 0:
             return out, leak, 0.0
@@ -180,8 +261,30 @@ class OneStepChannel:
         return np.ascontiguousarray(out[f:, f:]), leak, down
 
     def step_populations(self, p: np.ndarray, k: int = 1) -> tuple[np.ndarray, float]:
-        """:meth:`step_dm` for the populations ``(N,)`` of a diagonal state (collisions that
-        keep diagonals only): ``(populations, leaked weight)``."""
+        """:meth:`step_dm` on the populations of a diagonal state, O(N^2).
+
+        Exact when the collision keeps diagonals (incoherent qubits, Jaynes-Cummings): the
+        populations then form a Markov chain.
+
+        Parameters
+        ----------
+        p : ndarray of float64, shape (N,)
+            Populations after collision ``k - 1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        p_out : ndarray of float64, shape (N,)
+            Populations after step ``k``.
+        leaked : float
+            Weight lost through the cutoff.
+
+        Raises
+        ------
+        ValueError
+            If collision ``k`` does not keep diagonals.
+        """
         collision = self.collisions.at(k)
         if not collision.keeps_diagonal:
             raise ValueError("populations evolve alone only for incoherent qubits (c = 0) "
@@ -191,8 +294,22 @@ class OneStepChannel:
         return out, leak_c + leak_l
 
     def step_window_populations(self, p: np.ndarray, k: int = 1) -> tuple[np.ndarray, float, float]:
-        """:meth:`step` for the populations ``(M,)`` of a diagonal state: ``(populations, lost
-        at the top, lost at the bottom)``."""
+        """:meth:`step` on the populations of a diagonal state, with both boundaries.
+
+        Parameters
+        ----------
+        p : ndarray of float64, shape (M,)
+            Populations of levels ``floor .. N-1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        p_out : ndarray of float64, shape (M,)
+            Populations after the step.
+        top, bottom : float
+            Weight lost through the cutoff and weight that arrived below ``floor``.
+        """
         f = self.floor
         out, leak = self.step_populations(p if f == 0 else np.concatenate([np.zeros(f), p]), k)
         if f == 0:
@@ -200,7 +317,23 @@ class OneStepChannel:
         return out[f:].copy(), leak, float(np.sum(out[:f]))
 
     def apply(self, x: np.ndarray, k: int = 1) -> np.ndarray:
-        r""":math:`T_k(X)` for a general complex ``(M, M)`` matrix (Hermitian split)."""
+        r""":math:`T_k(X)` for a general complex matrix, by the Hermitian split.
+
+        :math:`X = H_1 + iH_2` with Hermitian :math:`H_{1,2}`; since :math:`T` preserves
+        Hermiticity, :math:`T(X) = T(H_1) + i\,T(H_2)` (one step if ``X`` is Hermitian).
+
+        Parameters
+        ----------
+        x : array_like, shape (M, M)
+            Any complex matrix on levels ``floor .. N-1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        ndarray of complex128, shape (M, M)
+            :math:`T_W(X)` (losses are not returned).
+        """
         x = np.asarray(x, dtype=np.complex128)
         xh = x.conj().T
         h1 = 0.5 * (x + xh)
@@ -213,8 +346,23 @@ class OneStepChannel:
 
     # ------------------------------------------------------------------ adjoint
     def apply_adjoint(self, y: np.ndarray, k: int = 1) -> np.ndarray:
-        r""":math:`T_k^\dagger(Y) = \Phi_k^\dagger(\Lambda^\dagger(Y))` for a complex ``(M, M)``:
-        the transposed loss blocks, then the Heisenberg-picture collision."""
+        r"""The adjoint step :math:`T_k^\dagger(Y) = \Phi_k^\dagger(\Lambda^\dagger(Y))`.
+
+        The transposed loss blocks, then the Heisenberg-picture collision (both without
+        their leaks): the dual of :meth:`apply` under :math:`\mathrm{Tr}(Y^\dagger X)`.
+
+        Parameters
+        ----------
+        y : array_like, shape (M, M)
+            Any complex matrix on levels ``floor .. N-1``.
+        k : int, optional
+            Collision index, ``>= 1`` (default 1).
+
+        Returns
+        -------
+        ndarray of complex128, shape (M, M)
+            :math:`T_k^\dagger(Y)`, restricted to the window.
+        """
         y = self._embed(np.asarray(y, dtype=np.complex128))
         out = self.collisions.at(k).adjoint(self.loss.adjoint(y))
         if self.floor:
@@ -223,9 +371,18 @@ class OneStepChannel:
 
     # ---------------------------------------------------------------- operators
     def operator(self, *, adjoint: bool = False) -> LinearOperator:
-        """:math:`T` (or :math:`T^\\dagger`) as a ``LinearOperator`` of shape ``(M^2, M^2)``.
+        r"""The channel :math:`T` (or :math:`T^\dagger`) as a matrix-free ``LinearOperator``.
 
-        Vectors are row-major flattened ``(M, M)`` matrices (``X.reshape(-1)``).
+        Parameters
+        ----------
+        adjoint : bool, optional
+            Return :math:`T^\dagger` instead of :math:`T` (default False).
+
+        Returns
+        -------
+        scipy.sparse.linalg.LinearOperator, shape (M^2, M^2)
+            Acting on row-major flattened ``(M, M)`` matrices (``X.reshape(-1)``), complex128;
+            ``rmatvec`` applies the other one. Collision 1 is used.
         """
         m = self.size
         fwd, bwd = (self.apply_adjoint, self.apply) if adjoint else (self.apply, self.apply_adjoint)
@@ -242,9 +399,26 @@ class OneStepChannel:
     def sector_apply(self, d: int, x: np.ndarray) -> np.ndarray:
         r"""Apply :math:`T_d` to the diagonal ``d`` of a matrix (channels that keep diagonals).
 
-        ``x[i] = X[floor + i, floor + i + d]`` for ``d >= 0`` (``X[.. + i + |d|, .. + i]`` for
-        ``d < 0``; :math:`T_{-d} = T_d`), shape ``(M - |d|,)``; returns the same diagonal of
-        :math:`T(X)`. Sector 0 (populations) uses :meth:`step_populations`.
+        Sector 0 (populations) uses :meth:`step_populations`. Exact, and far cheaper than
+        the whole channel: ``O(N)`` per collision plus the ``(M-|d|)^2`` loss block.
+
+        Parameters
+        ----------
+        d : int
+            Diagonal index; :math:`T_{-d} = T_d`.
+        x : ndarray, shape (M - abs(d),)
+            ``x[i] = X[floor + i, floor + i + d]`` for ``d >= 0``
+            (``X[floor + i + |d|, floor + i]`` for ``d < 0``); real or complex.
+
+        Returns
+        -------
+        ndarray, shape (M - abs(d),)
+            The same diagonal of :math:`T_W(X)`.
+
+        Raises
+        ------
+        ValueError
+            If the channel does not keep diagonals.
         """
         if not self.keeps_diagonal:
             raise ValueError("symmetry sectors exist only for incoherent qubits (c = 0)")
@@ -264,7 +438,19 @@ class OneStepChannel:
         return y[f:]
 
     def sector_matrix(self, d: int) -> np.ndarray:
-        """Dense :math:`T_d` (real, shape ``(M-|d|, M-|d|)``), built column by column from
-        :meth:`sector_apply`: a block of the channel, not the Liouville matrix."""
+        """Dense :math:`T_d`: the channel on one sector, built column by column.
+
+        A block of the channel (from :meth:`sector_apply`), not the Liouville matrix.
+
+        Parameters
+        ----------
+        d : int
+            Diagonal index.
+
+        Returns
+        -------
+        ndarray of float64, shape (M - abs(d), M - abs(d))
+            :math:`T_d`; column ``j`` is the image of the unit vector ``e_j``.
+        """
         size = self.size - abs(int(d))
         return np.stack([self.sector_apply(d, e) for e in np.eye(size)], axis=1)

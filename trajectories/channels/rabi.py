@@ -25,12 +25,56 @@ __all__ = ["RabiCollisions"]
 
 
 class RabiCollisions:
-    """The collision channels of a Rabi model, collision by collision.
+    r"""The collision channels of a Rabi model, collision by collision.
 
     :meth:`at` returns the :class:`~trajectories.channels.kraus.KrausChannel` of collision ``k``
     (1, 2, ...); channels are built on demand and cached per distinct phase set (all
     ``period`` of them for a periodic schedule; for an aperiodic one the cache keeps
-    the last :data:`APERIODIC_CACHE`).
+    the last ``APERIODIC_CACHE``). Collision ``k`` is
+    :math:`U_k = R_{\alpha_k} W(\beta_k) R_{\alpha_k}^\dagger` (module docstring); its
+    Kraus operators keep the diagonals with an entry above
+    :data:`~trajectories.channels.kraus.DROP_TOL` (``docs/MODEL.md``, Sec. 2.2). A
+    :class:`~trajectories.channels.collisions.CollisionSequence`.
+
+    Parameters
+    ----------
+    model : Micromaser
+        A model with ``collision=Rabi(...)``.
+    method : str, optional
+        Integrator of the unitary, ``"auto"``, ``"eigen"``, ``"rk"`` or ``"magnus"``
+        (:func:`~trajectories.channels.rabi_unitary.rabi_unitary`).
+
+    Attributes
+    ----------
+    model : Micromaser
+        The model.
+    method : str
+        As given.
+    period : int or None
+        Number of distinct collisions (1: all alike, ``None``: every one differs).
+    d_alpha, d_beta : float
+        Phase increments per collision, rad
+        (:func:`~trajectories.model.interactions.phase_schedule`).
+    levels : int
+        Cavity levels ``N + Delta`` the unitaries are integrated on.
+    unitary_method : str
+        The integrator used (``"auto"`` resolved).
+    branches : list of (float, complex, complex)
+        The qubit branches (:func:`~trajectories.channels.kraus.qubit_branches`).
+    edge : float
+        Largest amplitude that reached the two highest integrated levels so far (a
+        diagnostic of the integration space; below ``EDGE_TOL`` = 1e-12 by construction of
+        the first unitary).
+    APERIODIC_CACHE : int
+        Channels kept for an aperiodic schedule (4).
+    counter_rotating : bool
+        True: the collisions create photons.
+
+    Raises
+    ------
+    ValueError
+        If the model's collision is not Rabi, or (from :meth:`at`) if a later collision
+        phase needs more integrated levels than the first.
     """
 
     APERIODIC_CACHE = 4
@@ -55,14 +99,38 @@ class RabiCollisions:
 
     @property
     def is_periodic(self) -> bool:
+        """True when the collision phases repeat (``period`` is not ``None``)."""
         return self.period is not None
 
     def set_index(self, k: int) -> int:
-        """Index of the phase set of collision ``k`` (``k >= 1``)."""
+        """Index of the phase set of collision ``k``.
+
+        Parameters
+        ----------
+        k : int
+            Collision index, ``k >= 1``.
+
+        Returns
+        -------
+        int
+            ``(k - 1) % period``, or ``k - 1`` for an aperiodic schedule.
+        """
         return (k - 1) % self.period if self.period is not None else k - 1
 
     def phases(self, k: int) -> tuple[float, float]:
-        """``(alpha_k, beta_k)`` in ``[0, 2 pi)`` for collision ``k >= 1``."""
+        r"""The phases of collision ``k``.
+
+        Parameters
+        ----------
+        k : int
+            Collision index, ``k >= 1``.
+
+        Returns
+        -------
+        alpha, beta : float
+            :math:`\alpha_k = 2\omega t_0` and :math:`\beta_k = \nu t_0` modulo
+            :math:`2\pi`, in ``[0, 2 pi)``, with :math:`t_0 = (k-1) t_r`.
+        """
         i = self.set_index(k)
         two_pi = 2.0 * math.pi
         return (i * self.d_alpha) % two_pi, (i * self.d_beta) % two_pi
@@ -86,7 +154,19 @@ class RabiCollisions:
         return self._w[key]
 
     def at(self, k: int) -> KrausChannel:
-        """The channel of collision ``k`` (``k >= 1``)."""
+        """The channel of collision ``k``, built on first use.
+
+        Parameters
+        ----------
+        k : int
+            Collision index, ``k >= 1``.
+
+        Returns
+        -------
+        KrausChannel
+            Dense-built operators stored by diagonals, with the leak form of the weight
+            above the cutoff.
+        """
         i = self.set_index(k)
         ch = self._channels.get(i)
         if ch is None:

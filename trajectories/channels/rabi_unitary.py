@@ -119,6 +119,8 @@ __all__ = [
     "modulation_residual",
 ]
 
+#: Amplitude allowed to reach the two highest integrated levels (from any kept column):
+#: below it the integration space ``N + Delta`` is large enough.
 EDGE_TOL = 1e-12
 _MAX_EXTRA = 400
 _METHODS = ("auto", "eigen", "rk", "magnus")
@@ -141,7 +143,25 @@ class Sector:
 
 
 def sectors(levels: int) -> tuple[Sector, Sector]:
-    """The two parity sectors (even, odd excitation number) on ``levels`` cavity levels."""
+    r"""The two parity sectors (even, odd excitation number) on ``levels`` cavity levels.
+
+    The Rabi Hamiltonian conserves the parity of :math:`X = a^\dagger a +
+    |e\rangle\langle e|`, so the unitary is block diagonal in these sectors.
+
+    Parameters
+    ----------
+    levels : int
+        Number of cavity levels ``L`` of the integration space (qubit x cavity: ``2 L``
+        states, index ``s * L + n`` with ``s = 0`` for ``e``, 1 for ``g``).
+
+    Returns
+    -------
+    even, odd : Sector
+        Each with ``index`` (its full-space indices, shape ``(L_s,)``), ``x`` (their
+        excitation numbers), and the real sparse couplings ``a`` (rotating,
+        :math:`a\sigma_+ + a^\dagger\sigma_-`), ``b`` (:math:`a^\dagger\sigma_+`) and
+        ``bt`` (its transpose) restricted to the sector; ``L_even + L_odd = 2 L``.
+    """
     big = levels
     n = np.arange(big)
     dim = 2 * big
@@ -250,8 +270,43 @@ def sector_unitary(
     method: str = "auto",
     tol: float = 1e-13,
 ) -> np.ndarray:
-    r""":math:`W(\beta)` on one sector: the time-ordered exponential of
-    :math:`-i\int_0^\tau H^{(\beta)}(s)ds` (``g`` and ``tau`` in units of :math:`\omega`)."""
+    r"""The collision unitary :math:`W(\beta)` on one parity sector.
+
+    The time-ordered exponential :math:`\mathcal T\exp[-i\int_0^\tau H^{(\beta)}(s)ds]`
+    (module docstring, "Phases and frames"); when the Hamiltonian is periodic and the
+    collision spans at least two periods, one period ``F`` is integrated and
+    :math:`W = W_{rest}F^n`.
+
+    Parameters
+    ----------
+    sec : Sector
+        The sector (:func:`sectors`).
+    g : float
+        Coupling :math:`g/\omega`.
+    tau : float
+        Collision duration :math:`\omega\tau`.
+    eta : float, optional
+        Modulation amplitude (0: none).
+    nu : float, optional
+        Modulation frequency :math:`\nu/\omega`.
+    beta : float, optional
+        Modulation phase at the start of the collision, rad.
+    method : str, optional
+        ``"auto"`` (``"eigen"`` without modulation, else ``"rk"``), ``"eigen"``, ``"rk"``
+        or ``"magnus"``.
+    tol : float, optional
+        Tolerance of the ``"rk"`` and ``"magnus"`` integrators (default 1e-13).
+
+    Returns
+    -------
+    ndarray of complex128, shape (L_s, L_s)
+        The unitary on the sector's states.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, or ``"eigen"`` with modulation.
+    """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if method == "auto":
@@ -287,6 +342,25 @@ def hamiltonian_period(eta: float, nu: float, max_q: int = 16) -> float | None:
     :math:`\phi(s + T) = \phi(s) \pmod{2\pi}` needs :math:`2T` and :math:`\nu T` to be
     multiples of :math:`2\pi`: ``T = q pi`` with ``q nu / 2`` an integer (``q <= max_q``);
     without modulation ``T = pi``.
+
+    Parameters
+    ----------
+    eta : float
+        Modulation amplitude (0: none).
+    nu : float
+        Modulation frequency :math:`\nu/\omega`.
+    max_q : int, optional
+        Largest ``q`` tried (default 16).
+
+    Returns
+    -------
+    float or None
+        :math:`\omega T`, or ``None`` if no ``q <= max_q`` works (to 1e-9).
+
+    Examples
+    --------
+    >>> hamiltonian_period(1.2, 3.0) / math.pi  # q nu / 2 integer for q = 2
+    2.0
     """
     if eta == 0.0:
         return math.pi
@@ -300,7 +374,22 @@ def hamiltonian_period(eta: float, nu: float, max_q: int = 16) -> float | None:
 # ------------------------------------------------------------------------- the unitary
 @dataclasses.dataclass(frozen=True, eq=False)
 class RabiUnitary:
-    """A collision unitary ``W`` on ``2 * levels`` states (index ``s * levels + n``)."""
+    """A collision unitary ``W`` on ``2 * levels`` states (index ``s * levels + n``).
+
+    Attributes
+    ----------
+    levels : int
+        Cavity levels ``L = N + Delta`` of the integration space.
+    u : ndarray of complex128, shape (2 L, 2 L)
+        The unitary; qubit ``s = 0`` (``e``) first, then ``g``.
+    method : str
+        The integrator used: ``"eigen"``, ``"rk"`` or ``"magnus"``.
+    edge : float
+        Largest modulus at the two highest levels reached from a kept column (``< N``):
+        the integration space is large enough when it is below :data:`EDGE_TOL`.
+    seconds : float
+        Wall time of the integration, s.
+    """
 
     levels: int
     u: np.ndarray  # (2L, 2L) complex
@@ -309,7 +398,20 @@ class RabiUnitary:
     seconds: float
 
     def block(self, out: str, inp: str) -> np.ndarray:
-        """``<out|W|inp>`` as an ``(L, L)`` cavity operator (``out``, ``inp`` in ``"eg"``)."""
+        r"""One qubit block of the unitary, a cavity operator.
+
+        Parameters
+        ----------
+        out : str
+            Qubit state after the collision, ``"e"`` or ``"g"``.
+        inp : str
+            Qubit state before it, ``"e"`` or ``"g"``.
+
+        Returns
+        -------
+        ndarray of complex128, shape (L, L)
+            :math:`\langle \mathrm{out}|W|\mathrm{inp}\rangle` (a view of ``u``).
+        """
         o, i = "eg".index(out), "eg".index(inp)
         big = self.levels
         return self.u[o * big : (o + 1) * big, i * big : (i + 1) * big]
@@ -338,9 +440,30 @@ def rabi_unitary(
 ) -> RabiUnitary:
     r"""The collision unitary :math:`W(\beta)` of a model with a Rabi collision.
 
-    ``levels`` fixes the integration space; by default ``N + Delta`` with ``Delta``
-    from ``model.collision.extra_levels`` or grown until the edge amplitude is below
-    :data:`EDGE_TOL` (raises ``ValueError`` beyond ``N + 400`` levels).
+    Parameters
+    ----------
+    model : Micromaser
+        A model with ``collision=Rabi(...)``; ``theta`` and ``cutoff`` are read.
+    beta : float, optional
+        Modulation phase :math:`\nu t_0` at the start of the collision, rad (default 0).
+    method : str, optional
+        ``"auto"`` (``"eigen"`` without modulation, else ``"rk"``), ``"eigen"``, ``"rk"``
+        or ``"magnus"``; all agree to 1e-10.
+    levels : int, optional
+        Fixes the integration space; by default ``N + Delta`` with ``Delta`` from
+        ``model.collision.extra_levels`` or grown until the edge amplitude is below
+        :data:`EDGE_TOL`.
+
+    Returns
+    -------
+    RabiUnitary
+        The unitary on ``2 * levels`` states, with its integrator, edge and timing.
+
+    Raises
+    ------
+    ValueError
+        If the model's collision is not Rabi, the method is unknown, or the edge
+        amplitude is still above :data:`EDGE_TOL` beyond ``N + 400`` levels.
     """
     col = model.collision
     if not isinstance(col, Rabi):
@@ -381,8 +504,35 @@ def modulation_residual(
 
     For a state on levels ``<= n_max``: :math:`\delta_1` bounds the first-order
     counter-rotating kicks, :math:`\delta_2` the accumulated second-order shift (module
-    docstring). ``eta = 0`` is the unmodulated collision. Components with
-    :math:`2\omega + k\nu = 0` (a static, resonant term) give ``inf``.
+    docstring). These are estimates (perturbative bounds), not the exact distance.
+
+    Parameters
+    ----------
+    g_over_omega : float
+        Coupling :math:`g/\omega`.
+    theta : float
+        Collision strength :math:`g\tau`.
+    n_max : int
+        Highest occupied level.
+    eta : float, optional
+        Modulation amplitude; 0 (default) is the unmodulated collision.
+    nu_over_omega : float, optional
+        Modulation frequency :math:`\nu/\omega`.
+    k_max : int, optional
+        Bessel components :math:`|k| \le k_{max}` summed (default 60).
+
+    Returns
+    -------
+    delta_1, delta_2 : float
+        The two bounds (dimensionless, operator norms); ``inf`` when a component has
+        :math:`2\omega + k\nu = 0` (a static, resonant term).
+
+    Examples
+    --------
+    Without modulation, :math:`\delta_2 = \theta (g/\omega)(n_{max} + 1)`:
+
+    >>> round(modulation_residual(0.1, 1.0, 9)[1], 12)
+    1.0
     """
     from scipy.special import jv
 

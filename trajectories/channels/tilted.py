@@ -57,9 +57,32 @@ def _loss_parts(model: Micromaser, count: str, d: int) -> tuple[np.ndarray, ...]
 class LossBlocks:
     """Loss blocks per diagonal ``d``, applied to stacks of general complex matrices.
 
-    ``blocks[d]`` has shape ``(n_d, n_d)`` (shared by the stack) or ``(S, n_d, n_d)`` (one per
-    stack entry), ``n_d = N - d``. In populations mode only ``d = 0`` is used and the stack
-    holds diagonals ``(S, N)``.
+    Each block acts on the ``d``-th upper *and* lower diagonal (no Hermiticity assumed).
+
+    Parameters
+    ----------
+    blocks : list of ndarray
+        ``blocks[d]`` has shape ``(n_d, n_d)`` (shared by the stack) or ``(S, n_d, n_d)``
+        (one per stack entry, e.g. one per counting field ``z``), ``n_d = N - d``; real or
+        complex.
+    cutoff : int
+        ``N``.
+    populations : bool
+        Populations mode: only ``blocks[0]`` is used and the stack holds diagonals
+        ``(S, N)``.
+
+    Attributes
+    ----------
+    blocks : list of ndarray
+        As given.
+    n : int
+        ``N``.
+    populations : bool
+        As given.
+    shared : bool
+        Every block is shared by the whole stack.
+    transposed : list of ndarray
+        Shared blocks transposed and contiguous.
     """
 
     def __init__(self, blocks: list[np.ndarray], cutoff: int, populations: bool):
@@ -82,6 +105,18 @@ class LossBlocks:
             self.starts = starts
 
     def apply(self, x: np.ndarray) -> np.ndarray:
+        r"""Apply the blocks to a stack: the tilted loss :math:`\Lambda_z` on each entry.
+
+        Parameters
+        ----------
+        x : ndarray, shape (S, N, N), or (S, N) in populations mode
+            Stack of general complex matrices (or of populations).
+
+        Returns
+        -------
+        ndarray, same shape as ``x``
+            Each diagonal ``d`` of entry ``s`` multiplied by its block.
+        """
         if self.populations:
             b = self.blocks[0]
             if b.ndim == 2:
@@ -122,8 +157,8 @@ class TiltedChannel:
     ``collide(x, z)`` is :math:`\Phi_z` on a stack of matrices (or of diagonals in the
     populations sector), ``loss_blocks(z)`` the blocks :math:`\exp(G_d(z))` of
     :math:`\Lambda_z`, ``taylor_blocks()`` their expansion at ``z = 1 + eps`` to second order
-    (the exact moments). ``counted`` is the part of the collision the field multiplies (None
-    for bath counts), ``bath`` whether the field sits on the loss.
+    (the exact moments). Exact: built from the same channels as the exact solver
+    (``docs/MODEL.md``, Sec. 10; ``docs/COUNTING.md``).
 
     Parameters
     ----------
@@ -134,6 +169,32 @@ class TiltedChannel:
     populations : bool
         Act on the populations (diagonals ``(S, N)``) only; needs a collision that keeps
         diagonals (incoherent qubits, Jaynes-Cummings).
+
+    Attributes
+    ----------
+    model : Micromaser
+        The model.
+    count : str
+        The counted event.
+    populations : bool
+        As given.
+    n : int
+        ``N``.
+    counted : KrausChannel or None
+        The part of the collision the field multiplies (``None`` for bath counts).
+    rest : KrausChannel
+        The part it does not multiply.
+    has_loss : bool
+        ``gamma_tr > 0``.
+    bath : bool
+        The field sits on the loss (emission, absorption or net).
+
+    Raises
+    ------
+    ValueError
+        If the collisions differ from collision to collision (a Rabi collision with
+        ``omega_tr``), or ``populations`` is asked for a collision that does not keep
+        diagonals.
     """
 
     def __init__(self, model: Micromaser, count: str, populations: bool):
@@ -166,14 +227,39 @@ class TiltedChannel:
         )
 
     def counted_sum(self, x: np.ndarray) -> np.ndarray:
-        """The counted part of the collision on a stack (zeros for bath counts)."""
+        r"""The counted part of the collision on a stack.
+
+        Parameters
+        ----------
+        x : ndarray, shape (S, N, N), or (S, N) in populations mode
+            Stack of matrices.
+
+        Returns
+        -------
+        ndarray, same shape as ``x``
+            :math:`\sum_{K\,\text{counted}} K X K^\dagger` (zeros for bath counts).
+        """
         if self.counted is None:
             return np.zeros_like(x)
         return self.counted.apply_stack(x, populations=self.populations)
 
     # ---------------------------------------------------------------- collision
     def collide(self, x: np.ndarray, z: np.ndarray | None) -> np.ndarray:
-        """``Phi_z`` on a stack; ``z`` (S,) or None (untilted)."""
+        r"""The tilted collision :math:`\Phi_z` on a stack.
+
+        Parameters
+        ----------
+        x : ndarray, shape (S, N, N), or (S, N) in populations mode
+            Stack of matrices.
+        z : ndarray of complex, shape (S,), or None
+            Counting field of each stack entry; ``None``: untilted (:math:`z = 1`). Not used
+            for bath counts.
+
+        Returns
+        -------
+        ndarray of complex128, same shape as ``x``
+            :math:`\Phi_z(X_s)` for each entry, without the leak.
+        """
         out = self.rest.apply_stack(x, populations=self.populations)
         if self.counted is not None:
             c = self.counted.apply_stack(x, populations=self.populations)
@@ -184,7 +270,19 @@ class TiltedChannel:
 
     # --------------------------------------------------------------------- loss
     def loss_blocks(self, z: np.ndarray | None) -> LossBlocks | None:
-        """Loss blocks ``exp(G_d(z))``: shared when untilted, one per ``z`` otherwise."""
+        """The tilted loss blocks :math:`e^{G_d(z)}` (``t_r = 1``).
+
+        Parameters
+        ----------
+        z : ndarray of complex, shape (S,), or None
+            Counting fields; ``None``: untilted.
+
+        Returns
+        -------
+        LossBlocks or None
+            Shared blocks when untilted or for qubit counts, one block per ``z`` otherwise;
+            ``None`` without loss.
+        """
         if not self.has_loss:
             return None
         blocks = []
@@ -199,7 +297,16 @@ class TiltedChannel:
         return LossBlocks(blocks, self.n, self.populations)
 
     def taylor_blocks(self) -> tuple[LossBlocks, LossBlocks, LossBlocks] | None:
-        """``F0, F1, F2``: ``exp(G(1+eps)) = F0 + eps F1 + eps^2 F2 + O(eps^3)`` per block."""
+        r"""Second-order expansion of the tilted loss at ``z = 1 + eps``, for exact moments.
+
+        :math:`e^{G(1+\epsilon)} = F_0 + \epsilon F_1 + \epsilon^2 F_2 + O(\epsilon^3)` per
+        block, exactly (one exponential of a block-triangular augmented generator).
+
+        Returns
+        -------
+        tuple of LossBlocks or None
+            ``(F0, F1, F2)`` (``F1 = F2 = 0`` for qubit counts); ``None`` without loss.
+        """
         if not self.has_loss:
             return None
         f = ([], [], [])
