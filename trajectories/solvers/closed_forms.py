@@ -58,8 +58,32 @@ def _edge(m: int, q: float, size: int) -> np.ndarray | None:
 def incoherent_steady_populations(m: int, q: float, cutoff: int | None = None) -> np.ndarray:
     r"""Steady photon distribution for ``c = 0``, ``theta = pi/sqrt(m)``, no loss.
 
-    :math:`\rho_n = r^n (r-1)/(r^m-1)` for ``n < m`` (uniform at ``q = 1/2``),
-    zero above. Returns shape ``(cutoff,)`` (default ``(m,)``).
+    :math:`\rho_n = r^n (r-1)/(r^m-1)`, :math:`r = (1-q)/q`, for ``n < m`` (uniform at
+    ``q = 1/2``), zero above: the exact steady state reached from the vacuum without loss
+    (the paper's Eqs. 11-12 with their normalisation corrected, ``docs/MODEL.md``,
+    Sec. 6). The state is diagonal, so these populations are the whole state.
+
+    Parameters
+    ----------
+    m : int
+        The blocked level, ``theta = pi/sqrt(m)``, ``>= 1``.
+    q : float
+        Ground-state population of the incoming qubits, in ``[0, 1]``.
+    cutoff : int, optional
+        Length of the result, ``>= m`` (default ``m``).
+
+    Returns
+    -------
+    ndarray of float64, shape (cutoff,)
+        The populations :math:`\rho_n`, summing to 1; the Fock state ``|m-1>`` at
+        ``q = 0`` and the vacuum at ``q = 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = incoherent_steady_populations(15, 0.25)
+    >>> round(float(p @ np.arange(15)), 10)  # the energy, docs/MODEL.md Sec. 6
+    13.5000010454
     """
     m, q, size = _check(m, q, cutoff)
     edge = _edge(m, q, size)
@@ -72,7 +96,25 @@ def incoherent_steady_populations(m: int, q: float, cutoff: int | None = None) -
 
 
 def incoherent_steady_purity(m: int, q: float) -> float:
-    """Purity ``sum_n rho_n^2`` of :func:`incoherent_steady_populations`."""
+    r"""Purity :math:`\sum_n \rho_n^2` of :func:`incoherent_steady_populations`.
+
+    Parameters
+    ----------
+    m : int
+        The blocked level, ``>= 1``.
+    q : float
+        Ground-state population of the incoming qubits, in ``[0, 1]``.
+
+    Returns
+    -------
+    float
+        The steady-state purity (exact; 1 at ``q`` in ``{0, 1}``, ``1/m`` at ``q = 1/2``).
+
+    Examples
+    --------
+    >>> round(incoherent_steady_purity(15, 0.25), 10)
+    0.5000000697
+    """
     p = incoherent_steady_populations(m, q)
     return float(p @ p)
 
@@ -81,8 +123,30 @@ def coherent_steady_populations(m: int, q: float, cutoff: int | None = None) -> 
     r"""Steady photon distribution for ``abs(c) = 1``, ``theta = pi/sqrt(m)``, no loss.
 
     :math:`\rho_n = r\cot^2(\pi\sqrt n/(2\sqrt m))\rho_{n-1}` for ``0 < n < m``
-    (paper Eq. 15; the state itself is pure). Returns shape ``(cutoff,)``
-    (default ``(m,)``).
+    (paper Eq. 15; the state itself is pure), :math:`r = (1-q)/q`: the exact lossless
+    steady state reached from the vacuum (``docs/MODEL.md``, Sec. 6). The phases of the
+    amplitudes depend on the phase of ``c``; the populations do not.
+
+    Parameters
+    ----------
+    m : int
+        The blocked level, ``theta = pi/sqrt(m)``, ``>= 1``.
+    q : float
+        Ground-state population of the incoming qubits, in ``[0, 1]``.
+    cutoff : int, optional
+        Length of the result, ``>= m`` (default ``m``).
+
+    Returns
+    -------
+    ndarray of float64, shape (cutoff,)
+        The populations :math:`\rho_{nn}`, summing to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = coherent_steady_populations(15, 0.25)
+    >>> round(float(p @ np.arange(15)), 4)  # the paper's Fig. 3 inset at q = 0.25
+    6.1503
     """
     m, q, size = _check(m, q, cutoff)
     edge = _edge(m, q, size)

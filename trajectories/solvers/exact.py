@@ -1,10 +1,11 @@
 r"""The exact density-matrix solver: the reference every trajectory result is checked against.
 
 Iterates :math:`\rho(k+1) = \Lambda(\Phi(\rho(k)))` (``docs/MODEL.md``, Sec. 2): the banded
-collision channel of :mod:`trajectories.collision`, then the exact loss channel
-of :mod:`trajectories.loss`. When the qubits carry no coherence and the start is
-diagonal, the state stays diagonal and only the populations are propagated
-(O(N) per collision without loss, O(N^2) with).
+collision channel of :mod:`trajectories.channels.collisions`, then the exact loss channel
+of :mod:`trajectories.channels.loss` (composed by
+:class:`~trajectories.channels.one_step.OneStepChannel`). When the qubits carry no
+coherence and the start is diagonal, the state stays diagonal and only the populations are
+propagated (O(N) per collision without loss, O(N^2) with).
 
 Population that leaves through the Fock cutoff is accumulated; once it exceeds
 ``leakage_tol`` the run stops with :class:`~trajectories.errors.TruncationError`
@@ -49,32 +50,49 @@ ExactPropagator = OneStepChannel
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ExactResult:
-    """Observables of the exact evolution at the checkpoints ``k``.
+    r"""Observables of the exact evolution at the checkpoints ``k``.
 
-    Every array has the checkpoints on its first axis, ``n_k = len(k)``.
+    Every array has the checkpoints on its first axis, ``C = len(k)``. The numbers are
+    exact up to rounding and the reported leakage (``docs/MODEL.md``, Secs. 2 and 4);
+    observables are not renormalised by the trace.
 
     Attributes
     ----------
-    k : (n_k,) int
+    model : Micromaser
+        The model that was solved.
+    k : ndarray of int64, shape (C,)
         Collision counts at which the state was recorded (0 = initial state).
-    energy, purity, fano, ergotropy, entropy : (n_k,) float
-        Mean photon number, Tr(rho^2), Var(n)/<n> (NaN at zero energy),
-        ergotropy, von Neumann entropy (nats).
-    n2 : (n_k,) float
-        ``<n^2>``.
-    populations : (n_k, N) float
-        Photon distribution ``rho_nn``.
-    a_mean : (n_k,) complex
-        ``<a>``; ``x_mean, p_mean, x_var, p_var`` are the quadrature moments
-        (vacuum variance 1/2).
-    leakage : (n_k,) float
+    energy : ndarray of float64, shape (C,)
+        Mean photon number: the energy in units of :math:`\hbar\omega`.
+    n2 : ndarray of float64, shape (C,)
+        :math:`\langle n^2\rangle`.
+    purity : ndarray of float64, shape (C,)
+        :math:`\mathrm{Tr}\,\rho^2`.
+    fano : ndarray of float64, shape (C,)
+        :math:`\mathrm{Var}(n)/\langle n\rangle` (NaN at zero energy).
+    ergotropy : ndarray of float64, shape (C,)
+        In units of :math:`\hbar\omega`.
+    entropy : ndarray of float64, shape (C,)
+        Von Neumann entropy, nats.
+    populations : ndarray of float64, shape (C, N)
+        Photon distribution :math:`\rho_{nn}`.
+    a_mean : ndarray of complex128, shape (C,)
+        :math:`\langle a\rangle` (0 in the populations method).
+    x_mean, p_mean, x_var, p_var : ndarray of float64, shape (C,)
+        Quadrature means and variances, :math:`x = (a + a^\dagger)/\sqrt2` (vacuum
+        variance 1/2).
+    leakage : ndarray of float64, shape (C,)
         Population lost through the cutoff up to each checkpoint (cumulative).
-    trace : (n_k,) float
-        ``Tr rho``; ``trace + leakage = 1`` up to rounding.
-    states : (n_k, N, N) complex or None
+    trace : ndarray of float64, shape (C,)
+        :math:`\mathrm{Tr}\,\rho`; ``trace + leakage = 1`` up to rounding.
+    states : ndarray of complex128, shape (C, N, N), or None
         The density matrices, only when ``store_states=True``.
     method : str
         ``"density_matrix"`` or ``"populations"``.
+    setup_seconds : float
+        Wall time to build the channels, s.
+    run_seconds : float
+        Wall time of the evolution, s.
     """
 
     model: Micromaser
@@ -104,7 +122,24 @@ class ExactResult:
         return float(self.leakage[-1])
 
     def at(self, k: int) -> dict[str, float]:
-        """The scalar observables at collision ``k`` (must be a checkpoint)."""
+        """The scalar observables at one checkpoint.
+
+        Parameters
+        ----------
+        k : int
+            A collision count in :attr:`k`.
+
+        Returns
+        -------
+        dict of str to float
+            ``energy``, ``purity``, ``fano``, ``ergotropy``, ``entropy`` and ``leakage`` at
+            collision ``k``.
+
+        Raises
+        ------
+        ValueError
+            If ``k`` is not a checkpoint of this result.
+        """
         idx = np.flatnonzero(self.k == k)
         if idx.size == 0:
             raise ValueError(f"k = {k} is not a checkpoint of this result")
@@ -229,9 +264,33 @@ def solve_exact(
     Returns
     -------
     ExactResult
+        Observables at the ``C`` checkpoints (and the states if asked for).
+
+    Raises
+    ------
+    ValueError
+        For an invalid argument (the message names it), a ``"populations"`` method where
+        it would be wrong, or a run whose memory exceeds this machine's.
+    TruncationError
+        When the population lost through the cutoff exceeds ``leakage_tol``; the message
+        suggests a larger cutoff.
+
+    Warns
+    -----
+    TruncationWarning
+        When the leakage is within a factor 10 of ``leakage_tol``.
+
+    Notes
+    -----
+    Exact: no time step and no truncation other than the reported leakage. The cost per
+    collision is O(N^2) for the density matrix (banded loss layout, one compiled pass
+    with the Jaynes-Cummings collision) and O(N) to O(N^2) for the populations.
 
     Examples
     --------
+    The coherent-qubit steady state of the paper's Eq. 15 (energy 6.1503 at m = 15,
+    q = 0.25, ``docs/MODEL.md`` Sec. 6) is pure:
+
     >>> import trajectories as tj
     >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, cutoff=20)
     >>> r = tj.solve_exact(m, 300, checkpoints=[0, 300])
@@ -279,8 +338,24 @@ def check_exact_memory(
     dense ``N x N`` matrices (the initial state, complex, and the loss channel's
     population block, float: ``40 N^2`` bytes); the records, ``8 N + 160`` bytes per
     checkpoint (``None``: every collision, ``n_collisions + 1`` of them); with
-    ``store_states``, ``16 N^2`` more per checkpoint. Raises ``ValueError`` naming the
-    parameter to change and how far.
+    ``store_states``, ``16 N^2`` more per checkpoint.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model (its cutoff sets the matrix sizes).
+    n_collisions : int
+        Number of collisions.
+    checkpoints : iterable of int or None, optional
+        As for :func:`solve_exact` (not materialised).
+    store_states : bool, optional
+        Whether the density matrices are kept.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter to change and how far, when the bound exceeds the
+        machine's memory.
     """
     n = model.cutoff
     check_memory(

@@ -86,12 +86,26 @@ def _initial_stack(rho0: np.ndarray, size: int, populations: bool) -> np.ndarray
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ExactMoments:
-    """Exact mean and variance of a count per checkpoint (no distribution).
+    r"""Exact mean and variance of a count per checkpoint (no distribution).
 
-    ``k`` (C,); ``mean``, ``variance``, ``mandel_q`` (C,) (``mandel_q`` NaN where the mean is
-    0); ``leakage`` (C,) population lost through the cutoff by each checkpoint. The moments
-    are those of the distribution conditioned on no leakage (they differ from the
-    unconditioned ones by O(leakage), below ``leakage_tol``).
+    The moments are those of the distribution conditioned on no leakage (they differ from
+    the unconditioned ones by O(leakage), below ``leakage_tol``). Counts are
+    dimensionless numbers of events.
+
+    Attributes
+    ----------
+    count : str
+        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
+    k : ndarray of int64, shape (C,)
+        Checkpoints (collisions).
+    mean : ndarray of float64, shape (C,)
+        :math:`E[J_k]`.
+    variance : ndarray of float64, shape (C,)
+        :math:`\mathrm{Var}[J_k]`.
+    mandel_q : ndarray of float64, shape (C,)
+        ``variance / mean - 1`` (negative: sub-Poissonian); NaN where the mean is 0.
+    leakage : ndarray of float64, shape (C,)
+        Population lost through the cutoff by each checkpoint.
     """
 
     count: str
@@ -128,12 +142,49 @@ def exact_moments(
     Propagates the Taylor coefficients of the tilted state
     :math:`X(1+\varepsilon) = X_0 + \varepsilon X_1 + \varepsilon^2 X_2`: then
     :math:`\mathrm{Tr}X_1 = E[J]` and :math:`2\mathrm{Tr}X_2 = E[J(J-1)]` (factorial
-    moments). Costs about three exact solver runs. Arguments as in :func:`exact_distribution`.
+    moments). The count is re-centred on its running mean after every collision, so the
+    variance has no cancellation. Exact (no sampling, no truncation beyond the leak); costs
+    about three exact solver runs.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; its collision must be the same at every collision.
+    n_collisions : int
+        Number of collisions, ``>= 0``.
+    count : {"g", "e", "emission", "absorption", "net"}
+        The counted event (``"net"`` = absorptions - emissions; ``docs/COUNTING.md``).
+    initial_state : array_like, shape (N,) or (N, N), optional
+        State vector or density matrix; default the vacuum.
+    checkpoints : iterable of int, optional
+        Collisions at which to report; default every collision ``0 .. n_collisions``.
+    leakage_tol : float, optional
+        Largest population allowed to leave through the cutoff, else
+        :class:`~trajectories.errors.TruncationError`; ``inf`` disables the check.
 
     Returns
     -------
     ExactMoments
         Per checkpoint ``(C,)``: mean and variance (counts, dimensionless), Mandel Q.
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or a collision that changes from collision to collision.
+    TruncationError
+        When the leaked population exceeds ``leakage_tol``.
+
+    Examples
+    --------
+    After one collision from the vacuum the qubit leaves in ``g`` with probability
+    :math:`q + (1-q)\sin^2\theta` (= 0.4375 at :math:`q = 1/4`, :math:`\theta = \pi/6`):
+
+    >>> import math
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=math.pi / 6, q=0.25, cutoff=10)
+    >>> mom = exact_moments(m, 2, "g")
+    >>> [round(float(x), 10) for x in mom.mean]
+    [0.0, 0.4375, 0.8921294449]
     """
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
     if leakage_tol != float("inf"):
@@ -279,32 +330,38 @@ def _chernoff_window(
 class ExactCounting:
     """Exact distribution of a count after ``k`` collisions (full counting statistics).
 
+    Exact up to the rigorous tail bound ``tail_mass`` and rounding.
+
     Attributes
     ----------
     count : str
-    k : (C,) int
+        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
+    k : ndarray of int64, shape (C,)
         Checkpoints (collisions).
-    values : (J,) int
+    values : ndarray of int64, shape (J,)
         The count values of the columns of ``probabilities`` (``0 .. J-1`` except for
         ``"net"``, which can be negative).
-    probabilities : (C, J) float
+    probabilities : ndarray of float64, shape (C, J)
         ``P(count = values[j] after k[c] collisions)``; zero outside each checkpoint's window.
         Sums to ``1 - leakage`` (the leaked weight carries no count).
-    mean, variance, mandel_q : (C,) float
+    mean, variance, mandel_q : ndarray of float64, shape (C,)
         Exact moments (from the Taylor expansion of the tilted channel, independent of the
         DFT; conditioned on no leakage); ``mandel_q = variance/mean - 1``, NaN where the mean
         is 0.
-    tail_mass : (C,) float
+    tail_mass : ndarray of float64, shape (C,)
         Chernoff upper bound on the probability outside the computed window (below ``tail``).
-    window : (C, 2) int
-        ``[lo, lo + S)`` is the window of each checkpoint (clipped to the natural support).
+    window : ndarray of int64, shape (C, 2)
+        First and last count value ``[lo, lo + S - 1]`` of the window of each checkpoint
+        (before clipping to the natural support).
     grid_size : int
         ``S``, the number of counting-field points (``s = 2 pi l / S``).
-    alias_check : (C,) float
+    alias_check : ndarray of float64, shape (C,)
         ``|sum_j j P_j - mean|`` + ``|variance from P - variance|``: an a posteriori check
         that the DFT did not alias (of order 1e-12 when it did not).
-    leakage : (C,) float
+    leakage : ndarray of float64, shape (C,)
         Population lost through the cutoff by each checkpoint.
+    seconds : float
+        Wall time, s.
     """
 
     count: str
@@ -322,7 +379,25 @@ class ExactCounting:
     seconds: float = 0.0
 
     def at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(values, probabilities)`` at checkpoint ``k`` (must be a checkpoint)."""
+        """The distribution at one checkpoint.
+
+        Parameters
+        ----------
+        k : int
+            A collision count in :attr:`k`.
+
+        Returns
+        -------
+        values : ndarray of int64, shape (J,)
+            Count values (all checkpoints share them).
+        probabilities : ndarray of float64, shape (J,)
+            ``P(count = values[j])`` after ``k`` collisions.
+
+        Raises
+        ------
+        ValueError
+            If ``k`` is not a checkpoint.
+        """
         hit = np.flatnonzero(self.k == k)
         if hit.size == 0:
             raise ValueError(f"k = {k} is not a checkpoint of this distribution")
@@ -361,6 +436,7 @@ def exact_distribution(
     Parameters
     ----------
     model : Micromaser
+        The model; its collision must be the same at every collision.
     n_collisions : int
         Number of collisions, ``>= 0``.
     count : {"g", "e", "emission", "absorption", "net"}
@@ -380,6 +456,26 @@ def exact_distribution(
     ExactCounting
         ``probabilities`` (C, J) on ``values`` (J,), exact mean, variance and Mandel Q per
         checkpoint, ``tail_mass`` (the bound on the mass outside the window), ``k``.
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments, or a collision that changes from collision to collision.
+    TruncationError
+        When the leaked population exceeds ``leakage_tol``.
+    RuntimeError
+        If the recovered distribution does not reproduce the exact moments (aliasing: a
+        bug, never expected).
+
+    Examples
+    --------
+    >>> import math
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=math.pi / 6, q=0.25, cutoff=10)
+    >>> dist = exact_distribution(m, 2, "g")
+    >>> values, p = dist.at(1)  # P(g) = q + (1 - q) sin^2(theta) after one collision
+    >>> values.tolist(), (p.round(10) + 0.0).tolist()
+    ([0, 1, 2], [0.5625, 0.4375, 0.0])
     """
     t0 = time.perf_counter()
     tail = real_in_range("tail", tail, 1e-300, 1e-3, allowed="in (0, 1e-3]")

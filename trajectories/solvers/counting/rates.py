@@ -36,16 +36,37 @@ POPULATION_CUTOFF_LIMIT = 2000
 
 @dataclasses.dataclass(frozen=True)
 class StationaryRates:
-    """Long-time counting statistics per collision, from the tilted channel's leading eigenvalue.
+    r"""Long-time counting statistics per collision, from the tilted channel's leading eigenvalue.
 
-    ``rate``: mean count per collision (``d ln theta / du`` at ``u = 0``, ``z = e^u``);
-    ``variance_rate``: variance growth per collision (second derivative); ``mandel_q``:
-    ``variance_rate / rate - 1`` (NaN for zero rate); ``eigenvalue``: ``theta(1)``, 1 minus
-    the leakage per collision of the stationary state; ``second_eigenvalue``: modulus of the
-    next eigenvalue (relaxation ``~ second_eigenvalue^k``); ``relaxation_collisions``:
-    ``-1 / ln(second / first)``; ``stationary_energy``: ``<n>`` of the right eigenvector;
-    ``dimension`` and ``method`` of the dense eigenproblem.
+    Exact (dense eigenproblem and perturbation theory, no sampling) for the channel on the
+    given cutoff; at long times :math:`E[J_k] \approx \mathrm{rate}\cdot k` and
+    :math:`\mathrm{Var}[J_k] \approx \mathrm{variance\_rate}\cdot k`.
 
+    Attributes
+    ----------
+    count : str
+        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
+    rate : float
+        Mean count per collision, :math:`d\ln\theta/du` at ``u = 0`` (``z = e^u``).
+    variance_rate : float
+        Variance growth per collision (the second derivative).
+    mandel_q : float
+        ``variance_rate / rate - 1`` (NaN for zero rate).
+    eigenvalue : float
+        :math:`\theta(1)`: 1 minus the leakage per collision of the stationary state.
+    second_eigenvalue : float
+        Modulus of the next eigenvalue (relaxation ``~ second_eigenvalue^k``).
+    relaxation_collisions : float
+        ``-1 / ln(second / first)``, collisions (inf if not separated).
+    stationary_energy : float
+        :math:`\langle n\rangle` of the right eigenvector, in units of :math:`\hbar\omega`.
+    dimension : int
+        Size of the dense eigenproblem (``N`` or ``N^2``).
+    method : str
+        Which eigenproblem was solved.
+
+    Notes
+    -----
     The eigenvector is the fixed point of the one-step channel *within the cutoff*: when the
     model is metastable (``relaxation_collisions`` huge; ``docs/METASTABILITY.md``) it need
     not be the state reached from the vacuum on any practical time scale.
@@ -117,12 +138,36 @@ def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
 
     Dense matrices: ``N x N`` (populations sector) when the qubits are incoherent, allowed up
     to ``N =`` :data:`POPULATION_CUTOFF_LIMIT`; ``N^2 x N^2`` otherwise, allowed up to ``N =``
-    :data:`DENSE_CUTOFF_LIMIT` (``ValueError`` above).
+    :data:`DENSE_CUTOFF_LIMIT`. The untilted spectrum is cached per model (8 models).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; its collision must be the same at every collision.
+    count : {"g", "e", "emission", "absorption", "net"}
+        The counted event.
 
     Returns
     -------
     StationaryRates
         Rates in counts per collision.
+
+    Raises
+    ------
+    ValueError
+        For an unknown count, a cutoff above the dense limit, or a collision that changes
+        from collision to collision.
+
+    Examples
+    --------
+    Lossless, incoherent qubits, fine-tuned: in the steady state every qubit leaves as it
+    came (the blocked ladder neither gains nor loses photons on average), so qubits leave
+    in ``g`` at the rate ``q``:
+
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, cutoff=20)
+    >>> round(stationary_rates(m, "g").rate, 10)
+    0.25
     """
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")

@@ -47,6 +47,9 @@ __all__ = ["EscapeTime", "escape_time", "ROUNDING_SEEDS"]
 class EscapeTime:
     r"""Lifetime of a plateau held inside the window of levels ``above .. below-1``.
 
+    Probabilities are per collision, times in collisions, energy in units of
+    :math:`\hbar\omega`.
+
     Attributes
     ----------
     below, above : int
@@ -81,8 +84,8 @@ class EscapeTime:
         power-iteration polishing of the quasi-stationary state.
     polish_iterations : int
         Power iterations used.
-    rho : (M, M) complex
-        The quasi-stationary state on the window, trace 1.
+    rho : ndarray of complex128, shape (M, M)
+        The quasi-stationary state on the window (``M = below - above``), trace 1.
     energy, purity : float
         Its observables (levels counted from 0).
     next_rate : float
@@ -156,6 +159,15 @@ def escape_time(
         ``rate`` per collision from the flux across the boundaries, ``lifetime`` in
         collisions (a lower bound where the rate is out of double precision's reach).
 
+    Raises
+    ------
+    ValueError
+        If ``below`` exceeds the cutoff, the window holds fewer than 2 levels, or
+        ``from_state`` has weight outside the window.
+    SteadyStateError
+        If the slowest mode in the window is not a quasi-stationary state (no plateau), or
+        ``from_state`` overlaps none of the computed modes.
+
     Notes
     -----
     The rate counts as resolved when it exceeds 10x ``rate_noise``: the flux's fluctuation
@@ -163,7 +175,18 @@ def escape_time(
     channel and three versions of it with every coefficient perturbed by one rounding unit
     (fixed seeds, so the verdict is the same on every CPU). Otherwise ``lifetime`` is the
     lower bound ``-1/ln(1 - min(rate + 3 rate_noise, rate_cap))``, ``rate_cap`` the rate
-    the eigenvalue allows.
+    the eigenvalue allows. ``docs/METASTABILITY.md`` applies it to the paper's cases.
+
+    Examples
+    --------
+    The plateau below the blocked transition 2 -> 3, left by thermal absorption:
+
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(3), q=0.25, cutoff=8, gamma_tr=0.05,
+    ...                   nbar=0.2)
+    >>> esc = escape_time(m, below=3)
+    >>> round(esc.rate, 5), round(esc.lifetime, 1), esc.is_lower_bound
+    (0.01387, 71.6, False)
     """
     n = model.cutoff
     below = n if below is None else integer_at_least("below", below, 2)

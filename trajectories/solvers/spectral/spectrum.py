@@ -69,7 +69,23 @@ def _steady_bytes(n: int, loss: bool, coherent: bool) -> int:
 
 
 def check_steady_memory(model: Micromaser) -> None:
-    """Refuse, before any allocation, a spectrum whose memory exceeds this machine's."""
+    """Refuse, before any allocation, a spectrum whose memory exceeds this machine's.
+
+    The bound: the exact propagator's dense matrices (``40 N^2`` bytes), with loss the
+    packed dense loss layout (``4 (N+1)^3``), and for coherent qubits ARPACK's Krylov basis
+    in Liouville space (``320 N^2``).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; its cutoff, loss and qubit coherence set the bound.
+
+    Raises
+    ------
+    ValueError
+        Naming the largest cutoff that fits, when the bound exceeds
+        :func:`~trajectories.validation.machine_memory`.
+    """
     n = model.cutoff
     loss = model.has_loss
     coherent = not keeps_diagonal(model)
@@ -97,8 +113,19 @@ class SteadyStateError(RuntimeError):
 
     Raised when the residual ``||T(rho) - rho||`` exceeds the tolerance, when the gap
     between eigenvalue 1 and the next eigenvalue is not resolved in double precision,
-    or when ARPACK does not converge. ``spectrum`` holds the :class:`Spectrum` computed
-    before the refusal (None when it failed itself).
+    or when ARPACK does not converge.
+
+    Parameters
+    ----------
+    message : str
+        What could not be certified, with the numbers.
+    spectrum : Spectrum or None, optional
+        The spectrum computed before the refusal.
+
+    Attributes
+    ----------
+    spectrum : Spectrum or None
+        As given: inspect it to see why (``None`` when the spectrum itself failed).
     """
 
     def __init__(self, message: str, spectrum: Spectrum | None = None):
@@ -108,9 +135,30 @@ class SteadyStateError(RuntimeError):
 
 # ============================================================================ the channel
 def one_step_channel(model: Micromaser, floor: int = 0) -> OneStepChannel:
-    """The one-step channel the spectral solvers use: the same at every collision, dense loss
-    layout (every block entry kept; the layout its perturbed copies have too), memory
-    checked before anything is built."""
+    """The one-step channel the spectral solvers use.
+
+    The same channel at every collision, dense loss layout (every block entry kept; the
+    layout its perturbed copies have too), memory checked before anything is built.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model.
+    floor : int, optional
+        Lowest kept level (absorbing bottom boundary), default 0.
+
+    Returns
+    -------
+    OneStepChannel
+        The channel on ``M = N - floor`` levels.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a Micromaser, the channel differs from collision to collision
+        (a Rabi collision whose phases do not repeat every collision), or the memory
+        check fails.
+    """
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
     check_steady_memory(model)
@@ -129,31 +177,35 @@ def one_step_channel(model: Micromaser, floor: int = 0) -> OneStepChannel:
 class Spectrum:
     r"""Leading eigenvalues and eigenvectors of the one-step channel.
 
+    Eigenvalues are per collision (dimensionless); :math:`|\lambda| \le 1` since the
+    channel is trace non-increasing. ``K`` is the number computed.
+
     Attributes
     ----------
     model : Micromaser
-    eigenvalues : (k,) complex
+        The model.
+    eigenvalues : ndarray of complex128, shape (K,)
         By decreasing modulus (ties: real first, then by sector).
-    sectors : (k,) int or None
+    sectors : ndarray of int64, shape (K,), or None
         Diagonal index ``d`` of each eigenvector (``c = 0``); None when the qubits'
         coherence couples the diagonals (then the full Liouville space is solved).
-    right, left : (k, M, M) complex or None
+    right, left : ndarray of complex128, shape (K, M, M), or None
         Right eigenvectors :math:`T(R_k) = \lambda_k R_k` (trace 1 where the trace is not
         ~0, else unit Frobenius norm) and left ones :math:`T^\dagger(L_k) = \bar\lambda_k
         L_k`, biorthonormal: :math:`\mathrm{Tr}(L_j^\dagger R_k) = \delta_{jk}` (a left
         vector that could not be matched, at the edge of the computed set, is NaN). Only with
         ``vectors=True``; ``left`` is None in :attr:`SteadyState.spectrum` when no
         projection was needed.
-    residuals : (k,) float
+    residuals : ndarray of float64, shape (K,), or None
         ``||T(R_k) - lambda_k R_k|| / ||R_k||`` (Frobenius), when vectors are kept.
-    sector_leading : dict
+    sector_leading : dict of int to ndarray
         For ``c = 0``: ``{d: leading eigenvalues of T_d}`` for every ``d >= 0`` solved.
     method : str
         ``"sectors"`` (dense blocks ``T_d``) or ``"liouville"`` (ARPACK on ``T``).
     floor : int
         Lowest kept level (0 unless built for a window).
     seconds : float
-        Wall time.
+        Wall time, s.
     """
 
     model: Micromaser
@@ -170,18 +222,19 @@ class Spectrum:
     # ----------------------------------------------------------------- derived
     @property
     def moduli(self) -> np.ndarray:
-        """``|lambda_k|``, shape ``(k,)``."""
+        """``|lambda_k|``, shape ``(K,)``."""
         return np.abs(self.eigenvalues)
 
     @property
     def rates(self) -> np.ndarray:
-        """Decay rates per collision ``1 - |lambda_k|`` (``<= ONE_TOL``: not resolved)."""
+        """Decay rates per collision ``1 - |lambda_k|``, shape ``(K,)`` (``<= ONE_TOL``: not
+        resolved)."""
         return 1.0 - self.moduli
 
     @property
     def relaxation_collisions(self) -> np.ndarray:
         r"""Relaxation times :math:`-1/\ln|\lambda_k|` in collisions (inf where
-        ``1 - |lambda_k| <= ONE_TOL``), shape ``(k,)``."""
+        ``1 - |lambda_k| <= ONE_TOL``), shape ``(K,)``."""
         mod = self.moduli
         with np.errstate(divide="ignore"):
             tau = -1.0 / np.log(np.where(mod > 0, mod, np.nextafter(0.0, 1.0)))
@@ -189,12 +242,13 @@ class Spectrum:
 
     @property
     def stationary(self) -> np.ndarray:
-        """Mask of eigenvalue 1 (``|lambda - 1| <= ONE_TOL``)."""
+        """Mask of eigenvalue 1 (``|lambda - 1| <= ONE_TOL``), bool, shape ``(K,)``."""
         return np.abs(self.eigenvalues - 1.0) <= ONE_TOL
 
     @property
     def peripheral(self) -> np.ndarray:
-        """Mask of peripheral modes: ``|lambda| = 1`` (within ONE_TOL) but ``lambda != 1``."""
+        """Mask of peripheral modes, ``|lambda| = 1`` (within ONE_TOL) but ``lambda != 1``,
+        bool, shape ``(K,)``: persistent oscillations."""
         return (np.abs(self.moduli - 1.0) <= ONE_TOL) & ~self.stationary
 
     @property
@@ -208,18 +262,54 @@ class Spectrum:
             raise ValueError("this Spectrum has no eigenvectors: call spectrum(..., vectors=True)")
 
     def coefficients(self, rho0: np.ndarray) -> np.ndarray:
-        r"""Mode amplitudes :math:`\mathrm{Tr}(L_k^\dagger\rho_0)` of a state ``(M, M)``."""
+        r"""Mode amplitudes :math:`c_k = \mathrm{Tr}(L_k^\dagger\rho_0)` of a state.
+
+        Then :math:`\rho(k) \approx \sum_j c_j \lambda_j^k R_j` on the computed modes.
+
+        Parameters
+        ----------
+        rho0 : ndarray, shape (M, M)
+            Initial state (or any matrix) on levels ``floor .. N-1``.
+
+        Returns
+        -------
+        ndarray of complex128, shape (K,)
+            The amplitudes (NaN for unmatched left vectors).
+
+        Raises
+        ------
+        ValueError
+            If the spectrum has no eigenvectors (``vectors=False``).
+        """
         self._need_vectors()
         return np.einsum("kij,ij->k", self.left.conj(), rho0)
 
     def project(self, rho0: np.ndarray, modes: np.ndarray) -> np.ndarray:
-        r"""Spectral projection of ``rho0`` ``(M, M)`` on the span of ``modes`` (boolean
-        mask or indices): :math:`\sum_{k} R_k\,\mathrm{Tr}(L_k^\dagger\rho_0)`.
+        r"""Spectral projection of ``rho0`` on the span of some modes.
 
-        Evaluated as :math:`V(W^\dagger V)^{-1}W^\dagger\rho_0` with the right (``V``) and
-        left (``W``) vectors of the chosen modes, so it stays exact when nearly degenerate
-        modes mix inside a cluster (their single eigenvectors are ill-conditioned, the
-        projector on the cluster is not).
+        :math:`\sum_{k} R_k\,\mathrm{Tr}(L_k^\dagger\rho_0)`, evaluated as
+        :math:`V(W^\dagger V)^{-1}W^\dagger\rho_0` with the right (``V``) and left (``W``)
+        vectors of the chosen modes, so it stays exact when nearly degenerate modes mix
+        inside a cluster (their single eigenvectors are ill-conditioned, the projector on
+        the cluster is not).
+
+        Parameters
+        ----------
+        rho0 : ndarray, shape (M, M)
+            The state to project.
+        modes : array_like of bool, shape (K,), or of int
+            A mask or the indices of the modes (e.g. ``spec.stationary``).
+
+        Returns
+        -------
+        ndarray of complex128, shape (M, M)
+            The projection (e.g. the long-time limit from ``rho0`` when ``modes`` are the
+            stationary ones).
+
+        Raises
+        ------
+        ValueError
+            If the spectrum has no eigenvectors.
         """
         self._need_vectors()
         idx = np.flatnonzero(modes) if np.asarray(modes).dtype == bool else np.asarray(modes)
@@ -240,8 +330,28 @@ class Spectrum:
 
         The slowest non-stationary, non-peripheral mode whose amplitude
         :math:`|\mathrm{Tr}(L_k^\dagger\rho_0)\,\mathrm{Tr}(O R_k)|` exceeds ``min_weight``
-        times the largest such amplitude. ``observable``: ``(M, M)`` matrix or ``(M,)``
-        diagonal; default the photon number (energy). None if no computed mode qualifies.
+        times the largest such amplitude: its relaxation time is the one seen in
+        :math:`\langle O\rangle(k)`.
+
+        Parameters
+        ----------
+        rho0 : ndarray, shape (M, M)
+            Initial state.
+        observable : ndarray, shape (M, M) or (M,), optional
+            The observable :math:`O`, a matrix or its diagonal; default the photon number
+            (the energy).
+        min_weight : float, optional
+            Relative amplitude below which a mode does not count (default 1e-8).
+
+        Returns
+        -------
+        int or None
+            Index into :attr:`eigenvalues`; ``None`` if no computed mode qualifies.
+
+        Raises
+        ------
+        ValueError
+            If the spectrum has no eigenvectors.
         """
         self._need_vectors()
         m = rho0.shape[0]
@@ -297,6 +407,14 @@ def spectrum(
         Eigenvalues (dimensionless, per collision) by decreasing modulus, relaxation
         times ``-1/ln|lambda|`` in collisions, sectors ``d`` for ``c = 0``.
 
+    Raises
+    ------
+    ValueError
+        For invalid arguments, a channel that differs from collision to collision, or a
+        memory bound above the machine's.
+    SteadyStateError
+        When ARPACK does not converge.
+
     Notes
     -----
     ``c = 0``: every sector :math:`T_d` (``d >= 0``; :math:`T_{-d} = T_d`) is a small real
@@ -304,6 +422,20 @@ def spectrum(
     ``n_eigs``-th largest eigenvalue found so far are skipped (Collatz-Wielandt bound).
     Otherwise ARPACK ``eigs(which='LM')`` on the matrix-free Liouville operator, with a
     Rayleigh-Ritz step on the converged subspace (and on the adjoint for left vectors).
+
+    Examples
+    --------
+    Without loss, fine-tuned and with incoherent qubits, the levels below the blocked
+    transition ``m - 1 -> m`` hold one steady state (above it the weight leaks through the
+    cutoff); the coherence sectors ``d = +-1`` relax together:
+
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(3), q=0.25, cutoff=6)
+    >>> spec = spectrum(m, 4)
+    >>> spec.method, spec.multiplicity_of_one, spec.sectors.tolist()
+    ('sectors', 1, [0, 1, -1, 0])
+    >>> round(float(spec.relaxation_collisions[1]), 3)  # collisions
+    7.347
     """
     n_eigs = integer_at_least("n_eigs", n_eigs, 1)
     channel = one_step_channel(model, floor)

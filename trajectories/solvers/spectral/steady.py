@@ -50,16 +50,17 @@ class QuasiStationary:
 
     Attributes
     ----------
-    rho : (M, M) complex
+    rho : ndarray of complex128, shape (M, M)
         :math:`\sum_{k\,\mathrm{slow}} R_k\,\mathrm{Tr}(L_k^\dagger\rho_0)`, Hermitian; its
         trace is the weight that has not left through the cutoff (~1).
     energy, purity, ergotropy, fano, entropy : float
-        Observables of ``rho`` (energy in hbar omega = mean photon number; entropy in nats).
+        Observables of ``rho`` (energy and ergotropy in units of :math:`\hbar\omega`, the
+        energy being the mean photon number; entropy in nats).
     lifetime : float
         Collisions: ``-1/ln|lambda|`` of the slowest non-stationary slow mode present in
         ``rho0`` (inf when the state is the fixed point itself). For rates below ~1e-8 use
-        :func:`escape_time`, which keeps more digits.
-    slow_eigenvalues : (s,) complex
+        :func:`~trajectories.solvers.spectral.escape.escape_time`, which keeps more digits.
+    slow_eigenvalues : ndarray of complex128, shape (S,)
         The eigenvalues of the slow cluster used for the projection.
     """
 
@@ -86,13 +87,15 @@ class SteadyState:
     Attributes
     ----------
     model : Micromaser
-    rho : (N, N) complex
+        The model.
+    rho : ndarray of complex128, shape (N, N)
         The fixed point :math:`T(\rho) = \rho`, trace 1, Hermitian. When eigenvalue 1 is
         degenerate (``unique`` False: a lossless model with blocked transitions) it is the
         limit reached from ``from_state`` (default vacuum), the projection with the left
         eigenvectors of eigenvalue 1.
     energy, purity, ergotropy, fano, entropy : float
-        Its observables (energy = mean photon number, entropy in nats).
+        Its observables (energy and ergotropy in units of :math:`\hbar\omega`, energy =
+        mean photon number; entropy in nats).
     residual : float
         ``||T(rho) - rho||`` (Frobenius); below ``tol`` or the solver refuses.
     energy_error : float
@@ -105,16 +108,17 @@ class SteadyState:
     metastable : bool
         True when non-stationary modes cluster near 1: ``1 - |lambda_j| < SEPARATION *
         (1 - |lambda_{j+1}|)`` for some slow mode ``j``.
-    slow_eigenvalues : (s,) complex
+    slow_eigenvalues : ndarray of complex128, shape (S,)
         Eigenvalues of the slow cluster (stationary ones included).
-    slow_rates : (s',) float
+    slow_rates : ndarray of float64, shape (S',)
         ``1 - |lambda|`` per collision of the slow non-stationary modes.
     quasi_stationary : QuasiStationary or None
         The state reached from ``from_state`` (default vacuum when ``metastable``) on
         times between the fast and the slow relaxation.
     spectrum : Spectrum
+        The spectrum the fixed point was taken from (with its eigenvectors).
     time_scale : str
-        Which time scale the numbers in ``rho`` belong to.
+        Which time scale the numbers in ``rho`` belong to (``docs/MODEL.md``, Sec. 9).
     """
 
     model: Micromaser
@@ -137,7 +141,8 @@ class SteadyState:
 
     @property
     def relaxation_collisions(self) -> np.ndarray:
-        """Relaxation times ``-1/ln|lambda_k|`` of the computed modes, in collisions."""
+        """Relaxation times ``-1/ln|lambda_k|`` of the computed modes, in collisions, shape
+        ``(K,)``."""
         return self.spectrum.relaxation_collisions
 
     def __repr__(self) -> str:
@@ -285,6 +290,7 @@ def steady_state(
     Returns
     -------
     SteadyState
+        The fixed point, its observables and residual, and the slow structure.
 
     Raises
     ------
@@ -292,8 +298,29 @@ def steady_state(
         Residual above ``tol`` (e.g. population leaks through the cutoff: no fixed point);
         eigenvalue 1 numerically degenerate in a lossy model (the gap
         ``1 - |lambda_1| <= ONE_TOL`` is not resolved, so the fixed point is not determined
-        in double precision: use :func:`quasi_stationary` and :func:`escape_time`); ARPACK
-        failure.
+        in double precision: use :func:`quasi_stationary` and
+        :func:`~trajectories.solvers.spectral.escape.escape_time`); ARPACK failure.
+    ValueError
+        For invalid arguments, a channel that differs from collision to collision, or a
+        memory bound above the machine's.
+
+    Notes
+    -----
+    Exact up to the eigensolver's rounding (the residual is reported). The fixed point
+    belongs to the given cutoff: with weak loss the state a run shows for a very long time
+    can be a quasi-stationary one instead (``docs/MODEL.md``, Sec. 9;
+    ``docs/METASTABILITY.md``).
+
+    Examples
+    --------
+    Lossless, fine-tuned, incoherent qubits: the closed form of ``docs/MODEL.md``, Sec. 6
+    (:func:`~trajectories.solvers.closed_forms.incoherent_steady_populations`):
+
+    >>> import trajectories as tj
+    >>> m = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, cutoff=20)
+    >>> ss = steady_state(m)
+    >>> round(ss.energy, 8), round(ss.purity, 8), ss.unique, ss.metastable
+    (13.50000105, 0.50000007, True, False)
     """
     tol = real_in_range("tol", tol, 0.0)
     n_eigs = integer_at_least("n_eigs", n_eigs, 2)
@@ -411,14 +438,37 @@ def _quasi_from_spectrum(spec: Spectrum, cluster: np.ndarray, rho0: np.ndarray) 
 def quasi_stationary(
     model: Micromaser, from_state: np.ndarray | None = None, *, n_eigs: int = 8
 ) -> QuasiStationary:
-    r"""The state reached from ``from_state`` (default vacuum) once the fast modes have
-    decayed, before the slow ones act: :math:`\sum_{k\,\mathrm{slow}} R_k
-    \mathrm{Tr}(L_k^\dagger\rho_0)` over the slow cluster of the spectrum (just the
-    stationary modes when there is no metastability).
+    r"""The state reached from ``from_state`` once the fast modes have decayed.
 
-    Works also where :func:`steady_state` refuses because eigenvalue 1 is numerically
-    degenerate: the projector on the whole cluster is well determined even when the single
-    eigenvectors inside it are not. Returns :class:`QuasiStationary` (shapes ``(N, N)``).
+    Before the slow modes act: :math:`\sum_{k\,\mathrm{slow}} R_k
+    \mathrm{Tr}(L_k^\dagger\rho_0)` over the slow cluster of the spectrum (just the
+    stationary modes when there is no metastability). It is what a run from ``from_state``
+    shows for ``1/(1-|lambda_fast|) << k << lifetime`` collisions (``docs/MODEL.md``,
+    Sec. 9). Works also where :func:`steady_state` refuses because eigenvalue 1 is
+    numerically degenerate: the projector on the whole cluster is well determined even when
+    the single eigenvectors inside it are not.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model on ``N = model.cutoff`` levels.
+    from_state : array_like, shape (N,) or (N, N), optional
+        State vector or density matrix to start from; default the vacuum.
+    n_eigs : int, optional
+        Number of leading eigenvalues computed (doubled, up to 64, until the slow cluster
+        is separated from the rest), ``>= 2``.
+
+    Returns
+    -------
+    QuasiStationary
+        The state (shape ``(N, N)``), its observables and its lifetime in collisions.
+
+    Raises
+    ------
+    ValueError
+        For invalid arguments or a memory bound above the machine's.
+    SteadyStateError
+        When ARPACK does not converge.
     """
     channel = one_step_channel(model)
     spec, cluster, _ = _spectrum_with_cluster(channel, integer_at_least("n_eigs", n_eigs, 2))
