@@ -108,6 +108,8 @@ class CountStatistics:
         k-statistics (unbiased estimators) of the cumulants ``kappa_1 .. kappa_4``.
     error_method : str
         How the standard errors were obtained (delete-one jackknife over trajectories).
+    model : Micromaser or None
+        The ensemble's model.
     """
 
     count: str
@@ -123,7 +125,18 @@ class CountStatistics:
     model: Micromaser | None = None
 
     def index(self, k: int | None = None) -> int:
-        """Index of the checkpoint nearest to ``k`` (the last one for ``None``)."""
+        """Index of the checkpoint nearest to ``k``.
+
+        Parameters
+        ----------
+        k : int, optional
+            A collision count; ``None`` (default) means the last checkpoint.
+
+        Returns
+        -------
+        int
+            Index into :attr:`k` (the first of two equally near checkpoints).
+        """
         if k is None:
             return self.k.size - 1
         return int(np.argmin(np.abs(self.k - int(k))))
@@ -248,9 +261,22 @@ def histogram(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised histogram of a count across trajectories at the checkpoint nearest ``k``.
 
-    Returns ``(values, frequency, stderr)``, each of shape ``(V,)``: every integer from the
-    smallest to the largest observed count, the fraction of (non-leaked) trajectories with
-    that count, and its binomial standard error ``sqrt(f (1 - f) / M)``.
+    Parameters
+    ----------
+    stats : CountStatistics
+        From :func:`from_ensemble`.
+    k : int, optional
+        A collision count; default the last checkpoint.
+
+    Returns
+    -------
+    values : ndarray of int64, shape (V,)
+        Every integer from the smallest to the largest observed count.
+    frequency : ndarray of float64, shape (V,)
+        The fraction of (non-leaked) trajectories with that count.
+    stderr : ndarray of float64, shape (V,)
+        Its binomial standard error ``sqrt(f (1 - f) / M)``. All three arrays are empty
+        when no trajectory is left at that checkpoint.
     """
     i = stats.index(k)
     x = stats.counts[stats.valid[:, i], i]
@@ -265,11 +291,23 @@ def histogram(
 
 @dataclasses.dataclass(frozen=True)
 class ChiSquare:
-    """Pearson chi-square test of integer samples against a distribution.
+    r"""Pearson chi-square test of integer samples against a distribution.
 
-    ``statistic``, ``dof`` (bins - 1), ``pvalue``; ``edges`` (B + 1,) are the merged bins'
-    value boundaries (bin b holds ``edges[b] <= value < edges[b+1]``), ``observed`` and
-    ``expected`` (B,) their counts.
+    Attributes
+    ----------
+    statistic : float
+        :math:`\chi^2 = \sum_b (O_b - E_b)^2/E_b`.
+    dof : int
+        Degrees of freedom, bins - 1.
+    pvalue : float
+        :math:`P(\chi^2_{dof} \ge \mathrm{statistic})` (NaN for a single bin).
+    edges : ndarray of int64, shape (B + 1,)
+        The merged bins' value boundaries: bin ``b`` holds
+        ``edges[b] <= value < edges[b+1]``.
+    observed : ndarray of float64, shape (B,)
+        Samples per bin.
+    expected : ndarray of float64, shape (B,)
+        Expected samples per bin.
     """
 
     statistic: float
@@ -287,12 +325,42 @@ def chi_square(
     *,
     min_expected: float = 5.0,
 ) -> ChiSquare:
-    """Chi-square test of integer ``samples`` (M,) against ``probabilities`` (J,) on ``values``.
+    """Chi-square test of integer samples against a distribution on consecutive integers.
 
-    ``values`` are consecutive integers. The probabilities are renormalised to sum to one
-    (the exact distributions miss only the leaked weight). Adjacent values are merged, from
-    the left, until each bin expects at least ``min_expected`` samples (the remainder joins
-    the last bin); samples outside ``values`` join the nearest end bin.
+    The probabilities are renormalised to sum to one (the exact distributions miss only
+    the leaked weight). Adjacent values are merged, from the left, until each bin expects
+    at least ``min_expected`` samples (the remainder joins the last bin); samples outside
+    ``values`` join the nearest end bin. The samples must be independent counts (e.g. one
+    per trajectory), not averaged populations (``docs/MODEL.md``, Sec. 5).
+
+    Parameters
+    ----------
+    samples : array_like of int, shape (M,)
+        Observed values, one per trajectory.
+    values : array_like of int, shape (J,)
+        Consecutive integers on which ``probabilities`` is given.
+    probabilities : array_like of float, shape (J,)
+        The reference distribution (negative rounding is clipped to 0).
+    min_expected : float, optional
+        Smallest expected count per bin (default 5).
+
+    Returns
+    -------
+    ChiSquare
+        Statistic, degrees of freedom, p-value and the bins.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` and ``probabilities`` differ in length, are empty, or ``values`` are
+        not consecutive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> test = chi_square(np.repeat([0, 1], 50), [0, 1], [0.5, 0.5])
+    >>> test.statistic, test.dof, test.pvalue
+    (0.0, 1, 1.0)
     """
     samples = np.asarray(samples, dtype=np.int64)
     values = np.asarray(values, dtype=np.int64)
@@ -330,10 +398,21 @@ def chi_square(
 class WaitingTimes:
     """Waiting times between successive events of one kind, pooled over trajectories.
 
-    ``values`` (W,): the waiting times, in units of ``t_r`` (the time between collisions)
-    for emissions, in collisions for qubits found in g; ``trajectory`` (W,): the index of the
-    trajectory each came from; ``n_trajectories``: trajectories used; ``n_excluded``:
-    trajectories left out (jump log overflowed); ``unit``: the unit as text.
+    Attributes
+    ----------
+    kind : str
+        ``"emission"`` or ``"g"``.
+    values : ndarray, shape (W,)
+        The waiting times: float, in units of ``t_r`` (the time between collisions), for
+        emissions; int64, in collisions, for qubits found in g.
+    trajectory : ndarray of int64, shape (W,)
+        The index of the trajectory each came from.
+    n_trajectories : int
+        Trajectories used.
+    n_excluded : int
+        Trajectories left out (jump log overflowed).
+    unit : str
+        The unit as text.
     """
 
     kind: str
@@ -358,10 +437,20 @@ def emission_waiting_times(ens: EnsembleResult) -> WaitingTimes:
     ``J`` jumps) are excluded and counted in ``n_excluded``; the time before the first
     emission is not a waiting time between emissions and is not included.
 
+    Parameters
+    ----------
+    ens : EnsembleResult
+        A run with a jump log.
+
     Returns
     -------
     WaitingTimes
         ``values`` (W,) float in units of ``t_r``.
+
+    Raises
+    ------
+    ValueError
+        If the ensemble recorded no jump times.
     """
     per = ens.per_trajectory
     if per.jump_times.shape[1] == 0:
@@ -396,10 +485,20 @@ def g_waiting_times(ens: EnsembleResult) -> WaitingTimes:
     collision k is read from the increment of the g count between checkpoints k-1 and k.
     The wait before the first qubit in g is not included.
 
+    Parameters
+    ----------
+    ens : EnsembleResult
+        A run with every collision as a checkpoint.
+
     Returns
     -------
     WaitingTimes
         ``values`` (W,) int64, in collisions (>= 1).
+
+    Raises
+    ------
+    ValueError
+        If the checkpoints are not consecutive collisions.
     """
     k = np.asarray(ens.k)
     if k.size < 2 or np.any(np.diff(k) != 1):
@@ -419,11 +518,19 @@ def g_waiting_times(ens: EnsembleResult) -> WaitingTimes:
 
 @dataclasses.dataclass(frozen=True)
 class PerTrajectoryEnergy:
-    """The conditional energies ``<n>_i`` at one checkpoint (unravelling-dependent).
+    r"""The conditional energies ``<n>_i`` at one checkpoint (unravelling-dependent).
 
-    ``values`` (M',) in units of hbar*omega (non-leaked trajectories), ``k`` the checkpoint,
-    ``mean`` their average (this one *is* physical: the exact energy), ``note`` says why
-    the spread is not a measurable quantity.
+    Attributes
+    ----------
+    k : int
+        The checkpoint (collisions).
+    values : ndarray of float64, shape (M',)
+        :math:`\langle n\rangle_i` of the non-leaked trajectories, in units of
+        :math:`\hbar\omega`.
+    mean : float
+        Their average: this one *is* physical (an estimate of the exact energy).
+    note : str
+        Why the spread is not a measurable quantity (:data:`UNRAVELLING_NOTE`).
     """
 
     k: int
@@ -433,11 +540,22 @@ class PerTrajectoryEnergy:
 
 
 def energy_per_trajectory(ens: EnsembleResult, k: int | None = None) -> PerTrajectoryEnergy:
-    """Distribution of the per-trajectory photon number ``<n>_i`` at the checkpoint nearest ``k``.
+    r"""Distribution of the per-trajectory photon number ``<n>_i`` at the checkpoint nearest ``k``.
 
     Not a measurable distribution: ``<n>_i`` depends on the unravelling (``docs/MODEL.md``
-    Sec. 4); only its mean equals the exact energy. Returns :class:`PerTrajectoryEnergy`
-    (units hbar*omega).
+    Sec. 4); only its mean equals the exact energy.
+
+    Parameters
+    ----------
+    ens : EnsembleResult
+        The ensemble.
+    k : int, optional
+        A collision count; default the last checkpoint.
+
+    Returns
+    -------
+    PerTrajectoryEnergy
+        The values (units of :math:`\hbar\omega`) at the checkpoint nearest ``k``.
     """
     kk = np.asarray(ens.k)
     i = kk.size - 1 if k is None else int(np.argmin(np.abs(kk - int(k))))
