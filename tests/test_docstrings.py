@@ -10,6 +10,12 @@ For each module in ``DOCUMENTED`` and each name in its ``__all__``:
   argument of its constructor is named in one of them;
 - a property has a docstring (one line stating the unit or shape is enough).
 
+Every cross-reference (``:func:``, ``:class:``, ``:meth:``, ``:mod:``, ``:data:``,
+``:attr:``) in those docstrings resolves, every repository path they quote
+(``docs/...``, ``tests/...``) exists, and none cites a file outside the repository, an issue
+or a branch. A docstring with a backslash (LaTeX) is a raw string, so that ``\theta`` is
+not silently a tab.
+
 Constants (numbers, strings, tuples) are documented by the ``#:`` comment above them and
 are not checked here. Names re-exported from another module are checked where they are
 listed, so a re-export cannot lose its documentation.
@@ -24,14 +30,17 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import inspect
 import re
 import textwrap
+import tokenize
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "trajectories"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "trajectories"
 
 #: Modules whose public names must be fully documented.
 DOCUMENTED = [
@@ -248,3 +257,100 @@ def test_every_module_is_listed():
             found.add(".".join(parts))
     unlisted = sorted(found - set(DOCUMENTED) - set(PENDING))
     assert not unlisted, f"add to DOCUMENTED or PENDING: {unlisted}"
+
+
+# ------------------------------------------------------------------------- references
+_ROLE = re.compile(r":(?:mod|func|class|meth|data|attr|obj|exc):`([^`]+)`")
+_PATH = re.compile(r"``((?:docs|tests|analysis|examples|trajectories)/[\w./-]+)``")
+_FORBIDDEN = re.compile(r"SPEC\.md|\bissues?\s+#?\d|\bbranch(?:es)?\s+[a-z]+\d")
+
+
+def _attribute_names(cls) -> set[str]:
+    """Instance attributes a class documents or declares (not visible on the class)."""
+    names = set(getattr(cls, "__dataclass_fields__", {}))
+    doc = cls.__doc__ or ""
+    for key in ("Attributes", "Parameters"):
+        if key in sections(doc):
+            names |= documented_names(sections(doc)[key])
+    return names
+
+
+def _lookup(obj, parts: list[str]) -> bool:
+    for i, part in enumerate(parts):
+        if hasattr(obj, part):
+            obj = getattr(obj, part)
+        elif inspect.isclass(obj) and part in _attribute_names(obj) and i == len(parts) - 1:
+            return True
+        else:
+            return False
+    return True
+
+
+def _resolves(target: str, module, owner) -> bool:
+    m = re.search(r"<([^>]+)>", target)
+    parts = (m.group(1) if m else target).strip().lstrip("~").split(".")
+    if parts[0] == "trajectories":
+        for i in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            return _lookup(obj, parts[i:])
+        return False
+    scopes = [module] + ([owner] if owner is not None else [])
+    return any(_lookup(scope, parts) for scope in scopes)
+
+
+def _docstrings(modname: str):
+    """``(where, docstring, module it is resolved in, owning class)`` of a module's API."""
+    mod = importlib.import_module(modname)
+    yield modname, mod.__doc__ or "", mod, None
+    for name in getattr(mod, "__all__", []):
+        obj = getattr(mod, name)
+        if inspect.ismodule(obj) or not (inspect.isclass(obj) or callable(obj)):
+            continue
+        home = inspect.getmodule(_unwrap(obj)) or mod
+        owner = obj if inspect.isclass(obj) else None
+        if obj.__doc__:
+            yield f"{modname}.{name}", obj.__doc__, home, owner
+        if owner is None:
+            continue
+        for key, member in vars(obj).items():
+            func = getattr(member, "__func__", member)
+            func = getattr(func, "fget", func)
+            if not key.startswith("__") and getattr(func, "__doc__", None):
+                yield f"{modname}.{name}.{key}", func.__doc__, home, owner
+
+
+@pytest.mark.parametrize("modname", DOCUMENTED)
+def test_references_resolve(modname):
+    problems = []
+    for where, doc, home, owner in _docstrings(modname):
+        for m in _ROLE.finditer(doc):
+            if not _resolves(m.group(1), home, owner):
+                problems.append(f"{where}: unresolved reference {m.group(0)}")
+        for m in _PATH.finditer(doc):
+            if not (ROOT / m.group(1)).exists():
+                problems.append(f"{where}: no file {m.group(1)} in the repository")
+        for m in _FORBIDDEN.finditer(doc):
+            problems.append(f"{where}: cites {m.group(0)!r} (not in the repository)")
+    assert not problems, "\n".join(problems)
+
+
+_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\[a-zA-Z]")
+
+
+@pytest.mark.parametrize("modname", DOCUMENTED)
+def test_docstrings_with_latex_are_raw(modname):
+    """``\\theta`` in a plain string is a tab and ``heta``: LaTeX needs r-strings."""
+    path = Path(importlib.util.find_spec(modname).origin)
+    problems = []
+    with path.open() as fh:
+        for tok in tokenize.generate_tokens(fh.readline):
+            if tok.type != tokenize.STRING:
+                continue
+            prefix = re.match(r"[a-zA-Z]*", tok.string).group(0).lower()
+            body = tok.string[len(prefix) :]
+            if "r" not in prefix and body.startswith(('"""', "'''")) and _ESCAPE.search(body):
+                problems.append(f"{modname}:{tok.start[0]}: docstring with a backslash is not raw")
+    assert not problems, "\n".join(problems)

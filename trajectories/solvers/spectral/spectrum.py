@@ -19,8 +19,8 @@ applied matrix-free (:class:`~trajectories.channels.one_step.OneStepChannel`): t
   (biorthonormal, :math:`\mathrm{Tr}(L_j^\dagger R_k) = \delta_{jk}`; :math:`T` is not
   normal).
 
-Fixed points and quasi-stationary states (:mod:`.steady`) and escape times of plateaus
-(:mod:`.escape`) are built on it.
+Fixed points and quasi-stationary states (:mod:`~trajectories.solvers.spectral.steady`) and escape times of plateaus
+(:mod:`~trajectories.solvers.spectral.escape`) are built on it.
 """
 
 from __future__ import annotations
@@ -194,8 +194,9 @@ class Spectrum:
         ~0, else unit Frobenius norm) and left ones :math:`T^\dagger(L_k) = \bar\lambda_k
         L_k`, biorthonormal: :math:`\mathrm{Tr}(L_j^\dagger R_k) = \delta_{jk}` (a left
         vector that could not be matched, at the edge of the computed set, is NaN). Only with
-        ``vectors=True``; ``left`` is None in :attr:`SteadyState.spectrum` when no
-        projection was needed.
+        ``vectors=True``; ``left`` is None in the ``spectrum`` of a
+        :class:`~trajectories.solvers.spectral.steady.SteadyState` when no projection was
+        needed.
     residuals : ndarray of float64, shape (K,), or None
         ``||T(R_k) - lambda_k R_k|| / ||R_k||`` (Frobenius), when vectors are kept.
     sector_leading : dict of int to ndarray

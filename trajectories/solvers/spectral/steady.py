@@ -13,7 +13,7 @@ r"""Fixed points and quasi-stationary states of the one-step channel.
 Numbers belong to time scales: a "steady" value from :func:`steady_state` is the fixed
 point of the channel on the given cutoff; the quasi-stationary state is what a run from
 ``from_state`` shows for ``1/(1-|lambda_fast|) << k << lifetime`` collisions. The spectrum
-comes from :mod:`.spectrum`.
+comes from :mod:`~trajectories.solvers.spectral.spectrum`.
 """
 
 from __future__ import annotations
