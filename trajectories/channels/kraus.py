@@ -37,7 +37,15 @@ from .._numba import LEAF, abs2, njit
 from ..model.micromaser import Micromaser
 from .operators import KrausOperator, perturb
 
-__all__ = ["KrausChannel", "PairWeights", "qubit_branches", "DROP_TOL"]
+__all__ = [
+    "KrausChannel",
+    "PairWeights",
+    "qubit_branches",
+    "DROP_TOL",
+    "collide_banded",
+    "collide_banded_loss",
+    "collide_sparse",
+]
 
 #: Entries of a Kraus operator (and of the leak form, squared) below this modulus are
 #: dropped when a channel is built from dense blocks.
@@ -765,15 +773,39 @@ def banded_leak(psi, leak_top, n):
 
 @njit(**LEAF)
 def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
-    """Apply the sampled Kraus operator to the normalised ``psi`` in place.
+    r"""One collision on a trajectory: sample a Kraus operator and apply it, in place.
 
-    Returns ``(index, p_leak)``, index -1 for the leak outcome (``psi`` becomes 0).
-    Operators are tried in order and only until the draw ``u`` is covered, so on
-    average fewer than all are applied; the last one's probability is
-    ``1 - p_leak - (the others)``, exact up to rounding. ``buf`` is (N,) scratch.
-    Only the first ``n`` levels are read and written: ``psi[m] = 0`` for ``m >= n - 1``
-    unless ``n = N`` (the caller passes one level above the active ones, which the
-    collision can fill), so the leak term of level ``n - 1`` is the true one.
+    Outcome ``j`` has probability :math:`p_j = \|K_j\psi\|^2` and the leak outcome
+    :math:`p_{leak} = \mathrm{leak\_top}\,|\psi_{N-1}|^2` (``docs/MODEL.md``, Sec. 3);
+    then :math:`\psi \leftarrow K_j\psi/\sqrt{p_j}`. Operators are tried in order and
+    only until the draw ``u`` is covered, so on average fewer than all are applied; the
+    last one's probability is ``1 - p_leak - (the others)``, exact up to rounding. Only
+    the first ``n`` levels are read and written: ``psi[m] = 0`` for ``m >= n - 1`` unless
+    ``n = N`` (the caller passes one level above the active ones, which the collision can
+    fill), so the leak term of level ``n - 1`` is the true one. Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128 or float64, shape (N,)
+        Normalised state; overwritten with the post-collision state.
+    buf : ndarray, shape (N,)
+        Scratch of the same dtype.
+    kd, ko, ks : ndarray
+        The banded operators (:meth:`KrausChannel.banded_arrays`): shapes ``(K, N)``,
+        ``(K, N)``, ``(K,)``.
+    leak_top : float
+        Leak per unit population of level ``N - 1``.
+    u : float
+        Uniform draw on ``[0, 1)``.
+    n : int
+        Number of levels to touch (see above).
+
+    Returns
+    -------
+    index : int
+        The operator applied, or -1 for the leak outcome (then ``psi`` becomes 0).
+    p_leak : float
+        The collision's leak probability from this state.
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -795,15 +827,46 @@ def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
 
 @njit(**LEAF)
 def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n):
-    """The collision of :func:`collide_banded` fused with the first pass of the loss interval.
+    r"""The collision of :func:`collide_banded` fused with the first pass of the loss interval.
 
     Samples the outcome ``j`` exactly as :func:`collide_banded` (same draw ``u``, same
-    order) but leaves ``buf = K_j psi`` unnormalised and ``psi`` untouched. Returns
-    ``(j, p_leak, p, s, l)``: ``p = ||K_j psi||^2`` and the sums of
-    ``|(K_j psi)_n|^2`` weighted by ``full_decay`` (so ``s / p`` is the probability of
-    no jump during the next interval) and by ``loss_leak`` (``l / p`` is that
-    interval's leak probability). ``j = -1`` is the leak outcome (then ``p = s = l = 0``).
-    ``n`` active levels as in :func:`collide_banded`.
+    order) but leaves ``buf = K_j psi`` unnormalised and ``psi`` untouched, and sums in the
+    same pass what the first waiting-time draw of the next loss interval needs
+    (:func:`~trajectories.channels.loss_unravelling.loss_interval`). Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128 or float64, shape (N,)
+        Normalised state (not modified).
+    buf : ndarray, shape (N,)
+        Receives ``K_j psi``, unnormalised.
+    kd, ko, ks : ndarray
+        The banded operators (:meth:`KrausChannel.banded_arrays`).
+    leak_top : float
+        Leak per unit population of level ``N - 1``.
+    u : float
+        Uniform draw on ``[0, 1)``.
+    full_decay : ndarray of float64, shape (N,)
+        :math:`e^{-\Gamma_n t_r}`, the no-jump probability of each level over an interval.
+    loss_leak : ndarray of float64, shape (N,)
+        The loss interval's leak vector.
+    n : int
+        Active levels, as in :func:`collide_banded`.
+
+    Returns
+    -------
+    j : int
+        The operator sampled, -1 for the leak outcome.
+    p_leak : float
+        The collision's leak probability.
+    p : float
+        ``||K_j psi||^2``.
+    s : float
+        Sum of ``|(K_j psi)_n|^2 full_decay[n]``: ``s / p`` is the probability of no jump
+        during the next interval.
+    l : float
+        Sum of ``|(K_j psi)_n|^2 loss_leak[n]``: ``l / p`` is that interval's leak
+        probability. ``p = s = l = 0`` for the leak outcome.
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -852,10 +915,34 @@ def sparse_leak(psi, start, blk):
 
 @njit(**LEAF)
 def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
-    """Sample and apply one Kraus operator of a set; ``(index, p_leak)``, -1 = leaked.
+    r"""One collision on a trajectory with operators stored by diagonals (Rabi), in place.
 
-    As :func:`collide_banded`: operators tried in order until the draw is
-    covered, the last one taken with probability ``1 - p_leak - (the others)``.
+    As :func:`collide_banded`: operators tried in order until the draw is covered, the last
+    one taken with probability ``1 - p_leak - (the others)``; the leak probability is
+    :math:`\langle\psi|M_{leak}|\psi\rangle`. Compiled (numba).
+
+    Parameters
+    ----------
+    psi : ndarray of complex128, shape (N,)
+        Normalised state; overwritten with the post-collision state.
+    buf : ndarray of complex128, shape (N,)
+        Scratch.
+    offs, vals, nd : ndarray
+        The operators (:meth:`KrausChannel.sparse_arrays`): shapes ``(K, D)``,
+        ``(K, D, N)``, ``(K,)``.
+    start : int
+        First level of the leak form.
+    blk : ndarray of complex128, shape (N - start, N - start)
+        The leak form's block.
+    u : float
+        Uniform draw on ``[0, 1)``.
+
+    Returns
+    -------
+    index : int
+        The operator applied, or -1 for the leak outcome (then ``psi`` becomes 0).
+    p_leak : float
+        The collision's leak probability from this state.
     """
     n_ops = offs.shape[0]
     n = psi.shape[0]

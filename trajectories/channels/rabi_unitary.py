@@ -111,6 +111,7 @@ from ..model.micromaser import Micromaser
 
 __all__ = [
     "EDGE_TOL",
+    "Sector",
     "RabiUnitary",
     "sectors",
     "sector_unitary",
@@ -129,10 +130,23 @@ _METHODS = ("auto", "eigen", "rk", "magnus")
 # ----------------------------------------------------------------------------- operators
 @dataclasses.dataclass(frozen=True, eq=False)
 class Sector:
-    """One parity sector of the qubit x cavity space on ``L`` cavity levels.
+    r"""One parity sector of the qubit x cavity space on ``L`` cavity levels.
 
     Full-space index of ``|s, n>`` is ``s * L + n`` with ``s = 0`` for ``e`` and ``1`` for
-    ``g`` (the model's qubit basis order).
+    ``g`` (the model's qubit basis order). Built by :func:`sectors`.
+
+    Attributes
+    ----------
+    index : ndarray of int64, shape (L_s,)
+        Full-space indices of the sector's states.
+    x : ndarray of float64, shape (L_s,)
+        Their excitation numbers ``n + [s = e]``.
+    a : scipy.sparse.csr_array, shape (L_s, L_s)
+        The rotating coupling :math:`a\sigma_+ + a^\dagger\sigma_-` (real, symmetric).
+    b : scipy.sparse.csr_array, shape (L_s, L_s)
+        The counter-rotating :math:`a^\dagger\sigma_+` (real).
+    bt : scipy.sparse.csr_array, shape (L_s, L_s)
+        Its transpose, :math:`a\sigma_-`.
     """
 
     index: np.ndarray  # (L_s,) full-space indices of the sector's states

@@ -20,6 +20,7 @@ __all__ = [
     "coherent_state",
     "thermal_state",
     "as_density_matrix",
+    "is_diagonal",
     "STATE_TOL",
 ]
 
@@ -205,5 +206,18 @@ def as_density_matrix(
 
 
 def is_diagonal(rho: np.ndarray) -> bool:
-    """True when the density matrix has no off-diagonal elements (exactly)."""
+    """Whether the density matrix has no off-diagonal elements (exactly zero).
+
+    Then, with collisions that keep diagonals, only the populations need propagating.
+
+    Parameters
+    ----------
+    rho : ndarray, shape (N, N)
+        A matrix.
+
+    Returns
+    -------
+    bool
+        True when every off-diagonal element is exactly 0.
+    """
     return not np.any(rho[~np.eye(rho.shape[0], dtype=bool)])

@@ -37,7 +37,13 @@ from ..validation import (
     show,
 )
 
-__all__ = ["ExactPropagator", "ExactResult", "solve_exact", "DEFAULT_LEAKAGE_TOL"]
+__all__ = [
+    "ExactPropagator",
+    "ExactResult",
+    "solve_exact",
+    "check_exact_memory",
+    "DEFAULT_LEAKAGE_TOL",
+]
 
 
 _METHODS = ("auto", "density_matrix", "populations")

@@ -19,8 +19,8 @@ applied matrix-free (:class:`~trajectories.channels.one_step.OneStepChannel`): t
   (biorthonormal, :math:`\mathrm{Tr}(L_j^\dagger R_k) = \delta_{jk}`; :math:`T` is not
   normal).
 
-Fixed points and quasi-stationary states (:mod:`~trajectories.solvers.spectral.steady`) and escape times of plateaus
-(:mod:`~trajectories.solvers.spectral.escape`) are built on it.
+Fixed points and quasi-stationary states (:mod:`~trajectories.solvers.spectral.steady`)
+and escape times of plateaus (:mod:`~trajectories.solvers.spectral.escape`) are built on it.
 """
 
 from __future__ import annotations
