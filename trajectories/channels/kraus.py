@@ -1,27 +1,12 @@
 r"""The collision channel in operator-sum form, whatever the interaction.
 
-One collision maps the cavity state as
-
-.. math:: \Phi(\rho) = \sum_K K\rho K^\dagger, \qquad
-          K_{j,o} = \sqrt{\lambda_j}\,\langle o|U|\phi_j\rangle,
-
-with :math:`\rho_q = \sum_j\lambda_j|\phi_j\rangle\langle\phi_j|` the incoming qubit state
-and ``o`` the state the qubit leaves in (``docs/MODEL.md``, collision channel). The Kraus
-operators are :class:`~trajectories.channels.operators.KrausOperator` (stored by
-diagonals): two diagonals each for the Jaynes-Cummings collision, the non-negligible
-diagonals of one parity for the Rabi collision. The weight a collision sends above the
-cutoff is the quadratic form :math:`\mathrm{Tr}(M_{leak}\rho)`, non-zero only on a block
-at the top of the kept levels (``leak_start``, ``leak_block``).
-
-:class:`KrausChannel` is the one collision channel every solver uses: forward on density
-matrices (:meth:`~KrausChannel.apply`), on stacks of general matrices
-(:meth:`~KrausChannel.apply_stack`, the counting statistics' tilted channel), the adjoint
-(:meth:`~KrausChannel.adjoint`, left eigenvectors), populations only where the channel
-keeps diagonal states diagonal (:meth:`~KrausChannel.apply_populations`, sectors of fixed
-``d = n - m``), the leak, and the arrays of the compiled trajectory kernels. When every
-operator has at most the diagonals ``{0, s}``, ``s = +-1`` (Jaynes-Cummings), the forward
-map is five shifted element-wise products with precomputed *pair weights*
-(:class:`PairWeights`), O(N^2); otherwise sparse products, O(N^2 x diagonals).
+:math:`\Phi(\rho) = \sum_K K\rho K^\dagger`, :math:`K_{j,o} = \sqrt{\lambda_j}\,\langle
+o|U|\phi_j\rangle` for :math:`\rho_q = \sum_j\lambda_j|\phi_j\rangle\langle\phi_j|` and the
+qubit leaving in ``o`` (``docs/MODEL.md``, Sec. 2.1): operators stored by diagonals
+(:class:`~trajectories.channels.operators.KrausOperator`), the leak
+:math:`\mathrm{Tr}(M_{leak}\rho)` a block at the top of the kept levels.
+:class:`KrausChannel` is the collision channel every solver uses; two-diagonal operators
+apply through precomputed *pair weights* (:class:`PairWeights`), O(N^2).
 """
 
 from __future__ import annotations
@@ -55,12 +40,9 @@ DROP_TOL = 1e-15
 def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
     r"""Decompose the incoming qubit state into ``(lambda_j, alpha_j, beta_j)``.
 
-    :math:`\rho_q = \sum_j \lambda_j |\phi_j\rangle\langle\phi_j|` with
-    :math:`|\phi_j\rangle = \alpha_j|e\rangle + \beta_j|g\rangle`. Branches with zero
-    weight are dropped: two branches for an incoherent mixture (``c = 0``, in the
-    basis ``{e, g}`` itself, so ``j = 0`` means the qubit came in excited), one
-    for a pure qubit, two eigenvectors otherwise (largest weight first).
-    Eigenvalues below zero by rounding are clipped.
+    :math:`\rho_q = \sum_j \lambda_j |\phi_j\rangle\langle\phi_j|`,
+    :math:`|\phi_j\rangle = \alpha_j|e\rangle + \beta_j|g\rangle`: for ``c = 0`` the basis
+    ``{e, g}`` (``j = 0``: came in excited); one for a pure qubit; else two, largest first.
 
     Parameters
     ----------
@@ -70,14 +52,7 @@ def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
     Returns
     -------
     list of (float, complex, complex)
-        ``(lambda_j, alpha_j, beta_j)`` for each branch, with
-        :math:`\sum_j \lambda_j = 1` and :math:`|\alpha_j|^2 + |\beta_j|^2 = 1`.
-
-    Examples
-    --------
-    >>> from trajectories.model.micromaser import Micromaser
-    >>> qubit_branches(Micromaser(theta=0.8, q=0.25, c=0.0))  # came in e, came in g
-    [(0.75, (1+0j), 0j), (0.25, 0j, (1+0j))]
+        ``(lambda_j, alpha_j, beta_j)`` per branch; :math:`\sum_j\lambda_j = 1`.
     """
     q, c = model.q, model.c
     if model.qubit_is_pure:
@@ -103,30 +78,18 @@ def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
 class PairWeights:
     r"""The forward map of a channel whose operators have the diagonals ``{0, s}``.
 
-    :math:`\Phi(\rho)_{mn} = \sum_{(a, b)} W_{ab}[m, n]\,\rho_{m-a,n-b}` with
-    :math:`W_{ab}[m, n] = \sum_K v_{K,a}[m]\,\overline{v_{K,b}[n]}`; by Hermiticity the
-    pairs ``(0, +1)`` and ``(-1, 0)`` are the conjugate transpose of ``cross``. Arrays are
-    trimmed to the rows and columns where the source exists:
-
-    - ``diag`` (N, N): pair (0, 0), ``out += diag * rho``
-    - ``up`` (N-1, N-1): pair (+1, +1), ``out[1:, 1:] += up * rho[:-1, :-1]``
-    - ``down`` (N-1, N-1): pair (-1, -1), ``out[:-1, :-1] += down * rho[1:, 1:]``
-    - ``cross_a`` (N, N-1): pair (0, -1), ``X[:, :-1] = cross_a * rho[:, 1:]``
-    - ``cross_b`` (N-1, N): pair (+1, 0), ``X[1:, :] += cross_b * rho[:-1, :]``;
-      ``out += X + X^dag``. ``None`` when the qubits carry no coherence.
+    :math:`\Phi(\rho)_{mn} = \sum_{(a, b)} W_{ab}[m, n]\,\rho_{m-a,n-b}`,
+    :math:`W_{ab}[m, n] = \sum_K v_{K,a}[m]\,\overline{v_{K,b}[n]}`; pairs ``(0, +1)`` and
+    ``(-1, 0)`` follow by Hermiticity. Trimmed to where the source exists (:meth:`apply`).
 
     Attributes
     ----------
     diag : ndarray of complex128, shape (N, N)
-        Weights of the pair (0, 0).
-    up : ndarray of complex128, shape (N-1, N-1)
-        Weights of the pair (+1, +1) (the qubit gives a photon).
-    down : ndarray of complex128, shape (N-1, N-1)
-        Weights of the pair (-1, -1) (the qubit takes a photon).
-    cross_a : ndarray of complex128, shape (N, N-1), or None
-        Weights of the pair (0, -1); ``None`` for incoherent qubits.
-    cross_b : ndarray of complex128, shape (N-1, N), or None
-        Weights of the pair (+1, 0); ``None`` for incoherent qubits.
+        Pair (0, 0).
+    up, down : ndarray of complex128, shape (N-1, N-1)
+        Pairs (+1, +1) and (-1, -1): the qubit gives / takes a photon.
+    cross_a, cross_b : ndarray of complex128, shapes (N, N-1) and (N-1, N), or None
+        Pairs (0, -1) and (+1, 0); ``None`` for incoherent qubits.
     """
 
     diag: np.ndarray
@@ -142,7 +105,7 @@ class PairWeights:
 
     @classmethod
     def from_kraus(cls, kraus: Sequence[KrausOperator]) -> PairWeights:
-        r"""Sum the pair products of the operators.
+        r"""Sum the pair products :math:`W_{ab} = \sum_K v_{K,a} v_{K,b}^\dagger` of the operators.
 
         Parameters
         ----------
@@ -152,8 +115,7 @@ class PairWeights:
         Returns
         -------
         PairWeights
-            :math:`W_{ab} = \sum_K v_{K,a} v_{K,b}^\dagger`, trimmed; the cross pairs are
-            ``None`` when they vanish identically.
+            Trimmed weights; the cross pairs are ``None`` when they vanish identically.
         """
         n = kraus[0].size
         w = {p: np.zeros((n, n), dtype=np.complex128) for p in ((0, 0), (1, 1), (-1, -1))}
@@ -174,18 +136,17 @@ class PairWeights:
         )
 
     def apply(self, rho: np.ndarray) -> np.ndarray:
-        r"""The forward map :math:`\Phi(\rho)` in five shifted element-wise products, O(N^2).
+        r"""The forward map :math:`\Phi(\rho)`, five shifted element-wise products, O(N^2).
 
         Parameters
         ----------
         rho : ndarray of complex128, shape (N, N)
-            A Hermitian matrix (the cross terms are added with their conjugate transpose,
-            which assumes Hermiticity).
+            A Hermitian matrix (the cross terms are added with their conjugate transpose).
 
         Returns
         -------
         ndarray of complex128, shape (N, N)
-            :math:`\Phi(\rho)`, Hermitian; the leak is not included.
+            :math:`\Phi(\rho)`, Hermitian, without the leak.
         """
         out = self.diag * rho
         out[1:, 1:] += self.up * rho[:-1, :-1]
@@ -199,7 +160,7 @@ class PairWeights:
         return out
 
     def perturbed(self, rel: float, rng: np.random.Generator) -> PairWeights:
-        """Every weight times ``1 + rel u``, ``u`` uniform in ``[-1, 1]`` (rounding tests).
+        """Every weight times ``1 + rel u``, ``u`` uniform in ``[-1, 1]`` drawn from ``rng``.
 
         Parameters
         ----------
@@ -211,7 +172,7 @@ class PairWeights:
         Returns
         -------
         PairWeights
-            A perturbed copy (see :func:`~trajectories.channels.operators.perturb`).
+            The perturbed copy (rounding-floor estimates, ``docs/MODEL.md`` Sec. 7).
         """
         return PairWeights(
             *(None if a is None else perturb(a, rel, rng) for a in dataclasses.astuple(self))
@@ -221,55 +182,29 @@ class PairWeights:
 class KrausChannel:
     r"""One collision as :math:`\rho \mapsto \sum_K K\rho K^\dagger` plus its leak form.
 
+    Trace non-increasing: :math:`\mathrm{Tr}\,\Phi(\rho) + \mathrm{Tr}(M_{leak}\rho) =
+    \mathrm{Tr}\,\rho` to rounding; truncation is never folded back (``docs/MODEL.md``, 2.1).
+
     Parameters
     ----------
     kraus : sequence of KrausOperator
         The operators on the ``N`` kept levels.
     leak_start : int
         First kept level on which the leak form acts.
-    leak_block : (N - leak_start, N - leak_start) complex
+    leak_block : ndarray of complex, shape (N - leak_start, N - leak_start)
         The Hermitian block :math:`M_{leak}[s:, s:]` (zeros: no leak).
     pair_weights : PairWeights, optional
-        The forward map's weights (channels with diagonals ``{0, s}`` only); summed from
-        the operators when not given. A builder that knows a more accurate form (the
-        Jaynes-Cummings channel from the qubit state itself) passes it.
+        The forward map's weights (two-diagonal operators); summed from the operators when
+        not given (the Jaynes-Cummings builder passes a form written from the qubit state).
 
     Attributes
     ----------
-    kraus : tuple of KrausOperator
-        The operators.
-    n : int
-        Number of kept levels ``N``.
-    leak_start, leak_block
-        As given (the block as contiguous complex128).
-    pair_weights : PairWeights or None
-        The pair-weight forward map, when the operators are two-diagonal.
+    kraus, n, leak_start, leak_block, pair_weights
+        The operators (a tuple), ``N``, the arguments (``pair_weights`` None if not needed).
     keeps_diagonal : bool
-        Every operator has one diagonal: the channel maps each diagonal ``d = n - m`` of
-        ``rho`` to itself (populations to populations).
+        Every operator has one diagonal: each diagonal ``d = n - m`` of rho maps to itself.
     two_diagonal : bool
-        Every operator has at most the diagonals ``{0, s}``, ``s = +-1`` (the banded
-        trajectory kernel and the pair-weight forward map apply).
-
-    Notes
-    -----
-    The channel is trace non-increasing: :math:`\mathrm{Tr}\,\Phi(\rho) +
-    \mathrm{Tr}(M_{leak}\rho) = \mathrm{Tr}\,\rho` to rounding. Truncation is never folded
-    back into the kept levels (``docs/MODEL.md``, Sec. 2.1).
-
-    Examples
-    --------
-    One Jaynes-Cummings collision with an excited qubit (``q = 0``) at
-    :math:`\theta = \pi/2` moves the vacuum to :math:`|1\rangle`:
-
-    >>> import math
-    >>> import numpy as np
-    >>> from trajectories.channels.jaynes_cummings import jaynes_cummings_channel
-    >>> from trajectories.model.micromaser import Micromaser
-    >>> ch = jaynes_cummings_channel(Micromaser(theta=math.pi / 2, q=0.0, cutoff=3))
-    >>> rho, leaked = ch.apply(np.diag([1.0, 0.0, 0.0]).astype(complex))
-    >>> np.round(rho.real.diagonal(), 12), leaked
-    (array([0., 1., 0.]), 0.0)
+        Every operator has at most the diagonals ``{0, s}``, ``s = +-1`` (banded kernel).
     """
 
     def __init__(
@@ -306,20 +241,16 @@ class KrausChannel:
         Parameters
         ----------
         ops : list of (ndarray, int, str)
-            ``(K, branch, outcome)``: the kept block ``K`` of shape ``(N, N)`` of each Kraus
-            operator and its labels.
+            ``(K, branch, outcome)``: each operator's kept block, shape ``(N, N)``, and labels.
         leak_ops : list of ndarray, shape (Delta, N)
-            For each operator, its rows above the cutoff (levels ``N .. N + Delta - 1``);
-            the leak form is :math:`M_{leak} = \sum L^\dagger L`.
+            Each operator's rows above the cutoff: :math:`M_{leak} = \sum L^\dagger L`.
         drop : float, optional
-            Entries of the operators below ``drop`` and of the leak form below ``drop**2``
-            are zeroed (default :data:`DROP_TOL`).
+            Operator entries below ``drop``, form entries below ``drop**2`` are zeroed.
 
         Returns
         -------
         KrausChannel
-            Operators stored by their surviving diagonals; the leak block starts at the first
-            level the form touches.
+            Operators stored by their surviving diagonals.
         """
         kraus = [KrausOperator.from_dense(k, drop, branch=b, outcome=o) for k, b, o in ops]
         n = ops[0][0].shape[0]
@@ -344,9 +275,7 @@ class KrausChannel:
         return max(k.offsets.size for k in self.kraus)
 
     def subset(self, outcome: str) -> KrausChannel:
-        """The operators whose qubit leaves in ``outcome``, without leak.
-
-        The counted part of a tilted channel (:mod:`trajectories.channels.tilted`).
+        """The operators whose qubit leaves in ``outcome``, without leak (a tilted channel's part).
 
         Parameters
         ----------
@@ -364,10 +293,7 @@ class KrausChannel:
         return KrausChannel(ops, self.n - 1, np.zeros((1, 1)))
 
     def perturbed(self, rel: float, rng: np.random.Generator) -> KrausChannel:
-        """Every stored coefficient (operators, pair weights, leak form) times ``1 + rel u``.
-
-        ``u`` uniform in ``[-1, 1]``: another floating-point version of the channel, used to
-        measure the rounding floor of a result (``docs/MODEL.md``, Sec. 7).
+        """Every coefficient times ``1 + rel u``, ``u`` uniform in ``[-1, 1]`` (a rounding floor).
 
         Parameters
         ----------
@@ -379,7 +305,7 @@ class KrausChannel:
         Returns
         -------
         KrausChannel
-            A perturbed shallow copy; ``self`` is unchanged.
+            Another floating-point version of the channel (``docs/MODEL.md``, Sec. 7).
         """
         new = copy.copy(self)
         new.kraus = tuple(
@@ -393,12 +319,12 @@ class KrausChannel:
 
     # ------------------------------------------------------------------ leak
     def leak_matrix(self) -> np.ndarray:
-        """The leak form as a dense matrix.
+        """The leak form :math:`M_{leak}` as a dense matrix.
 
         Returns
         -------
         ndarray of complex128, shape (N, N)
-            :math:`M_{leak}`, zero outside the block ``[leak_start:, leak_start:]``.
+            Zero outside the block ``[leak_start:, leak_start:]``.
         """
         m = np.zeros((self.n, self.n), dtype=np.complex128)
         s = self.leak_start
@@ -416,7 +342,7 @@ class KrausChannel:
         Returns
         -------
         float
-            The leaked population (non-negative for a positive ``rho``).
+            The leaked population.
         """
         s = self.leak_start
         if self.leak_block.shape == (1, 1):
@@ -424,7 +350,7 @@ class KrausChannel:
         return float(np.einsum("ij,ji->", self.leak_block, rho[s:, s:]).real)
 
     def leak_of_populations(self, p: np.ndarray) -> float:
-        r"""The leak of a diagonal state.
+        r"""The leak :math:`\sum_n (M_{leak})_{nn} p_n` of a diagonal state.
 
         Parameters
         ----------
@@ -434,7 +360,7 @@ class KrausChannel:
         Returns
         -------
         float
-            :math:`\sum_n (M_{leak})_{nn} p_n`.
+            The leaked population.
         """
         s = self.leak_start
         return float(np.diagonal(self.leak_block).real @ p[s:])
@@ -455,10 +381,8 @@ class KrausChannel:
 
         Returns
         -------
-        rho_out : ndarray of complex128, shape (N, N)
-            :math:`\Phi(\rho)`, of trace ``Tr(rho) - leaked``.
-        leaked : float
-            :math:`\mathrm{Tr}(M_{leak}\rho)`.
+        rho_out, leaked : ndarray of complex128, shape (N, N), and float
+            :math:`\Phi(\rho)` (trace ``Tr(rho) - leaked``) and :math:`\mathrm{Tr}(M_{leak}\rho)`.
         """
         if self.pair_weights is not None:
             out = self.pair_weights.apply(rho)
@@ -473,25 +397,19 @@ class KrausChannel:
     apply_dm = apply
 
     def apply_stack(self, x: np.ndarray, *, populations: bool = False) -> np.ndarray:
-        r""":math:`\sum_K K X K^\dagger` for a stack of general complex matrices.
+        r""":math:`\sum_K K X K^\dagger` for a stack of general complex matrices, without the leak.
 
         Parameters
         ----------
-        x : ndarray, shape (S, N, N) or (S, N)
-            Matrices (not necessarily Hermitian, e.g. the tilted states of the counting
-            statistics); with ``populations``, the diagonals of diagonal matrices.
+        x : ndarray, shape (S, N, N), or (S, N) with ``populations``
+            Matrices, not necessarily Hermitian (the tilted states of the counting statistics).
         populations : bool, optional
-            ``x`` holds populations; only for channels that keep diagonals.
+            ``x`` holds populations; only for channels that keep diagonals (else ValueError).
 
         Returns
         -------
         ndarray, same shape as ``x``
-            The images, without the leak.
-
-        Raises
-        ------
-        ValueError
-            With ``populations`` for a channel that does not keep diagonals.
+            The images.
         """
         if populations:
             return self._populations(x)
@@ -520,40 +438,27 @@ class KrausChannel:
         return out
 
     def apply_populations(self, p: np.ndarray) -> tuple[np.ndarray, float]:
-        """One collision on the populations of a diagonal state.
-
-        Exact when the channel keeps diagonals (Jaynes-Cummings, incoherent qubits): then
-        the populations form a Markov chain on ``N`` levels.
+        """One collision on the populations of a diagonal state: a Markov chain on ``N`` levels.
 
         Parameters
         ----------
         p : ndarray of float64, shape (N,)
-            Populations before the collision.
+            Populations before the collision (channels that keep diagonals, else ValueError).
 
         Returns
         -------
-        p_out : ndarray of float64, shape (N,)
-            Populations after it.
-        leaked : float
-            The weight sent above the cutoff.
-
-        Raises
-        ------
-        ValueError
-            If the channel does not keep diagonals.
+        p_out, leaked : ndarray of float64, shape (N,), and float
+            Populations after it and the weight sent above the cutoff.
         """
         return self._populations(p), self.leak_of_populations(p)
 
     def sector_apply(self, d: int, x: np.ndarray) -> np.ndarray:
-        r"""The channel restricted to one symmetry sector, the diagonal ``d`` of the matrix.
-
-        For channels that keep diagonals, diagonal ``d`` of :math:`\Phi(X)` depends only on
-        diagonal ``d`` of ``X``.
+        r"""The channel on one sector: diagonal ``d`` of :math:`\Phi(X)` from that of ``X``.
 
         Parameters
         ----------
         d : int
-            Diagonal index ``d = m - n >= 0`` (elements ``X[i, i + d]``).
+            Diagonal index ``d >= 0``; only for channels that keep diagonals (else ValueError).
         x : ndarray, shape (N - d,)
             ``x[i] = X[i, i + d]``; real or complex (real weights keep a real sector real).
 
@@ -561,11 +466,6 @@ class KrausChannel:
         -------
         ndarray, shape (N - d,)
             Diagonal ``d`` of :math:`\Phi(X)`, without the leak.
-
-        Raises
-        ------
-        ValueError
-            If the channel does not keep diagonals.
         """
         if not self.keeps_diagonal:
             raise ValueError("symmetry sectors exist only when every operator has one diagonal")
@@ -588,15 +488,12 @@ class KrausChannel:
 
     # --------------------------------------------------------------- adjoint
     def adjoint(self, y: np.ndarray) -> np.ndarray:
-        r"""The adjoint channel :math:`\Phi^\dagger(Y) = \sum_K K^\dagger Y K` (Heisenberg picture).
-
-        Used for left eigenvectors and conserved quantities; the leak is not included, so
-        :math:`\Phi^\dagger(1) = 1 - M_{leak}`.
+        r"""The adjoint :math:`\Phi^\dagger(Y) = \sum_K K^\dagger Y K` (Heisenberg picture).
 
         Parameters
         ----------
         y : ndarray, shape (N, N)
-            An observable.
+            An observable; without the leak, :math:`\Phi^\dagger(1) = 1 - M_{leak}`.
 
         Returns
         -------
@@ -619,14 +516,12 @@ class KrausChannel:
 
     # ----------------------------------------------------- trajectory kernels
     def labels(self) -> tuple[np.ndarray, np.ndarray]:
-        """The labels of the operators: what a trajectory records for each outcome.
+        """What a trajectory records for each outcome.
 
         Returns
         -------
-        branch : ndarray of int64, shape (K,)
-            Qubit branch ``j`` of each operator.
-        is_g : ndarray of bool, shape (K,)
-            True where the qubit leaves in ``g``.
+        branch, is_g : ndarray of int64 and of bool, shape (K,)
+            Qubit branch ``j`` of each operator, and whether the qubit leaves in ``g``.
         """
         return (
             np.array([k.branch for k in self.kraus], dtype=np.int64),
@@ -634,23 +529,16 @@ class KrausChannel:
         )
 
     def banded_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """The two-diagonal operators as arrays for the banded trajectory kernel.
+        """The two-diagonal operators as arrays for the banded trajectory kernel (else ValueError).
 
         Returns
         -------
-        kd : ndarray of complex128, shape (K, N)
-            The main diagonal of each operator.
-        ko : ndarray of complex128, shape (K, N)
-            The shifted diagonal, by output row.
+        kd, ko : ndarray of complex128, shape (K, N)
+            Each operator's main and shifted diagonal, by output row.
         ks : ndarray of int64, shape (K,)
             The shift: +1 (row ``m`` from ``m - 1``) or -1 (from ``m + 1``).
         leak_top : float
-            The leak per unit population of level ``N - 1``.
-
-        Raises
-        ------
-        ValueError
-            If an operator is not two-diagonal or the leak form reaches below ``N - 1``.
+            The leak per unit population of level ``N - 1`` (the form may act there only).
         """
         if not self.two_diagonal or self.leak_start < self.n - 1:
             raise ValueError("banded kernel arrays need operators with diagonals {0, +-1}")
@@ -665,17 +553,13 @@ class KrausChannel:
         Parameters
         ----------
         width : int, optional
-            Number of diagonal slots ``D`` (default: :attr:`max_diagonals`); a larger width
-            pads with zeros, so that channels of different collisions share one shape.
+            Diagonal slots ``D`` (default :attr:`max_diagonals`; more pad with zeros).
 
         Returns
         -------
-        offs : ndarray of int64, shape (K, D)
-            Offsets of each operator's diagonals (zero-padded).
-        vals : ndarray of complex128, shape (K, D, N)
-            Their values by output row.
-        nd : ndarray of int64, shape (K,)
-            Number of diagonals used by each operator.
+        offs, vals, nd : ndarray
+            Offsets ``(K, D)`` int64 and values ``(K, D, N)`` complex128 of each operator's
+            diagonals (zero-padded), and how many each uses, ``(K,)`` int64.
         """
         width = width or self.max_diagonals
         n_ops = len(self.kraus)
@@ -773,39 +657,25 @@ def banded_leak(psi, leak_top, n):
 
 @njit(**LEAF)
 def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
-    r"""One collision on a trajectory: sample a Kraus operator and apply it, in place.
+    r"""One collision on a trajectory: sample a Kraus operator and apply it in place (numba).
 
-    Outcome ``j`` has probability :math:`p_j = \|K_j\psi\|^2` and the leak outcome
-    :math:`p_{leak} = \mathrm{leak\_top}\,|\psi_{N-1}|^2` (``docs/MODEL.md``, Sec. 3);
-    then :math:`\psi \leftarrow K_j\psi/\sqrt{p_j}`. Operators are tried in order and
-    only until the draw ``u`` is covered, so on average fewer than all are applied; the
-    last one's probability is ``1 - p_leak - (the others)``, exact up to rounding. Only
-    the first ``n`` levels are read and written: ``psi[m] = 0`` for ``m >= n - 1`` unless
-    ``n = N`` (the caller passes one level above the active ones, which the collision can
-    fill), so the leak term of level ``n - 1`` is the true one. Compiled (numba).
+    Outcome ``j`` has probability :math:`\|K_j\psi\|^2`, the leak
+    :math:`\mathrm{leak\_top}\,|\psi_{N-1}|^2`; then :math:`\psi \leftarrow K_j\psi/\|K_j\psi\|`
+    (``docs/MODEL.md``, Sec. 3); the last operator takes ``1 - p_leak - (the others)``.
 
     Parameters
     ----------
-    psi : ndarray of complex128 or float64, shape (N,)
-        Normalised state; overwritten with the post-collision state.
-    buf : ndarray, shape (N,)
-        Scratch of the same dtype.
-    kd, ko, ks : ndarray
-        The banded operators (:meth:`KrausChannel.banded_arrays`): shapes ``(K, N)``,
-        ``(K, N)``, ``(K,)``.
-    leak_top : float
-        Leak per unit population of level ``N - 1``.
-    u : float
-        Uniform draw on ``[0, 1)``.
-    n : int
-        Number of levels to touch (see above).
+    psi, buf : ndarray of complex128 or float64, shape (N,)
+        Normalised state (overwritten) and scratch.
+    kd, ko, ks, leak_top
+        The banded operators (:meth:`KrausChannel.banded_arrays`).
+    u, n : float, int
+        Uniform draw on ``[0, 1)``; levels touched (``psi[m] = 0`` for ``m >= n - 1``).
 
     Returns
     -------
-    index : int
-        The operator applied, or -1 for the leak outcome (then ``psi`` becomes 0).
-    p_leak : float
-        The collision's leak probability from this state.
+    index, p_leak : int, float
+        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -829,44 +699,21 @@ def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
 def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n):
     r"""The collision of :func:`collide_banded` fused with the first pass of the loss interval.
 
-    Samples the outcome ``j`` exactly as :func:`collide_banded` (same draw ``u``, same
-    order) but leaves ``buf = K_j psi`` unnormalised and ``psi`` untouched, and sums in the
-    same pass what the first waiting-time draw of the next loss interval needs
-    (:func:`~trajectories.channels.loss_unravelling.loss_interval`). Compiled (numba).
+    Samples ``j`` as :func:`collide_banded`, leaves ``buf = K_j psi`` unnormalised, and sums
+    what :func:`~trajectories.channels.loss_unravelling.loss_interval` needs (numba).
 
     Parameters
     ----------
-    psi : ndarray of complex128 or float64, shape (N,)
-        Normalised state (not modified).
-    buf : ndarray, shape (N,)
-        Receives ``K_j psi``, unnormalised.
-    kd, ko, ks : ndarray
-        The banded operators (:meth:`KrausChannel.banded_arrays`).
-    leak_top : float
-        Leak per unit population of level ``N - 1``.
-    u : float
-        Uniform draw on ``[0, 1)``.
-    full_decay : ndarray of float64, shape (N,)
-        :math:`e^{-\Gamma_n t_r}`, the no-jump probability of each level over an interval.
-    loss_leak : ndarray of float64, shape (N,)
-        The loss interval's leak vector.
-    n : int
-        Active levels, as in :func:`collide_banded`.
+    psi, buf, kd, ko, ks, leak_top, u, n
+        As for :func:`collide_banded` (``buf`` receives ``K_j psi``).
+    full_decay, loss_leak : ndarray of float64, shape (N,)
+        :math:`e^{-\Gamma_n t_r}` and the leak vector of the loss interval.
 
     Returns
     -------
-    j : int
-        The operator sampled, -1 for the leak outcome.
-    p_leak : float
-        The collision's leak probability.
-    p : float
-        ``||K_j psi||^2``.
-    s : float
-        Sum of ``|(K_j psi)_n|^2 full_decay[n]``: ``s / p`` is the probability of no jump
-        during the next interval.
-    l : float
-        Sum of ``|(K_j psi)_n|^2 loss_leak[n]``: ``l / p`` is that interval's leak
-        probability. ``p = s = l = 0`` for the leak outcome.
+    j, p_leak, p, s, l : int and floats
+        The operator (-1: leaked), the collision's leak, ``||K_j psi||^2`` and its sums weighted
+        by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the interval's leak).
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -915,34 +762,23 @@ def sparse_leak(psi, start, blk):
 
 @njit(**LEAF)
 def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
-    r"""One collision on a trajectory with operators stored by diagonals (Rabi), in place.
+    r"""One collision with operators stored by diagonals (Rabi), as :func:`collide_banded`.
 
-    As :func:`collide_banded`: operators tried in order until the draw is covered, the last
-    one taken with probability ``1 - p_leak - (the others)``; the leak probability is
-    :math:`\langle\psi|M_{leak}|\psi\rangle`. Compiled (numba).
+    The leak probability is :math:`\langle\psi|M_{leak}|\psi\rangle` (numba).
 
     Parameters
     ----------
-    psi : ndarray of complex128, shape (N,)
-        Normalised state; overwritten with the post-collision state.
-    buf : ndarray of complex128, shape (N,)
-        Scratch.
-    offs, vals, nd : ndarray
-        The operators (:meth:`KrausChannel.sparse_arrays`): shapes ``(K, D)``,
-        ``(K, D, N)``, ``(K,)``.
-    start : int
-        First level of the leak form.
-    blk : ndarray of complex128, shape (N - start, N - start)
-        The leak form's block.
+    psi, buf : ndarray of complex128, shape (N,)
+        Normalised state (overwritten) and scratch.
+    offs, vals, nd, start, blk
+        The operators (:meth:`KrausChannel.sparse_arrays`), the leak form's level and block.
     u : float
         Uniform draw on ``[0, 1)``.
 
     Returns
     -------
-    index : int
-        The operator applied, or -1 for the leak outcome (then ``psi`` becomes 0).
-    p_leak : float
-        The collision's leak probability from this state.
+    index, p_leak : int, float
+        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
     """
     n_ops = offs.shape[0]
     n = psi.shape[0]
