@@ -3,9 +3,9 @@
 For each module in ``DOCUMENTED`` and each name in its ``__all__``:
 
 - a function (or a public method of a public class) has a docstring; if it takes parameters
-  (other than ``self``/``cls``), a ``Parameters`` section names every one of them (``*args``
-  and ``**kwargs`` may be named as such); if it returns or yields a value, a ``Returns`` or
-  ``Yields`` section says what;
+  (other than ``self``/``cls``), a ``Parameters`` section names every one of them and no
+  other (``*args`` and ``**kwargs`` may be named as such); if it returns or yields a value,
+  a ``Returns`` or ``Yields`` section says what;
 - a class has a docstring with a ``Parameters`` or ``Attributes`` section, and every
   argument of its constructor is named in one of them;
 - a property has a docstring (one line stating the unit or shape is enough).
@@ -171,9 +171,15 @@ def check_function(qualname: str, func, *, method: bool = False) -> list[str]:
         if "Parameters" not in secs:
             problems.append(f"{qualname}: no Parameters section")
         else:
-            missing = [n for n in names if n not in documented_names(secs["Parameters"])]
+            listed = documented_names(secs["Parameters"])
+            missing = [n for n in names if n not in listed]
             if missing:
                 problems.append(f"{qualname}: Parameters does not name {missing}")
+            if listed - set(names):
+                problems.append(
+                    f"{qualname}: Parameters names {sorted(listed - set(names))}, "
+                    "which the signature does not have"
+                )
     if returns_value(func) and not ({"Returns", "Yields"} & secs.keys()):
         problems.append(f"{qualname}: returns a value but has no Returns section")
     return problems
@@ -202,6 +208,11 @@ def check_class(qualname: str, cls) -> list[str]:
         missing = [n for n in sig.parameters if n not in named]
         if missing:
             problems.append(f"{qualname}: constructor arguments not documented: {missing}")
+        extra = documented_names(secs.get("Parameters", "")) - set(sig.parameters)
+        if extra:
+            problems.append(
+                f"{qualname}: Parameters names {sorted(extra)}, which the constructor does not take"
+            )
     for name, member in vars(cls).items():
         if name.startswith("_"):
             continue

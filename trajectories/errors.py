@@ -97,10 +97,11 @@ class StatisticsWarning(UserWarning):
     Issued, for example, when fewer than 20 jackknife groups of chunks are available
     (``docs/MODEL.md``, Sec. 5): the estimates stand, their error bars are noisy.
 
-    Parameters
+    Attributes
     ----------
-    message : str
-        What is unreliable and how to fix it (more trajectories, smaller chunks).
+    args : tuple of str
+        ``(message,)``: what is unreliable and how to fix it (more trajectories, smaller
+        chunks).
     """
 
 
@@ -110,10 +111,10 @@ class TruncationWarning(UserWarning):
     The results are returned (the leakage is below ``leakage_tol``), but a slightly
     longer run or a stronger drive would fail with :class:`TruncationError`.
 
-    Parameters
+    Attributes
     ----------
-    message : str
-        The cutoff, the leaked population and the tolerance.
+    args : tuple of str
+        ``(message,)``: the cutoff, the leaked population and the tolerance.
     """
 
 

@@ -63,8 +63,8 @@ class RabiCollisions:
         The qubit branches (:func:`~trajectories.channels.kraus.qubit_branches`).
     edge : float
         Largest amplitude that reached the two highest integrated levels so far (a
-        diagnostic of the integration space; below ``EDGE_TOL`` = 1e-12 by construction of
-        the first unitary).
+        diagnostic of the integration space; the first unitary is grown until it is below
+        ``EDGE_TOL`` = 1e-12 unless ``extra_levels`` is fixed).
     APERIODIC_CACHE : int
         Channels kept for an aperiodic schedule (4).
     counter_rotating : bool
