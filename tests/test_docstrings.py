@@ -213,6 +213,8 @@ def check_class(qualname: str, cls) -> list[str]:
             problems.append(
                 f"{qualname}: Parameters names {sorted(extra)}, which the constructor does not take"
             )
+    elif not own_init and "Parameters" in secs and not getattr(cls, "_is_protocol", False):
+        problems.append(f"{qualname}: a Parameters section, but no constructor of its own")
     for name, member in vars(cls).items():
         if name.startswith("_"):
             continue
