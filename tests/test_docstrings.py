@@ -1,4 +1,4 @@
-"""Every public name has a numpy-style docstring: the API reference is built from them.
+r"""Every public name has a numpy-style docstring: the API reference is built from them.
 
 For each module in ``DOCUMENTED`` and each name in its ``__all__``:
 
