@@ -14,7 +14,13 @@ Figures (one file each, ``STEM-counts-*.FORMAT``):
 - ``waiting``: waiting times between emissions (from the jump log) and between qubits found
   in g (when every collision is a checkpoint), each next to an uncorrelated reference
   (exponential / geometric with the same mean);
-- ``energy``: the per-trajectory <n>_i, labelled as unravelling-dependent (not measurable).
+- ``energy``: the per-trajectory <n>_i, labelled as unravelling-dependent (not measurable);
+  the same figure as :func:`trajectories.plot.energy_per_trajectory`.
+
+They follow :mod:`trajectories.plot.style`: bins chosen from the data, exact in black,
+trajectories in colour, legends outside the axes, a logarithmic collision axis when the
+transient is short, and no empty panel: what a run did not record (no jump log, sparse
+checkpoints, a count whose mean is not positive) is said in a note at the foot.
 
 Exact distributions cost about ``2e-9 N^3 k (S/2 + 25)`` seconds for coherent qubits (``S``
 about 17 standard deviations of the count); with ``exact="auto"`` the histograms are shown
@@ -73,7 +79,19 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
 
 
 def default_counts(model: Micromaser) -> tuple[str, ...]:
-    """The counts worth showing: qubit counts always, bath counts only with loss."""
+    """The counts worth showing: qubit counts always, bath counts only with loss.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model of the run.
+
+    Returns
+    -------
+    tuple of str
+        ``("g", "e")`` when ``model.gamma_tr == 0``, else every count of
+        :data:`trajectories.counting.COUNTS`.
+    """
     if model.gamma_tr == 0.0:
         return ("g", "e")
     return cn.COUNTS
@@ -82,9 +100,23 @@ def default_counts(model: Micromaser) -> tuple[str, ...]:
 def exact_cost_seconds(model: Micromaser, k: int, variance: float) -> float:
     """Rough time of :func:`~trajectories.counting.exact_distribution` up to collision ``k``.
 
-    ``variance`` is the exact variance of the count at ``k`` (from ``exact_moments``); the
-    grid holds about ``17 sqrt(variance) + 10`` points, half of them propagated, plus ~25
-    Chernoff points. Populations-sector runs (incoherent qubits) cost ``N^2`` per point.
+    The grid holds about ``17 sqrt(variance) + 10`` points, half of them propagated, plus
+    ~25 Chernoff points. Populations-sector runs (incoherent qubits) cost ``N^2`` per point.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model (its cutoff ``N`` sets the cost per point, ``N^3`` or ``10 N^2``).
+    k : int
+        Last collision of the distribution.
+    variance : float
+        The exact variance of the count at ``k`` (from ``exact_moments``), dimensionless.
+
+    Returns
+    -------
+    float
+        Estimated seconds on one core (measured constant ``2e-9`` s per ``N^3`` and grid
+        point and collision).
     """
     size = 17.0 * math.sqrt(max(variance, 0.0)) + 10.0
     points = size / 2.0 + 25.0
@@ -383,8 +415,24 @@ def summary_table(
 ) -> str:
     """A text table: per count, trajectories vs exact at the last checkpoint.
 
-    The chi-square p-value (histogram against the exact distribution) is at ``k_hist``, the
-    checkpoint of the exact distributions; the rate is the long-time count per collision.
+    Parameters
+    ----------
+    stats : sequence of CountStatistics
+        One per count (trajectory estimates).
+    moments : sequence of (ExactMoments or None)
+        Matching exact moments (mean and Mandel Q columns, z-scores).
+    exact : sequence of (ExactCounting or None)
+        Matching exact distributions (chi-square p-value of the histogram at their last
+        checkpoint).
+    rates : sequence of (StationaryRates or None)
+        Matching long-time rates (count per collision).
+    k_hist : int, optional
+        Checkpoint of the exact distributions, named in the p-value column.
+
+    Returns
+    -------
+    str
+        One header line and one row per count ("-" where a value is not available).
     """
     chi_head = "chi2 p" if k_hist is None else f"p@k={k_hist}"
     rows = [
@@ -466,8 +514,12 @@ def make_figures(
     ----------
     ens : EnsembleResult
         Trajectories started from the vacuum (the exact side assumes it).
-    folder, stem, formats
-        Files ``folder/stem-counts-{hist,mandel,waiting,energy}.{format}``.
+    folder : str or path-like
+        Folder of the figures (created when missing).
+    stem : str
+        File stem: files ``folder/stem-counts-{hist,mandel,waiting,energy}.{format}``.
+    formats : sequence of str, optional
+        File formats (suffixes), default ``("png",)``.
     counts : sequence of str, optional
         Default :func:`default_counts`.
     exact : True, False or "auto"
@@ -477,10 +529,14 @@ def make_figures(
         (Mandel Q line; about three exact-solver runs per count) are always computed.
     k : int, optional
         Checkpoint of the histograms (default: last, or the one "auto" picks).
+    budget_seconds : float, optional
+        Time budget of the exact distributions with ``exact="auto"`` (default 60 s).
 
     Returns
     -------
-    (paths written, summary table text)
+    (list of pathlib.Path, str)
+        The files written (four figures per format, each drawn once) and the text of
+        :func:`summary_table`.
     """
     model = ens.model
     counts = tuple(counts) if counts is not None else default_counts(model)

@@ -129,13 +129,44 @@ def model_title(model: Any) -> str:
 
 
 def k_label(chosen: int, requested: int | None) -> str:
-    """``"k = 15"``, plus the requested value when the nearest checkpoint differs from it."""
+    """``"k = 15"``, plus the requested value when the nearest checkpoint differs from it.
+
+    Parameters
+    ----------
+    chosen : int
+        The checkpoint shown (collisions).
+    requested : int or None
+        The checkpoint asked for, or None (the default one).
+
+    Returns
+    -------
+    str
+        E.g. ``"k = 15"`` or ``"k = 15 (nearest to k = 20)"``.
+    """
     note = "" if requested is None or int(requested) == chosen else f" (nearest to k = {requested})"
     return f"k = {chosen}{note}"
 
 
 def nearest(ks: np.ndarray, k: int | None) -> int:
-    """Index into ``ks`` of the checkpoint nearest to ``k`` (the last one when ``k`` is None)."""
+    """Index into ``ks`` of the checkpoint nearest to ``k`` (the last one when ``k`` is None).
+
+    Parameters
+    ----------
+    ks : array_like of int, shape (n_k,)
+        Checkpoints (collisions).
+    k : int or None
+        Requested checkpoint; None for the last.
+
+    Returns
+    -------
+    int
+        An index into ``ks`` (the first of two equally near ones).
+
+    Raises
+    ------
+    ValueError
+        When ``ks`` is empty.
+    """
     ks = np.asarray(ks)
     if ks.size == 0:
         raise ValueError("no checkpoints to choose from")
@@ -200,7 +231,23 @@ def integer_bins(
 
 
 def continuous_bins(values: np.ndarray, *, max_bins: int = 80) -> np.ndarray:
-    """Freedman-Diaconis bin edges for real data (square-root rule when the IQR is 0)."""
+    """Freedman-Diaconis bin edges for real data.
+
+    The square-root rule replaces Freedman-Diaconis when that gives more than ``max_bins``
+    bins or fewer than two; a single unit-wide bin is returned for constant data.
+
+    Parameters
+    ----------
+    values : array_like of float, shape (M,)
+        The samples (NaN and infinities are ignored).
+    max_bins : int, optional
+        Largest number of bins (default 80).
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (B + 1,)
+        Increasing bin edges, in the units of ``values``.
+    """
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     if x.size < 2 or x.min() == x.max():
@@ -220,8 +267,26 @@ def transient_end(
 
     The end value is the median over the last 20% of the range of ``k``; points closer to
     it than ``fraction`` of the largest deviation, or than 4 noise levels (the spread of
-    that tail, and ``err`` when given), count as relaxed. None when the series is too
-    short or its excursion is within 10 noise levels (it says nothing about a transient).
+    that tail, and the median of ``err`` when given), count as relaxed.
+
+    Parameters
+    ----------
+    k : array_like, shape (n_k,)
+        Increasing collision counts.
+    y : array_like of float, shape (n_k,)
+        The series (NaN entries are skipped).
+    err : array_like of float, shape (n_k,), optional
+        Standard errors of ``y`` (trajectory estimates).
+    fraction : float, optional
+        Relaxed: within this fraction of the largest deviation from the end (default 0.1).
+
+    Returns
+    -------
+    float or None
+        The first collision after which every point is relaxed (``k[0]`` if all are, the
+        last ``k`` if the series is still moving at its end); None when the series has
+        fewer than 3 points or an excursion within 10 noise levels (it says nothing about
+        a transient).
     """
     k = np.asarray(k, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -291,7 +356,23 @@ def collision_scale(
 
 
 def set_collision_axis(ax: Axes, scale: str) -> None:
-    """Apply ``scale`` to the collision axis of ``ax`` (plain integer tick labels)."""
+    """Apply ``scale`` to the collision axis (x) of ``ax``.
+
+    ``"symlog"``: linear on [0, 1] and logarithmic above, decades labelled as plain
+    integers (0, 1, 10, 100, 1000), limits from 0 to the largest ``k`` drawn so far (call
+    it after plotting). Any other value is passed to ``ax.set_xscale``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel, with its data already drawn.
+    scale : str
+        ``"symlog"``, ``"linear"`` or ``"log"``.
+
+    Returns
+    -------
+    None
+    """
     if scale == "symlog":
         ax.set_xscale("symlog", linthresh=SYMLOG_LINTHRESH, linscale=0.4)
         ax.xaxis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=SYMLOG_LINTHRESH))
@@ -311,6 +392,20 @@ def thin(k: np.ndarray, max_points: int, scale: str = "linear") -> np.ndarray:
 
     Evenly spread in ``k`` on a linear axis, in ``log10(1 + k)`` on a (symmetric-)log one,
     so that a logarithmic axis is not crowded at its right end. First and last are kept.
+
+    Parameters
+    ----------
+    k : array_like, shape (n_k,)
+        Increasing collision counts.
+    max_points : int
+        Largest number of indices returned.
+    scale : str, optional
+        The axis scale (``"linear"``, default, or ``"symlog"``/``"log"``).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (<= max_points,)
+        Increasing indices into ``k``.
     """
     k = np.asarray(k, dtype=np.float64)
     if k.size <= max_points:
@@ -324,7 +419,18 @@ def thin(k: np.ndarray, max_points: int, scale: str = "linear") -> np.ndarray:
 
 
 def collision_label(scale: str) -> str:
-    """The collision-axis label, saying when the axis is logarithmic."""
+    """The collision-axis label, saying when the axis is logarithmic.
+
+    Parameters
+    ----------
+    scale : str
+        The axis scale.
+
+    Returns
+    -------
+    str
+        ``"collisions k"``, plus ``" (log scale above 1)"`` for ``"symlog"``.
+    """
     return "collisions k" + (" (log scale above 1)" if scale == "symlog" else "")
 
 
@@ -333,8 +439,24 @@ def legend_outside(fig: Figure, axes: Sequence[Axes], *, loc: str = "outside upp
                    ncols: int | None = None, **kwargs: Any) -> Any:  # fmt: skip
     """One figure legend with every labelled artist of ``axes`` (once), outside the axes.
 
-    Needs a figure with the constrained layout; returns the legend or None when nothing is
-    labelled.
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure or SubFigure
+        The (sub)figure holding ``axes``, with the constrained layout (which makes room
+        for "outside" legends).
+    axes : sequence of matplotlib.axes.Axes
+        The panels whose labelled artists are collected (the first artist of each label).
+    loc : str, optional
+        A matplotlib "outside" location (default ``"outside upper center"``).
+    ncols : int, optional
+        Columns of the legend; default one per entry (a single row).
+    **kwargs
+        Passed to ``fig.legend`` (default ``fontsize="small"``).
+
+    Returns
+    -------
+    matplotlib.legend.Legend or None
+        The legend, or None when nothing is labelled.
     """
     seen: dict[str, Any] = {}
     for ax in axes:
@@ -348,7 +470,22 @@ def legend_outside(fig: Figure, axes: Sequence[Axes], *, loc: str = "outside upp
 
 
 def wrap(text: str, fig: Figure, fontsize: float = 8.0) -> str:
-    """``text`` wrapped to the width of ``fig`` (about 0.55 em per character)."""
+    """``text`` wrapped to the width of ``fig`` (about 0.55 em per character).
+
+    Parameters
+    ----------
+    text : str
+        Paragraphs separated by newlines (each wrapped on its own).
+    fig : matplotlib.figure.Figure
+        The figure whose width (inches) sets the line length.
+    fontsize : float, optional
+        Font size in points (default 8).
+
+    Returns
+    -------
+    str
+        The wrapped text.
+    """
     width_pt = fig.get_figwidth() * 72.0 * 0.95
     chars = max(20, int(width_pt / (0.55 * fontsize)))
     return "\n".join(textwrap.fill(p, chars) for p in text.split("\n"))
@@ -359,6 +496,20 @@ def text_figure(title: str, lines: Sequence[str], *, width: float = 8.0) -> Figu
 
     For a figure none of whose panels a result can fill: the file then says what was not
     recorded instead of showing empty axes.
+
+    Parameters
+    ----------
+    title : str
+        The figure title (usually the model parameters and what the figure would show).
+    lines : sequence of str
+        One entry per missing item, each wrapped to the width and listed with a dash.
+    width : float, optional
+        Figure width in inches (default 8); the height follows from the text.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A figure with ``fig.axes == []``.
     """
     import matplotlib.pyplot as plt
 
@@ -388,11 +539,32 @@ def panels(
 ) -> tuple[Figure, Any, list[Axes]]:
     """A constrained-layout figure with exactly ``n`` panels and, below them, the ``notes``.
 
-    Returns ``(figure, holder, axes)``: ``holder`` is the (sub)figure holding the panels,
-    where legends placed "outside" go; the notes (what a result did not record, caveats)
-    are wrapped to the figure width in a strip of their own at the foot, so that neither
-    a legend nor a label can cover them. ``extra`` is the room (inches) added to the width
-    and height for titles, labels and legends.
+    The notes (what a result did not record, caveats) are wrapped to the figure width in
+    a strip of their own at the foot, so that neither a legend nor a label can cover them.
+
+    Parameters
+    ----------
+    n : int
+        Number of panels (>= 1); rows are filled left to right, no empty axes are made.
+    ncols : int
+        Panels per row (at most ``n``).
+    panel : (float, float), optional
+        Width and height of one panel, inches (default 4.6 x 3.0).
+    sharex : bool, optional
+        Share the x axis of all panels with the first (default False).
+    notes : sequence of str, optional
+        Lines written at the foot of the figure (empty ones are dropped).
+    italic : bool, optional
+        Italic notes (default False).
+    extra : (float, float), optional
+        Room added to the width and height, inches, for titles, labels and legends
+        (default 0 x 1).
+
+    Returns
+    -------
+    (Figure, Figure or SubFigure, list of Axes)
+        The figure; the (sub)figure holding the panels, where legends placed "outside"
+        go; the ``n`` panels.
     """
     import matplotlib.pyplot as plt
 
