@@ -60,7 +60,7 @@ def test_default_run_writes_a_result_file_and_a_png(tmp_path):
     proc = micromaser("run", "--trajectories", 200, "--collisions", 60, "-o", tmp_path / "d",
                       "--quiet")  # fmt: skip
     result = tmp_path / "d" / "default.h5"
-    assert result.is_file() and (tmp_path / "d" / "default.png").read_bytes()[:8] == PNG
+    assert result.is_file() and (tmp_path / "d" / "default-observables.png").read_bytes()[:8] == PNG
     assert "max |z| against the exact solver" in proc.stdout
     rec = tj.load(result)
     assert rec.ensemble.n_trajectories == 200 and rec.exact is not None

@@ -1,24 +1,46 @@
 """Figures of results: observables against collisions, photon distributions, counts.
 
 ``tj.plot.observables(result)`` and friends return a matplotlib ``Figure`` (and save it
-when given a path); :func:`close` releases one. Matplotlib is imported only by this package,
-and only when it is imported (``tj.plot`` is loaded on first use); it never changes the
-backend: without a display matplotlib chooses a non-interactive one itself.
+when given a path, nothing clipped); :func:`save` writes one more file of a figure and
+:func:`close` releases it. Matplotlib is imported only by this package, and only when it
+is imported (``tj.plot`` is loaded on first use); it never changes the backend: without a
+display matplotlib chooses a non-interactive one itself.
+
+The shared conventions (exact solution in black, trajectories in colour with error bars of
+their own colour, legends outside the axes, a logarithmic collision axis for short
+transients, ``theta`` written as ``pi/sqrt(m)``, bins chosen from the data, a note instead
+of an empty panel) are in :mod:`trajectories.plot.style`. The command line writes the
+figures as ``NAME-observables`` (``micromaser run`` and ``micromaser plot``),
+``NAME-photons`` and ``NAME-records`` (``micromaser plot``) and ``NAME-counts-*``
+(``micromaser counts``), each under one name.
 """
 
 from .figures import count_histograms, energy_per_trajectory, observables, photon_distribution
+from .style import save, theta_label
 
 __all__ = [
     "observables",
     "photon_distribution",
     "count_histograms",
     "energy_per_trajectory",
+    "theta_label",
+    "save",
     "close",
 ]
 
 
 def close(fig) -> None:
-    """Release a figure (scripts that write many figures keep memory flat)."""
+    """Release a figure (scripts that write many figures keep memory flat).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure returned by a function of this package.
+
+    Returns
+    -------
+    None
+    """
     import matplotlib.pyplot as plt
 
     plt.close(fig)

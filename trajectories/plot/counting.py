@@ -14,7 +14,13 @@ Figures (one file each, ``STEM-counts-*.FORMAT``):
 - ``waiting``: waiting times between emissions (from the jump log) and between qubits found
   in g (when every collision is a checkpoint), each next to an uncorrelated reference
   (exponential / geometric with the same mean);
-- ``energy``: the per-trajectory <n>_i, labelled as unravelling-dependent (not measurable).
+- ``energy``: the per-trajectory <n>_i, labelled as unravelling-dependent (not measurable);
+  the same figure as :func:`trajectories.plot.energy_per_trajectory`.
+
+They follow :mod:`trajectories.plot.style`: bins chosen from the data, exact in black,
+trajectories in colour, legends outside the axes, a logarithmic collision axis when the
+transient is short, and no empty panel: what a run did not record (no jump log, sparse
+checkpoints, a count whose mean is not positive) is said in a note at the foot.
 
 Exact distributions cost about ``2e-9 N^3 k (S/2 + 25)`` seconds for coherent qubits (``S``
 about 17 standard deviations of the count); with ``exact="auto"`` the histograms are shown
@@ -32,12 +38,16 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.figure import Figure
 
 from ..channels.collisions import keeps_diagonal
 from ..model.micromaser import Micromaser
 from ..solvers.montecarlo.result import EnsembleResult
 from ..statistics import counting as cn
+from . import style
+from .figures import energy_per_trajectory
+from .style import EXACT_COLOR, TRAJ_ERROR_COLOR
 
 __all__ = [
     "LABELS",
@@ -64,24 +74,24 @@ LABELS = {
 _SECONDS_PER_N3 = 2e-9
 
 
-def _title(model: Micromaser) -> str:
-    c = complex(model.c)
-    c_text = f"{c.real:g}" if c.imag == 0 else f"{c:g}"
-    return (
-        rf"$\theta$={model.theta:.6g}, q={model.q:g}, c={c_text}, "
-        rf"$\gamma t_r$={model.gamma_tr:g}, $\bar n$={model.nbar:g}, N={model.cutoff}"
-    )
-
-
 def _save(fig: Figure, path: str | os.PathLike | None) -> Figure:
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-    return fig
+    return style.save(fig, path)
 
 
 def default_counts(model: Micromaser) -> tuple[str, ...]:
-    """The counts worth showing: qubit counts always, bath counts only with loss."""
+    """The counts worth showing: qubit counts always, bath counts only with loss.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model of the run.
+
+    Returns
+    -------
+    tuple of str
+        ``("g", "e")`` when ``model.gamma_tr == 0``, else every count of
+        :data:`trajectories.counting.COUNTS`.
+    """
     if model.gamma_tr == 0.0:
         return ("g", "e")
     return cn.COUNTS
@@ -90,9 +100,23 @@ def default_counts(model: Micromaser) -> tuple[str, ...]:
 def exact_cost_seconds(model: Micromaser, k: int, variance: float) -> float:
     """Rough time of :func:`~trajectories.counting.exact_distribution` up to collision ``k``.
 
-    ``variance`` is the exact variance of the count at ``k`` (from ``exact_moments``); the
-    grid holds about ``17 sqrt(variance) + 10`` points, half of them propagated, plus ~25
-    Chernoff points. Populations-sector runs (incoherent qubits) cost ``N^2`` per point.
+    The grid holds about ``17 sqrt(variance) + 10`` points, half of them propagated, plus
+    ~25 Chernoff points. Populations-sector runs (incoherent qubits) cost ``N^2`` per point.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model (its cutoff ``N`` sets the cost per point, ``N^3`` or ``10 N^2``).
+    k : int
+        Last collision of the distribution.
+    variance : float
+        The exact variance of the count at ``k`` (from ``exact_moments``), dimensionless.
+
+    Returns
+    -------
+    float
+        Estimated seconds on one core (measured constant ``2e-9`` s per ``N^3`` and grid
+        point and collision).
     """
     size = 17.0 * math.sqrt(max(variance, 0.0)) + 10.0
     points = size / 2.0 + 25.0
@@ -111,54 +135,90 @@ def histogram_figure(
 ) -> Figure:
     """Histograms of counts across trajectories at the checkpoint nearest ``k``.
 
-    One panel per :class:`~trajectories.counting.CountStatistics` in ``stats``: bars are the
-    fraction of trajectories with each count (binomial error bars), black markers the exact
-    ``P(count = j)`` at the same ``k`` when the matching ``exact`` entry has that checkpoint,
-    with the chi-square p-value (bins merged to >= 5 expected). Counts are dimensionless.
+    One panel per count: blue bars are the fraction of trajectories per bin divided by
+    the bin width (a probability per unit count, comparable across bin widths) with
+    dark-blue binomial error bars; the black outline is the exact distribution
+    ``P(count = j)`` at the same ``k``, summed over the same bins, when the matching
+    ``exact`` entry has that checkpoint, and the panel title gives the chi-square p-value
+    (computed on the integer counts, bins merged to >= 5 expected). The bins are chosen
+    from the data (:func:`~trajectories.plot.style.integer_bins`: one per integer when
+    the range is small, integer-aligned Freedman-Diaconis bins otherwise) and cover the
+    exact distribution's visible range. Counts are dimensionless. A count whose
+    trajectories all leaked by ``k`` gets no panel; a note says so.
+
+    Parameters
+    ----------
+    stats : sequence of CountStatistics
+        One per count, from :func:`trajectories.counting.from_ensemble`; counts of shape
+        ``(M, n_k)``.
+    exact : sequence of (ExactCounting or None), optional
+        Matching exact distributions (same order as ``stats``), or None.
+    path : str or path-like, optional
+        Where to save (PNG, PDF or SVG by the suffix).
+    k : int, optional
+        Collision count; default the last checkpoint (nearest checkpoint otherwise).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Up to three panels per row; the legend below them.
     """
-    n = len(stats)
-    ncols = min(3, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), constrained_layout=True, squeeze=False
-    )
-    exact = list(exact) if exact is not None else [None] * n
+    exact = list(exact) if exact is not None else [None] * len(stats)
+    drawn, notes = [], []
     k_shown = None
-    for ax, st, ex in zip(axes.flat, stats, exact, strict=False):
+    for st, ex in zip(stats, exact, strict=False):
         i = st.index(k)
         k_shown = int(st.k[i])
-        values, f, err = cn.histogram(st, k_shown)
-        ax.bar(
-            values,
-            f,
-            width=0.85,
-            alpha=0.6,
-            yerr=err,
-            capsize=1.5,
-            ecolor="0.4",
-            label=f"trajectories (M = {int(st.n_used[i])})",
-        )
-        text = ""
-        if ex is not None and np.any(ex.k == k_shown):
-            v, p = ex.at(k_shown)
-            show = p > 1e-4 * p.max()
-            ax.plot(v[show], p[show], "ko", ms=2.5, label="exact")
-            chi = cn.chi_square(st.counts[st.valid[:, i], i], v, p)
-            text = f"\nchi2 p = {chi.pvalue:.2g} ({chi.dof} dof)"
-        ax.set_xlabel(f"{LABELS[st.count]} (count)")
-        ax.set_ylabel("probability")
-        ax.grid(alpha=0.3, axis="y")
-        ax.legend(
-            fontsize="x-small", title=f"mean {st.mean.mean[i]:.4g}{text}", title_fontsize="x-small"
-        )
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
+        if np.any(st.valid[:, i]):
+            drawn.append((st, ex, i))
+        else:
+            notes.append(
+                f"{LABELS[st.count]}: every trajectory leaked by k = {k_shown} (no panel)."
+            )
     model = stats[0].model
-    fig.suptitle(
-        (_title(model) + "\n" if model is not None else "")
-        + f"counting records at k = {k_shown}: measurable, cumulative from collision 0"
+    title = (style.model_title(model) + "\n" if model is not None else "") + (
+        f"counting records at k = {k_shown}: measurable, cumulative from collision 0"
     )
+    if not drawn:
+        return _save(style.text_figure(title, notes), path)
+    fig, holder, axes = style.panels(len(drawn), ncols=min(3, len(drawn)), panel=(4.2, 2.9),
+                                     notes=notes)  # fmt: skip
+    for ax, (st, ex, i) in zip(axes, drawn, strict=True):
+        _histogram_panel(ax, st, ex, i)
+    style.legend_outside(holder, axes, loc="outside lower center")
+    fig.suptitle(title, fontsize="medium")
     return _save(fig, path)
+
+
+def _histogram_panel(ax: Any, st: cn.CountStatistics, ex: cn.ExactCounting | None, i: int) -> None:
+    """One panel of :func:`histogram_figure`: count ``st.count`` at checkpoint index ``i``."""
+    k_shown = int(st.k[i])
+    x = st.counts[st.valid[:, i], i]
+    m = x.size
+    v = p = span = None
+    if ex is not None and np.any(ex.k == k_shown):
+        v, p = ex.at(k_shown)
+        seen = np.flatnonzero(p > 1e-4 * p.max())
+        span = (int(v[seen].min()), int(v[seen].max()))
+    edges = style.integer_bins(x, span=span)
+    width = float(edges[1] - edges[0])
+    f = np.histogram(x, edges)[0] / m
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    ax.bar(centres, f / width, width=0.85 * width, color="C0", alpha=0.6,
+           yerr=np.sqrt(f * (1.0 - f) / m) / width, label="trajectories",
+           error_kw=dict(ecolor=TRAJ_ERROR_COLOR, capsize=1.5, lw=0.8))  # fmt: skip
+    title = f"M = {m}, mean {st.mean.mean[i]:.4g}"
+    if v is not None:
+        ax.stairs(np.histogram(v, edges, weights=p)[0] / width, edges, color=EXACT_COLOR,
+                  lw=1.2, label="exact")  # fmt: skip
+        chi = cn.chi_square(x, v, p)
+        title += f"\nchi2 p = {chi.pvalue:.2g} ({chi.dof} dof)"
+    ax.set_title(title, fontsize="small")
+    bins = "" if width == 1 else f"; bins of {width:.0f}"
+    ax.set_xlabel(f"{LABELS[st.count]} (count{bins})")
+    ax.set_ylabel("probability" if width == 1 else "probability per unit count")
+    ax.set_ylim(bottom=0.0)
+    ax.grid(alpha=0.3, axis="y")
 
 
 def mandel_q_figure(
@@ -168,139 +228,180 @@ def mandel_q_figure(
     *,
     rates: Sequence[cn.StationaryRates | None] | None = None,
     max_points: int = 50,
+    kscale: str = "auto",
 ) -> Figure:
     """Mandel Q = Var/mean - 1 of each count against the number of collisions k.
 
-    Points with error bars (jackknife standard errors) from the trajectories, the exact
-    line from ``moments`` and, dashed, the long-time value from the leading eigenvalue of the
-    tilted channel (``rates``), when given; at most ``max_points`` trajectory points per count.
-    Q < 0: sub-Poissonian counting. Counts whose mean is not positive (``"net"``) are skipped.
+    Trajectory estimates are coloured points with error bars of their colour (delete-one
+    jackknife standard errors, at most ``max_points`` per count); the exact values from
+    ``moments`` are lines of the same colour with a black edge; the long-time value from
+    the leading eigenvalue of the tilted channel (``rates``) is dashed, when given.
+    Q < 0: sub-Poissonian counting. Counts whose mean is not positive (``"net"``) are
+    left out, and a note at the foot says so.
+
+    Parameters
+    ----------
+    stats : sequence of CountStatistics
+        One per count (:func:`trajectories.counting.from_ensemble`).
+    moments : sequence of (ExactMoments or None), optional
+        Matching exact moments (:func:`trajectories.counting.exact_moments`), arrays of
+        shape ``(n_k',)``.
+    path : str or path-like, optional
+        Where to save (PNG, PDF or SVG by the suffix).
+    rates : sequence of (StationaryRates or None), optional
+        Matching long-time rates (:func:`trajectories.counting.stationary_rates`).
+    max_points : int, optional
+        Largest number of trajectory points per count (default 50; thinned evenly on the
+        collision axis as drawn, linear or logarithmic).
+    kscale : {"auto", "linear", "symlog", "log"}, optional
+        Collision axis; ``"auto"`` (default): symmetric-log when the transient is short
+        against the range (:func:`~trajectories.plot.style.collision_scale`, on the exact
+        lines when given).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel, Q (dimensionless) against k; the legend to its right.
     """
     n = len(stats)
     moments = list(moments) if moments is not None else [None] * n
     rates = list(rates) if rates is not None else [None] * n
-    fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
-    skipped = []
-    for st, mo, rt in zip(stats, moments, rates, strict=True):
-        if not st.mean.mean[-1] > 0:  # e.g. "net": Q of a count with mean <= 0 means little
-            skipped.append(st.count)
-            continue
+    skipped = [st.count for st in stats if not st.mean.mean[-1] > 0]  # Q of a mean <= 0: moot
+    notes = [f"Not shown (mean count <= 0, Q undefined): {', '.join(skipped)}."] if skipped else []
+    fig, holder, (ax,) = style.panels(1, ncols=1, panel=(6.2, 3.8), extra=(3.0, 0.6),
+                                      notes=notes)  # fmt: skip
+    outline = [patheffects.Stroke(linewidth=2.6, foreground=EXACT_COLOR), patheffects.Normal()]
+    shown = [(st, mo, rt) for st, mo, rt in zip(stats, moments, rates, strict=True)
+             if st.count not in skipped]  # fmt: skip
+    series = [
+        (mo.k, mo.mandel_q) if mo is not None else (st.k, st.mandel_q.mean, st.mandel_q.stderr)
+        for st, mo, _ in shown
+    ]
+    scale = style.collision_scale(series) if kscale == "auto" else kscale
+    for st, mo, rt in shown:
         ok = np.flatnonzero(np.isfinite(st.mandel_q.mean))
-        ok = ok[:: max(1, ok.size // max_points)]  # thin out for legibility
-        eb = ax.errorbar(
-            st.k[ok],
-            st.mandel_q.mean[ok],
-            yerr=st.mandel_q.stderr[ok],
-            fmt="o",
-            ms=3,
-            capsize=1.5,
-            alpha=0.8,
-            label=f"{LABELS[st.count]} (trajectories)",
-        )
+        ok = ok[style.thin(st.k[ok], max_points, scale)]  # evenly spaced on the axis shown
+        eb = ax.errorbar(st.k[ok], st.mandel_q.mean[ok], yerr=st.mandel_q.stderr[ok], fmt="o",
+                         ms=3, capsize=1.5, lw=0.8, alpha=0.85,
+                         label=f"{LABELS[st.count]} (trajectories)")  # fmt: skip
         color = eb[0].get_color()
         if mo is not None:
-            ax.plot(mo.k, mo.mandel_q, "-", color="k", lw=2.2, zorder=4)
-            ax.plot(mo.k, mo.mandel_q, "-", color=color, lw=1.2, zorder=5)
+            ax.plot(mo.k, mo.mandel_q, "-", color=color, lw=1.2, zorder=5, path_effects=outline)
         if rt is not None and np.isfinite(rt.mandel_q):
             ax.axhline(rt.mandel_q, color=color, ls="--", lw=0.8)
-    if skipped:
-        ax.text(
-            0.01,
-            0.01,
-            f"not shown (mean <= 0): {', '.join(skipped)}",
-            fontsize="x-small",
-            transform=ax.transAxes,
-        )
-    ax.plot([], [], "k-", lw=1.2, label="exact")
+    if any(mo is not None for mo in moments):
+        ax.plot([], [], "-", color="0.6", lw=1.2, path_effects=outline, label="exact")
     if any(r is not None and np.isfinite(r.mandel_q) for r in rates):
-        ax.plot([], [], "k--", lw=0.8, label="long-time (leading eigenvalue)")
+        ax.plot([], [], "--", color="0.4", lw=0.8, label="long-time (leading eigenvalue)")
     ax.axhline(0.0, color="0.5", lw=0.6)
-    ax.set_xlabel("collisions k")
+    style.set_collision_axis(ax, scale)
+    ax.set_xlabel(style.collision_label(scale))
     ax.set_ylabel("Mandel Q = Var/mean - 1")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="x-small")
+    style.legend_outside(holder, [ax], loc="outside right upper", ncols=1)
     model = stats[0].model
-    ax.set_title(_title(model) if model is not None else "Mandel Q", fontsize="small")
+    ax.set_title(style.model_title(model) if model is not None else "Mandel Q",
+                 fontsize="medium")  # fmt: skip
     return _save(fig, path)
 
 
 def waiting_time_figure(ens: EnsembleResult, path: str | os.PathLike | None = None) -> Figure:
     """Waiting-time distributions: between emissions (t_r) and between qubits in g (collisions).
 
-    Each panel shows the pooled histogram (probability density / probability) on a log scale
-    with the uncorrelated reference of the same mean (exponential / geometric) dashed; a panel
-    says why it is empty when the run lacks the records (no jump log: ``max_jumps = 0``;
-    checkpoints not at every collision).
+    Each panel shows the pooled histogram (probability density / probability, log scale)
+    with the uncorrelated reference of the same mean (exponential / geometric) as a black
+    dashed line. A distribution the run did not record (no jump log: ``max_jumps = 0``;
+    checkpoints not at every collision; no emissions) gets no panel: a note at the foot
+    says why, and a figure of notes only is returned when neither was recorded.
+
+    Parameters
+    ----------
+    ens : EnsembleResult
+        The trajectories (jump log ``per_trajectory.jump_times`` of shape ``(M, J)``;
+        qubit counts at every collision for the second panel).
+    path : str or path-like, optional
+        Where to save (PNG, PDF or SVG by the suffix).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Zero, one or two panels.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-    ax = axes[0]
-    w = _records_or_note(ax, lambda: cn.emission_waiting_times(ens))
-    if w is not None and w.values.size:
-        ax.hist(
-            w.values,
-            bins=60,
-            density=True,
-            alpha=0.7,
-            label=f"{w.values.size} waits, {w.n_trajectories} trajectories",
-        )
-        t = np.linspace(0.0, float(w.values.max()), 200)
-        ax.plot(t, np.exp(-t / w.mean) / w.mean, "k--", lw=1, label="exponential, same mean")
+    notes: list[str] = []
+    w = _records_or_note(notes, "Waiting times between emissions",
+                         lambda: cn.emission_waiting_times(ens))  # fmt: skip
+    g = _records_or_note(notes, "Waiting times between qubits found in g",
+                         lambda: cn.g_waiting_times(ens))  # fmt: skip
+    if w is not None and w.n_excluded:
+        notes.append(f"{w.n_excluded} trajectories excluded from the emission waiting times "
+                     "(jump log overflowed).")  # fmt: skip
+    draw = [d for d in (("emission", w), ("g", g)) if d[1] is not None]
+    title = style.model_title(ens.model) + "\nwaiting times within trajectories (measurable)"
+    if not draw:
+        return _save(style.text_figure(title, notes), path)
+    fig, holder, axes = style.panels(len(draw), ncols=2, panel=(4.8, 3.2), notes=notes)
+    for ax, (kind, rec) in zip(axes, draw, strict=True):
+        if kind == "emission":
+            ax.hist(rec.values, bins=style.continuous_bins(rec.values), density=True,
+                    color="C0", alpha=0.7, label="trajectories (pooled waits)")  # fmt: skip
+            t = np.linspace(0.0, float(rec.values.max()), 200)
+            ax.plot(t, np.exp(-t / rec.mean) / rec.mean, "--", color=EXACT_COLOR, lw=1,
+                    label="uncorrelated reference, same mean")  # fmt: skip
+            ax.set_xlabel(r"time between emissions [$t_r$]")
+            ax.set_ylabel("probability density")
+        else:
+            tau = np.arange(1, int(rec.values.max()) + 1)
+            f = np.bincount(rec.values, minlength=tau.size + 1)[1:] / rec.values.size
+            ax.bar(tau, f, width=0.85, color="C0", alpha=0.7, label="trajectories (pooled waits)")
+            q = 1.0 / rec.mean
+            ax.plot(tau, q * (1.0 - q) ** (tau - 1), "--", color=EXACT_COLOR, lw=1,
+                    label="uncorrelated reference, same mean")  # fmt: skip
+            ax.set_xlabel("collisions between qubits found in g")
+            ax.set_ylabel("probability")
         ax.set_yscale("log")
-        if w.n_excluded:
-            ax.set_title(
-                f"{w.n_excluded} trajectories excluded (jump log overflowed)", fontsize="small"
-            )
-        ax.legend(fontsize="x-small")
-    ax.set_xlabel(r"time between emissions [$t_r$]")
-    ax.set_ylabel("probability density")
-    ax = axes[1]
-    g = _records_or_note(ax, lambda: cn.g_waiting_times(ens))
-    if g is not None and g.values.size:
-        tau = np.arange(1, int(g.values.max()) + 1)
-        f = np.bincount(g.values, minlength=tau.size + 1)[1:] / g.values.size
-        ax.bar(tau, f, width=0.85, alpha=0.7, label=f"{g.values.size} waits")
-        p = 1.0 / g.mean
-        ax.plot(tau, p * (1.0 - p) ** (tau - 1), "k--", lw=1, label="geometric, same mean")
-        ax.set_yscale("log")
-        ax.legend(fontsize="x-small")
-    ax.set_xlabel("collisions between qubits found in g")
-    ax.set_ylabel("probability")
-    for a in axes:
-        a.grid(alpha=0.3)
-    fig.suptitle(_title(ens.model) + "\nwaiting times within trajectories (measurable records)")
+        ax.set_title(f"{rec.values.size} waits, {rec.n_trajectories} trajectories",
+                     fontsize="small")  # fmt: skip
+        ax.grid(alpha=0.3)
+    style.legend_outside(holder, axes, loc="outside lower center")
+    fig.suptitle(title, fontsize="medium")
     return _save(fig, path)
 
 
-def _records_or_note(ax: Any, get: Any) -> Any:
-    """``get()``, or None with its ValueError written in the panel (the run lacks the records)."""
+def _records_or_note(notes: list[str], what: str, get: Any) -> Any:
+    """``get()``, or None with the reason appended to ``notes`` (the run lacks the records)."""
     try:
-        return get()
+        rec = get()
     except ValueError as err:
-        ax.text(0.5, 0.5, _wrap(str(err)), ha="center", va="center", fontsize="small",
-                transform=ax.transAxes)  # fmt: skip
+        notes.append(f"{what}: not recorded ({err}).")
         return None
-
-
-def _wrap(text: str, width: int = 48) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
+    if rec.values.size == 0:
+        notes.append(f"{what}: none in this run (no such events).")
+        return None
+    return rec
 
 
 def energy_figure(
     ens: EnsembleResult, path: str | os.PathLike | None = None, *, k: int | None = None
 ) -> Figure:
-    """Histogram of the per-trajectory <n>_i (unravelling-dependent, not measurable)."""
-    e = cn.energy_per_trajectory(ens, k)
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    ax.hist(e.values, bins="auto", alpha=0.7)
-    ax.axvline(e.mean, color="k", lw=1, label=rf"mean {e.mean:.4g} $\hbar\omega$ (physical)")
-    ax.set_xlabel(r"$\langle n\rangle_i$ [$\hbar\omega$]")
-    ax.set_ylabel("trajectories")
-    ax.legend(fontsize="small")
-    ax.set_title(f"{_title(ens.model)}\nper-trajectory energy at k = {e.k}", fontsize="small")
-    fig.supxlabel(f"Note: {e.note}.", fontsize="small", style="italic")
-    return _save(fig, path)
+    """Histogram of the per-trajectory <n>_i (unravelling-dependent, not measurable).
+
+    The same figure as :func:`trajectories.plot.energy_per_trajectory` (this name is kept
+    for :func:`make_figures`).
+
+    Parameters
+    ----------
+    ens : EnsembleResult
+        The trajectories.
+    path : str or path-like, optional
+        Where to save (PNG, PDF or SVG by the suffix).
+    k : int, optional
+        Collision count; default the last checkpoint (nearest checkpoint otherwise).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return energy_per_trajectory(ens, path, k=k)
 
 
 # --------------------------------------------------------------------- computing
@@ -314,8 +415,24 @@ def summary_table(
 ) -> str:
     """A text table: per count, trajectories vs exact at the last checkpoint.
 
-    The chi-square p-value (histogram against the exact distribution) is at ``k_hist``, the
-    checkpoint of the exact distributions; the rate is the long-time count per collision.
+    Parameters
+    ----------
+    stats : sequence of CountStatistics
+        One per count (trajectory estimates).
+    moments : sequence of (ExactMoments or None)
+        Matching exact moments (mean and Mandel Q columns, z-scores).
+    exact : sequence of (ExactCounting or None)
+        Matching exact distributions (chi-square p-value of the histogram at their last
+        checkpoint).
+    rates : sequence of (StationaryRates or None)
+        Matching long-time rates (count per collision).
+    k_hist : int, optional
+        Checkpoint of the exact distributions, named in the p-value column.
+
+    Returns
+    -------
+    str
+        One header line and one row per count ("-" where a value is not available).
     """
     chi_head = "chi2 p" if k_hist is None else f"p@k={k_hist}"
     rows = [
@@ -397,8 +514,12 @@ def make_figures(
     ----------
     ens : EnsembleResult
         Trajectories started from the vacuum (the exact side assumes it).
-    folder, stem, formats
-        Files ``folder/stem-counts-{hist,mandel,waiting,energy}.{format}``.
+    folder : str or path-like
+        Folder of the figures (created when missing).
+    stem : str
+        File stem: files ``folder/stem-counts-{hist,mandel,waiting,energy}.{format}``.
+    formats : sequence of str, optional
+        File formats (suffixes), default ``("png",)``.
     counts : sequence of str, optional
         Default :func:`default_counts`.
     exact : True, False or "auto"
@@ -408,10 +529,14 @@ def make_figures(
         (Mandel Q line; about three exact-solver runs per count) are always computed.
     k : int, optional
         Checkpoint of the histograms (default: last, or the one "auto" picks).
+    budget_seconds : float, optional
+        Time budget of the exact distributions with ``exact="auto"`` (default 60 s).
 
     Returns
     -------
-    (paths written, summary table text)
+    (list of pathlib.Path, str)
+        The files written (four figures per format, each drawn once) and the text of
+        :func:`summary_table`.
     """
     model = ens.model
     counts = tuple(counts) if counts is not None else default_counts(model)

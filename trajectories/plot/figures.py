@@ -1,33 +1,35 @@
 r"""Figures of exact and trajectory results (matplotlib).
 
 - :func:`observables`: energy, purity, Fano factor and ergotropy against the number
-  of collisions ``k``, for an :class:`~trajectories.exact.ExactResult` (lines) or an
-  :class:`~trajectories.ensemble.EnsembleResult` (points with a shaded error band),
-  optionally with the exact solution overlaid.
-- :func:`photon_distribution`: :math:`P(n)` at one checkpoint.
-- :func:`count_histograms`: the measurable counting records across trajectories.
+  of collisions ``k``, for an :class:`~trajectories.exact.ExactResult` (black lines) or an
+  :class:`~trajectories.ensemble.EnsembleResult` (blue points with a shaded error band),
+  optionally with the exact solution overlaid;
+- :func:`photon_distribution`: :math:`P(n)` at one checkpoint;
+- :func:`count_histograms`: the measurable counting records across trajectories;
 - :func:`energy_per_trajectory`: the spread of :math:`\langle n\rangle_i` (unravelling-dependent).
 
-Every function saves to ``path`` when given (PNG or PDF by its suffix, parent folders
-created) and returns the :class:`~matplotlib.figure.Figure`; the caller closes it.
-Energies are in units of :math:`\hbar\omega`. Uses the non-interactive Agg backend
-when no display is set, so plots work on clusters and in CI.
+Every function saves to ``path`` when given (PNG, PDF or SVG by its suffix, parent folders
+created, nothing clipped: :func:`~trajectories.plot.style.save`) and returns the
+:class:`~matplotlib.figure.Figure`; the caller closes it (:func:`trajectories.plot.close`).
+Energies are in units of :math:`\hbar\omega`. The styles never mix: the exact solution is
+black (a line, or an outline for distributions), trajectory estimates are coloured with
+error bars or bands of their own colour. Legends sit outside the axes; the collision axis
+is logarithmic (symmetric-log, so ``k = 0`` shows) when the transient is short against the
+range; panels a result cannot fill are left out and a note at the foot says what was not
+recorded. The backend is never changed here: matplotlib picks a non-interactive one itself
+when there is no display.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 
-if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from . import style
+from .style import EXACT_COLOR, TRAJ_ERROR_COLOR
 
 __all__ = ["observables", "photon_distribution", "count_histograms", "energy_per_trajectory"]
 
@@ -39,53 +41,25 @@ _PANELS = (
     ("fano", r"Fano factor Var$(n)/\langle n\rangle$"),
     ("ergotropy", r"ergotropy [$\hbar\omega$]"),
 )
+#: above this many checkpoints, trajectory means are a thin line instead of markers
+_MAX_MARKERS = 150
 
 
-# ------------------------------------------------------------------ helpers
 def _is_ensemble(result: Any) -> bool:
     """True for an ensemble result (observables are ``Estimate`` objects with errors)."""
     return hasattr(result, "per_trajectory")
 
 
-def _model_title(model: Any) -> str:
-    c = complex(model.c)
-    c_text = f"{c.real:g}" if c.imag == 0 else f"{c:g}"
-    return (
-        rf"$\theta$={model.theta:.6g}, q={model.q:g}, c={c_text}, "
-        rf"$\gamma t_r$={model.gamma_tr:g}, $\bar n$={model.nbar:g}, N={model.cutoff}"
-    )
+def _has_data(values: Any) -> bool:
+    return bool(np.any(np.isfinite(np.asarray(values, dtype=np.float64))))
 
 
-def _nearest(ks: np.ndarray, k: int | None) -> int:
-    """Index into ``ks`` of the checkpoint nearest to ``k`` (the last one when ``k`` is None)."""
-    if ks.size == 0:
-        raise ValueError("no checkpoints to choose from")
-    if k is None:
-        return ks.size - 1
-    return int(np.argmin(np.abs(np.asarray(ks, dtype=np.int64) - int(k))))
+def _grid_columns(n: int) -> int:
+    """Columns of a figure of ``n`` panels: 2 x 2 for four, one row otherwise."""
+    return 2 if n in (2, 4) else min(n, 3)
 
 
-def _k_label(chosen: int, requested: int | None) -> str:
-    """``"k = 15"``, plus the requested value when the nearest checkpoint differs from it."""
-    note = "" if requested is None or int(requested) == chosen else f" (nearest to k = {requested})"
-    return f"k = {chosen}{note}"
-
-
-def _integer_hist(ax: Axes, values: np.ndarray, **kwargs: Any) -> None:
-    """Histogram of integer ``values`` with one bin per integer."""
-    values = np.asarray(values)
-    lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
-    ax.hist(values, bins=np.arange(lo - 0.5, hi + 1.5), **kwargs)
-
-
-def _finish(fig: Figure, path: PathLike | None) -> Figure:
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-    return fig
-
-
-# ------------------------------------------------------------------ figures
+# ------------------------------------------------------------------ observables
 def observables(
     result: Any,
     path: PathLike | None = None,
@@ -93,63 +67,114 @@ def observables(
     exact: Any = None,
     title: str | None = None,
     sigma: float = 1.0,
+    kscale: str = "auto",
 ) -> Figure:
     """Plot energy, purity, Fano factor and ergotropy against the number of collisions.
 
     Parameters
     ----------
     result : ExactResult or EnsembleResult
-        An exact result (arrays ``(n_k,)``, drawn as lines) or an ensemble result
-        (``Estimate`` per checkpoint, drawn as points with a band
-        ``mean +/- sigma * stderr``). NaN entries (e.g. purity and ergotropy where
-        rho was not kept) are skipped.
+        An exact result (arrays of shape ``(n_k,)``, drawn as black lines) or an ensemble
+        result (an ``Estimate`` per checkpoint, drawn as blue points with a band
+        ``mean +/- sigma * stderr``). NaN entries (e.g. purity and ergotropy where rho
+        was not kept) are skipped; an observable with no finite value (in ``result`` and
+        in ``exact``) gets no panel, and a note at the foot of the figure says it was not
+        recorded.
     path : str or path-like, optional
-        Where to save (PNG or PDF by the suffix); parent folders are created.
+        Where to save (PNG, PDF or SVG by the suffix); parent folders are created.
     exact : ExactResult, optional
-        Exact solution overlaid as a line labelled "exact".
+        Exact solution overlaid as a black line labelled "exact".
     title : str, optional
-        Figure title; default: the model parameters.
-    sigma : float
-        Half-width of the error band in standard errors.
+        Figure title; default: the model parameters (:func:`~trajectories.plot.style.model_title`).
+    sigma : float, optional
+        Half-width of the error band in standard errors (default 1).
+    kscale : {"auto", "linear", "symlog", "log"}, optional
+        Scale of the collision axis. ``"auto"`` (default): symmetric-log (linear on
+        [0, 1], logarithmic above) when the transient is short against the range of ``k``
+        (:func:`~trajectories.plot.style.collision_scale`, decided on the exact solution
+        when given), linear otherwise.
 
     Returns
     -------
     matplotlib.figure.Figure
-        2x2 panels; energy and ergotropy in units of hbar*omega.
+        One panel per recorded observable (2 x 2 when all four are), energy and ergotropy
+        in units of hbar*omega, a shared collision axis, the legend below the panels.
     """
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True, constrained_layout=True)
     ensemble = _is_ensemble(result)
-    for ax, (name, label) in zip(axes.flat, _PANELS, strict=True):
+    shown, missing = [], []
+    for name, label in _PANELS:
+        values = getattr(result, name)
+        main = _has_data(values.mean if ensemble else values)
+        other = exact is not None and _has_data(getattr(exact, name))
+        if main or other:
+            shown.append((name, label))
+        if not main:
+            missing.append(name)
+    ncols = _grid_columns(len(shown))
+    fig, holder, axes = style.panels(len(shown), ncols=ncols, sharex=True,
+                                     notes=_missing_note(result, missing, exact))  # fmt: skip
+    series = []
+    for ax, (name, label) in zip(axes, shown, strict=True):
         if ensemble:
             est = getattr(result, name)
             ok = np.isfinite(est.mean)
             k, mean, err = result.k[ok], est.mean[ok], est.stderr[ok]
-            (line,) = ax.plot(
-                k, mean, "o-", ms=3, lw=1, label=f"trajectories (M = {result.n_trajectories})"
-            )
-            ax.fill_between(
-                k,
-                mean - sigma * err,
-                mean + sigma * err,
-                color=line.get_color(),
-                alpha=0.25,
-                lw=0,
-                label=rf"$\pm{sigma:g}$ s.e.",
-            )
+            traj = f"trajectories (M = {result.n_trajectories})"
+            band = rf"$\pm{sigma:g}$ s.e."
+            if k.size == 0:  # not recorded (the note says so); the exact line is drawn
+                pass
+            elif k.size <= _MAX_MARKERS:  # points with error bars: nothing drawn between them
+                ax.errorbar(k, mean, yerr=sigma * err, fmt="o", color="C0", ms=3, lw=0.8,
+                            ecolor=TRAJ_ERROR_COLOR, capsize=0, zorder=2,
+                            label=f"{traj}, {band}")  # fmt: skip
+            else:  # dense checkpoints: a thin line in a band
+                ax.plot(k, mean, "-", color="C0", lw=0.8, zorder=2, label=traj)
+                ax.fill_between(k, mean - sigma * err, mean + sigma * err, color="C0",
+                                alpha=0.3, lw=0, label=band)  # fmt: skip
+            if exact is None:
+                series.append((k, mean, err))
         else:
-            ax.plot(result.k, getattr(result, name), lw=1.5, label="exact")
+            y = getattr(result, name)
+            ax.plot(result.k, y, "-", color=EXACT_COLOR, lw=1.4, label="exact")
+            series.append((result.k, y))
         if exact is not None:
-            ax.plot(exact.k, getattr(exact, name), "k-", lw=1, zorder=3, label="exact")
+            y = getattr(exact, name)
+            ax.plot(exact.k, y, "-", color=EXACT_COLOR, lw=1.0, zorder=3, label="exact")
+            series.append((exact.k, y))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    if ensemble or exact is not None:
-        axes[0, 0].legend(fontsize="small")
-    for ax in axes[1]:
-        ax.set_xlabel("collisions k")
-    fig.suptitle(_model_title(result.model) if title is None else title)
-    return _finish(fig, path)
+    scale = style.collision_scale(series) if kscale == "auto" else kscale
+    nrows = -(-len(shown) // ncols)
+    for j, ax in enumerate(axes):
+        style.set_collision_axis(ax, scale)
+        if j >= (nrows - 1) * ncols or j + ncols >= len(axes):
+            ax.set_xlabel(style.collision_label(scale))
+        else:
+            ax.tick_params(labelbottom=False)
+    style.legend_outside(holder, axes, loc="outside lower center")
+    fig.suptitle(style.model_title(result.model) if title is None else title)
+    return style.save(fig, path)
 
 
+def _missing_note(result: Any, missing: list[str], exact: Any) -> list[str]:
+    """What the result did not record, and why, for the foot of :func:`observables`."""
+    if not missing:
+        return []
+    names = " and ".join(missing)
+    why = ""
+    if _is_ensemble(result) and set(missing) <= {"purity", "ergotropy"}:
+        why = (
+            " (they need the averaged state rho, which this ensemble kept at no checkpoint: "
+            "rho_checkpoints='none')"
+            if result.rho_index.size == 0
+            else " (rho was not kept)"
+        )
+    who = "the trajectories" if _is_ensemble(result) else "this result"
+    then = "; shown for the exact solution only" if exact is not None else ", so no panel is drawn"
+    return [f"Not recorded by {who}: {names}{why}{then}."]
+
+
+# ------------------------------------------------------------------ photon distribution
 def photon_distribution(
     result: Any,
     path: PathLike | None = None,
@@ -162,35 +187,58 @@ def photon_distribution(
     Parameters
     ----------
     result : ExactResult or EnsembleResult
-        Exact: ``result.populations[i]`` ``(N,)`` at the checkpoint ``i`` nearest to
-        ``k``. Ensemble: ``result.populations[j]`` at the *kept* rho checkpoint
-        ``result.k[result.rho_index[j]]`` nearest to ``k`` (named in the title), with
-        error bars ``sqrt(h (1 - h) / M)``, the binomial standard error of the
-        histogram ``h`` of the per-trajectory Fock samples at that checkpoint.
+        Exact: ``result.populations[i]``, shape ``(N,)``, at the checkpoint ``i`` nearest
+        to ``k``, drawn as grey bars with black edges. Ensemble: ``result.populations[j]``
+        at the *kept* rho checkpoint ``result.k[result.rho_index[j]]`` nearest to ``k``
+        (named in the title), drawn as blue bars with dark-blue error bars
+        ``sqrt(h (1 - h) / M)``, the binomial standard error of the histogram ``h`` of the
+        per-trajectory Fock samples at that checkpoint. An ensemble that kept rho at no
+        checkpoint is drawn from those Fock samples themselves (``h``, at the checkpoint
+        nearest ``k``), and the figure says so.
     path : str or path-like, optional
-        Where to save (PNG or PDF by the suffix).
+        Where to save (PNG, PDF or SVG by the suffix).
     k : int, optional
         Collision count; default the last checkpoint (last kept one for ensembles).
     exact : ExactResult, optional
-        Exact distribution overlaid as markers; must have the chosen ``k`` as a checkpoint.
+        Exact distribution overlaid as a black outline (one step per photon number); must
+        have the chosen ``k`` as a checkpoint.
 
     Returns
     -------
     matplotlib.figure.Figure
+        One panel, ``n`` from 0 to two levels above the last with weight > 1e-4; the
+        legend to the right of it.
+
+    Raises
+    ------
+    ValueError
+        When ``exact`` has no checkpoint at the chosen ``k``.
     """
+    notes = []
     if _is_ensemble(result):
-        if result.rho_index.size == 0:
-            raise ValueError("this ensemble kept rho at no checkpoint (rho_checkpoints='none')")
-        j = _nearest(result.k[result.rho_index], k)
-        i = int(result.rho_index[j])
-        p = result.populations[j]
         m = result.n_trajectories
-        fock = result.per_trajectory.fock[:, i]
-        h = np.bincount(fock[fock >= 0], minlength=p.size)[: p.size] / m
-        err = np.sqrt(h * (1.0 - h) / m)
-        label = f"trajectories (M = {m})"
+        per = result.per_trajectory
+        if result.rho_index.size:
+            j = style.nearest(result.k[result.rho_index], k)
+            i = int(result.rho_index[j])
+            p = result.populations[j]
+            fock = per.fock[:, i]
+            h = np.bincount(fock[fock >= 0], minlength=p.size)[: p.size] / m
+            label = f"trajectories (M = {m})"
+        else:
+            i = style.nearest(result.k, k)
+            fock = per.fock[:, i]
+            alive = int(np.count_nonzero(fock >= 0))
+            h = np.bincount(fock[fock >= 0], minlength=result.model.cutoff) / max(alive, 1)
+            p, m = h, alive
+            label = f"trajectories (M = {m}), one Fock sample each"
+            notes.append(
+                "This ensemble kept rho at no checkpoint (rho_checkpoints='none'): P(n) is the "
+                "histogram of one photon number sampled from each trajectory's state."
+            )
+        err = np.sqrt(h * (1.0 - h) / max(m, 1))
     else:
-        i = _nearest(result.k, k)
+        i = style.nearest(result.k, k)
         p, err, label = result.populations[i], None, "exact"
     k_chosen = int(result.k[i])
     p_exact = None
@@ -204,59 +252,84 @@ def photon_distribution(
     shown = [p] if p_exact is None else [p, p_exact]
     n_max = max(int(np.flatnonzero(q > 1e-4).max(initial=0)) for q in shown) + 2
     n = np.arange(min(n_max, p.size))
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    ax.bar(
-        n, p[n], width=0.8, alpha=0.7, label=label, yerr=None if err is None else err[n], capsize=2
-    )
+    fig, holder, (ax,) = style.panels(1, ncols=1, panel=(6.0, 3.2), extra=(2.2, 0.8), notes=notes)
+    if err is None:
+        ax.bar(n, p[n], width=0.8, color="0.85", edgecolor=EXACT_COLOR, lw=0.8, label=label)
+    else:
+        ax.bar(n, p[n], width=0.8, color="C0", alpha=0.7, label=label, yerr=err[n],
+               error_kw=dict(ecolor=TRAJ_ERROR_COLOR, capsize=2, lw=1))  # fmt: skip
     if p_exact is not None:
-        ax.plot(n, p_exact[n], "ko", ms=4, label="exact")
+        edges = np.append(n - 0.5, n[-1] + 0.5)
+        ax.stairs(p_exact[n], edges, color=EXACT_COLOR, lw=1.3, label="exact")
     ax.set_xlabel("photon number n")
     ax.set_ylabel("P(n)")
+    ax.set_ylim(bottom=0.0)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize="small")
-    ax.set_title(f"{_model_title(result.model)}\nphoton distribution at {_k_label(k_chosen, k)}")
-    return _finish(fig, path)
+    if err is not None or p_exact is not None:
+        style.legend_outside(holder, [ax], loc="outside right upper", ncols=1)
+    ax.set_title(
+        f"{style.model_title(result.model)}\nphoton distribution at {style.k_label(k_chosen, k)}",
+        fontsize="medium",
+    )
+    return style.save(fig, path)
 
 
+# ------------------------------------------------------------------ counting records
 def count_histograms(ens: Any, path: PathLike | None = None, *, k: int | None = None) -> Figure:
     """Histograms across trajectories of the counting records at checkpoint ``k``.
 
     Panels: qubits that left in g and in e (summed over the incoming branches of
     ``per_trajectory.qubit_g/qubit_e[:, i, :]``), photons emitted into and absorbed
-    from the bath; all cumulative from collision 0, one integer per trajectory,
-    one bin per integer. These are measurable records.
+    from the bath; all cumulative from collision 0, one integer per trajectory. The bins
+    are chosen from the data (:func:`~trajectories.plot.style.integer_bins`): one per
+    integer when the range is small, integer-aligned Freedman-Diaconis bins otherwise.
+    These are measurable records. Bath panels are left out when the model has no bath
+    exchange (``gamma_tr = 0``; absorptions also when ``nbar = 0``), and a note says so.
 
     Parameters
     ----------
     ens : EnsembleResult
+        The trajectories; ``per_trajectory`` arrays of shape ``(M, n_k[, B])``.
     path : str or path-like, optional
-        Where to save (PNG or PDF by the suffix).
+        Where to save (PNG, PDF or SVG by the suffix).
     k : int, optional
         Collision count; default the last checkpoint (nearest checkpoint otherwise).
 
     Returns
     -------
     matplotlib.figure.Figure
+        One panel per record, the number of trajectories per bin against the count.
     """
-    i = _nearest(ens.k, k)
+    i = style.nearest(ens.k, k)
     per = ens.per_trajectory
-    records = (
+    model = ens.model
+    records = [
         ("qubits leaving in g", per.qubit_g[:, i, :].sum(axis=1)),
         ("qubits leaving in e", per.qubit_e[:, i, :].sum(axis=1)),
-        ("emissions into the bath", per.emissions[:, i]),
-        ("absorptions from the bath", per.absorptions[:, i]),
-    )
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6), constrained_layout=True)
-    for ax, (name, values) in zip(axes.flat, records, strict=True):
-        _integer_hist(ax, values, alpha=0.8, rwidth=0.85)
-        ax.set_xlabel(f"{name} (count)")
-        ax.set_ylabel("trajectories")
+    ]
+    notes = []
+    if model.gamma_tr > 0.0:
+        records.append(("emissions into the bath", per.emissions[:, i]))
+        if model.nbar > 0.0:
+            records.append(("absorptions from the bath", per.absorptions[:, i]))
+        else:
+            notes.append("No absorptions from the bath: nbar = 0 (no panel).")
+    else:
+        notes.append("No bath counts (emissions, absorptions): gamma_tr = 0 (no panels).")
+    fig, _, axes = style.panels(len(records), ncols=_grid_columns(len(records)), notes=notes)
+    for ax, (name, values) in zip(axes, records, strict=True):
+        edges = style.integer_bins(values)
+        width = int(round(edges[1] - edges[0]))
+        ax.hist(values, bins=edges, color="C0", alpha=0.8, edgecolor="white", lw=0.5)
+        ax.set_xlabel(f"{name} (count" + (f"; bins of {width})" if width > 1 else ")"))
+        ax.set_ylabel("trajectories per bin")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(
-        f"{_model_title(ens.model)}\ncounting records at {_k_label(int(ens.k[i]), k)}, "
-        f"M = {ens.n_trajectories}: measurable (cumulative counts per trajectory)"
+        f"{style.model_title(model)}\ncounting records at {style.k_label(int(ens.k[i]), k)}, "
+        f"M = {ens.n_trajectories}: measurable (cumulative counts per trajectory)",
+        fontsize="medium",
     )
-    return _finish(fig, path)
+    return style.save(fig, path)
 
 
 def energy_per_trajectory(
@@ -265,43 +338,55 @@ def energy_per_trajectory(
     r"""Histogram of the conditional energies :math:`\langle n\rangle_i` at checkpoint ``k``.
 
     ``per_trajectory.n_mean[:, i]`` in units of hbar*omega, for the trajectories not
-    leaked at ``k``. Only the average of these is physical: each
-    :math:`\langle n\rangle_i` depends on the chosen unravelling and is not a
-    measurable quantity (the figure says so).
+    leaked at ``k``, in Freedman-Diaconis bins. Only the average of these is physical:
+    each :math:`\langle n\rangle_i` depends on the chosen unravelling and is not a
+    measurable quantity (the figure says so in a note at its foot).
 
     Parameters
     ----------
     ens : EnsembleResult
+        The trajectories; ``per_trajectory.n_mean`` and ``fock`` of shape ``(M, n_k)``.
     path : str or path-like, optional
-        Where to save (PNG or PDF by the suffix).
+        Where to save (PNG, PDF or SVG by the suffix).
     k : int, optional
         Collision count; default the last checkpoint (nearest checkpoint otherwise).
 
     Returns
     -------
     matplotlib.figure.Figure
+        One panel (trajectories per bin against hbar*omega) with the ensemble mean as a
+        vertical line; a figure with only a note when every trajectory leaked.
     """
-    i = _nearest(ens.k, k)
+    i = style.nearest(ens.k, k)
     per = ens.per_trajectory
     alive = per.fock[:, i] >= 0
     values = per.n_mean[alive, i]
-    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
-    ax.hist(values, bins="auto", alpha=0.8)
-    mean = ens.energy.mean[i]
-    ax.axvline(mean, color="k", lw=1, label=rf"ensemble mean {mean:.4g} $\hbar\omega$")
-    ax.set_xlabel(r"$\langle n\rangle_i$ [$\hbar\omega$]")
-    ax.set_ylabel("trajectories")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize="small")
     leaked = int(np.count_nonzero(~alive))
-    ax.set_title(
-        f"{_model_title(ens.model)}\nenergy per trajectory at {_k_label(int(ens.k[i]), k)}, "
-        f"M = {values.size}" + (f" ({leaked} leaked, not shown)" if leaked else "")
+    head = (
+        f"{style.model_title(ens.model)}\nenergy per trajectory at "
+        f"{style.k_label(int(ens.k[i]), k)}"
     )
-    fig.supxlabel(
+    if values.size == 0:
+        return style.save(
+            style.text_figure(head, [f"All {leaked} trajectories leaked by this checkpoint: "
+                                     "no conditional energy to show."]), path)  # fmt: skip
+    note = (
         r"Note: $\langle n\rangle_i$ depends on the unravelling and is not a measurable "
-        "quantity; only its average over trajectories is.",
-        fontsize="small",
-        style="italic",
+        "quantity; only its average over trajectories is."
     )
-    return _finish(fig, path)
+    fig, holder, (ax,) = style.panels(1, ncols=1, panel=(6.0, 3.2), extra=(1.0, 1.2),
+                                      notes=[note], italic=True)  # fmt: skip
+    ax.hist(values, bins=style.continuous_bins(values), color="C0", alpha=0.8,
+            edgecolor="white", lw=0.5)  # fmt: skip
+    mean = float(ens.energy.mean[i])
+    ax.axvline(mean, color="C3", lw=1.5,
+               label=rf"ensemble mean {mean:.4g} $\hbar\omega$ (physical)")  # fmt: skip
+    ax.set_xlabel(r"$\langle n\rangle_i$ [$\hbar\omega$]")
+    ax.set_ylabel("trajectories per bin")
+    ax.grid(alpha=0.3, axis="y")
+    style.legend_outside(holder, [ax], loc="outside lower center", ncols=1)
+    ax.set_title(
+        f"{head}, M = {values.size}" + (f" ({leaked} leaked, not shown)" if leaked else ""),
+        fontsize="medium",
+    )
+    return style.save(fig, path)

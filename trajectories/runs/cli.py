@@ -394,26 +394,26 @@ def _table(ens, ex, rows: int) -> str:
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .. import plot
     from . import io
+    from .runner import make_plots
 
     rec = io.load(args.result)
     folder = Path(args.output) if args.output else rec.path.parent
     stem = rec.path.stem
-    written = []
+    formats = tuple(args.format)
+    # NAME-observables.* as `micromaser run` writes it; NAME-photons.*, NAME-records.*
+    written = make_plots(rec.ensemble, rec.exact, str(folder), stem, formats)
     main_result = rec.ensemble if rec.ensemble is not None else rec.exact
     overlay = rec.exact if rec.ensemble is not None else None
-    for fmt in args.format:
-        figs = {
-            "observables": plot.observables(main_result, exact=overlay),
-            "photons": plot.photon_distribution(main_result, exact=overlay, k=args.k),
-        }
-        if rec.ensemble is not None:
-            figs["counts"] = plot.count_histograms(rec.ensemble, k=args.k)
-        for what, fig in figs.items():
+    figs = {"photons": lambda: plot.photon_distribution(main_result, exact=overlay, k=args.k)}
+    if rec.ensemble is not None:
+        figs["records"] = lambda: plot.count_histograms(rec.ensemble, k=args.k)
+    for what, make in figs.items():
+        fig = make()
+        for fmt in formats:
             path = folder / f"{stem}-{what}.{fmt}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=120)
-            plot.close(fig)
+            plot.save(fig, path)
             written.append(path)
+        plot.close(fig)
     for p in written:
         print(f"wrote {p}")
     return 0

@@ -302,16 +302,19 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> list[Path]:
-    """Observables against collisions, trajectories with error bands and exact overlaid."""
+    """The observables figure as ``FOLDER/NAME-observables.FORMAT``, one file per format.
+
+    Trajectories with error bars and the exact solution overlaid (or the exact solution
+    alone); ``micromaser plot`` writes this figure through here too, under the same name.
+    """
     from .. import plot
 
-    out = []
-    paths = result_paths(folder, name)
-    for fmt in formats:
-        fig = plot.observables(ens if ens is not None else exact, paths[fmt],
-                               exact=exact if ens is not None else None)  # fmt: skip
-        plot.close(fig)
-        out.append(paths[fmt])
+    fig = plot.observables(ens if ens is not None else exact,
+                           exact=exact if ens is not None else None)  # fmt: skip
+    out = [Path(folder) / f"{name}-observables.{fmt}" for fmt in formats]
+    for path in out:
+        plot.save(fig, path)
+    plot.close(fig)
     return out
 
 
