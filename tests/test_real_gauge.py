@@ -10,15 +10,18 @@ import numpy as np
 import pytest
 
 import trajectories as tj
+from trajectories._streams import DYNAMICS, new_state, stream_key, uniform
+from trajectories._streams import start as start_stream
 from trajectories.channels.collisions import collision_sequence
 from trajectories.channels.kraus import collide_banded
 from trajectories.channels.loss import LossChannel
 from trajectories.channels.loss_unravelling import loss_interval
 from trajectories.solvers.montecarlo import kernels
-from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, chunk_seed, run_chunk
+from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, run_chunk
 from trajectories.solvers.montecarlo.kernel_inputs import KernelInputs, PlanArrays, Records
 
 N = 30
+KEY = stream_key(2026)
 MODELS = {
     "fig5": dict(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15),
     "complex_c": dict(theta=tj.fine_tuned_theta(12), q=0.4, c=0.6 * np.exp(0.9j), gamma_tr=0.2),
@@ -49,8 +52,8 @@ def test_real_path_reproduces_the_complex_path_on_the_same_draws(name, initial):
     states = InitialStates.from_density_matrix(_initial(initial, model))
     assert arrays.real_collision is not None and arrays.real_initial(states.vectors) is not None
     plan = Plan(np.array([0, 7, 60, 150]), np.array([-1, 0, 1, 2]), 30)
-    real = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3)
-    cplx = run_chunk(arrays, plan, states, 200, chunk_seed(5, 3), 3, real_path=False)
+    real = run_chunk(arrays, plan, states, 600, 200, stream_key(5), 3)
+    cplx = run_chunk(arrays, plan, states, 600, 200, stream_key(5), 3, real_path=False)
     for field in ("fock", "emissions", "absorptions", "qubit_g", "qubit_e", "alive", "n_jumps"):
         assert np.array_equal(getattr(real, field), getattr(cplx, field)), field
     for field in ("n_mean", "n2_mean", "jump_times", "leak_expected"):
@@ -118,11 +121,12 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     a, col, loss = arrays, arrays.collision, arrays.loss
     kernels.run_banded(
         psi0[None, :], col, a.outcomes, loss, PlanArrays(ks, np.array([-1, 0]), max_jumps),
-        np.random.Generator(np.random.PCG64(17)), np.random.Generator(np.random.PCG64(18)), out,
+        KEY, 17, out,
     )  # fmt: skip
     out = out._asdict()
-    # the same trajectory, unfused, from Python: the two functions share the generator
-    rng = np.random.Generator(np.random.PCG64(17))
+    # the same trajectory (number 17), unfused, from Python: the same dynamics stream
+    rng = new_state()
+    start_stream(rng, KEY[0], KEY[1], np.uint64(17), np.uint64(DYNAMICS))
     psi, buf, pop = psi0.copy(), np.empty(N, complex), np.empty(N)
     jump_log = np.zeros((max_jumps + 1, 2))
     sqrt_n = np.sqrt(np.arange(N + 1.0))
@@ -130,7 +134,7 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     leak = 0.0
     for k in range(1, n_coll + 1):
         j, p_leak = collide_banded(
-            psi, buf, col.kd, col.ko, col.ks, col.leak_top, rng.random(), psi.shape[0]
+            psi, buf, col.kd, col.ko, col.ks, col.leak_top, uniform(rng), psi.shape[0]
         )
         assert j >= 0
         de, da, alive, lv = loss_interval(

@@ -18,7 +18,7 @@ into the collision (:func:`trajectories.channels.kraus.collide_banded_loss`). Ev
 runs over the *active* levels ``0 .. na-1`` (``psi[m] = 0`` above them).
 
 ``psi`` is complex128, or float64 when the caller runs the dynamics in a real gauge; the
-leaves are compiled for both.
+leaves are compiled for both. ``rng`` is a random stream (:mod:`trajectories._streams`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 from .._numba import LEAF, abs2, njit
+from .._streams import uniform
 
 __all__ = ["JUMP_TIME_TOL", "loss_interval", "loss_jumps", "populations", "damp"]
 
@@ -384,7 +385,7 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
         r_em = (nbar + 1.0) * xd_x
         r_ab = nbar * (xd_x + p_x)
         r_leak = nbar * n * pop[n - 1] * x ** (n - 1) if na == n else 0.0
-        v = rng.random() * (r_em + r_ab)
+        v = uniform(rng) * (r_em + r_ab)
         # damp to the jump time and apply the jump in one pass (source level s gets
         # the factor exp(-b s t / 2); the common exp(-a t / 2) is dropped); the same
         # pass sums the no-jump polynomial at the end of the interval
@@ -410,7 +411,7 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
             jump_log[count + 1, 1] = kind
         jump_log[0, 0] = count + 1
         # next attempt over the rest of the interval
-        u = rng.random()
+        u = uniform(rng)
         s_end = math.exp(-a * t_rem) * p_end
         if s_end >= u * norm:  # ||damped psi||^2 = s_end
             damp(psi, a, b, t_rem, 1.0 / math.sqrt(s_end), na)
@@ -476,7 +477,7 @@ def loss_interval(
         w = abs2(psi[m])
         s_end += w * full_decay[m]
         leak += w * loss_leak[m]
-    u = rng.random()
+    u = uniform(rng)
     if s_end >= u:  # no jump: ||damped psi||^2 = s_end
         scale = 1.0 / math.sqrt(s_end)
         for m in range(n):

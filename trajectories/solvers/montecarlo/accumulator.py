@@ -228,6 +228,7 @@ class EnsembleAccumulator:
         backend: str,
         seconds: float,
         stop_reason: str = "n_trajectories",
+        streams: str = "chunk",
     ) -> EnsembleResult:
         m_tot = float(self.m.sum())
         s_tot = self.s.sum(axis=0)
@@ -292,4 +293,5 @@ class EnsembleAccumulator:
             backend=backend,
             seconds=seconds,
             stop_reason=stop_reason,
+            streams=streams,
         )

@@ -1,9 +1,9 @@
 """Running one chunk of trajectories: seeds, initial states, records, the one chunk runner.
 
-A chunk is the unit of parallel work and of reproducibility: chunk ``i`` of a run
-with seed ``s`` always uses ``SeedSequence(s, spawn_key=(i,))`` whatever the
-number of workers or the backend, and returns sums and per-trajectory records
-(never the state vectors), so memory stays bounded. :func:`run_chunk` runs any model:
+A chunk is the unit of parallel work: a contiguous range of trajectories, each drawing
+from its own random streams (:mod:`trajectories._streams`), so a trajectory does not depend
+on the chunk it runs in. A chunk returns sums and per-trajectory records (never the state
+vectors), so memory stays bounded. :func:`run_chunk` runs any model:
 the driver and its arrays come from :class:`~.kernel_inputs.KernelInputs`.
 """
 
@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..._streams import INITIAL, first_uniforms
 from ..._threads import single_threaded_blas
 from .kernel_inputs import KernelInputs, PlanArrays, Records
 
@@ -22,16 +23,9 @@ __all__ = [
     "InitialStates",
     "ChunkResult",
     "run_chunk",
-    "chunk_seed",
-    "chunk_generators",
     "chunk_records",
     "chunk_result",
 ]
-
-
-def chunk_seed(entropy: int, index: int) -> np.random.SeedSequence:
-    """The seed of chunk ``index`` of a run with root entropy ``entropy``."""
-    return np.random.SeedSequence(entropy, spawn_key=(index,))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,11 +66,14 @@ class InitialStates:
         w = w[keep]
         return cls(w / w.sum(), v[:, keep].T.copy())
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, u: np.ndarray) -> np.ndarray:
+        """One initial vector per uniform draw ``u`` (shape ``(n,)``), shape ``(n, N)``; a
+        pure state ignores the draws."""
         if self.weights.size == 1:
-            return np.repeat(self.vectors, n, axis=0)
-        idx = rng.choice(self.weights.size, size=n, p=self.weights)
-        return self.vectors[idx]
+            return np.repeat(self.vectors, np.size(u), axis=0)
+        cdf = np.cumsum(self.weights)
+        idx = np.searchsorted(cdf, np.asarray(u) * cdf[-1], side="right")
+        return self.vectors[np.minimum(idx, self.weights.size - 1)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,22 +103,25 @@ def run_chunk(
     inputs: KernelInputs,
     plan: Plan,
     initial: InitialStates,
+    start: int,
     n_trajectories: int,
-    seed: np.random.SeedSequence,
+    key: np.ndarray,
     index: int,
     real_path: bool = True,
 ) -> ChunkResult:
-    """Run ``n_trajectories`` trajectories with the chunk seed ``seed``.
+    """Run trajectories ``start .. start + n_trajectories - 1`` of a run with the stream key
+    ``key`` (:func:`trajectories._streams.stream_key` of its seed), as chunk ``index``.
 
-    The banded driver runs in float64 in the real gauge when the operators and every
-    initial vector are real there (the default vacuum, Fock states and their mixtures),
-    else on complex vectors; both draw the same random numbers and give the same records up
-    to rounding. ``real_path=False`` forces the complex vectors (for tests).
+    Every trajectory draws from its own streams (:mod:`trajectories._streams`), so it is the
+    same whichever chunk it runs in. The banded driver runs in float64 in the real gauge when
+    the operators and every initial vector are real there (the default vacuum, Fock states
+    and their mixtures), else on complex vectors; both draw the same random numbers and give
+    the same records up to rounding. ``real_path=False`` forces the complex vectors (for
+    tests).
     """
     from .kernels import run_banded, run_sparse  # compiled on first use
 
     t0 = time.perf_counter()
-    rng, rng_meas, rng_init = chunk_generators(seed)
     col, dtype = inputs.collision, np.complex128
     real = inputs.real_initial(initial.vectors) if real_path else None
     if real is not None:  # the same dynamics in the real gauge, in float64
@@ -130,24 +130,21 @@ def run_chunk(
             np.float64,
             InitialStates(initial.weights, real),
         )
-    psi0 = np.ascontiguousarray(initial.sample(n_trajectories, rng_init), dtype=dtype)
+    u = (
+        first_uniforms(key, start, n_trajectories, INITIAL)
+        if initial.weights.size > 1
+        else np.zeros(n_trajectories)
+    )
+    psi0 = np.ascontiguousarray(initial.sample(u), dtype=dtype)
     m, n = psi0.shape
     rec = chunk_records(m, n, plan, inputs.n_branches, dtype)  # rho real in the real gauge
     driver = run_banded if inputs.driver == "banded" else run_sparse
     with single_threaded_blas():
-        driver(psi0, col, inputs.outcomes, inputs.loss, plan.arrays, rng, rng_meas, rec)
+        driver(psi0, col, inputs.outcomes, inputs.loss, plan.arrays, key, start, rec)
     rec = rec._asdict()
     if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
         rec["rho_sum"] = rec["rho_sum"] * np.outer(inputs.gauge, inputs.gauge.conj())
     return chunk_result(index, rec, plan, time.perf_counter() - t0)
-
-
-def chunk_generators(
-    seed: np.random.SeedSequence,
-) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """The chunk's three generators: dynamics, Fock-outcome samples, initial states."""
-    dyn_seed, meas_seed, init_seed = seed.spawn(3)
-    return tuple(np.random.Generator(np.random.PCG64(s)) for s in (dyn_seed, meas_seed, init_seed))
 
 
 def chunk_records(

@@ -25,8 +25,10 @@ Two drivers share every leaf and the records:
   different Kraus set at each collision (``step_set``).
 
 Inputs are a few named tuples (:mod:`trajectories.solvers.montecarlo.kernel_inputs`);
-random numbers come from ``numpy.random.Generator`` objects passed in (numba draws from
-their bit generators), so a chunk is fully determined by its seed. Kernels are compiled on
+trajectory ``offset + i`` (``offset``: the chunk's first trajectory) draws from its own
+counter-based streams
+(:mod:`trajectories._streams`, numpy's Philox4x64 keyed by the run's seed), so it is fully
+determined by the seed and its index, whatever chunk it runs in. Kernels are compiled on
 first use and cached (``cache=True``).
 """
 
@@ -37,6 +39,7 @@ import math
 import numpy as np
 
 from ..._numba import LEAF, abs2, njit
+from ..._streams import DYNAMICS, MEASUREMENT, STATE_SIZE, start, uniform
 from ...channels.kraus import collide_banded, collide_banded_loss, collide_sparse
 from ...channels.loss_unravelling import loss_interval, loss_jumps, populations
 
@@ -58,7 +61,7 @@ def _active(psi, na):
 
 
 @njit(cache=True)
-def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
+def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
     """Evolve the trajectories ``psi0`` (M, N) with a banded collision; fill ``rec`` in place.
 
     ``col``: :class:`~trajectories.solvers.montecarlo.kernel_inputs.BandedCollision`
@@ -96,7 +99,11 @@ def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
     ce = np.zeros(n_branches, dtype=np.int64)
     jump_log = np.zeros((max_jumps + 1, 2))
     has_loss = gamma > 0.0
+    rng = np.zeros(STATE_SIZE, dtype=np.uint64)
+    rng_meas = np.zeros(STATE_SIZE, dtype=np.uint64)
     for i in range(n_traj):
+        start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
+        start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
         for m in range(n):
             psi[m] = psi0[i, m]
         na = _active(psi, n)
@@ -112,7 +119,7 @@ def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
             # the collision can fill one level above the active ones (views of nc levels)
             nc = min(na + 1, n)
             if k > 0 and live and not has_loss:
-                j, p_leak = collide_banded(psi, buf, kd, ko, ks, leak_top, rng.random(), nc)
+                j, p_leak = collide_banded(psi, buf, kd, ko, ks, leak_top, uniform(rng), nc)
                 leak += p_leak
                 if j < 0:
                     live = False
@@ -125,7 +132,7 @@ def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
                 # collision and the loss interval's first pass fused (_collide_loss);
                 # the same draws as _collide followed by _loss_interval
                 j, p_leak, p, s, lv = collide_banded_loss(
-                    psi, buf, kd, ko, ks, leak_top, rng.random(), full_decay, loss_leak, nc,
+                    psi, buf, kd, ko, ks, leak_top, uniform(rng), full_decay, loss_leak, nc,
                 )  # fmt: skip
                 leak += p_leak
                 if j < 0:
@@ -138,7 +145,7 @@ def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
                     else:
                         ce[kbranch[j]] += 1
                     leak += lv / p
-                    u = rng.random()
+                    u = uniform(rng)
                     if s >= u * p:  # no jump: psi = K psi damped over t_r, normalised
                         scale = 1.0 / math.sqrt(s)
                         for m in range(nc):
@@ -160,7 +167,7 @@ def run_banded(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
 
 
 @njit(cache=True)
-def run_sparse(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
+def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
     """Evolve the trajectories ``psi0`` (M, N) with a sparse collision; records as in
     :func:`run_banded`. ``col``: :class:`~.kernel_inputs.SparseCollisions` (``offs``,
     ``vals``, ``nd``, ``leak_start``, ``leak_blk`` per Kraus set and ``step_set``, the set of
@@ -181,7 +188,11 @@ def run_sparse(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
     ce = np.zeros(n_branches, dtype=np.int64)
     jump_log = np.zeros((max_jumps + 1, 2))
     has_loss = gamma > 0.0
+    rng = np.zeros(STATE_SIZE, dtype=np.uint64)
+    rng_meas = np.zeros(STATE_SIZE, dtype=np.uint64)
     for i in range(n_traj):
+        start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
+        start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
         for m in range(n):
             psi[m] = psi0[i, m]
         cg[:] = 0
@@ -196,7 +207,7 @@ def run_sparse(psi0, col, outcomes, loss, plan, rng, rng_meas, rec):
             if k > 0 and live:
                 s = step_set[k]
                 j, p_leak = collide_sparse(
-                    psi, buf, offs[s], vals[s], nd[s], leak_start[s], leak_blk[s], rng.random()
+                    psi, buf, offs[s], vals[s], nd[s], leak_start[s], leak_blk[s], uniform(rng)
                 )
                 leak += p_leak
                 if j < 0:
@@ -242,7 +253,7 @@ def _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, r, rec):
         s2 += m * m * w
     n_mean[i, c] = s1
     n2_mean[i, c] = s2
-    target = rng_meas.random() * s0
+    target = uniform(rng_meas) * s0
     outcome = -1
     if live:
         cum = 0.0

@@ -135,6 +135,9 @@ class EnsembleResult:
     backend: str
     seconds: float
     stop_reason: str = "n_trajectories"
+    #: the random streams of the trajectories: ``"block8-pcg64"`` (trajectory ``i`` depends
+    #: only on the seed and ``i``) or ``"chunk"`` (version 0.1: streams per chunk)
+    streams: str = "chunk"
 
     def __repr__(self) -> str:
         m = self.model

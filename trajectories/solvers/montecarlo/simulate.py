@@ -4,9 +4,12 @@ The front of the Monte Carlo solver: it validates the run (:func:`~.options.plan
 turns the model's channels into kernel inputs (:class:`~.kernel_inputs.KernelInputs`),
 maps the chunks over the workers (:func:`~.parallel.map_chunks`) and lets the accumulator
 (:class:`~.accumulator.EnsembleAccumulator`) reduce them in chunk order and decide when to
-stop. Chunk ``i`` draws from ``SeedSequence(seed, spawn_key=(i,))`` and runs with BLAS pinned
-to one thread, so the same ``(seed, chunk_size)`` gives bit-identical numbers for any
-``n_jobs`` and any joblib backend.
+stop. Trajectory ``i`` draws from its own streams (:mod:`trajectories._streams`), which
+depend only on the seed and ``i``: the first ``M`` trajectories of a run are the same
+whatever the total number, the chunk size, the workers and the backend. Chunks run with
+BLAS pinned to one thread and are reduced in chunk order, so the same ``(seed,
+chunk_size)`` also gives bit-identical error bars (the jackknife groups are made of chunks)
+on any number of workers and any backend.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from joblib import delayed
 
+from ..._streams import STREAMS, stream_key
 from ..._threads import single_threaded_blas
 from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
 from .accumulator import EnsembleAccumulator
-from .chunks import InitialStates, chunk_seed, run_chunk
+from .chunks import InitialStates, run_chunk
 from .kernel_inputs import KernelInputs
 from .options import DEFAULTS, TrajectoryOptions, plan_ensemble
 from .parallel import ChunkStore, map_chunks
@@ -87,8 +91,9 @@ def simulate(
         joblib backend (``"loky"``, ``"multiprocessing"``, ``"threading"``, or a
         registered one such as ``"dask"``). Results do not depend on it.
     chunk_size : int, optional
-        Trajectories per chunk (the unit of work and of reproducibility); default
-        gives at least 40 chunks, at most 500 trajectories each.
+        Trajectories per chunk (the unit of work, of saving and of jackknife grouping);
+        default at least 40 chunks, at most 500 trajectories each. The trajectories
+        themselves do not depend on it.
     checkpoints : iterable of int, optional
         Strictly increasing collision counts in ``[0, n_collisions]``; default 101
         evenly spaced ones (every collision when ``n_collisions <= 100``). Records cost
@@ -148,6 +153,7 @@ def simulate(
         collisions = collision_sequence(model)
         inputs = KernelInputs.from_channels(collisions, LossChannel(model), int(run.ks[-1]))
     initial = InitialStates.from_density_matrix(run.rho0)
+    key = stream_key(run.entropy)
 
     acc = EnsembleAccumulator(
         model, run.ks, run.rho_index, run.n_chunks, o.jackknife_groups, run.n_trajectories
@@ -175,7 +181,7 @@ def simulate(
     if acc.stop_reason is None:
         tasks = (
             delayed(run_chunk)(
-                inputs, run.plan, initial, run.size_of(i), chunk_seed(run.entropy, i), i
+                inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
             )  # fmt: skip
             for i in range(run.n_chunks)
             if i not in saved
@@ -197,4 +203,5 @@ def simulate(
         backend=o.backend,
         seconds=time.perf_counter() - t0,
         stop_reason=acc.stop_reason or "n_trajectories",
+        streams=STREAMS,
     )
