@@ -76,7 +76,8 @@ def main() -> None:
     q = 0.25
     m_primes = np.array([15.01, 15.02, 15.05, 15.1, 15.2])
     if not small:
-        m_primes = np.concatenate([m_primes, [15.15, 14.99, 14.98, 14.95, 14.9, 14.85, 14.8]])
+        more = [15.15, 14.8, 14.85, 14.9, 14.95, 14.98, 14.99]
+        m_primes = np.sort(np.concatenate([m_primes, more]))
     dtheta, tau = escape_scan(m_primes, q)
     slope, _ = np.polyfit(np.log(np.abs(dtheta)), np.log(tau), 1)
     # Escape needs the step 14 -> 15, probability (1-q) sin^2(theta sqrt 15) ~ (1-q) 15 dtheta^2,
