@@ -16,6 +16,7 @@ links like any other page.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -60,12 +61,19 @@ def notebook_markdown(path: Path, execute: bool = True) -> str:
         from nbclient import NotebookClient
 
         start = time.perf_counter()
-        NotebookClient(
-            nb,
-            timeout=CELL_TIMEOUT,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
+        # the kernel inherits the environment: a non-interactive MPLBACKEND (Agg, as tests
+        # and CI set) would replace the inline backend and the figures would not be shown
+        backend = os.environ.pop("MPLBACKEND", None)
+        try:
+            NotebookClient(
+                nb,
+                timeout=CELL_TIMEOUT,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
+        finally:
+            if backend is not None:
+                os.environ["MPLBACKEND"] = backend
         log.info("executed %s in %.1f s", path.name, time.perf_counter() - start)
     parts = []
     for cell in nb.cells:
