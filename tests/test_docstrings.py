@@ -71,34 +71,35 @@ DOCUMENTED = [
     "trajectories.solvers.counting.rates",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
-]
-
-#: Modules still to be documented; move them to ``DOCUMENTED`` when they are.
-PENDING = [
-    "trajectories",
-    "trajectories.progress",
     "trajectories.solvers.montecarlo.accumulator",
     "trajectories.solvers.montecarlo.chunks",
     "trajectories.solvers.montecarlo.kernel_inputs",
     "trajectories.solvers.montecarlo.kernels",
     "trajectories.solvers.montecarlo.options",
     "trajectories.solvers.montecarlo.parallel",
-    "trajectories.solvers.montecarlo.result",
     "trajectories.solvers.montecarlo.simulate",
+    "trajectories.plot",
+    "trajectories.plot.counting",
+    "trajectories.plot.figures",
+    "trajectories.plot.style",
     "trajectories.runs.chunkstore",
-    "trajectories.runs.cli",
     "trajectories.runs.expressions",
-    "trajectories.runs.io",
     "trajectories.runs.points",
     "trajectories.runs.presets",
     "trajectories.runs.runfile",
     "trajectories.runs.runlock",
-    "trajectories.runs.runner",
     "trajectories.runs.schema",
     "trajectories.runs.settings",
-    "trajectories.plot",
-    "trajectories.plot.counting",
-    "trajectories.plot.figures",
+]
+
+#: Modules still to be documented; move them to ``DOCUMENTED`` when they are.
+PENDING = [
+    "trajectories",
+    "trajectories.progress",
+    "trajectories.solvers.montecarlo.result",
+    "trajectories.runs.cli",
+    "trajectories.runs.io",
+    "trajectories.runs.runner",
 ]
 
 _HEADER = re.compile(r"^(\w[\w ]*)\n-{3,}\s*$", re.MULTILINE)

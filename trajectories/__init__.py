@@ -1,17 +1,39 @@
-"""Monte Carlo quantum trajectories and exact solutions for the micromaser quantum battery.
+r"""Monte Carlo quantum trajectories and exact solutions for the micromaser quantum battery.
 
-One cavity mode (the battery) is charged by a stream of qubits through
-Jaynes-Cummings collisions and loses photons to a thermal bath between
-collisions. The physics is in ``docs/MODEL.md``; the public entry
-points are:
+One cavity mode (the battery) is charged by a stream of qubits through collisions
+(Jaynes-Cummings, or Rabi with counter-rotating terms) and loses photons to a thermal bath
+between collisions. The physics is in ``docs/MODEL.md``: energy in units of
+:math:`\hbar\omega` (the mean photon number), time in collisions ``k`` (loss rates in
+units of the inter-collision time ``t_r``), states on N Fock levels (Sec. 1). The public
+entry points, importable as ``import trajectories as tj``:
 
-- :class:`Micromaser`, :func:`fine_tuned_theta`: the model.
-- :func:`solve_exact`: the exact density-matrix solver (the reference).
-- :func:`simulate`: Monte Carlo quantum trajectories in parallel, with error bars.
+- The model: :class:`Micromaser`, :func:`fine_tuned_theta`, the interactions
+  :class:`JaynesCummings`, :class:`Rabi` and :class:`Modulation`, and initial states
+  (:func:`fock_state`, :func:`coherent_state`, :func:`thermal_state`,
+  :func:`as_density_matrix`).
+- The channels of one step (Sec. 2): :func:`collision_channel`, :class:`LossChannel`,
+  :class:`OneStepChannel` (also ``ExactPropagator``), :class:`KrausChannel`.
+- :func:`solve_exact`: the exact density-matrix solver (the reference), an
+  :class:`ExactResult`.
+- :func:`simulate`: Monte Carlo quantum trajectories in parallel, with error bars
+  (Secs. 3 and 5), an :class:`EnsembleResult`.
 - :func:`compare`: z-scores of an ensemble against the exact solution.
-- :func:`steady_state`, :func:`spectrum`, :func:`escape_time`: fixed points, relaxation
-  times and metastable lifetimes from the one-collision channel.
-- :mod:`trajectories.observables`, :mod:`trajectories.closed_forms`.
+- :func:`steady_state`, :func:`spectrum`, :func:`escape_time`, :func:`quasi_stationary`:
+  fixed points, relaxation times and metastable lifetimes from the one-step channel
+  (Sec. 9).
+- :mod:`trajectories.observables`, :mod:`trajectories.solvers.closed_forms` (Sec. 6),
+  :mod:`trajectories.statistics.counting` (``tj.counting``, Sec. 10), and ``tj.plot``
+  (figures, loaded on first use).
+- :func:`save`, :func:`load`, :class:`RunRecord`: HDF5 result files; errors and warnings
+  :class:`TruncationError`, :class:`TruncationWarning`, :class:`StatisticsWarning`.
+
+Examples
+--------
+>>> import trajectories as tj
+>>> model = tj.Micromaser(theta=tj.fine_tuned_theta(3), q=0.25, cutoff=6)
+>>> exact = tj.solve_exact(model, 200)
+>>> round(float(exact.energy[-1]), 6)  # the closed form of Sec. 6: levels 0..2, r = 3
+1.615385
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 r"""Figures of exact and trajectory results (matplotlib).
 
 - :func:`observables`: energy, purity, Fano factor and ergotropy against the number
-  of collisions ``k``, for an :class:`~trajectories.exact.ExactResult` (black lines) or an
-  :class:`~trajectories.ensemble.EnsembleResult` (blue points with a shaded error band),
+  of collisions ``k``, for an :class:`~trajectories.solvers.exact.ExactResult` (black lines)
+  or an :class:`~trajectories.solvers.montecarlo.result.EnsembleResult` (blue points with a
+  shaded error band),
   optionally with the exact solution overlaid;
 - :func:`photon_distribution`: :math:`P(n)` at one checkpoint;
 - :func:`count_histograms`: the measurable counting records across trajectories;
@@ -10,7 +11,7 @@ r"""Figures of exact and trajectory results (matplotlib).
 
 Every function saves to ``path`` when given (PNG, PDF or SVG by its suffix, parent folders
 created, nothing clipped: :func:`~trajectories.plot.style.save`) and returns the
-:class:`~matplotlib.figure.Figure`; the caller closes it (:func:`trajectories.plot.close`).
+matplotlib ``Figure``; the caller closes it (:func:`trajectories.plot.close`).
 Energies are in units of :math:`\hbar\omega`. The styles never mix: the exact solution is
 black (a line, or an outline for distributions), trajectory estimates are coloured with
 error bars or bands of their own colour. Legends sit outside the axes; the collision axis

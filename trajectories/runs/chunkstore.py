@@ -31,7 +31,14 @@ __all__ = ["ChunkDirectory", "ChunkError"]
 
 
 class ChunkError(RuntimeError):
-    """A saved chunk changed while a run was reading it (it was checked when the run began)."""
+    """A saved chunk changed while a run was reading it (it was checked when the run began).
+
+    Attributes
+    ----------
+    args : tuple of str
+        ``(message,)``: the chunk, the directory, what changed, and to run again with
+        ``--resume``.
+    """
 
 
 class ChunkDirectory:
@@ -47,6 +54,19 @@ class ChunkDirectory:
     removes, with one log line each, chunks that are truncated, corrupted or belong to
     another run; they are then computed again from their own seeds, so the result stays
     bit-identical to an uninterrupted run.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The directory (``NAME.chunks``); it need not exist (see :meth:`create`,
+        :meth:`exists`).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The directory.
+    MANIFEST : str
+        File name of the manifest, ``"manifest.json"``.
     """
 
     MANIFEST = "manifest.json"
@@ -56,7 +76,26 @@ class ChunkDirectory:
 
     @classmethod
     def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> ChunkDirectory:
-        """Start a new chunk directory (it must not exist)."""
+        """Start a new chunk directory (it must not exist) with its manifest.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The directory to create (parents too).
+        manifest : dict
+            JSON-serialisable description of the run (with a ``"request"`` key: what a
+            resumed run needs); its SHA-256 is the :attr:`run_id`.
+
+        Returns
+        -------
+        ChunkDirectory
+            The new, empty store.
+
+        Raises
+        ------
+        FileExistsError
+            When ``path`` exists.
+        """
         store = cls(path)
         store.path.mkdir(parents=True, exist_ok=False)
         try:
@@ -88,6 +127,13 @@ class ChunkDirectory:
         return self._run_id
 
     def exists(self) -> bool:
+        """Whether the directory holds a manifest (an interrupted run to resume).
+
+        Returns
+        -------
+        bool
+            True when ``path/manifest.json`` is a file.
+        """
         return (self.path / self.MANIFEST).is_file()
 
     @staticmethod
@@ -131,9 +177,22 @@ class ChunkDirectory:
         return None
 
     def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:
-        """Indices of the chunks saved and intact; ``size_of(i)``, the number of trajectories
-        chunk ``i`` must hold, is checked too when given. Damaged or foreign chunk files are
-        removed (one log line each), so that the run computes them again."""
+        """Indices of the chunks saved and intact.
+
+        Damaged or foreign chunk files are removed (one log line each), so that the run
+        computes them again; leftover ``.tmp`` files are removed.
+
+        Parameters
+        ----------
+        size_of : callable, optional
+            ``size_of(i)``: the number of trajectories chunk ``i`` must hold, checked too
+            when given.
+
+        Returns
+        -------
+        set of int
+            Indices of the usable chunk files.
+        """
         for stale in self.path.glob("*.tmp"):  # a write interrupted by a kill
             stale.unlink(missing_ok=True)
         out = set()
@@ -152,6 +211,13 @@ class ChunkDirectory:
         return out
 
     def save(self, chunk: ChunkResult) -> None:
+        """Write a finished chunk atomically, as ``chunk-IIIIII-CCCCCCCCCCCCCCCC.npz``.
+
+        Parameters
+        ----------
+        chunk : ChunkResult
+            The chunk; its arrays and the :attr:`run_id` are stored.
+        """
         buf = _io.BytesIO()
         fields = {f.name: np.asarray(getattr(chunk, f.name)) for f in dataclasses.fields(chunk)}
         fields["run_id"] = np.asarray(self.run_id)
@@ -161,6 +227,23 @@ class ChunkDirectory:
         self._write_atomic(self.path / f"chunk-{chunk.index:06d}-{digest}.npz", data)
 
     def load(self, index: int) -> ChunkResult:
+        """Read a saved chunk, checking it again.
+
+        Parameters
+        ----------
+        index : int
+            The chunk's index (one of :meth:`completed`).
+
+        Returns
+        -------
+        ChunkResult
+            The chunk as it was saved.
+
+        Raises
+        ------
+        ChunkError
+            When the file went missing or changed since :meth:`completed` checked it.
+        """
         paths = getattr(self, "_paths", None)
         if paths is None or index not in paths:
             self.completed()
@@ -180,4 +263,5 @@ class ChunkDirectory:
         return ChunkResult(**data)
 
     def remove(self) -> None:
+        """Delete the directory and everything in it (once the result file is written)."""
         shutil.rmtree(self.path, ignore_errors=True)

@@ -159,9 +159,24 @@ def parse_expression(text: str) -> float:
     ``+``, parentheses and whitespace. Nothing else: the text is tokenised and parsed by
     hand, never evaluated by Python, so it cannot run code.
 
-    Raises :class:`RunFileError` naming the expression on an unknown name, bad syntax,
-    division by zero, the square root of a negative number or a non-finite result.
+    Parameters
+    ----------
+    text : str
+        The expression: ASCII, at most 1000 characters, nested at most 64 levels deep.
 
+    Returns
+    -------
+    float
+        Its value (finite).
+
+    Raises
+    ------
+    RunFileError
+        Naming the expression, on an unknown name, bad syntax, division by zero, the square
+        root of a negative number or a non-finite result.
+
+    Examples
+    --------
     >>> round(parse_expression("pi/sqrt(15)"), 12)
     0.811155735195
     >>> parse_expression("-2 * (1 + 0.5e1) / 4")

@@ -167,7 +167,30 @@ def _backend(chk: _Checker, value: Any) -> str:
 
 
 def model_value(chk: _Checker, key: str, value: Any) -> Any:
-    """Convert one [model] value (expression strings, c tables); ranges are Micromaser's."""
+    """Convert one ``[model]`` value of a run file; its range is checked by ``Micromaser``.
+
+    Parameters
+    ----------
+    chk : _Checker
+        The run file's checker (``trajectories.runs.schema``): errors name its source.
+    key : str
+        The bare ``[model]`` key (``"theta"``, ``"c"``, ...).
+    value : object
+        The value as read: a number, an expression string, ``"suppress"`` (``eta``), a
+        collision name, or a ``c`` table ``{abs, phase}`` or ``{re, im}``.
+
+    Returns
+    -------
+    object
+        A float for the real keys, a complex or float for ``c``, the canonical collision
+        name for ``collision``, ``"suppress"`` or a float for ``eta``; other values (the
+        cutoff) as given.
+
+    Raises
+    ------
+    RunFileError
+        Naming ``model.<key>``, when the value is not of the allowed form.
+    """
     dotted = f"model.{key}"
     if key in _REAL_MODEL_KEYS or key in ("g_over_omega", "nu_over_omega", "omega_tr"):
         return chk.real(dotted, value)
@@ -378,6 +401,33 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
 
 
 def build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
+    """Validate and resolve the sections of one sweep point into a :class:`RunPoint`.
+
+    Besides each key, checks that the point fits in this machine's memory (the solvers'
+    own checks, with the run-file key to change named).
+
+    Parameters
+    ----------
+    chk : _Checker
+        The run file's checker (``trajectories.runs.schema``): errors name its source.
+    spec : Mapping
+        The point's ``model``, ``run`` and ``output`` tables (sweep already expanded;
+        missing ones take the defaults).
+    name : str
+        The point's file stem.
+    sweep_values : dict
+        The swept keys' values at this point.
+
+    Returns
+    -------
+    RunPoint
+        The validated point (keeping a copy of ``spec`` for later overrides).
+
+    Raises
+    ------
+    RunFileError
+        Naming the key, the value and what is allowed.
+    """
     model = _build_model(chk, spec.get("model", {}))
     run = _build_run(chk, spec.get("run", {}))
     output = _build_output(chk, spec.get("output", {}))

@@ -3,7 +3,7 @@
 Each entry of :data:`PRESETS` is a run-file dictionary with the same structure as a
 TOML run file (``model``, ``run``, ``output`` tables), so a preset can be written
 out as a file, edited and run again. :func:`preset_points` validates a preset and
-expands its sweep into :class:`~trajectories.runfile.RunPoint` objects;
+expands its sweep into :class:`~trajectories.runs.settings.RunPoint` objects;
 :func:`describe_presets` lists them for ``--help``-style output.
 
 Trajectory counts are modest (4000 for ``default``, 2000 for the figures); the command
@@ -135,9 +135,24 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 def preset_points(name: str) -> list[RunPoint]:
     """The validated run points of the preset ``name`` (see :data:`PRESETS`).
 
-    An unknown name raises :class:`~trajectories.runfile.RunFileError` listing the
-    available presets.
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS` (``"default"``, ``"fig1"`` .. ``"fig7"``,
+        ``"ultrastrong"``).
 
+    Returns
+    -------
+    list of RunPoint
+        One validated point per sweep point of the preset.
+
+    Raises
+    ------
+    RunFileError
+        For an unknown name, listing the available presets.
+
+    Examples
+    --------
     >>> [p.name for p in preset_points("fig2")]
     ['fig2_q-0.25', 'fig2_q-0']
     """
@@ -149,7 +164,18 @@ def preset_points(name: str) -> list[RunPoint]:
 
 
 def describe_presets() -> str:
-    """One line per preset: its name, number of run points and what it shows."""
+    """One line per preset: its name, number of run points and what it shows.
+
+    Returns
+    -------
+    str
+        The lines, joined by newlines, names aligned.
+
+    Examples
+    --------
+    >>> print(describe_presets().splitlines()[2])
+    fig2         2 points  purity vs k, c = 0, q in {0.25, 0}, fine-tuned: 1 for q = 0 (N = 60)
+    """
     width = max(len(n) for n in PRESETS)
     lines = []
     for name in PRESETS:

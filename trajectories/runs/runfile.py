@@ -164,9 +164,30 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     and keys take the defaults (:data:`DEFAULT_MODEL`, :class:`RunSettings`,
     :class:`OutputSettings`); checkpoints default to 101 evenly spaced collisions.
 
-    ``source`` (a file name, a preset) prefixes error messages. Every point's model
-    and settings are validated before this returns; any problem raises
-    :class:`RunFileError`.
+    Every point's model and settings are validated before this returns.
+
+    Parameters
+    ----------
+    data : Mapping
+        The run description: optional ``model``, ``run`` and ``output`` tables.
+    source : str, optional
+        A file name or preset, prefixed to error messages (``"<dict>"``: none).
+
+    Returns
+    -------
+    list of RunPoint
+        One validated point per sweep point (one without a sweep), in sweep order.
+
+    Raises
+    ------
+    RunFileError
+        Naming the key, the value and what is allowed.
+
+    Examples
+    --------
+    >>> points = parse_run_dict({"model": {"gamma_tr": [0.1, 0.001]}, "run": {"collisions": 50}})
+    >>> [p.name for p in points], points[1].model.gamma_tr, points[0].run.checkpoints[:3]
+    (['run_gamma_tr-0.1', 'run_gamma_tr-0.001'], 0.001, (0, 1, 2))
     """
     chk = _Checker(source)
     if not isinstance(data, Mapping):
@@ -295,8 +316,21 @@ def _shown(values: list[Any]) -> str:
 def load_run_file(path: str | Path) -> list[RunPoint]:
     """Read a TOML run file and return its validated points (see :func:`parse_run_dict`).
 
-    A missing or unreadable file, or a TOML syntax error (the message gives the line and
-    column), raises :class:`RunFileError`.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The run file (UTF-8 TOML).
+
+    Returns
+    -------
+    list of RunPoint
+        One validated point per sweep point.
+
+    Raises
+    ------
+    RunFileError
+        A missing or unreadable file, a TOML syntax error (the message gives the line and
+        column), or any invalid key or value.
     """
     path = Path(path)
     if tomllib is None:  # pragma: no cover - Python 3.10 without tomli
@@ -355,7 +389,33 @@ def apply_overrides(
     Each point is validated again exactly like the run file, so e.g. ``{every = 20}``
     checkpoints follow a new ``collisions`` and an explicit checkpoint beyond it is an
     error. Overriding a key that is a sweep axis is an error (the points would collide).
-    Raises :class:`RunFileError` (source ``command line``).
+
+    Parameters
+    ----------
+    points : iterable of RunPoint
+        The points of a run file or preset.
+    trajectories, collisions, jobs, seed : int or None, optional
+        New ``run.trajectories``, ``run.collisions``, ``run.jobs``, ``run.seed``.
+    backend : str or None, optional
+        New ``run.backend``.
+    folder : str or None, optional
+        New ``output.folder``.
+
+    Returns
+    -------
+    list of RunPoint
+        The points, validated again, in the same order.
+
+    Raises
+    ------
+    RunFileError
+        With source ``command line``: an invalid value, or an override of a sweep axis.
+
+    Examples
+    --------
+    >>> points = parse_run_dict({"run": {"collisions": 100, "checkpoints": {"every": 50}}})
+    >>> apply_overrides(points, collisions=200)[0].run.checkpoints
+    (0, 50, 100, 150, 200)
     """
     changes = {
         ("run", "trajectories"): trajectories,

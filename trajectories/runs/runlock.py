@@ -23,7 +23,14 @@ log = logging.getLogger("trajectories")
 
 
 class LockedError(RuntimeError):
-    """Another live process is writing the same output."""
+    """Another live process is writing the same output.
+
+    Attributes
+    ----------
+    args : tuple of str
+        ``(message,)``: the output, the holder's pid, host and start, and which lock file
+        to remove if that run is known to be over.
+    """
 
 
 def _start_time(pid: int) -> str | None:
@@ -55,7 +62,35 @@ def _alive(holder: dict[str, Any]) -> bool:
 
 
 class RunLock:
-    """The lock file of one output (a context manager: acquire on entry, release on exit)."""
+    """The lock file of one output (a context manager: acquire on entry, release on exit).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The lock file (``NAME.lock`` next to the result).
+    what : str, optional
+        How the output is named in the refusal message.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The lock file.
+    what : str
+        As given.
+    held : bool
+        Whether this object holds the lock.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with RunLock(folder / "run.lock") as lock:
+    ...     lock.holder()["pid"] == os.getpid()
+    True
+    >>> (folder / "run.lock").exists()
+    False
+    >>> folder.rmdir()
+    """
 
     def __init__(self, path: str | os.PathLike, what: str = "this output"):
         self.path = Path(path)
@@ -74,7 +109,14 @@ class RunLock:
         }
 
     def holder(self) -> dict[str, Any] | None:
-        """The live process holding the lock, or None (no lock, or a stale one)."""
+        """The live process holding the lock.
+
+        Returns
+        -------
+        dict or None
+            The lock's record (``host``, ``pid``, ``start``, ``since``), or None when there
+            is no lock, or a stale or unreadable one.
+        """
         try:
             holder = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -93,13 +135,25 @@ class RunLock:
         )
 
     def check(self) -> None:
-        """Raise :class:`LockedError` if a live process holds the lock."""
+        """Refuse early, without taking the lock, if another live process holds it.
+
+        Raises
+        ------
+        LockedError
+            When another live process holds the lock.
+        """
         holder = self.holder()
         if holder is not None and holder.get("pid") != os.getpid():
             raise self._refusal(holder)
 
     def acquire(self) -> None:
-        """Take the lock (or a stale one over); :class:`LockedError` if it is held."""
+        """Take the lock, or take a stale one over (with a log line).
+
+        Raises
+        ------
+        LockedError
+            When another live process holds it (also when it wins a race for a stale one).
+        """
         data = json.dumps(self._record()).encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -120,6 +174,7 @@ class RunLock:
         self.held = True
 
     def release(self) -> None:
+        """Remove the lock file if this process holds it (nothing otherwise)."""
         if self.held:
             try:
                 holder = json.loads(self.path.read_text())

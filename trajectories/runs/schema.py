@@ -41,8 +41,10 @@ _REAL_MODEL_KEYS = ("theta", "q", "gamma_tr", "nbar")
 
 #: [model] keys of the collision (Rabi only, except ``collision`` itself)
 COLLISION_KEYS = ("collision", "g_over_omega", "eta", "nu_over_omega", "omega_tr", "extra_levels")
+#: keys of the [model] section: the Micromaser parameters and the collision's
 MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", *COLLISION_KEYS)
 _COLLISIONS = {"jaynes-cummings": "jaynes-cummings", "jc": "jaynes-cummings", "rabi": "rabi"}
+#: keys of the [run] section (RunSettings, plus ``sweep``: "product" or "zip")
 RUN_KEYS = (
     "trajectories",
     "collisions",
@@ -57,6 +59,7 @@ RUN_KEYS = (
     "exact",
     "sweep",
 )
+#: keys of the [output] section (OutputSettings)
 OUTPUT_KEYS = ("folder", "name", "plots")
 _SECTIONS = {"model": MODEL_KEYS, "run": RUN_KEYS, "output": OUTPUT_KEYS}
 #: Keys whose list value is the value itself, never a sweep axis.

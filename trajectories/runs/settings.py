@@ -51,10 +51,24 @@ class RunFileError(ValueError):
     """A run file (or a run dictionary, or a command-line override) is invalid.
 
     The message is one line naming the key (dotted, e.g. ``run.checkpoints``), the
-    offending value and what is allowed. ``key`` holds the dotted key when there is
-    one, ``source`` the file or preset the error came from. Newlines become spaces and
-    other unprintable characters of the file (carriage returns, line separators,
-    direction overrides) are shown escaped, so that the message stays one line.
+    offending value and what is allowed. Newlines become spaces and other unprintable
+    characters of the file (carriage returns, line separators, direction overrides) are
+    shown escaped, so that the message stays one line.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    key : str or None, optional
+        The dotted key, when there is one.
+    source : str or None, optional
+        The file, preset or ``"command line"`` the error came from; it prefixes the
+        message (not for ``None`` or ``"<dict>"``).
+
+    Attributes
+    ----------
+    key, source, message : str or None
+        As given (``message`` without the source prefix).
     """
 
     def __init__(self, message: str, *, key: str | None = None, source: str | None = None):
@@ -78,6 +92,18 @@ def default_checkpoints(collisions: int) -> tuple[int, ...]:
     """The solver's default checkpoints: 101 evenly spaced in ``[0, collisions]`` (every
     collision up to 100).
 
+    Parameters
+    ----------
+    collisions : int
+        Collisions per trajectory, ``>= 0``.
+
+    Returns
+    -------
+    tuple of int
+        Increasing collision counts from 0 to ``collisions``.
+
+    Examples
+    --------
     >>> default_checkpoints(4)
     (0, 1, 2, 3, 4)
     >>> len(default_checkpoints(2000)), default_checkpoints(2000)[:3]
@@ -90,10 +116,33 @@ def default_checkpoints(collisions: int) -> tuple[int, ...]:
 class RunSettings:
     """How one point of a run file is run (the ``[run]`` section, resolved and validated).
 
-    ``checkpoints`` are explicit collision counts (never empty once resolved from a
-    run file); ``rho_checkpoints`` is ``"all"``, ``"last"``, ``"none"`` or a subset of
-    them; ``jobs`` and ``backend`` go to joblib; ``exact`` asks for the exact
-    density-matrix solver as well as the trajectories.
+    Defaults are the solver's (:class:`~trajectories.solvers.montecarlo.options.TrajectoryOptions`).
+
+    Parameters
+    ----------
+    trajectories : int
+        Trajectories, ``>= 1``.
+    collisions : int
+        Collisions per trajectory, ``>= 0``.
+    seed : int or None
+        Root seed (None: fresh entropy, stored in the result).
+    chunk_size : int or None
+        Trajectories per chunk (None: the solver's default).
+    checkpoints : tuple of int
+        Explicit collision counts, strictly increasing (never empty once resolved from a
+        run file; empty: the solver's default).
+    rho_checkpoints : {"all", "last", "none"} or tuple of int
+        Checkpoints keeping the density matrix (a subset of ``checkpoints``).
+    jobs : int
+        joblib workers (``-1``: all cores).
+    backend : str
+        joblib backend.
+    max_jumps : int
+        Jump times recorded per trajectory.
+    leakage_tol : float
+        Largest mean population lost through the cutoff.
+    exact : bool
+        Run the exact density-matrix solver as well as the trajectories.
     """
 
     trajectories: int = 10_000
@@ -109,7 +158,13 @@ class RunSettings:
     exact: bool = True
 
     def options(self) -> TrajectoryOptions:
-        """The settings as the trajectory solver takes them."""
+        """The settings as the trajectory solver takes them.
+
+        Returns
+        -------
+        TrajectoryOptions
+            ``jobs`` as ``n_jobs``; empty ``checkpoints`` as None (the solver's default).
+        """
         return TrajectoryOptions(
             n_jobs=self.jobs,
             backend=self.backend,
@@ -123,7 +178,14 @@ class RunSettings:
         )
 
     def simulate_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`trajectories.simulate` (after the model)."""
+        """Keyword arguments for :func:`trajectories.simulate` (after the model).
+
+        Returns
+        -------
+        dict
+            ``n_collisions``, ``n_trajectories``, ``seed`` and the fields of
+            :meth:`options`.
+        """
         return {
             "n_collisions": self.collisions,
             "n_trajectories": self.trajectories,
@@ -134,7 +196,17 @@ class RunSettings:
 
 @dataclasses.dataclass(frozen=True)
 class OutputSettings:
-    """Where one point's results go: ``folder/name.*``, with plots in ``plots`` formats."""
+    """Where one point's results go: ``folder/name.*``, with plots in ``plots`` formats.
+
+    Parameters
+    ----------
+    folder : str
+        Output folder (created when needed).
+    name : str
+        File stem of the point's files.
+    plots : tuple of str
+        Figure formats, from :data:`PLOT_FORMATS` (empty: no figures).
+    """
 
     folder: str = "runs"
     name: str = "run"
@@ -145,10 +217,27 @@ class OutputSettings:
 class RunPoint:
     """One point of a (possibly swept) run: a validated model and its settings.
 
-    ``name`` is the file stem, unique within the sweep (the output name plus a suffix
-    built from the swept values, e.g. ``fig5_gamma_tr-0.001``); ``sweep_values`` maps
-    each swept key (bare, e.g. ``"gamma_tr"``) to this point's value (``{}`` without a
-    sweep).
+    Built by :func:`~trajectories.runs.runfile.parse_run_dict` and
+    :func:`~trajectories.runs.runfile.load_run_file`.
+
+    Parameters
+    ----------
+    name : str
+        The file stem, unique within the sweep (the output name plus a suffix built from
+        the swept values, e.g. ``fig5_gamma_tr-0.001``).
+    model : Micromaser
+        The validated model.
+    run : RunSettings
+        How it is run.
+    output : OutputSettings
+        Where its results go.
+    sweep_values : dict
+        Each swept key (bare, e.g. ``"gamma_tr"``) to this point's value (``{}`` without a
+        sweep).
+    _spec : Mapping or None
+        The point's own sweep-expanded, unresolved sections, so that command-line
+        overrides are validated again exactly like the file (internal; None: rebuilt from
+        the settings).
     """
 
     name: str
@@ -169,8 +258,12 @@ class RunPoint:
     def to_dict(self) -> dict[str, Any]:
         """Everything about the point as plain JSON-serialisable Python values.
 
-        ``c`` is written as ``{"re": .., "im": ..}`` (also inside ``sweep_values``);
-        tuples become lists.
+        Returns
+        -------
+        dict
+            ``name``, ``model`` (its run-file keys), ``run``, ``output`` and
+            ``sweep_values``; ``c`` is written as ``{"re": .., "im": ..}`` (also inside
+            ``sweep_values``); tuples become lists.
         """
         m = self.model
         run = dataclasses.asdict(self.run)

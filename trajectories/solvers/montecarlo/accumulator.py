@@ -4,7 +4,8 @@ Chunks are reduced *in chunk order*, so the numbers do not depend on how the chu
 scheduled. Chunks are dealt into ``G`` jackknife groups (chunk ``c`` goes to group
 ``c mod G``); the groups' sums are what the nonlinear estimators need, so memory is
 ``G x (rho checkpoints) x N^2`` whatever the number of trajectories. The estimators are
-described in :mod:`.result`.
+those of ``docs/MODEL.md``, Sec. 5, described in
+:mod:`trajectories.solvers.montecarlo.result`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,30 @@ class EnsembleAccumulator:
     :meth:`stop_at_deadline`. ``stop_reason`` says why it stopped (None while it runs).
     Deciding on the ordered prefix makes the stopping chunk the same whatever the order
     chunks arrive in (the number of workers, the backend).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model of the run (its cutoff N sizes the rho sums).
+    checkpoints : ndarray of int64, shape (C,)
+        The checkpoints (collision counts).
+    rho_index : ndarray of int64, shape (R,)
+        Indices into ``checkpoints`` of those that keep rho.
+    n_chunks : int
+        Chunks planned; the run stops (``"n_trajectories"``) once all are added.
+    jackknife_groups : int
+        Jackknife groups G wanted; ``min(n_chunks, jackknife_groups)`` are used (at least 1).
+    n_trajectories : int
+        Trajectories planned: the capacity of the per-trajectory records.
+
+    Attributes
+    ----------
+    stop_reason : str or None
+        ``"n_trajectories"``, ``"target_stderr"`` or ``"timeout"`` once stopped, else None.
+    n_chunks : int
+        Chunks added so far.
+    groups : int
+        Jackknife groups used.
     """
 
     def __init__(
@@ -74,10 +99,22 @@ class EnsembleAccumulator:
 
     @property
     def n_trajectories(self) -> int:
+        """Trajectories added so far."""
         return int(self.m.sum())
 
     def add(self, chunk: ChunkResult) -> None:
-        """Add the next chunk; chunks must come in index order."""
+        """Add the next chunk; chunks must come in index order.
+
+        Parameters
+        ----------
+        chunk : ChunkResult
+            The chunk with index ``next_index``.
+
+        Raises
+        ------
+        ValueError
+            When the chunk is out of order, or brings more trajectories than announced.
+        """
         if chunk.index != self.next_index:
             raise ValueError(
                 f"chunk {chunk.index} arrived out of order (expected {self.next_index})"
@@ -107,12 +144,29 @@ class EnsembleAccumulator:
 
     # ---------------------------------------------------------- stopping rules
     def add_end_condition(self, condition: Callable[[EnsembleAccumulator], str | None]) -> None:
-        """Stop as soon as ``condition(self)`` returns a reason (checked after every chunk)."""
+        """Stop as soon as ``condition(self)`` returns a reason (checked after every chunk).
+
+        Parameters
+        ----------
+        condition : callable
+            Called with the accumulator after each chunk added; returns the reason to
+            stop (a string, stored as ``stop_reason``) or None to go on.
+        """
         self._conditions.append(condition)
 
     def stop_at_stderr(self, target_stderr: float, target: str, min_chunks: int) -> None:
-        """Stop once the largest standard error of ``target`` over the checkpoints is at most
-        ``target_stderr``, never before ``min_chunks`` chunks (reason ``"target_stderr"``)."""
+        """Stop once the largest standard error of ``target`` is small enough.
+
+        Parameters
+        ----------
+        target_stderr : float
+            The largest standard error over the checkpoints to reach (in the observable's
+            unit: photons for the energy).
+        target : {"energy", "purity", "fano", "ergotropy"}
+            The observable.
+        min_chunks : int
+            Never stop before this many chunks (reason ``"target_stderr"``).
+        """
 
         def met(acc: EnsembleAccumulator) -> str | None:
             if acc.n_chunks < min_chunks:
@@ -124,22 +178,58 @@ class EnsembleAccumulator:
         self.add_end_condition(met)
 
     def stop_at_deadline(self, deadline: float) -> None:
-        """Stop after the chunk offered when ``time.perf_counter()`` has passed ``deadline``
-        (reason ``"timeout"``; not reproducible: it depends on the machine's speed)."""
+        """Stop after the chunk offered when ``time.perf_counter()`` has passed ``deadline``.
+
+        The reason is ``"timeout"``; the stopping chunk is not reproducible: it depends on
+        the machine's speed.
+
+        Parameters
+        ----------
+        deadline : float
+            A ``time.perf_counter()`` value, in seconds.
+        """
         self._deadline = deadline
 
     def fail_above_leakage(
         self, tolerance: float, error: Callable[[np.ndarray], Exception]
     ) -> None:
-        """Raise ``error(mean leakage per checkpoint)`` as soon as the running estimate of the
-        leaked population exceeds ``tolerance``."""
+        """Fail as soon as the running estimate of the leaked population exceeds ``tolerance``.
+
+        Parameters
+        ----------
+        tolerance : float
+            Largest mean population lost through the cutoff at the last checkpoint.
+        error : callable
+            Called with the mean leakage per checkpoint (shape (C,)); the exception it
+            returns is raised.
+        """
         self._leakage = (tolerance, error)
 
     def offer(self, chunk: ChunkResult | None = None, *, index: int | None = None,
               load: Callable[[], ChunkResult] | None = None) -> bool:  # fmt: skip
-        """Take a finished chunk (or, with ``index`` and ``load``, a saved one to be read when
-        its turn comes), add every chunk that is next in order, and return True once the run
-        should stop (``stop_reason`` set)."""
+        """Take a chunk, add every chunk that is next in order, and say whether to stop.
+
+        Parameters
+        ----------
+        chunk : ChunkResult, optional
+            A finished chunk.
+        index : int, optional
+            With ``load``, instead of ``chunk``: the index of a saved chunk.
+        load : callable, optional
+            Returns the saved chunk ``index``; called only when its turn comes.
+
+        Returns
+        -------
+        bool
+            True once the run should stop (``stop_reason`` set).
+
+        Raises
+        ------
+        Exception
+            The one built by :meth:`fail_above_leakage`'s ``error`` (a
+            :class:`~trajectories.errors.TruncationError` in
+            :func:`~trajectories.solvers.montecarlo.simulate.simulate`).
+        """
         if chunk is not None:
             self._pending[chunk.index] = chunk
         elif index is not None and load is not None:
@@ -178,6 +268,13 @@ class EnsembleAccumulator:
         self.e_m2 = self.e_m2 + m2_b + delta**2 * (n_a * n_b / total)
 
     def mean_leakage(self) -> np.ndarray:
+        """Mean population lost through the cutoff per trajectory so far.
+
+        Returns
+        -------
+        ndarray of float64, shape (C,)
+            At each checkpoint.
+        """
         return self.leak / max(self.n_trajectories, 1)
 
     # ------------------------------------------------------------- estimators
@@ -201,7 +298,19 @@ class EnsembleAccumulator:
         return obs.fano_from_moments(sum_n / m, sum_n2 / m)
 
     def stderr(self, name: str) -> np.ndarray:
-        """Current standard error of an observable over the checkpoints (NaN-free subset)."""
+        """Current standard error of an observable over the checkpoints.
+
+        Parameters
+        ----------
+        name : {"energy", "purity", "fano", "ergotropy"}
+            The observable.
+
+        Returns
+        -------
+        ndarray of float64
+            The standard errors where the estimate is finite (shape (C,) for the energy,
+            at most C otherwise); ``[inf]`` when none is available yet.
+        """
         if name == "energy":
             m = float(self.filled)
             return np.sqrt(self.e_m2 / (m - 1.0) / m) if m > 1 else np.full(self.k.size, np.inf)
@@ -212,9 +321,21 @@ class EnsembleAccumulator:
     def result(self, **run_info: Any) -> EnsembleResult:
         """The :class:`EnsembleResult` of the chunks added so far.
 
-        ``run_info``: ``seed, chunk_size, n_jobs, backend, seconds`` and optionally
-        ``stop_reason``. With a single jackknife group the leave-one-out sets are empty:
-        their NaNs give NaN errors (as :func:`jackknife` does for ``G < 2``), silently.
+        With a single jackknife group the leave-one-out sets are empty: their NaNs give NaN
+        errors (as :func:`~trajectories.solvers.montecarlo.result.jackknife` does for
+        ``G < 2``), silently.
+
+        Parameters
+        ----------
+        **run_info
+            ``seed``, ``chunk_size``, ``n_jobs``, ``backend``, ``seconds`` and optionally
+            ``stop_reason`` and ``streams``, stored in the result.
+
+        Returns
+        -------
+        EnsembleResult
+            Estimates at the C checkpoints, rho at the R kept ones, the records of the
+            trajectories added.
         """
         with np.errstate(invalid="ignore", divide="ignore"):
             return self._result(**run_info)

@@ -3,8 +3,12 @@
 A chunk is the unit of parallel work: a contiguous range of trajectories, each drawing
 from its own random streams (:mod:`trajectories._streams`), so a trajectory does not depend
 on the chunk it runs in. A chunk returns sums and per-trajectory records (never the state
-vectors), so memory stays bounded. :func:`run_chunk` runs any model:
-the driver and its arrays come from :class:`~.kernel_inputs.KernelInputs`.
+vectors), so memory stays bounded. :func:`run_chunk` runs any model: the driver and its
+arrays come from :class:`~trajectories.solvers.montecarlo.kernel_inputs.KernelInputs`. The
+unravelling is ``docs/MODEL.md``, Sec. 3; the records, Sec. 4.
+
+Shapes: M trajectories in the chunk, N Fock levels (the cutoff), C checkpoints, R of them
+keeping rho, B qubit branches (1 for pure qubits, else 2), J = ``max_jumps``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,17 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What a run records: checkpoints, where to accumulate rho, jump-time capacity."""
+    """What a run records: checkpoints, where to accumulate rho, jump-time capacity.
+
+    Parameters
+    ----------
+    checkpoints : ndarray of int64, shape (C,)
+        Collision counts at which the records are taken, strictly increasing from ``>= 0``.
+    rho_slot : ndarray of int64, shape (C,)
+        Index into the rho sums of each checkpoint, -1 where rho is not kept.
+    max_jumps : int
+        Jump times recorded per trajectory (``>= 0``).
+    """
 
     checkpoints: np.ndarray  # (C,) int64, strictly increasing
     rho_slot: np.ndarray  # (C,) int64: index into the rho sums, -1 where rho is not kept
@@ -38,6 +52,7 @@ class Plan:
 
     @property
     def n_rho(self) -> int:
+        """Number R of checkpoints that keep rho (``rho_slot >= 0``)."""
         return int(np.count_nonzero(self.rho_slot >= 0))
 
     @property
@@ -52,13 +67,44 @@ class InitialStates:
 
     ``rho = sum_k w_k |v_k><v_k|``; each trajectory starts in ``v_k`` with probability
     ``w_k``. A pure state (or the vacuum) has a single component and draws nothing.
+
+    Parameters
+    ----------
+    weights : ndarray of float64, shape (K,)
+        Probabilities ``w_k`` of the components, summing to 1.
+    vectors : ndarray of complex128, shape (K, N)
+        The normalised pure states ``v_k``, one per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mixed = InitialStates.from_density_matrix(np.diag([0.25, 0.75, 0.0]))
+    >>> mixed.weights.round(12).tolist()
+    [0.25, 0.75]
+    >>> abs(mixed.sample(np.array([0.2, 0.7]))).round(12).tolist()  # |0>, then |1>
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
 
-    weights: np.ndarray  # (R,)
-    vectors: np.ndarray  # (R, N) rows are the pure states
+    weights: np.ndarray  # (K,)
+    vectors: np.ndarray  # (K, N) rows are the pure states
 
     @classmethod
     def from_density_matrix(cls, rho: np.ndarray, tol: float = 1e-14) -> InitialStates:
+        """The eigendecomposition of ``rho``, keeping eigenvalues above ``tol``.
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (N, N)
+            A density matrix (Hermitian, unit trace, validated by the caller).
+        tol : float, optional
+            Eigenvalues at or below it are dropped; a largest eigenvalue above ``1 - tol``
+            makes the state pure (one component).
+
+        Returns
+        -------
+        InitialStates
+            The kept components, weights renormalised to sum to 1.
+        """
         w, v = np.linalg.eigh(rho)
         keep = w > tol
         if np.count_nonzero(keep) == 1 or (w[-1] > 1 - tol):
@@ -67,8 +113,18 @@ class InitialStates:
         return cls(w / w.sum(), v[:, keep].T.copy())
 
     def sample(self, u: np.ndarray) -> np.ndarray:
-        """One initial vector per uniform draw ``u`` (shape ``(n,)``), shape ``(n, N)``; a
-        pure state ignores the draws."""
+        """One initial vector per uniform draw; a pure state ignores the draws.
+
+        Parameters
+        ----------
+        u : ndarray of float64, shape (M,)
+            Uniform draws on [0, 1), one per trajectory.
+
+        Returns
+        -------
+        ndarray, shape (M, N)
+            Row ``i`` is ``v_k`` for the first ``k`` whose cumulative weight exceeds ``u[i]``.
+        """
         if self.weights.size == 1:
             return np.repeat(self.vectors, np.size(u), axis=0)
         cdf = np.cumsum(self.weights)
@@ -78,7 +134,46 @@ class InitialStates:
 
 @dataclasses.dataclass(frozen=True)
 class ChunkResult:
-    """Everything one chunk sends back: sums for the estimators and per-trajectory records."""
+    r"""Everything one chunk sends back: sums for the estimators and per-trajectory records.
+
+    Counts are cumulative from collision 0 to each checkpoint (``docs/MODEL.md``, Sec. 4).
+
+    Parameters
+    ----------
+    index : int
+        Chunk index (its trajectories are ``index * chunk_size ...``).
+    n_trajectories : int
+        M, the trajectories in the chunk.
+    rho_sum : ndarray of complex128, shape (R, N, N)
+        Hermitian sum of :math:`|\psi\rangle\langle\psi|` over the chunk's trajectories
+        at the checkpoints keeping rho (shape ``(0, N, N)`` when none does).
+    n_alive : ndarray of int64, shape (C,)
+        Trajectories not leaked at each checkpoint (the sum of :math:`\|\psi\|^4`).
+    leak_expected : ndarray of float64, shape (C,)
+        Sum over the trajectories of the expected population lost through the cutoff up
+        to each checkpoint.
+    n_mean, n2_mean : ndarray of float64, shape (M, C)
+        :math:`\langle n\rangle_i` and :math:`\langle n^2\rangle_i` of each conditional
+        state (photons; 0 once a trajectory leaked).
+    qubit_g, qubit_e : ndarray of int32, shape (M, C, B)
+        Qubits that left in g, in e, per branch ``j`` of the incoming qubit (for ``c = 0``:
+        0 = came in excited, 1 = came in ground).
+    emissions, absorptions : ndarray of int32, shape (M, C)
+        Photons emitted into and absorbed from the bath.
+    fock : ndarray of int32, shape (M, C)
+        One photon number sampled from each conditional state (-1 once leaked).
+    alive : ndarray of bool, shape (M,)
+        False for a trajectory that leaked through the cutoff.
+    jump_times : ndarray of float64, shape (M, J)
+        Times of the first J jumps, in units of ``t_r`` from the first loss interval (the
+        interval after collision ``k`` spans ``[k - 1, k)``), NaN-padded.
+    jump_kinds : ndarray of int8, shape (M, J)
+        +1 absorption, -1 emission, 0 no jump.
+    n_jumps : ndarray of int64, shape (M,)
+        All jumps of each trajectory, also those beyond J.
+    seconds : float
+        Wall-clock time of the chunk.
+    """
 
     index: int
     n_trajectories: int
@@ -109,15 +204,37 @@ def run_chunk(
     index: int,
     real_path: bool = True,
 ) -> ChunkResult:
-    """Run trajectories ``start .. start + n_trajectories - 1`` of a run with the stream key
-    ``key`` (:func:`trajectories._streams.stream_key` of its seed), as chunk ``index``.
+    """Run trajectories ``start .. start + n_trajectories - 1`` of a run as chunk ``index``.
 
     Every trajectory draws from its own streams (:mod:`trajectories._streams`), so it is the
     same whichever chunk it runs in. The banded driver runs in float64 in the real gauge when
     the operators and every initial vector are real there (the default vacuum, Fock states
     and their mixtures), else on complex vectors; both draw the same random numbers and give
-    the same records up to rounding. ``real_path=False`` forces the complex vectors (for
-    tests).
+    the same records up to rounding.
+
+    Parameters
+    ----------
+    inputs : KernelInputs
+        The run's channels as the drivers read them.
+    plan : Plan
+        What to record.
+    initial : InitialStates
+        The initial state, as pure components.
+    start : int
+        Index of the chunk's first trajectory in the run.
+    n_trajectories : int
+        M, the trajectories to run.
+    key : ndarray of uint64, shape (2,)
+        The run's Philox key (``trajectories._streams.stream_key`` of its seed).
+    index : int
+        The chunk index stored in the result.
+    real_path : bool, optional
+        False forces the complex vectors (for tests).
+
+    Returns
+    -------
+    ChunkResult
+        The chunk's sums and records.
     """
     from .kernels import run_banded, run_sparse  # compiled on first use
 
@@ -150,8 +267,28 @@ def run_chunk(
 def chunk_records(
     m: int, n: int, plan: Plan, n_branches: int, dtype: type = np.complex128
 ) -> Records:
-    """Zeroed record arrays of one chunk of ``m`` trajectories on ``n`` levels (``rho_sum``
-    holds upper triangles)."""
+    """Zeroed record arrays of one chunk, for the kernels to fill.
+
+    Parameters
+    ----------
+    m : int
+        Trajectories in the chunk (M).
+    n : int
+        Fock levels (N).
+    plan : Plan
+        The checkpoints (C), rho slots (R) and ``max_jumps`` (J).
+    n_branches : int
+        Qubit branches (B).
+    dtype : type, optional
+        Of ``rho_sum``: complex128, or float64 in the real gauge.
+
+    Returns
+    -------
+    Records
+        The arrays of :class:`ChunkResult` with their shapes (``fock`` zeros, ``jump_times``
+        NaN), ``alive`` False, ``leak_expected`` zeros of shape (C,), and ``rho_sum`` of
+        shape ``(max(R, 1), N, N)`` whose upper triangles the kernels fill.
+    """
     c, j = plan.checkpoints.size, plan.max_jumps
     return Records(
         n_mean=np.zeros((m, c)),
@@ -171,7 +308,25 @@ def chunk_records(
 
 
 def chunk_result(index: int, rec: dict[str, np.ndarray], plan: Plan, seconds: float) -> ChunkResult:
-    """Wrap filled records; the kernels fill upper triangles: complete the Hermitian sums."""
+    """Wrap filled records into a :class:`ChunkResult`, completing the Hermitian rho sums.
+
+    Parameters
+    ----------
+    index : int
+        Chunk index.
+    rec : dict of str to ndarray
+        The filled :class:`~trajectories.solvers.montecarlo.kernel_inputs.Records` as a
+        dict; ``rho_sum`` (upper triangles) is removed from it.
+    plan : Plan
+        The run's plan (R = 0 drops the placeholder rho sum).
+    seconds : float
+        Wall-clock time of the chunk.
+
+    Returns
+    -------
+    ChunkResult
+        With ``rho_sum`` Hermitian and ``n_alive`` counted from ``fock >= 0``.
+    """
     rho_sum = rec.pop("rho_sum")
     upper = np.triu(rho_sum, 1)
     rho_sum = np.triu(rho_sum) + upper.conj().transpose(0, 2, 1)

@@ -13,7 +13,12 @@ diagonal in ``n`` (no-jump evolution) or a shift by one level (``a``, ``a^dag``:
 phase), so it stays real, and overall phases of a trajectory change no record. The
 coherences ``rho_mn`` get back the factor ``g_m conj(g_n)``. For the Jaynes-Cummings
 collision ``w = i e^{i arg c}`` (it cancels the ``-i`` of the off-diagonal blocks and the
-phase of the qubit's coherence); :func:`real_gauge` finds it from the operators.
+phase of the qubit's coherence); :func:`real_gauge` finds it from the operators
+(``docs/MODEL.md``, Sec. 3).
+
+Shapes: K Kraus operators, N Fock levels, S distinct Kraus sets, D diagonal slots, C
+checkpoints, M trajectories of a chunk, B qubit branches, R checkpoints keeping rho, J
+``max_jumps``.
 """
 
 from __future__ import annotations
@@ -47,9 +52,21 @@ REAL_GAUGE_TOL = 1e-14
 
 
 class BandedCollision(NamedTuple):
-    """Operators with the diagonals ``{0, s}``: ``kd`` (K, N) diagonals, ``ko`` (K, N) the
-    shifted ones by output row, ``ks`` (K,) shifts (+1: row ``m`` from ``m - 1``), and
-    ``leak_top`` the leak weight per unit population of level ``N - 1``."""
+    """A collision whose operators have the diagonals ``{0, s}``, ``s = +-1`` (banded driver).
+
+    From :meth:`~trajectories.channels.kraus.KrausChannel.banded_arrays`.
+
+    Attributes
+    ----------
+    kd : ndarray of complex128 (float64 in the real gauge), shape (K, N)
+        Main diagonal of each operator.
+    ko : ndarray of complex128 (float64 in the real gauge), shape (K, N)
+        The shifted diagonal of each operator, by output row.
+    ks : ndarray of int64, shape (K,)
+        The shift: +1 (row ``m`` from ``m - 1``) or -1 (row ``m`` from ``m + 1``).
+    leak_top : float
+        Weight sent above the cutoff per unit population of level ``N - 1``.
+    """
 
     kd: np.ndarray
     ko: np.ndarray
@@ -58,10 +75,26 @@ class BandedCollision(NamedTuple):
 
 
 class SparseCollisions(NamedTuple):
-    """``S`` Kraus sets stored by diagonals: ``offs`` (S, K, D) offsets, ``vals`` (S, K, D, N)
-    values by output row, ``nd`` (S, K) diagonals in use, ``leak_start`` (S,) and
-    ``leak_blk`` (S, B, B) the leak form's top block (zero-padded), ``step_set`` (k_max + 1,)
-    the set of collision ``k`` (entry 0 unused)."""
+    """S Kraus sets stored by diagonals (sparse driver: any number of diagonals).
+
+    From :meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`, zero-padded to
+    the widest set.
+
+    Attributes
+    ----------
+    offs : ndarray of int64, shape (S, K, D)
+        Diagonal offsets of each operator.
+    vals : ndarray of complex128, shape (S, K, D, N)
+        Values of those diagonals, by output row.
+    nd : ndarray of int64, shape (S, K)
+        Diagonals each operator uses (the first ``nd`` slots).
+    leak_start : ndarray of int64, shape (S,)
+        First level the leak form of each set acts on.
+    leak_blk : ndarray of complex128, shape (S, L, L)
+        The leak form's block from ``leak_start`` on (zero-padded to the largest, L).
+    step_set : ndarray of int64, shape (n_collisions + 1,)
+        The set of collision ``k`` (entry 0 unused).
+    """
 
     offs: np.ndarray
     vals: np.ndarray
@@ -72,15 +105,36 @@ class SparseCollisions(NamedTuple):
 
 
 class Outcomes(NamedTuple):
-    """Per Kraus operator: the qubit branch ``j`` it came from, and whether it leaves in g."""
+    """What a trajectory records for each Kraus operator.
+
+    Attributes
+    ----------
+    branch : ndarray of int64, shape (K,)
+        The qubit branch ``j`` the operator belongs to.
+    is_g : ndarray of bool, shape (K,)
+        Whether the qubit leaves in g (else in e).
+    """
 
     branch: np.ndarray
     is_g: np.ndarray
 
 
 class LossArrays(NamedTuple):
-    """The loss interval: ``gamma t_r``, ``nbar``, ``exp(-Gamma_n)``, ``exp(-Gamma_n / 2)`` and
-    the leak vector (probability to leave through the cutoff per unit population), (N,)."""
+    """The loss interval, from :meth:`~trajectories.channels.loss.LossChannel.trajectory_arrays`.
+
+    Attributes
+    ----------
+    gamma : float
+        ``gamma t_r``: the decay rate in units of ``1/t_r`` (the model's ``gamma_tr``).
+    nbar : float
+        Thermal photon number of the bath.
+    full_decay : ndarray of float64, shape (N,)
+        ``exp(-Gamma_n t_r)``: the no-jump probability of level ``n`` over an interval.
+    full_damp : ndarray of float64, shape (N,)
+        ``exp(-Gamma_n t_r / 2)``: the no-jump amplitude factor.
+    leak : ndarray of float64, shape (N,)
+        Probability to leave through the cutoff during an interval, per unit population.
+    """
 
     gamma: float
     nbar: float
@@ -90,8 +144,18 @@ class LossArrays(NamedTuple):
 
 
 class PlanArrays(NamedTuple):
-    """What a run records: ``checkpoints`` (C,), ``rho_slot`` (C,) (-1: rho not kept), and
-    the capacity for jump times per trajectory."""
+    """What a run records, as the drivers read it
+    (:attr:`~trajectories.solvers.montecarlo.chunks.Plan.arrays`).
+
+    Attributes
+    ----------
+    checkpoints : ndarray of int64, shape (C,)
+        Collision counts at which to record, strictly increasing.
+    rho_slot : ndarray of int64, shape (C,)
+        Index into ``rho_sum`` of each checkpoint (-1: rho not kept).
+    max_jumps : int
+        Jump times recorded per trajectory (J).
+    """
 
     checkpoints: np.ndarray
     rho_slot: np.ndarray
@@ -99,7 +163,36 @@ class PlanArrays(NamedTuple):
 
 
 class Records(NamedTuple):
-    """The record arrays one chunk fills (see :class:`~.chunks.ChunkResult`)."""
+    r"""The record arrays one chunk fills in place (made by
+    :func:`~trajectories.solvers.montecarlo.chunks.chunk_records`).
+
+    The fields are those of :class:`~trajectories.solvers.montecarlo.chunks.ChunkResult`,
+    with the same shapes, except ``rho_sum`` (upper triangles only, shape
+    ``(max(R, 1), N, N)``, float64 in the real gauge).
+
+    Attributes
+    ----------
+    n_mean, n2_mean : ndarray of float64, shape (M, C)
+        :math:`\langle n\rangle_i`, :math:`\langle n^2\rangle_i` at each checkpoint.
+    qubit_g, qubit_e : ndarray of int32, shape (M, C, B)
+        Cumulative qubits leaving in g, in e, per branch.
+    emissions, absorptions : ndarray of int32, shape (M, C)
+        Cumulative jumps into and from the bath.
+    alive : ndarray of bool, shape (M,)
+        False for a trajectory that leaked.
+    leak_expected : ndarray of float64, shape (C,)
+        Sum over trajectories of the expected leaked population.
+    rho_sum : ndarray, shape (max(R, 1), N, N)
+        Upper triangles of the sums of :math:`|\psi\rangle\langle\psi|`.
+    jump_times : ndarray of float64, shape (M, J)
+        Jump times in units of ``t_r`` (NaN: none).
+    jump_kinds : ndarray of int8, shape (M, J)
+        +1 absorption, -1 emission.
+    n_jumps : ndarray of int64, shape (M,)
+        All jumps, also beyond J.
+    fock : ndarray of int32, shape (M, C)
+        One sampled photon number (-1 after a leak).
+    """
 
     n_mean: np.ndarray
     n2_mean: np.ndarray
@@ -117,11 +210,32 @@ class Records(NamedTuple):
 
 
 def real_gauge(kd: np.ndarray, ko: np.ndarray, ks: np.ndarray) -> np.ndarray | None:
-    """Phases ``g_n = w^n`` that make the banded operators real (module docstring), with
-    ``w`` read off the first operator that has both diagonals (``w = i`` when none has: then
-    any ``w`` works, and ``i`` cancels the ``-i`` of the Jaynes-Cummings off-diagonal
-    blocks); exact powers of ``i`` when ``w`` is one of them to 1e-12. None when no such
-    gauge exists."""
+    """Phases ``g_n = w^n`` that make the banded operators real (module docstring).
+
+    ``w`` is read off the first operator that has both diagonals (``w = i`` when none has:
+    then any ``w`` works, and ``i`` cancels the ``-i`` of the Jaynes-Cummings off-diagonal
+    blocks); the phases are exact powers of ``i`` when ``w`` is one of them to 1e-12.
+
+    Parameters
+    ----------
+    kd, ko : ndarray of complex128, shape (K, N)
+        Main and shifted diagonals of the operators (:class:`BandedCollision`).
+    ks : ndarray of int64, shape (K,)
+        Shifts, +1 or -1.
+
+    Returns
+    -------
+    ndarray of complex128, shape (N,) or None
+        The phases ``g_n``, or None when no such gauge makes every operator real (to
+        :data:`REAL_GAUGE_TOL`).
+
+    Examples
+    --------
+    >>> from trajectories import Micromaser, collision_channel
+    >>> ch = collision_channel(Micromaser(theta=0.8, q=0.25, c=1.0, cutoff=4))
+    >>> real_gauge(*ch.banded_arrays()[:3])
+    array([ 1.+0.j,  0.+1.j, -1.+0.j, -0.-1.j])
+    """
     n = kd.shape[1]
     w = 1j
     for j, s in enumerate(ks):
@@ -178,9 +292,22 @@ def _real_kraus(
 class KernelInputs:
     """The channels of a run as the drivers read them.
 
-    ``driver`` is ``"banded"`` or ``"sparse"``; ``collision`` the matching named tuple;
-    ``real_collision`` and ``gauge`` the banded operators in their real gauge (None when
-    there is none, or for the sparse driver).
+    Parameters
+    ----------
+    driver : {"banded", "sparse"}
+        Which compiled driver runs the trajectories.
+    collision : BandedCollision or SparseCollisions
+        The collision(s), matching ``driver``.
+    outcomes : Outcomes
+        Branch and outcome of each Kraus operator.
+    n_branches : int
+        Qubit branches B (1 for a pure qubit, else 2).
+    loss : LossArrays
+        The loss interval.
+    gauge : ndarray of complex128, shape (N,) or None, optional
+        The real gauge's phases ``g_n`` (None when there is none, or for the sparse driver).
+    real_collision : BandedCollision or None, optional
+        The banded operators in the real gauge, as float64 (None with ``gauge``).
     """
 
     driver: str
@@ -195,7 +322,28 @@ class KernelInputs:
     def from_channels(
         cls, collisions: CollisionSequence, loss: LossChannel, n_collisions: int
     ) -> KernelInputs:
-        """Arrays for collisions ``1 .. n_collisions`` of ``collisions`` and the loss."""
+        """Arrays for collisions ``1 .. n_collisions`` and the loss; picks the driver.
+
+        Parameters
+        ----------
+        collisions : CollisionSequence
+            The model's collision channels (``channels.collisions.collision_sequence``).
+        loss : LossChannel
+            The model's loss channel.
+        n_collisions : int
+            The last collision a trajectory runs (sizes ``step_set`` of the sparse driver).
+
+        Returns
+        -------
+        KernelInputs
+            ``"banded"`` when every collision is the same channel with the diagonals
+            ``{0, +-1}``, else ``"sparse"`` with one Kraus set per distinct channel.
+
+        Raises
+        ------
+        ValueError
+            When the sparse Kraus sets would exceed :data:`MAX_KRAUS_BYTES`.
+        """
         first = collisions.at(1)
         branch, is_g = first.labels()
         outcomes = Outcomes(branch, is_g)
@@ -218,7 +366,19 @@ class KernelInputs:
         )
 
     def real_initial(self, vectors: np.ndarray) -> np.ndarray | None:
-        """Initial vectors (rows) in the real gauge as real arrays, or None."""
+        """Initial vectors in the real gauge as real arrays, or None.
+
+        Parameters
+        ----------
+        vectors : ndarray of complex128, shape (K, N)
+            Initial pure states, one per row.
+
+        Returns
+        -------
+        ndarray of float64, shape (K, N) or None
+            ``vectors * conj(gauge)``, each row times an overall phase that makes it real;
+            None without a gauge or when a row is not real in it.
+        """
         if self.gauge is None:
             return None
         return _real_rows(vectors * self.gauge.conj())

@@ -1,5 +1,7 @@
 r"""The compiled trajectory drivers (numba): every trajectory of a chunk, one at a time.
 
+The unravelling of ``docs/MODEL.md``, Sec. 3 (records: Sec. 4).
+
 Per trajectory (a normalised state vector ``psi`` of length N) and per collision:
 
 1. Collision: the Kraus operators are applied in order until the draw ``u`` is covered; the
@@ -62,16 +64,35 @@ def _active(psi, na):
 
 @njit(cache=True)
 def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
-    """Evolve the trajectories ``psi0`` (M, N) with a banded collision; fill ``rec`` in place.
+    """Evolve the trajectories ``psi0`` with a banded collision; fill ``rec`` in place.
 
-    ``col``: :class:`~trajectories.solvers.montecarlo.kernel_inputs.BandedCollision`
-    (``kd``, ``ko`` (K, N), ``ks`` (K,), ``leak_top``); ``outcomes``: branch and outcome of
-    each operator; ``loss``: :class:`~.kernel_inputs.LossArrays`; ``plan``:
-    :class:`~.kernel_inputs.PlanArrays`; ``rec``: :class:`~.kernel_inputs.Records`.
     ``psi0``, ``kd`` and ``ko`` are all complex128, or all float64 for the dynamics in a
     real gauge (then ``rho_sum`` may be float64 too: it receives the gauged, real products
     ``psi_p psi_q``; the chunk runner maps them back).
 
+    Parameters
+    ----------
+    psi0 : ndarray of complex128 or float64, shape (M, N)
+        Initial normalised state of each trajectory, C-contiguous.
+    col : BandedCollision
+        ``kd``, ``ko`` (K, N), ``ks`` (K,) int64, ``leak_top`` float (the named tuples are
+        those of :mod:`trajectories.solvers.montecarlo.kernel_inputs`).
+    outcomes : Outcomes
+        ``branch`` (K,) int64 and ``is_g`` (K,) bool.
+    loss : LossArrays
+        ``gamma`` (units of ``1/t_r``), ``nbar``, and ``full_decay``, ``full_damp``,
+        ``leak`` (N,) float64.
+    plan : PlanArrays
+        ``checkpoints`` and ``rho_slot`` (C,) int64, ``max_jumps`` int.
+    key : ndarray of uint64, shape (2,)
+        The run's Philox key; trajectory ``offset + i`` draws from its own streams.
+    offset : int
+        Index in the run of the chunk's first trajectory.
+    rec : Records
+        Zeroed record arrays, filled in place (shapes below).
+
+    Notes
+    -----
     Records at each checkpoint c (rows = trajectories): ``n_mean``/``n2_mean``
     (M, C) float; cumulative ``qubit_g``/``qubit_e`` (M, C, B) counts of
     qubits leaving in g / e per branch; ``emissions``/``absorptions`` (M, C);
@@ -81,7 +102,8 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
     ``n_jumps`` (M,) counts all jumps (more than ``max_jumps`` = overflow).
     ``fock`` (M, C): one photon number drawn from ``|psi_n|^2`` at each checkpoint
     with the separate generator ``rng_meas`` (-1 for a leaked trajectory), the
-    outcome a projective measurement of n would give; it does not act back.
+    outcome a projective measurement of n would give; it does not act back. Jump times
+    are in units of ``t_r`` (the interval after collision ``k`` spans ``[k - 1, k)``).
     """
     kd, ko, ks, leak_top = col.kd, col.ko, col.ks, col.leak_top
     kbranch, kis_g = outcomes.branch, outcomes.is_g
@@ -168,10 +190,29 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
 
 @njit(cache=True)
 def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
-    """Evolve the trajectories ``psi0`` (M, N) with a sparse collision; records as in
-    :func:`run_banded`. ``col``: :class:`~.kernel_inputs.SparseCollisions` (``offs``,
-    ``vals``, ``nd``, ``leak_start``, ``leak_blk`` per Kraus set and ``step_set``, the set of
-    each collision)."""
+    """Evolve the trajectories ``psi0`` with a sparse collision; records as in :func:`run_banded`.
+
+    Parameters
+    ----------
+    psi0 : ndarray of complex128, shape (M, N)
+        Initial normalised state of each trajectory, C-contiguous.
+    col : SparseCollisions
+        ``offs`` (S, K, D) int64, ``vals`` (S, K, D, N) complex128, ``nd`` (S, K) int64,
+        ``leak_start`` (S,) int64, ``leak_blk`` (S, L, L) complex128 per Kraus set, and
+        ``step_set`` (n_collisions + 1,) int64, the set of each collision.
+    outcomes : Outcomes
+        Branch and outcome of each operator, as in :func:`run_banded`.
+    loss : LossArrays
+        The loss interval, as in :func:`run_banded`.
+    plan : PlanArrays
+        Checkpoints, rho slots and ``max_jumps``, as in :func:`run_banded`.
+    key : ndarray of uint64, shape (2,)
+        The run's Philox key.
+    offset : int
+        Index in the run of the chunk's first trajectory.
+    rec : Records
+        Zeroed records (complex ``rho_sum``), filled in place as in :func:`run_banded`.
+    """
     offs, vals, nd, leak_start, leak_blk, step_set = col
     kbranch, kis_g = outcomes.branch, outcomes.is_g
     gamma, nbar, full_decay, full_damp, loss_leak = loss

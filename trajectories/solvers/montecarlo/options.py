@@ -1,11 +1,13 @@
 """How an ensemble of trajectories is run: the settings, defined once, and the resolved plan.
 
-:class:`TrajectoryOptions` holds every setting of :func:`~.simulate.simulate` that is not
+:class:`TrajectoryOptions` holds every setting of
+:func:`~trajectories.solvers.montecarlo.simulate.simulate` that is not
 physics (workers, backend, chunking, checkpoints, what is recorded, tolerances, stopping
 rules). Its defaults are the solver's; the run files (:mod:`trajectories.runs.settings`),
 the runner and the command line read them from here. :func:`plan_ensemble` validates a run
 (every argument, and the memory it needs, before anything is allocated) and resolves it
-into an :class:`EnsemblePlan`.
+into an :class:`EnsemblePlan`. Collision counts are integers ``k`` (time in collisions,
+``docs/MODEL.md``, Sec. 1).
 """
 
 from __future__ import annotations
@@ -62,12 +64,39 @@ TARGETS = ("energy", "purity", "fano", "ergotropy")
 class TrajectoryOptions:
     """Every setting of a trajectory run that is not physics, with the solver's defaults.
 
-    Parameters mirror :func:`~.simulate.simulate` (whose docstring describes each):
-    ``n_jobs``, ``backend``, ``chunk_size`` (None: :func:`default_chunk_size`),
-    ``checkpoints`` (None: :data:`DEFAULT_CHECKPOINTS` evenly spaced), ``rho_checkpoints``
-    (``"all"``, ``"last"``, ``"none"`` or a subset of the checkpoints), ``max_jumps``,
-    ``leakage_tol``, ``jackknife_groups``, ``target_stderr``, ``target``, ``timeout``.
-    Values are checked by :func:`plan_ensemble`, against the model and the run's size.
+    The parameters mirror :func:`~trajectories.solvers.montecarlo.simulate.simulate`, whose
+    docstring describes each in full. Values are not checked here but by
+    :func:`plan_ensemble`, against the model and the run's size.
+
+    Parameters
+    ----------
+    n_jobs : int
+        joblib workers (``-1``: all cores); the results do not depend on it.
+    backend : str
+        joblib backend name (``"loky"``, ``"threading"``, ``"multiprocessing"``, ``"dask"``,
+        ``"ray"``); the results do not depend on it.
+    chunk_size : int or None
+        Trajectories per chunk; None: :func:`default_chunk_size`.
+    checkpoints : iterable of int or None
+        Strictly increasing collision counts in ``[0, n_collisions]``; None:
+        :data:`DEFAULT_CHECKPOINTS` evenly spaced (:func:`default_checkpoints`).
+    rho_checkpoints : {"all", "last", "none"}, iterable of int or None
+        Checkpoints at which the density matrix is accumulated (a subset of
+        ``checkpoints``); None means ``"all"``.
+    max_jumps : int
+        Jump times recorded per trajectory (0: none; the counts are always kept).
+    leakage_tol : float
+        Largest mean population lost through the cutoff (``docs/MODEL.md``, Sec. 7).
+    jackknife_groups : int
+        Jackknife groups of chunks for the nonlinear estimators, ``>= 2``
+        (``docs/MODEL.md``, Sec. 5).
+    target_stderr : float or None
+        Adaptive stop: the largest standard error of ``target`` to reach (None: run every
+        trajectory).
+    target : {"energy", "purity", "fano", "ergotropy"}
+        The observable ``target_stderr`` refers to (:data:`TARGETS`).
+    timeout : float or None
+        Wall-clock limit in seconds (None: none).
     """
 
     n_jobs: int = 1
@@ -91,8 +120,32 @@ DEFAULTS = TrajectoryOptions()
 class EnsemblePlan:
     """A validated run: the options resolved against the model and the run's size.
 
-    ``entropy`` is the root seed; ``ks`` the checkpoints, ``rho_index`` the ones keeping rho;
-    ``plan`` what the chunks record; ``size_of(i)`` the trajectories in chunk ``i``.
+    Built by :func:`plan_ensemble`; C is the number of checkpoints, R the number of them
+    keeping rho, N the cutoff.
+
+    Parameters
+    ----------
+    options : TrajectoryOptions
+        The options, resolved: explicit ``chunk_size`` and ``checkpoints`` (a tuple),
+        ``rho_checkpoints`` as given when a string, else a tuple of collision counts.
+    entropy : int
+        The root seed (drawn fresh when the run's ``seed`` was None), stored with the result.
+    n_collisions : int
+        Collisions per trajectory.
+    n_trajectories : int
+        Trajectories in the run (the most, with an adaptive stop).
+    chunk_size : int
+        Trajectories per chunk (the last chunk may be shorter).
+    n_chunks : int
+        ``ceil(n_trajectories / chunk_size)``.
+    ks : ndarray of int64, shape (C,)
+        The checkpoints: strictly increasing collision counts, the last ``<= n_collisions``.
+    rho_index : ndarray of int64, shape (R,)
+        Indices into ``ks`` of the checkpoints that keep rho.
+    plan : Plan
+        What the chunks record (:class:`~trajectories.solvers.montecarlo.chunks.Plan`).
+    rho0 : ndarray of complex128, shape (N, N)
+        The initial density matrix (the vacuum by default).
     """
 
     options: TrajectoryOptions
@@ -107,17 +160,65 @@ class EnsemblePlan:
     rho0: np.ndarray
 
     def size_of(self, i: int) -> int:
-        """Trajectories in chunk ``i`` (the last one may be short)."""
+        """Trajectories in chunk ``i`` (the last one may be short).
+
+        Parameters
+        ----------
+        i : int
+            Chunk index, ``0 <= i < n_chunks``.
+
+        Returns
+        -------
+        int
+            ``min(chunk_size, n_trajectories - i * chunk_size)``.
+        """
         return min(self.chunk_size, self.n_trajectories - i * self.chunk_size)
 
 
 def default_chunk_size(n_trajectories: int, groups: int = DEFAULT_JACKKNIFE_GROUPS) -> int:
-    """At least ``2 * groups`` chunks when possible, at most 500 trajectories per chunk."""
+    """At least ``2 * groups`` chunks when possible, at most 500 trajectories per chunk.
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Trajectories in the run, ``>= 1``.
+    groups : int, optional
+        Jackknife groups (default :data:`DEFAULT_JACKKNIFE_GROUPS`).
+
+    Returns
+    -------
+    int
+        ``max(1, min(500, ceil(n_trajectories / (2 groups))))``.
+
+    Examples
+    --------
+    >>> default_chunk_size(10_000), default_chunk_size(100), default_chunk_size(10**7)
+    (250, 3, 500)
+    """
     return max(1, min(_MAX_DEFAULT_CHUNK, -(-n_trajectories // (2 * groups))))
 
 
 def default_checkpoints(n_collisions: int) -> np.ndarray:
-    """:data:`DEFAULT_CHECKPOINTS` evenly spaced collisions (every one when fewer)."""
+    """:data:`DEFAULT_CHECKPOINTS` evenly spaced collisions (every one when fewer).
+
+    Parameters
+    ----------
+    n_collisions : int
+        Collisions per trajectory, ``>= 0``.
+
+    Returns
+    -------
+    ndarray of int64, shape (C,)
+        ``0 .. n_collisions`` rounded to integers, deduplicated: ``C = min(101,
+        n_collisions + 1)``.
+
+    Examples
+    --------
+    >>> default_checkpoints(3)
+    array([0, 1, 2, 3])
+    >>> default_checkpoints(2000)[:3]
+    array([ 0, 20, 40])
+    """
     ks = np.unique(np.linspace(0, n_collisions, DEFAULT_CHECKPOINTS).round())
     return ks.astype(np.int64)
 
@@ -187,15 +288,37 @@ def check_simulate_memory(
 ) -> None:
     """Refuse, before any allocation, a run that cannot fit in this machine's memory.
 
-    Lower bounds of what :func:`simulate` allocates, compared with
-    :func:`~trajectories.validation.machine_memory`: dense ``N x N`` matrices for the set-up
-    (initial density matrix and its eigenvectors, complex, and the loss channel's population
-    block: ``40 N^2`` bytes); per trajectory, its records (``28 + 8 B`` bytes per
+    Lower bounds of what :func:`~trajectories.solvers.montecarlo.simulate.simulate` allocates,
+    compared with :func:`~trajectories.validation.machine_memory`: dense ``N x N`` matrices for
+    the set-up (initial density matrix and its eigenvectors, complex, and the loss channel's
+    population block: ``40 N^2`` bytes); per trajectory, its records (``28 + 8 B`` bytes per
     checkpoint, ``B`` qubit branches) and ``9`` bytes per recorded jump time; the rho sums,
-    ``16 N^2`` bytes per kept checkpoint for each of ``groups`` jackknife groups and the
-    chunk being added. ``None`` counts (iterators) are not checked. The ``ValueError``
-    names the parameter to change (``rho_shown``: how to show ``rho_checkpoints``) and the
-    value allowed on this machine.
+    ``16 N^2`` bytes per kept checkpoint for each of ``groups`` jackknife groups and the chunk being
+    added. ``None`` counts (iterators) are not checked. The ``ValueError`` names the parameter
+    to change and the value allowed on this machine.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; its cutoff ``N`` and whether the qubits are pure (``B = 1``, else 2
+        branches) are read.
+    n_trajectories : int
+        Trajectories in the run.
+    n_checkpoints : int or None
+        Number of checkpoints (None: not known, not checked).
+    n_rho : int or None
+        Number of checkpoints keeping rho (None: not known, not checked).
+    groups : int
+        Jackknife groups that hold rho sums.
+    max_jumps : int, optional
+        Jump times recorded per trajectory.
+    rho_shown : str or None, optional
+        How to show ``rho_checkpoints`` in the message (default: its count).
+
+    Raises
+    ------
+    ValueError
+        When the run needs more memory than this machine has.
     """
     n = model.cutoff
     dense = 40 * n * n
@@ -264,9 +387,39 @@ def plan_ensemble(
     initial_state: np.ndarray | None,
     options: TrajectoryOptions,
 ) -> EnsemblePlan:
-    """Validate everything about a run before any work and resolve it (see the module
-    docstring); warns (:class:`StatisticsWarning`, ``RuntimeWarning``) when the error bars
-    will be noisy or the records large."""
+    """Validate everything about a run before any work and resolve it into a plan.
+
+    Warns (:class:`~trajectories.errors.StatisticsWarning`) when there are fewer chunks than
+    jackknife groups, so that the error bars are themselves noisy, and (``RuntimeWarning``)
+    when the records and rho sums would take more than 2 GiB.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model.
+    n_collisions : int
+        Collisions per trajectory, ``>= 0``.
+    n_trajectories : int
+        Trajectories, ``>= 1``.
+    seed : int, SeedSequence or None
+        Root seed (a non-negative integer or a root ``numpy.random.SeedSequence``); None
+        draws fresh entropy.
+    initial_state : ndarray or None
+        Vector ``(N,)`` or density matrix ``(N, N)``; None: the vacuum.
+    options : TrajectoryOptions
+        Everything else.
+
+    Returns
+    -------
+    EnsemblePlan
+        The validated, resolved run.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, its value and what is allowed, for any invalid argument or a
+        run that does not fit in memory.
+    """
     o = options
     n_jobs, backend, chunk_size, checkpoints = o.n_jobs, o.backend, o.chunk_size, o.checkpoints
     rho_checkpoints, max_jumps, leakage_tol = o.rho_checkpoints, o.max_jumps, o.leakage_tol

@@ -3,7 +3,8 @@
 :func:`map_chunks` runs chunk tasks serially (``n_jobs = 1``) or with any joblib backend
 (``"loky"``, ``"threading"``, ``"multiprocessing"``, and, registered on demand, ``"dask"``
 and ``"ray"``), yielding results as they finish where the backend can; the caller reduces
-them in chunk order (:class:`~.accumulator.EnsembleAccumulator`), so the arrival order never
+them in chunk order (:class:`~trajectories.solvers.montecarlo.accumulator.EnsembleAccumulator`),
+so the arrival order never
 reaches the numbers. Closing the generator cancels the chunks not yet started: an early
 stop, a timeout, an error and Ctrl-C behave the same on every backend.
 """
@@ -30,22 +31,74 @@ _EXTRA_BACKENDS = {"dask": ("distributed", "dask"), "ray": ("ray", "ray")}
 
 
 class ChunkStore(Protocol):
-    """Where finished chunks are kept, so an interrupted run can resume
-    (:class:`trajectories.runs.chunkstore.ChunkDirectory`)."""
+    """Where finished chunks are kept, so an interrupted run can resume (a protocol).
+
+    Implemented by :class:`trajectories.runs.chunkstore.ChunkDirectory`; passed as
+    ``store`` to :func:`~trajectories.solvers.montecarlo.simulate.simulate`.
+
+    Attributes
+    ----------
+    completed, load, save : method
+        The three methods an implementation provides (below).
+    """
 
     def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:
-        """Indices of the chunks already saved and intact (``size_of(i)``: the number of
-        trajectories chunk ``i`` must hold)."""
+        """Indices of the chunks already saved and intact.
+
+        Parameters
+        ----------
+        size_of : callable, optional
+            ``size_of(i)``: the number of trajectories chunk ``i`` must hold.
+
+        Returns
+        -------
+        set of int
+            The chunk indices that need not be computed again.
+        """
 
     def load(self, index: int) -> ChunkResult:
-        """A saved chunk."""
+        """A saved chunk.
+
+        Parameters
+        ----------
+        index : int
+            Its index, one of :meth:`completed`.
+
+        Returns
+        -------
+        ChunkResult
+            The chunk as it was saved.
+        """
 
     def save(self, chunk: ChunkResult) -> None:
-        """Save a finished chunk (atomically)."""
+        """Save a finished chunk (atomically).
+
+        Parameters
+        ----------
+        chunk : ChunkResult
+            The chunk.
+        """
 
 
 def check_backend(backend: str, n_jobs: int) -> None:
-    """Clear one-line errors for backends whose optional dependencies are missing."""
+    """Clear one-line errors for backends whose optional dependencies are missing.
+
+    Also registers the ``"ray"`` backend with joblib. Nothing is checked for ``n_jobs = 1``
+    (chunks then run in this process).
+
+    Parameters
+    ----------
+    backend : str
+        joblib backend name.
+    n_jobs : int
+        Workers.
+
+    Raises
+    ------
+    ValueError
+        ``"dask"`` or ``"ray"`` without its extra installed, or ``"dask"`` without a
+        running ``distributed.Client``.
+    """
     if backend not in _EXTRA_BACKENDS or n_jobs == 1:
         return
     module, extra = _EXTRA_BACKENDS[backend]
@@ -97,6 +150,21 @@ def map_chunks(tasks: Iterable, n_jobs: int, backend: str) -> Iterator[Iterable[
 
     Leaving the context (normally, on an early stop, or on an error) cancels the chunks not
     yet started, so no worker is left running.
+
+    Parameters
+    ----------
+    tasks : iterable
+        ``joblib.delayed(run_chunk)(...)`` tasks, one per chunk.
+    n_jobs : int
+        Workers (1: serially in this process, in order; -1: all cores).
+    backend : str
+        joblib backend name (ignored for ``n_jobs = 1``).
+
+    Yields
+    ------
+    iterable of ChunkResult
+        The finished chunks, in the order they finish where the backend can stream them
+        (else in task order).
     """
     if n_jobs == 1:
         yield (task[0](*task[1], **task[2]) for task in tasks)

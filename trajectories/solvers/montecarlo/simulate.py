@@ -1,15 +1,17 @@
 """``simulate``: run an ensemble of quantum trajectories in parallel, reproducibly.
 
-The front of the Monte Carlo solver: it validates the run (:func:`~.options.plan_ensemble`),
-turns the model's channels into kernel inputs (:class:`~.kernel_inputs.KernelInputs`),
-maps the chunks over the workers (:func:`~.parallel.map_chunks`) and lets the accumulator
-(:class:`~.accumulator.EnsembleAccumulator`) reduce them in chunk order and decide when to
-stop. Trajectory ``i`` draws from its own streams (:mod:`trajectories._streams`), which
-depend only on the seed and ``i``: the first ``M`` trajectories of a run are the same
-whatever the total number, the chunk size, the workers and the backend. Chunks run with
-BLAS pinned to one thread and are reduced in chunk order, so the same ``(seed,
-chunk_size)`` also gives bit-identical error bars (the jackknife groups are made of chunks)
-on any number of workers and any backend.
+The front of the Monte Carlo solver (``docs/MODEL.md``, Secs. 3 and 5): it validates the run
+(:func:`~trajectories.solvers.montecarlo.options.plan_ensemble`), turns the model's channels
+into kernel inputs (:class:`~trajectories.solvers.montecarlo.kernel_inputs.KernelInputs`),
+maps the chunks over the workers
+(:func:`~trajectories.solvers.montecarlo.parallel.map_chunks`) and lets the accumulator
+(:class:`~trajectories.solvers.montecarlo.accumulator.EnsembleAccumulator`) reduce them in
+chunk order and decide when to stop. Trajectory ``i`` draws from its own streams
+(:mod:`trajectories._streams`), which depend only on the seed and ``i``: the first ``M``
+trajectories of a run are the same whatever the total number, the chunk size, the workers
+and the backend. Chunks run with BLAS pinned to one thread and are reduced in chunk order,
+so the same ``(seed, chunk_size)`` also gives bit-identical error bars (the jackknife groups
+are made of chunks) on any number of workers and any backend.
 """
 
 from __future__ import annotations
@@ -72,13 +74,14 @@ def simulate(
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
 
     Each trajectory is a state vector evolved through sampled qubit outcomes and
-    exact jump/no-jump loss intervals (``docs/MODEL.md``); the ensemble average of
+    exact jump/no-jump loss intervals (``docs/MODEL.md``, Sec. 3); the ensemble average of
     :math:`|\psi\rangle\langle\psi|` equals the exact :math:`\rho(k)` of
     :func:`~trajectories.solve_exact`, up to statistical error only.
 
     Parameters
     ----------
     model : Micromaser
+        The model (any collision: Jaynes-Cummings or Rabi); ``N`` is its cutoff.
     n_collisions : int
         Collisions per trajectory, ``>= 0``.
     n_trajectories : int
@@ -140,6 +143,29 @@ def simulate(
     Returns
     -------
     EnsembleResult
+        Estimates with error bars at the ``C`` checkpoints (energy in units of
+        :math:`\hbar\omega`), rho at the kept ones, and the per-trajectory records
+        (``M x C`` arrays, ``M`` the trajectories run): see
+        :class:`~trajectories.solvers.montecarlo.result.EnsembleResult`.
+
+    Raises
+    ------
+    ValueError
+        An invalid argument, named with its value and what is allowed, or a run that does
+        not fit in memory.
+    TruncationError
+        When the mean population lost through the cutoff exceeds ``leakage_tol``.
+
+    Examples
+    --------
+    >>> import trajectories as tj
+    >>> model = tj.Micromaser(theta=tj.fine_tuned_theta(3), q=0.25, cutoff=8)
+    >>> ens = tj.simulate(model, 5, 40, seed=1, chunk_size=10, jackknife_groups=4)
+    >>> ens.k.tolist(), ens.n_trajectories
+    ([0, 1, 2, 3, 4, 5], 40)
+    >>> exact = tj.solve_exact(model, 5)  # the energy agrees within its error bar
+    >>> bool(abs(ens.energy.mean[-1] - exact.energy[-1]) < 3 * ens.energy.stderr[-1])
+    True
     """
     options = TrajectoryOptions(
         n_jobs=n_jobs, backend=backend, chunk_size=chunk_size, checkpoints=checkpoints,
