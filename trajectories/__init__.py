@@ -11,6 +11,7 @@ points are:
 - :func:`compare`: z-scores of an ensemble against the exact solution.
 - :func:`steady_state`, :func:`spectrum`, :func:`escape_time`: fixed points, relaxation
   times and metastable lifetimes from the one-collision channel.
+- :func:`load`, :func:`save`, :func:`load_sweep`: result files and a sweep's combined dataset.
 - :mod:`trajectories.observables`, :mod:`trajectories.closed_forms`.
 """
 
@@ -28,6 +29,7 @@ from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
 from .runs.io import RunRecord, load, save
+from .runs.sweep import load_sweep
 from .solvers import closed_forms
 from .solvers.closed_forms import (
     coherent_steady_populations,
@@ -72,6 +74,7 @@ __all__ = [
     "SteadyStateError",
     "load",
     "save",
+    "load_sweep",
     "RunRecord",
     "compare",
     "Comparison",
