@@ -80,6 +80,8 @@ def test_sweep_run_file_gives_one_result_per_point_then_show_and_plot(tmp_path):
     assert len(results) == 2, list(out.iterdir())
     gammas = sorted(tj.load(r).model.gamma_tr for r in results)
     assert gammas == [0.001, 0.1]
+    combined = pytest.importorskip("xarray") and tj.load_sweep(out)  # small-sweep.nc
+    assert combined.energy.dims == ("gamma_tr", "k") and list(combined.gamma_tr) == [0.001, 0.1]
     show = micromaser("show", results[0])
     assert "status: complete" in show.stdout and "seed 7" in show.stdout
     assert "energy" in show.stdout and "±" in show.stdout

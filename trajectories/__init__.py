@@ -24,7 +24,8 @@ entry points, importable as ``import trajectories as tj``:
 - :mod:`trajectories.observables`, :mod:`trajectories.solvers.closed_forms` (Sec. 6),
   :mod:`trajectories.statistics.counting` (``tj.counting``, Sec. 10), and ``tj.plot``
   (figures, loaded on first use).
-- :func:`save`, :func:`load`, :class:`RunRecord`: HDF5 result files; errors and warnings
+- :func:`save`, :func:`load`, :class:`RunRecord`: HDF5 result files; :func:`load_sweep`: a
+  sweep's combined dataset (xarray); errors and warnings
   :class:`TruncationError`, :class:`TruncationWarning`, :class:`StatisticsWarning`.
 
 Examples
@@ -50,6 +51,7 @@ from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
 from .runs.io import RunRecord, load, save
+from .runs.sweep import load_sweep
 from .solvers import closed_forms
 from .solvers.closed_forms import (
     coherent_steady_populations,
@@ -94,6 +96,7 @@ __all__ = [
     "SteadyStateError",
     "load",
     "save",
+    "load_sweep",
     "RunRecord",
     "compare",
     "Comparison",

@@ -240,13 +240,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.backend = "dask"
         args.jobs = args.jobs or -1
     progress = not args.quiet
+    points: list = []
     if args.resume:
         if not args.source:
             raise ValueError("--resume needs the result file (or its .chunks folder)")
         requests = None
         targets = [args.source]
     else:
-        requests = [runner.RunRequest.from_point(p) for p in _points(args)]
+        points = _points(args)
+        requests = [runner.RunRequest.from_point(p) for p in points]
         if args.target_stderr is not None or args.timeout is not None:
             requests = [
                 dataclasses.replace(r, target_stderr=args.target_stderr, timeout=args.timeout)
@@ -303,6 +305,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             continue
         _print_summary(record)
         print(f"wrote {record.path}")
+    if any(p.sweep_values for p in points):  # one combined dataset (trajectories.runs.sweep)
+        from .sweep import write_sweep
+
+        combined = write_sweep(points)
+        if combined is not None:
+            print(f"wrote {combined}")
     if failed:
         print(f"micromaser: {len(failed)} of {len(targets)} points failed:", file=sys.stderr)
         for name, why in failed:

@@ -1,19 +1,34 @@
-"""Result files: self-describing HDF5, and a chunk directory that survives any interruption.
+"""Result files: self-describing HDF5 that netCDF tools read, and chunks that survive interruption.
 
 Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
 
-    /                 attrs: format, format_version, package, version, status, created,
-                             plus the run's metadata (JSON in attrs["metadata"])
+    /                 attrs: format, format_version, format_minor, package, version, status,
+                             created, plus the run's metadata (JSON in attrs["metadata"])
     /model            attrs: theta, q, c_real, c_imag, gamma_tr, nbar, cutoff
                       (+ collision, g_over_omega, eta, nu_over_omega, omega_tr,
                       extra_levels for a Rabi collision)
-    /ensemble         datasets k, energy_mean, energy_stderr, purity_*, fano_*, ergotropy_*,
-                      populations, rho, rho_index, leakage; attrs: n_trajectories, seed, ...
-    /ensemble/per_trajectory   one dataset per record (rows = trajectories)
-    /exact            datasets of the exact solution (k, energy, purity, ..., populations)
+    /ensemble         dimensions k, k_rho (= k[rho_index]), n, m; datasets energy_mean,
+                      energy_stderr, purity_*, fano_*, ergotropy_*, leakage (over k),
+                      populations (k_rho, n), rho (k_rho, n, m), rho_index (k_rho);
+                      attrs: n_trajectories, seed, ...
+    /ensemble/per_trajectory   dimensions trajectory, k, branch, jump; one dataset per
+                      record (rows = trajectories)
+    /exact            dimensions k, n (and m with the states); datasets of the exact
+                      solution over k (energy, purity, ...), populations (k, n),
+                      states (k, n, m)
 
-Every dataset carries a ``description`` attribute. A file is written to
-``NAME.h5.part`` and renamed when complete, so a result file is never half-written.
+The dimensions are HDF5 dimension scales (the netCDF-4 convention), so
+``xarray.open_dataset(path, engine="h5netcdf", group="ensemble")`` gives ``k`` and ``n`` as
+coordinates. The arrays of two or more dimensions (the density matrices, the populations,
+the per-trajectory records) and any of 16 KiB or more are gzip-compressed (level 4; with the
+byte shuffle, except complex data) in chunks of about 1 MiB. Every dataset carries a
+``description`` attribute. A file is written to ``NAME.h5.part`` and renamed when complete,
+so a result file is never half-written.
+
+Format versions: ``format_version`` changes when a reader of an older version could not
+read a file (a reader refuses a larger one); ``format_minor`` counts additions that older
+readers ignore (1: dimension scales and compression; files without it, version 0.1, still
+load).
 
 Interrupted runs keep their finished chunks in a chunk directory
 (:mod:`trajectories.runs.chunkstore`).
@@ -34,7 +49,7 @@ import numpy as np
 from .._version import __version__
 from ..model.micromaser import Micromaser
 from ..solvers.exact import ExactResult
-from ..solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
+from ..solvers.montecarlo.result import RECORD_DIMS, EnsembleResult, Estimate, PerTrajectory
 
 log = logging.getLogger("trajectories")
 
@@ -46,10 +61,21 @@ __all__ = [
     "check_result_file",
     "model_from_dict",
     "FORMAT",
+    "FORMAT_VERSION",
+    "FORMAT_MINOR",
 ]
 
+#: The ``format`` attribute of every result file.
 FORMAT = "micromaser-trajectories result"
+#: The layout's version: a reader refuses files of a larger one.
 FORMAT_VERSION = 1
+#: Additions to the layout that older readers ignore (1: dimension scales, compression).
+FORMAT_MINOR = 1
+#: Numeric datasets this large (bytes) or larger, and every one of two or more dimensions,
+#: are gzip-compressed, in chunks of about :data:`_CHUNK_BYTES`.
+_COMPRESS_BYTES = 16 * 1024
+_CHUNK_BYTES = 1 << 20
+_GZIP_LEVEL = 4
 
 _DESCRIPTIONS = {
     "k": "collision count of each checkpoint",
@@ -81,6 +107,12 @@ _DESCRIPTIONS = {
     "jump_times": "times of the first max_jumps jumps (units of t_r; collision k at k-1)",
     "jump_kinds": "+1 absorption, -1 emission, 0 none",
     "n_jumps": "number of jumps (may exceed the recorded capacity)",
+    "k_rho": "collision count of each rebuilt density matrix (k[rho_index])",
+    "n": "photon number (Fock level)",
+    "m": "photon number (Fock level) of the density matrix's columns",
+    "trajectory": "index of the trajectory (chunk order)",
+    "branch": "qubit branch j a qubit came in on",
+    "jump": "index in the jump log",
 }
 _ESTIMATES = ("energy", "purity", "fano", "ergotropy")
 _EXACT_ARRAYS = (
@@ -91,7 +123,22 @@ _EXACT_ARRAYS = (
 
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
-    """What a result file holds: the ensemble, the exact solution, and the run's metadata."""
+    """What a result file holds: the ensemble, the exact solution, and the run's metadata.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The result file.
+    model : Micromaser
+        The model of the run.
+    ensemble : EnsembleResult or None
+        The trajectories' result, if the file has one.
+    exact : ExactResult or None
+        The exact solution, if the file has one.
+    metadata : dict of str
+        The run's metadata (its request, start and end times) and the file's ``version``,
+        ``created`` and ``status``.
+    """
 
     path: Path
     model: Micromaser
@@ -101,7 +148,19 @@ class RunRecord:
 
 
 def model_from_dict(d: dict[str, Any]) -> Micromaser:
-    """Inverse of :meth:`Micromaser.to_dict` (files without ``collision``: Jaynes-Cummings)."""
+    """The model stored in a file's ``/model`` attributes.
+
+    Parameters
+    ----------
+    d : dict of str
+        :meth:`Micromaser.to_dict <trajectories.model.micromaser.Micromaser.to_dict>`'s
+        output (files without ``collision``: Jaynes-Cummings).
+
+    Returns
+    -------
+    Micromaser
+        The model.
+    """
     return Micromaser.from_dict(d)
 
 
@@ -109,8 +168,23 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _dataset(group, name: str, data: np.ndarray, description: str | None = None) -> None:
-    ds = group.create_dataset(name, data=data)
+def _chunks(data: np.ndarray) -> tuple[int, ...]:
+    """Chunks of whole rows (first axis), about :data:`_CHUNK_BYTES` each."""
+    row = max(data.nbytes // data.shape[0], 1)
+    return (max(1, min(data.shape[0], _CHUNK_BYTES // row)), *data.shape[1:])
+
+
+def _dataset(group, name: str, data: Any, description: str | None = None, dims=()):
+    """Write one dataset with its description; large ones compressed; ``dims``: the
+    dimension scales (h5py datasets) of its axes, in order."""
+    data = np.asarray(data)
+    options: dict[str, Any] = {}
+    big = data.ndim >= 2 or data.nbytes >= _COMPRESS_BYTES
+    if big and data.dtype.kind in "biufc" and 0 not in data.shape:
+        # the byte shuffle helps integers and reals, not complex density matrices (measured)
+        options = {"compression": "gzip", "compression_opts": _GZIP_LEVEL,
+                   "shuffle": not np.iscomplexobj(data), "chunks": _chunks(data)}  # fmt: skip
+    ds = group.create_dataset(name, data=data, **options)
     desc = (
         description
         or _DESCRIPTIONS.get(name)
@@ -119,6 +193,16 @@ def _dataset(group, name: str, data: np.ndarray, description: str | None = None)
     if desc:
         suffix = " (standard error)" if name.endswith("_stderr") else ""
         ds.attrs["description"] = desc + suffix
+    for axis, scale in enumerate(dims):
+        ds.dims[axis].attach_scale(scale)
+    return ds
+
+
+def _scale(group, name: str, values: Any):
+    """A dimension (an HDF5 dimension scale, netCDF-4's convention) with its coordinates."""
+    ds = _dataset(group, name, values)
+    ds.make_scale(name)
+    return ds
 
 
 def save(
@@ -128,7 +212,31 @@ def save(
     exact: ExactResult | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a result file (atomically: ``.part`` then rename). Returns the path."""
+    """Write a result file (atomically: ``.part`` then rename; layout in the module docstring).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (overwritten if it exists).
+    ensemble : EnsembleResult, optional
+        The trajectories' result.
+    exact : ExactResult, optional
+        The exact solution.
+    metadata : dict of str, optional
+        JSON-serialisable metadata, stored as JSON in the root attribute ``metadata``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If neither ``ensemble`` nor ``exact`` is given.
+    OSError
+        If the file cannot be written (nothing is left behind).
+    """
 
     if ensemble is None and exact is None:
         raise ValueError("save needs an ensemble, an exact result, or both")
@@ -150,6 +258,7 @@ def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
     with h5py.File(part, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["format_minor"] = FORMAT_MINOR
         f.attrs["package"] = "micromaser-trajectories"
         f.attrs["version"] = __version__
         f.attrs["created"] = _now()
@@ -172,26 +281,43 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
         if key == "seed" and value is not None and not -(2**63) <= value < 2**63:
             value = str(value)  # SeedSequence entropy (128 bits) does not fit an HDF5 int
         g.attrs[key] = value
-    _dataset(g, "k", ens.k)
+    k = _scale(g, "k", ens.k)
+    rho_index = np.asarray(ens.rho_index, dtype=np.int64)
+    k_rho = _scale(g, "k_rho", np.asarray(ens.k)[rho_index])
+    n = _scale(g, "n", np.arange(ens.model.cutoff))
+    m = _scale(g, "m", np.arange(ens.model.cutoff))
     for name in _ESTIMATES:
         est = getattr(ens, name)
-        _dataset(g, f"{name}_mean", est.mean)
-        _dataset(g, f"{name}_stderr", est.stderr)
-    for name in ("populations", "rho", "rho_index", "leakage"):
-        _dataset(g, name, getattr(ens, name))
+        _dataset(g, f"{name}_mean", est.mean, dims=(k,))
+        _dataset(g, f"{name}_stderr", est.stderr, dims=(k,))
+    _dataset(g, "populations", ens.populations, dims=(k_rho, n))
+    _dataset(g, "rho", ens.rho, dims=(k_rho, n, m))
+    _dataset(g, "rho_index", ens.rho_index, dims=(k_rho,))
+    _dataset(g, "leakage", ens.leakage, dims=(k,))
     pt = g.create_group("per_trajectory")
+    per = ens.per_trajectory
+    dims = {
+        "trajectory": _scale(pt, "trajectory", np.arange(per.alive.shape[0])),
+        "k": _scale(pt, "k", ens.k),
+        "branch": _scale(pt, "branch", np.arange(per.qubit_g.shape[2])),
+        "jump": _scale(pt, "jump", np.arange(per.jump_times.shape[1])),
+    }
     for field in dataclasses.fields(PerTrajectory):
-        _dataset(pt, field.name, getattr(ens.per_trajectory, field.name))
+        names = RECORD_DIMS[field.name]
+        _dataset(pt, field.name, getattr(per, field.name), dims=[dims[d] for d in names])
 
 
 def _write_exact(g, ex: ExactResult) -> None:
     g.attrs["method"] = ex.method
     g.attrs["setup_seconds"] = ex.setup_seconds
     g.attrs["run_seconds"] = ex.run_seconds
-    for name in _EXACT_ARRAYS:
-        _dataset(g, name, getattr(ex, name))
+    k = _scale(g, "k", ex.k)
+    n = _scale(g, "n", np.arange(ex.model.cutoff))
+    for name in _EXACT_ARRAYS[1:]:
+        _dataset(g, name, getattr(ex, name), dims=(k, n) if name == "populations" else (k,))
     if ex.states is not None:
-        _dataset(g, "states", ex.states, "density matrices at the checkpoints")
+        m = _scale(g, "m", np.arange(ex.model.cutoff))
+        _dataset(g, "states", ex.states, "density matrices at the checkpoints", dims=(k, n, m))
 
 
 class ResultFileError(ValueError):
@@ -200,11 +326,33 @@ class ResultFileError(ValueError):
     Raised by :func:`load` with one line naming the file and the problem: missing,
     unreadable, a folder, not HDF5 (a run file is recognised and named), another
     program's HDF5 file, a newer format version, or damaged.
+
+    Attributes
+    ----------
+    args : tuple of str
+        ``(message,)``: one line naming the file and the problem.
     """
 
 
 def check_result_file(path: str | os.PathLike) -> Path:
-    """Fail with :class:`ResultFileError` unless ``path`` is a readable HDF5 file."""
+    """Fail with :class:`ResultFileError` unless ``path`` is a readable HDF5 file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to check.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, when it is a readable HDF5 file.
+
+    Raises
+    ------
+    ResultFileError
+        Naming the file and the problem: missing, a folder, unreadable, or not HDF5 (a run
+        file is recognised and named).
+    """
     import h5py
 
     path = Path(path)
@@ -229,9 +377,24 @@ def check_result_file(path: str | os.PathLike) -> Path:
 def load(path: str | os.PathLike) -> RunRecord:
     """Read a result file back into the objects the Python API returns.
 
-    Raises :class:`ResultFileError` (a ``ValueError``) with one line naming the file and
-    the problem when it is not a complete result file of this package that this version
-    can read.
+    Reads every format of this package up to :data:`FORMAT_VERSION` (the files of
+    version 0.1, without dimension scales or compression, included).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The result file (``NAME.h5``).
+
+    Returns
+    -------
+    RunRecord
+        The model, the ensemble and the exact solution the file holds, and its metadata.
+
+    Raises
+    ------
+    ResultFileError
+        (A ``ValueError``.) With one line naming the file and the problem when it is not a
+        complete result file of this package that this version can read.
     """
     import h5py
 

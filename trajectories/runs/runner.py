@@ -14,6 +14,9 @@ by the trajectories, a rejected value) removes the chunk directory; an interrupt
 keeps it for ``--resume``; a failed write (full disk, unwritable folder) raises
 :class:`RunStopped`, keeps every finished chunk, and names the command that finishes
 the run once the cause is mended.
+
+After the points of a sweep, ``micromaser run`` combines their result files into one
+dataset with the sweep parameters as dimensions (:func:`trajectories.runs.sweep.write_sweep`).
 """
 
 from __future__ import annotations
@@ -55,17 +58,72 @@ log = logging.getLogger("trajectories")
 
 
 class RunError(RuntimeError):
-    """A run cannot start or continue as asked (files in the way, nothing to resume)."""
+    """A run cannot start or continue as asked (files in the way, nothing to resume).
+
+    Attributes
+    ----------
+    args : tuple of str
+        ``(message,)``: what is in the way and the option or command that mends it.
+    """
 
 
 class RunStopped(RuntimeError):
-    """A run stopped before finishing for a reason that a resume can mend (e.g. a full disk
-    or an unwritable folder): its finished chunks are kept; ``--resume`` completes it."""
+    """A run stopped before finishing for a reason that a resume can mend.
+
+    For example a full disk or an unwritable folder: its finished chunks are kept;
+    ``--resume`` completes it.
+
+    Attributes
+    ----------
+    args : tuple of str
+        ``(message,)``: what failed, how many chunks are kept, and the command that finishes
+        the run.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
 class RunRequest:
-    """One parameter point with every setting resolved (seed and chunk size included)."""
+    """One parameter point with every setting resolved (seed and chunk size included).
+
+    Attributes
+    ----------
+    name : str
+        The file stem of the point's outputs.
+    folder : str
+        The output folder.
+    model : Micromaser
+        The model.
+    n_collisions : int
+        Collisions per trajectory.
+    n_trajectories : int
+        Trajectories (the most, with ``target_stderr`` or ``timeout``).
+    seed : int
+        The root seed (drawn once if the run file gives none).
+    chunk_size : int
+        Trajectories per chunk.
+    checkpoints : tuple of int
+        Collision counts at which to record.
+    rho_checkpoints : str or tuple of int
+        ``"all"``, ``"last"``, ``"none"`` or the checkpoints at which to keep rho.
+    n_jobs : int
+        Workers (-1: all cores).
+    backend : str
+        The joblib backend.
+    max_jumps : int
+        Capacity of each trajectory's jump log.
+    leakage_tol : float
+        Largest population allowed through the cutoff.
+    exact : bool
+        Solve exactly first (and store the exact solution).
+    plots : tuple of str
+        Plot formats to draw.
+    sweep_values : dict of str
+        The point's values of the swept keys (``{}`` without a sweep).
+    target_stderr : float or None
+        Stop once the energy's standard error is below this (None: run every trajectory).
+    timeout : float or None
+        Stop after this many seconds (None: no limit).
+    """
 
     name: str
     folder: str
@@ -88,7 +146,18 @@ class RunRequest:
 
     @classmethod
     def from_point(cls, point: Any) -> RunRequest:
-        """From a :class:`trajectories.runfile.RunPoint`, drawing a seed if it has none."""
+        """The request of one run-file point, drawing a seed if it has none.
+
+        Parameters
+        ----------
+        point : RunPoint
+            A :class:`~trajectories.runs.settings.RunPoint`.
+
+        Returns
+        -------
+        RunRequest
+            The point with its seed and chunk size resolved.
+        """
         run = point.run
         seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy)
         chunk = run.chunk_size or default_chunk_size(run.trajectories)
@@ -113,7 +182,14 @@ class RunRequest:
         )
 
     def options(self) -> TrajectoryOptions:
-        """The settings as the trajectory solver takes them."""
+        """The settings as the trajectory solver takes them.
+
+        Returns
+        -------
+        TrajectoryOptions
+            :class:`~trajectories.solvers.montecarlo.options.TrajectoryOptions` of this
+            request.
+        """
         return TrajectoryOptions(
             n_jobs=self.n_jobs,
             backend=self.backend,
@@ -129,6 +205,14 @@ class RunRequest:
         )
 
     def to_manifest(self) -> dict[str, Any]:
+        """The request as JSON-serialisable values (a chunk directory's manifest).
+
+        Returns
+        -------
+        dict of str
+            Every field, the model as :meth:`Micromaser.to_dict
+            <trajectories.model.micromaser.Micromaser.to_dict>`, tuples as lists.
+        """
         d = dataclasses.asdict(self)
         d["model"] = self.model.to_dict()
         d["rho_checkpoints"] = (
@@ -143,6 +227,18 @@ class RunRequest:
 
     @classmethod
     def from_manifest(cls, d: dict[str, Any]) -> RunRequest:
+        """Inverse of :meth:`to_manifest` (unknown keys are ignored).
+
+        Parameters
+        ----------
+        d : dict of str
+            A manifest's ``request``.
+
+        Returns
+        -------
+        RunRequest
+            The request.
+        """
         d = dict(d)
         d["model"] = io.model_from_dict(d["model"])
         d["checkpoints"] = tuple(d["checkpoints"])
@@ -154,7 +250,21 @@ class RunRequest:
 
 
 def result_paths(folder: str | os.PathLike, name: str) -> dict[str, Path]:
-    """Where a run's files go: the result, its chunk directory, and its plots."""
+    """Where a run's files go: the result, its chunk directory, and its plots.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        The output folder.
+    name : str
+        The run's file stem.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``result`` (``NAME.h5``), ``chunks`` (``NAME.chunks``), ``lock`` (``NAME.lock``),
+        ``png`` and ``pdf``.
+    """
     base = Path(folder) / name
     return {
         "result": base.with_name(name + ".h5"),
@@ -205,7 +315,33 @@ def execute(
     ``--force``; an interruption (Ctrl-C, SIGTERM, SIGKILL, a crashed worker) keeps it; a
     write that fails (full disk, unwritable folder) raises :class:`RunStopped` and keeps
     every finished chunk for ``--resume``. One writer per result: a lock file
-    (:class:`~trajectories.runlock.RunLock`) is held while the run writes.
+    (:class:`~trajectories.runs.runlock.RunLock`) is held while the run writes.
+
+    Parameters
+    ----------
+    req : RunRequest
+        The point.
+    force : bool, optional
+        Overwrite an existing result and start over from any chunk directory.
+    resume : bool, optional
+        Continue from the chunk directory (only the missing chunks run).
+    progress : bool, optional
+        Show a progress bar.
+
+    Returns
+    -------
+    RunRecord
+        What the result file holds, with its path.
+
+    Raises
+    ------
+    RunError
+        When files are in the way, another run holds the lock, or the folder is not
+        writable.
+    RunStopped
+        When a write fails (its finished chunks are kept for ``--resume``).
+    TruncationError
+        When the population leaving through the cutoff exceeds ``leakage_tol``.
     """
     check_can_start(req, force=force, resume=resume)
     paths = result_paths(req.folder, req.name)
@@ -319,7 +455,18 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
 
 
 def is_complete(req: RunRequest) -> bool:
-    """Whether the point's result file exists and reads as a complete result."""
+    """Whether the point's result file exists and reads as a complete result.
+
+    Parameters
+    ----------
+    req : RunRequest
+        The point.
+
+    Returns
+    -------
+    bool
+        True when ``NAME.h5`` is a complete result file of this package.
+    """
     result = result_paths(req.folder, req.name)["result"]
     if not result.is_file():
         return False
@@ -349,7 +496,31 @@ def resume(
     n_jobs: int | None = None,
     backend: str | None = None,
 ) -> io.RunRecord:
-    """Finish an interrupted run from its chunk directory (only the missing chunks run)."""
+    """Finish an interrupted run from its chunk directory (only the missing chunks run).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The result file or its chunk directory.
+    progress : bool, optional
+        Show a progress bar.
+    n_jobs : int, optional
+        Workers (default: the interrupted run's).
+    backend : str, optional
+        The joblib backend (default: the interrupted run's).
+
+    Returns
+    -------
+    RunRecord
+        The completed result.
+
+    Raises
+    ------
+    RunError
+        When the run is already complete or there is nothing to resume.
+    ResultFileError
+        When the chunk directory's manifest is damaged.
+    """
     result, chunks = locate(path)
     store = ChunkDirectory(chunks)
     if not store.exists():
@@ -378,7 +549,20 @@ def _request_of(store: ChunkDirectory) -> RunRequest:
 
 
 def status(path: str | os.PathLike) -> dict[str, Any]:
-    """Status of a run: complete (result file), incomplete (chunks saved), or missing."""
+    """Status of a run: complete (result file), incomplete (chunks saved), or missing.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The result file or its chunk directory.
+
+    Returns
+    -------
+    dict of str
+        ``status`` (``"complete"``, ``"incomplete"`` or ``"missing"``); with ``result``
+        (the file) when complete; with ``chunks``, ``request``, ``done`` and ``n_chunks``
+        when incomplete.
+    """
     result, chunks = locate(path)
     if result.exists():
         return {"status": "complete", "result": result}

@@ -18,11 +18,14 @@ import dataclasses
 import math
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from .. import observables as obs
+from .._optional import DISTRIBUTION, netcdf_attrs, require
 from .._threads import single_threaded_blas
+from .._version import __version__
 from ..channels.collisions import keeps_diagonal
 from ..channels.one_step import OneStepChannel
 from ..errors import DEFAULT_LEAKAGE_TOL, TruncationError, warn_if_close
@@ -47,6 +50,11 @@ __all__ = [
 
 
 _METHODS = ("auto", "density_matrix", "populations")
+#: The observables of an :class:`ExactResult` over the checkpoints (shape ``(C,)``).
+_SCALARS = (
+    "energy", "n2", "purity", "fano", "ergotropy", "entropy", "a_mean", "x_mean", "p_mean",
+    "x_var", "p_var", "leakage", "trace",
+)  # fmt: skip
 
 
 #: The one-step channel as the exact solver iterates it (the name of earlier versions):
@@ -152,6 +160,64 @@ class ExactResult:
         i = int(idx[0])
         names = ("energy", "purity", "fano", "ergotropy", "entropy", "leakage")
         return {name: float(getattr(self, name)[i]) for name in names}
+
+    def to_xarray(self) -> Any:
+        """The result as an ``xarray.Dataset`` (needs the ``xarray`` extra).
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinates ``k`` (collisions, shape ``(C,)``) and ``n`` (photon number,
+            ``0 .. N-1``; with the states also ``m``, their column index). Variables named
+            like the attributes: ``energy``, ``n2``, ``purity``, ``fano``, ``ergotropy``,
+            ``entropy``, ``a_mean`` (complex), ``x_mean``, ``p_mean``, ``x_var``,
+            ``p_var``, ``leakage``, ``trace`` over ``k``; ``populations`` over
+            ``(k, n)``; ``states`` over ``(k, n, m)`` when kept. Attributes: the model's
+            parameters (:meth:`Micromaser.to_dict
+            <trajectories.model.micromaser.Micromaser.to_dict>`), ``result = "exact"``,
+            ``method``, ``setup_seconds``, ``run_seconds``, ``package`` and ``version``.
+
+        Raises
+        ------
+        ImportError
+            When xarray is not installed; the message names the extra.
+        """
+        xr = require("xarray", "ExactResult.to_xarray")
+        n = np.arange(self.model.cutoff)
+        data = {name: (("k",), getattr(self, name)) for name in _SCALARS}
+        data["populations"] = (("k", "n"), self.populations)
+        coords = {"k": np.asarray(self.k), "n": n}
+        if self.states is not None:
+            data["states"] = (("k", "n", "m"), self.states)
+            coords["m"] = n
+        attrs = {
+            **self.model.to_dict(),
+            "result": "exact",
+            "method": self.method,
+            "setup_seconds": self.setup_seconds,
+            "run_seconds": self.run_seconds,
+            "package": DISTRIBUTION,
+            "version": __version__,
+        }
+        return xr.Dataset(data, coords=coords, attrs=netcdf_attrs(attrs))
+
+    def to_dataframe(self) -> Any:
+        """The observables as a ``pandas.DataFrame``, one row per checkpoint (``xarray`` extra).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``k`` (collisions), one column per observable of :meth:`to_xarray`
+            over ``k`` (``energy``, ``purity``, ..., ``trace``); the populations are left
+            out (they are ``to_xarray().populations``).
+
+        Raises
+        ------
+        ImportError
+            When xarray or pandas is not installed; the message names the extra.
+        """
+        require("pandas", "ExactResult.to_dataframe")
+        return self.to_xarray()[list(_SCALARS)].to_dataframe()
 
     def __repr__(self) -> str:
         m = self.model

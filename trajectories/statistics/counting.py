@@ -30,9 +30,12 @@ delete-one jackknife standard error over trajectories (deterministic: no random 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
+from .._optional import DISTRIBUTION, netcdf_attrs, require
+from .._version import __version__
 from ..channels.tilted import COUNTS
 from ..model.micromaser import Micromaser
 from ..solvers.counting import (
@@ -140,6 +143,40 @@ class CountStatistics:
         if k is None:
             return self.k.size - 1
         return int(np.argmin(np.abs(self.k - int(k))))
+
+    def to_xarray(self) -> Any:
+        """The statistics as an ``xarray.Dataset`` (needs the ``xarray`` extra).
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinates ``k`` (collisions, ``(C,)``) and ``trajectory`` (``0 .. M-1``).
+            Variables over ``k``: ``mean``, ``variance``, ``mandel_q``, ``kappa_1`` ..
+            ``kappa_4`` and each one's standard error (``mean_stderr``, ...), ``n_used``;
+            over ``(trajectory, k)``: ``counts`` and ``valid``. Attributes: ``count``,
+            ``error_method``, ``result = "counting"``, ``package``, ``version`` and the
+            model's parameters (when known).
+
+        Raises
+        ------
+        ImportError
+            When xarray is not installed; the message names the extra.
+        """
+        xr = require("xarray", "CountStatistics.to_xarray")
+        estimates = {"mean": self.mean, "variance": self.variance, "mandel_q": self.mandel_q}
+        estimates.update({f"kappa_{p + 1}": c for p, c in enumerate(self.cumulants)})
+        data: dict[str, Any] = {}
+        for name, est in estimates.items():
+            data[name] = (("k",), est.mean)
+            data[f"{name}_stderr"] = (("k",), est.stderr)
+        data["n_used"] = (("k",), self.n_used)
+        data["counts"] = (("trajectory", "k"), self.counts)
+        data["valid"] = (("trajectory", "k"), self.valid)
+        coords = {"k": np.asarray(self.k), "trajectory": np.arange(self.counts.shape[0])}
+        attrs = {} if self.model is None else self.model.to_dict()
+        attrs.update(count=self.count, error_method=self.error_method, result="counting",
+                     package=DISTRIBUTION, version=__version__)  # fmt: skip
+        return xr.Dataset(data, coords=coords, attrs=netcdf_attrs(attrs))
 
     def __repr__(self) -> str:
         i = -1

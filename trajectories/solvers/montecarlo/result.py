@@ -10,14 +10,22 @@ The estimators (``docs/MODEL.md``, Sec. 5; the reduction of chunks into them is
   biased upward by about :math:`(1-P)/M`.
 - Fano factor (from the ensemble moments of n) and ergotropy (of :math:`\hat\rho = S/M`):
   delete-a-group jackknife errors (weighted for unequal groups, Busing et al. 1999).
+
+Results convert to labelled data (the ``xarray`` extra, imported on first use):
+:meth:`EnsembleResult.to_xarray` (means and standard errors as variables, ``k`` and ``n`` as
+coordinates, the model and the seed as attributes), :meth:`EnsembleResult.to_dataframe` and
+:meth:`PerTrajectory.to_dataframe` (the per-trajectory records as a long table).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
+from ..._optional import DISTRIBUTION, netcdf_attrs, require
+from ..._version import __version__
 from ...model.micromaser import Micromaser
 
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
@@ -25,13 +33,32 @@ _RECORDS = (
     "n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock", "alive",
     "jump_times", "jump_kinds", "n_jumps",
 )  # fmt: skip
+#: the dimensions of each per-trajectory record (in :meth:`PerTrajectory.to_xarray`)
+RECORD_DIMS = {
+    "n_mean": ("trajectory", "k"), "n2_mean": ("trajectory", "k"),
+    "qubit_g": ("trajectory", "k", "branch"), "qubit_e": ("trajectory", "k", "branch"),
+    "emissions": ("trajectory", "k"), "absorptions": ("trajectory", "k"),
+    "fock": ("trajectory", "k"), "alive": ("trajectory",),
+    "jump_times": ("trajectory", "jump"), "jump_kinds": ("trajectory", "jump"),
+    "n_jumps": ("trajectory",),
+}  # fmt: skip
+#: the estimates of an :class:`EnsembleResult`, each a mean and a standard error per checkpoint
+ESTIMATES = ("energy", "purity", "fano", "ergotropy")
 
-__all__ = ["Estimate", "PerTrajectory", "EnsembleResult", "jackknife"]
+__all__ = ["Estimate", "PerTrajectory", "EnsembleResult", "ESTIMATES", "RECORD_DIMS", "jackknife"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Estimate:
-    """An estimate per checkpoint with its standard error (both shape ``(C,)``)."""
+    """An estimate per checkpoint with its standard error.
+
+    Attributes
+    ----------
+    mean : ndarray of float64, shape (C,)
+        The estimate at each checkpoint (in the observable's unit).
+    stderr : ndarray of float64, shape (C,)
+        Its standard error, same unit (NaN where it cannot be estimated).
+    """
 
     mean: np.ndarray
     stderr: np.ndarray
@@ -42,12 +69,24 @@ class Estimate:
 
 
 def jackknife(full: np.ndarray, leave_out: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Delete-a-group jackknife standard error.
+    """Delete-a-group jackknife standard error, weighted for unequal groups.
 
-    ``full``: estimate from all data, shape ``(...)``; ``leave_out``: estimates with
-    group ``g`` left out, shape ``(G, ...)``; ``sizes``: trajectories per group
-    ``(G,)``. For equal groups this is the textbook
-    ``sqrt((G-1)/G sum_g (theta_g - mean)^2)``.
+    For equal groups this is the textbook ``sqrt((G-1)/G sum_g (theta_g - mean)^2)``; for
+    unequal ones, the weighted form of Busing et al. (1999) (``docs/MODEL.md``, Sec. 5).
+
+    Parameters
+    ----------
+    full : ndarray, shape (...)
+        The estimate from all the data.
+    leave_out : ndarray, shape (G, ...)
+        The estimates with group ``g`` left out.
+    sizes : ndarray, shape (G,)
+        Trajectories per group.
+
+    Returns
+    -------
+    ndarray of float64, shape (...)
+        The standard error of ``full`` (all NaN for fewer than two groups).
     """
     g = sizes.size
     if g < 2:
@@ -62,15 +101,36 @@ def jackknife(full: np.ndarray, leave_out: np.ndarray, sizes: np.ndarray) -> np.
 
 @dataclasses.dataclass(frozen=True)
 class PerTrajectory:
-    """Per-trajectory records at the checkpoints (rows: trajectories in chunk order).
+    r"""Per-trajectory records at the checkpoints (rows: trajectories in chunk order).
 
     Counts are cumulative from collision 0 and are *measurable*: which qubits left
     in ``g`` or ``e`` (split by the branch ``j`` they came in on; for ``c = 0``,
     branch 0 = came in excited, 1 = came in ground), emissions into the bath and
     absorptions from it. ``n_mean``/``n2_mean`` (``<n>_i``, ``<n^2>_i`` of the
     conditional state) depend on the chosen unravelling and are *not* measurable
-    quantities; only their averages are. ``fock`` is one photon number drawn from
-    each conditional state (-1 after a leak).
+    quantities; only their averages are (``docs/MODEL.md``, Sec. 4). ``M`` is the number of
+    trajectories, ``C`` of checkpoints, ``B`` of qubit branches, ``J`` the jump-log capacity.
+
+    Attributes
+    ----------
+    n_mean : ndarray of float64, shape (M, C)
+        :math:`\langle n\rangle_i` of each conditional state.
+    n2_mean : ndarray of float64, shape (M, C)
+        :math:`\langle n^2\rangle_i`.
+    qubit_g, qubit_e : ndarray of int, shape (M, C, B)
+        Qubits that left in ``g`` / ``e``, per incoming branch.
+    emissions, absorptions : ndarray of int, shape (M, C)
+        Photons emitted into / absorbed from the bath.
+    fock : ndarray of int, shape (M, C)
+        One photon number drawn from each conditional state (-1 after a leak).
+    alive : ndarray of bool, shape (M,)
+        False for trajectories whose weight left through the cutoff.
+    jump_times : ndarray of float64, shape (M, J)
+        Times of the first ``J`` jumps, in units of ``t_r`` (collision ``k`` at ``k - 1``).
+    jump_kinds : ndarray of int, shape (M, J)
+        +1 absorption, -1 emission, 0 none.
+    n_jumps : ndarray of int, shape (M,)
+        Jumps of each trajectory (may exceed ``J``).
     """
 
     n_mean: np.ndarray  # (M, C)
@@ -87,7 +147,7 @@ class PerTrajectory:
 
     @property
     def jumps_overflow(self) -> np.ndarray:
-        """True for trajectories with more jumps than the jump-time capacity ``J``."""
+        """True for trajectories with more jumps than the jump-time capacity ``J``, shape (M,)."""
         return self.n_jumps > self.jump_times.shape[1]
 
     @property
@@ -101,17 +161,140 @@ class PerTrajectory:
             raise ValueError("photons_from_qubits needs the qubit branches {e, g} (c = 0)")
         return self.qubit_g[:, :, 0].astype(np.int64) - self.qubit_e[:, :, 1]
 
+    def _k(self, k: np.ndarray | None) -> np.ndarray:
+        c = self.n_mean.shape[1]
+        if k is None:
+            return np.arange(c)
+        k = np.asarray(k)
+        if k.shape != (c,):
+            raise ValueError(f"k must hold the {c} checkpoints of the records, got shape {k.shape}")
+        return k
+
+    def to_xarray(self, k: np.ndarray | None = None) -> Any:
+        """The records as an ``xarray.Dataset`` (needs the ``xarray`` extra).
+
+        Parameters
+        ----------
+        k : array_like of int, shape (C,), optional
+            The checkpoints' collision counts (``EnsembleResult.k``); default
+            ``0 .. C-1`` (checkpoint indices).
+
+        Returns
+        -------
+        xarray.Dataset
+            One variable per attribute, over the dimensions ``trajectory`` (``M``), ``k``,
+            ``branch`` (``B``) and ``jump`` (``J``), each a coordinate.
+
+        Raises
+        ------
+        ValueError
+            If ``k`` does not have one value per checkpoint.
+        ImportError
+            When xarray is not installed; the message names the extra.
+        """
+        xr = require("xarray", "PerTrajectory.to_xarray")
+        m, _, b = self.qubit_g.shape
+        coords = {
+            "trajectory": np.arange(m),
+            "k": self._k(k),
+            "branch": np.arange(b),
+            "jump": np.arange(self.jump_times.shape[1]),
+        }
+        data = {name: (RECORD_DIMS[name], getattr(self, name)) for name in _RECORDS}
+        return xr.Dataset(data, coords=coords)
+
+    def to_dataframe(self, k: np.ndarray | None = None) -> Any:
+        """The records at the checkpoints as a long ``pandas.DataFrame`` (``xarray`` extra).
+
+        Parameters
+        ----------
+        k : array_like of int, shape (C,), optional
+            The checkpoints' collision counts (``EnsembleResult.k``); default
+            ``0 .. C-1`` (checkpoint indices).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (trajectory, checkpoint), indexed by ``trajectory`` and ``k`` (``M C``
+            rows). Columns: ``qubit_g``, ``qubit_e`` (summed over the incoming branches;
+            with more than one branch also ``qubit_g_0``, ``qubit_g_1``, ...),
+            ``emissions``, ``absorptions``, ``fock`` (-1: leaked), ``n_mean`` and
+            ``n2_mean`` (unravelling-dependent, not measurable).
+
+        Raises
+        ------
+        ValueError
+            If ``k`` does not have one value per checkpoint.
+        ImportError
+            When pandas is not installed; the message names the extra.
+        """
+        pd = require("pandas", "PerTrajectory.to_dataframe")
+        m, c, b = self.qubit_g.shape
+        index = pd.MultiIndex.from_product([np.arange(m), self._k(k)], names=["trajectory", "k"])
+        columns: dict[str, np.ndarray] = {}
+        for name in ("qubit_g", "qubit_e"):
+            counts = getattr(self, name)
+            columns[name] = counts.sum(axis=2, dtype=np.int64).reshape(-1)
+            if b > 1:
+                for j in range(b):
+                    columns[f"{name}_{j}"] = counts[:, :, j].reshape(-1)
+        for name in ("emissions", "absorptions", "fock", "n_mean", "n2_mean"):
+            columns[name] = getattr(self, name).reshape(-1)
+        return pd.DataFrame(columns, index=index)
+
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class EnsembleResult:
-    """Observables rebuilt from an ensemble of trajectories, with error bars.
+    r"""Observables rebuilt from an ensemble of trajectories, with error bars.
 
-    ``energy``, ``purity``, ``fano``, ``ergotropy`` are :class:`Estimate` per
-    checkpoint ``k`` (purity and ergotropy are NaN where rho was not kept).
-    ``rho`` holds ``S/M`` at the checkpoints ``k[rho_index]``. ``leakage`` is the
-    expected population lost through the cutoff up to each checkpoint, estimated
-    from the trajectories' exact leak probabilities; ``leaked_trajectories`` counts
-    those that actually left.
+    ``C`` is the number of checkpoints, ``R`` of those at which rho was kept, ``N`` the
+    cutoff.
+
+    Attributes
+    ----------
+    model : Micromaser
+        The simulated model.
+    k : ndarray of int64, shape (C,)
+        The checkpoints (collision counts).
+    n_trajectories : int
+        Trajectories in the ensemble ``M``.
+    chunk_size : int
+        Trajectories per chunk.
+    n_chunks : int
+        Chunks run.
+    seed : int
+        The root seed (any non-negative integer; 128-bit when drawn).
+    energy, purity, fano, ergotropy : Estimate
+        Per checkpoint, with standard errors (``docs/MODEL.md``, Sec. 5); energy and
+        ergotropy in units of :math:`\hbar\omega`; purity and ergotropy are NaN where rho
+        was not kept.
+    populations : ndarray of float64, shape (R, N)
+        The photon distribution of ``rho``.
+    rho : ndarray of complex128, shape (R, N, N)
+        ``S/M`` at the checkpoints ``k[rho_index]``.
+    rho_index : ndarray of int, shape (R,)
+        Indices into ``k`` of the kept density matrices.
+    leakage : ndarray of float64, shape (C,)
+        The expected population lost through the cutoff up to each checkpoint,
+        estimated from the trajectories' exact leak probabilities.
+    leaked_trajectories : int
+        Trajectories that actually left through the cutoff.
+    per_trajectory : PerTrajectory
+        The records of every trajectory.
+    jackknife_groups : int
+        Groups of the delete-a-group jackknife.
+    n_jobs : int
+        Workers used.
+    backend : str
+        The joblib backend used.
+    seconds : float
+        Wall time of the run, s.
+    stop_reason : str
+        Why the run stopped: ``"n_trajectories"``, ``"target_stderr"`` or ``"timeout"``.
+    streams : str
+        The random streams of the trajectories (``"philox4x64-trajectory"``: trajectory
+        ``i`` depends only on the seed and ``i``; ``"chunk"``: version 0.1, streams per
+        chunk).
     """
 
     model: Micromaser
@@ -135,9 +318,90 @@ class EnsembleResult:
     backend: str
     seconds: float
     stop_reason: str = "n_trajectories"
-    #: the random streams of the trajectories: ``"block8-pcg64"`` (trajectory ``i`` depends
-    #: only on the seed and ``i``) or ``"chunk"`` (version 0.1: streams per chunk)
     streams: str = "chunk"
+
+    def to_xarray(self, per_trajectory: bool = False) -> Any:
+        """The result as an ``xarray.Dataset`` (needs the ``xarray`` extra).
+
+        Parameters
+        ----------
+        per_trajectory : bool, optional
+            Also include the per-trajectory records (:meth:`PerTrajectory.to_xarray`, over
+            the extra dimensions ``trajectory``, ``branch`` and ``jump``). Default False.
+
+        Returns
+        -------
+        xarray.Dataset
+            Coordinates ``k`` (collisions, ``(C,)``), ``n`` (photon number ``0 .. N-1``),
+            ``m`` (rho's column index) and ``k_rho`` (the checkpoints at which rho was kept,
+            ``k[rho_index]``). Variables: ``energy``, ``purity``, ``fano``, ``ergotropy``
+            (the means) and ``energy_stderr``, ... (their standard errors) and ``leakage``
+            over ``k``; ``populations`` over ``(k_rho, n)``; ``rho`` over
+            ``(k_rho, n, m)``. Attributes: the model's parameters (:meth:`Micromaser.to_dict
+            <trajectories.model.micromaser.Micromaser.to_dict>`), ``result = "ensemble"``,
+            ``seed`` (a string when it does not fit in int64), ``n_trajectories``,
+            ``chunk_size``, ``n_chunks``, ``leaked_trajectories``, ``jackknife_groups``,
+            ``n_jobs``, ``backend``, ``seconds``, ``stop_reason``, ``streams``, ``package``
+            and ``version``.
+
+        Raises
+        ------
+        ImportError
+            When xarray is not installed; the message names the extra.
+        """
+        xr = require("xarray", "EnsembleResult.to_xarray")
+        k = np.asarray(self.k)
+        n = np.arange(self.model.cutoff)
+        data: dict[str, Any] = {}
+        for name in ESTIMATES:
+            est = getattr(self, name)
+            data[name] = (("k",), est.mean)
+            data[f"{name}_stderr"] = (("k",), est.stderr)
+        data["leakage"] = (("k",), self.leakage)
+        data["populations"] = (("k_rho", "n"), self.populations)
+        data["rho"] = (("k_rho", "n", "m"), self.rho)
+        coords = {"k": k, "n": n, "m": n, "k_rho": k[np.asarray(self.rho_index, dtype=np.intp)]}
+        ds = xr.Dataset(data, coords=coords, attrs=netcdf_attrs(self._attrs()))
+        if per_trajectory:
+            ds = ds.merge(self.per_trajectory.to_xarray(k), combine_attrs="override")
+        return ds
+
+    def to_dataframe(self) -> Any:
+        """The per-trajectory records as a long ``pandas.DataFrame`` (``xarray`` extra).
+
+        Returns
+        -------
+        pandas.DataFrame
+            :meth:`PerTrajectory.to_dataframe` with the checkpoints :attr:`k`: one row per
+            (trajectory, checkpoint), indexed by ``trajectory`` and ``k``.
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed; the message names the extra.
+        """
+        return self.per_trajectory.to_dataframe(self.k)
+
+    def _attrs(self) -> dict[str, Any]:
+        """The model's parameters and the run's settings, flat."""
+        run = {
+            key: getattr(self, key)
+            for key in (
+                "seed",
+                "n_trajectories",
+                "chunk_size",
+                "n_chunks",
+                "leaked_trajectories",
+                "jackknife_groups",
+                "n_jobs",
+                "backend",
+                "seconds",
+                "stop_reason",
+                "streams",
+            )  # fmt: skip
+        }
+        return {**self.model.to_dict(), "result": "ensemble", **run, "package": DISTRIBUTION,
+                "version": __version__}  # fmt: skip
 
     def __repr__(self) -> str:
         m = self.model
