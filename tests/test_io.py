@@ -153,6 +153,9 @@ OLD = Path(__file__).parent / "data"
         ),
     ],
 )  # fmt: skip
+# the Rabi file's cutoff of 24 leaks 5.5e-9, within a factor 10 of the tolerance: its honest
+# warning is expected here (the file is kept as version 0.1.0 wrote it)
+@pytest.mark.filterwarnings("ignore:population .* leaked through the Fock cutoff")
 def test_files_written_by_version_0_1_0_load_and_match_this_version(name, model, run):
     """Written by the release before the channel layer and the per-trajectory streams
     (commit b182c9c): the same model, its streams named ``"chunk"``, its ensemble within 5
