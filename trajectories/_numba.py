@@ -16,10 +16,10 @@ from numba.extending import overload
 
 __all__ = ["COMPILE_NOTICE", "LEAF", "abs2", "kernels_cached", "njit"]
 
-#: Said once, above the progress bar, when a run is about to compile the kernels: on one core
-#: about 6 s, 15-30 s when several workers compile at once on a small machine
+#: Said above the progress bar when a run is about to compile the kernels (a cold numba
+#: cache): measured 6 s with one worker, 12 s with two compiling at once on a 2-core machine
 #: (docs/guide/performance.md).
-COMPILE_NOTICE = "compiling kernels, once per installation (10-30 s; later runs start at once)"
+COMPILE_NOTICE = "compiling kernels, once per installation (about 5-15 s; later runs start at once)"
 
 
 def _leaf_options() -> dict:

@@ -36,6 +36,7 @@ ProgressArg = bool | None | Callable[[int, int], Any]
 _LINE_FORMAT = (
     "{desc}{n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), {elapsed} elapsed, {remaining} left"
 )
+_LINE_FORMAT_NO_UNIT = "{desc}{percentage:.0f}%, {elapsed} elapsed, {remaining} left"
 _BAR_FORMAT_NO_UNIT = "{desc}{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 _T = TypeVar("_T")
 
@@ -228,7 +229,7 @@ class Progress:
             self._hook(done, self.total)
         elif self.mode == "bar":
             self._bar.update(step)
-        elif self.mode == "lines":
+        elif self.mode == "lines" and done != self._line_done:
             now = time.monotonic()
             if done >= self.total or now - self._last_line >= self.interval:
                 self._write_line(now)
@@ -238,8 +239,8 @@ class Progress:
 
         desc = f"{self.desc}: " if self.desc else ""
         line = tqdm.format_meter(
-            self.done, self.total, now - self._start, prefix=desc,
-            unit=self.unit or "units", bar_format=_LINE_FORMAT,
+            self.done, self.total, now - self._start, prefix=desc, unit=self.unit or "",
+            bar_format=_LINE_FORMAT if self.unit else _LINE_FORMAT_NO_UNIT,
         )  # fmt: skip
         self.stream.write(line + "\n")
         self.stream.flush()
