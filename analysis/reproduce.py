@@ -243,8 +243,8 @@ def run(
     n_collisions = 100 if quick else 2000
     every = 25 if quick else 50
     results = {}
-    with Progress(progress, len(paper.CURVES), desc="paper curves", unit="curves") as report:
-        say = report.write if report.displayed and log is print else log  # above the bar
+    with Progress(progress, len(paper.CURVES), desc="paper curves", unit="curves") as bar:
+        say = bar.write if bar.displayed and log is print else log  # above the bar
         for i, (key, curve) in enumerate(paper.CURVES.items()):
             c = curve
             if quick:  # small cutoffs keep the code path, not the physics
@@ -254,7 +254,7 @@ def run(
             results[key] = paper.run_curve(c, n_collisions=n_collisions,
                                            trajectories=trajectories, every=every,
                                            n_jobs=n_jobs, progress=False)  # fmt: skip
-            report(i + 1)
+            bar(i + 1)
     log("Fig. 1 inset: escape-time scan (exact)")
     scan = (
         paper.escape_scan((0.5, 1.0, 2.0), max_collisions=20_000, cutoff=60)

@@ -37,7 +37,7 @@ _LINE_FORMAT = (
     "{desc}{n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), {elapsed} elapsed, {remaining} left"
 )
 _LINE_FORMAT_NO_UNIT = "{desc}{percentage:.0f}%, {elapsed} elapsed, {remaining} left"
-_BAR_FORMAT_NO_UNIT = "{desc}{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
+_BAR_FORMAT_NO_UNIT = "{percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 _T = TypeVar("_T")
 
 
@@ -189,7 +189,9 @@ class Progress:
         if self.mode == "bar":
             options: dict[str, Any] = {"total": self.total, "desc": desc, "leave": True}
             if unit is None:
-                options["bar_format"] = _BAR_FORMAT_NO_UNIT
+                options["bar_format"] = (": " if desc else "").join(
+                    ("{desc}", _BAR_FORMAT_NO_UNIT)
+                )
             else:
                 options["unit"] = f" {unit}"
             if not in_notebook():

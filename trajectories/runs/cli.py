@@ -429,7 +429,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         return "unknown" if value in (None, "") else str(value)
 
     _say(f"status: {known('status')}; version {known('version')}")
-    _say(f"started {known('started')}, finished {known('finished')}")
+    _say(f"started {known('started')}; finished {known('finished')}")
     _say(f"model: {_model_text(rec.model)}")
     ens, ex = rec.ensemble, rec.exact
     if ens is not None:
