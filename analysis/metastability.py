@@ -45,6 +45,7 @@ import numpy as np
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
+from trajectories.progress import ProgressArg, track
 from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
 from trajectories.solvers.spectral import (
     ONE_TOL,
@@ -317,12 +318,14 @@ def _call(fn, args):
         return fn(*args)
 
 
-def run_all(jobs: int, quick: bool) -> dict:
+def run_all(jobs: int, quick: bool, progress: ProgressArg = None) -> dict:
+    """Every computation of :func:`_tasks` on ``jobs`` processes; one bar over the tasks
+    (``trajectories.progress``: by default when a person watches)."""
     tasks = _tasks(quick)
     results: dict = {"cutoff": {}, "window": {}, "gap": []}
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [(kind, args, pool.submit(_call, fn, args)) for kind, fn, args in tasks]
-        for kind, args, fut in futures:
+        for kind, args, fut in track(futures, progress, desc="metastability", unit="tasks"):
             value = fut.result()
             if kind == "cutoff":
                 results["cutoff"][args[0]] = value

@@ -123,8 +123,12 @@ def run_curve(
     trajectories: int = 2000,
     every: int = 50,
     n_jobs: int = 1,
+    progress: bool | None = None,
 ) -> CurveResult:
-    """Exact solution at every collision and a trajectory ensemble every ``every`` collisions."""
+    """Exact solution at every collision and a trajectory ensemble every ``every`` collisions.
+
+    ``progress`` goes to :func:`trajectories.simulate` (default: a bar when a person watches).
+    """
     exact = tj.solve_exact(curve.model, n_collisions)
     ens = None
     if trajectories > 0:
@@ -138,6 +142,7 @@ def run_curve(
             chunk_size=max(1, math.ceil(trajectories / 40)),
             checkpoints=ks,
             rho_checkpoints="last" if curve.key in _RHO_AT_LAST_ONLY else "all",
+            progress=progress,
         )
     return CurveResult(curve, exact, ens)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from trajectories.progress import Progress, ProgressArg
 from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
 
 from . import paper
@@ -229,22 +230,31 @@ def run(
     data: Path = ROOT / "data" / "paper",
     report: Path | None = ROOT / "docs" / "REPRODUCTION.md",
     log=print,
+    progress: ProgressArg = None,
 ) -> dict[str, Any]:
-    """Compute, draw and write everything; returns the report's numbers (as in report.json)."""
+    """Compute, draw and write everything; returns the report's numbers (as in report.json).
+
+    ``progress`` (``trajectories.progress``): one bar over the paper's curves (exact solution
+    and trajectories of each), by default when a person watches.
+    """
     import trajectories as tj
 
     t0 = time.perf_counter()
     n_collisions = 100 if quick else 2000
     every = 25 if quick else 50
     results = {}
-    for key, curve in paper.CURVES.items():
-        c = curve
-        if quick:  # small cutoffs keep the code path, not the physics
-            c = paper.Curve(curve.key, curve.label, curve.model.replace(
-                cutoff=min(curve.model.cutoff, 60)), curve.seed)  # fmt: skip
-        log(f"{key}: exact + {trajectories} trajectories x {n_collisions} collisions")
-        results[key] = paper.run_curve(c, n_collisions=n_collisions, trajectories=trajectories,
-                                       every=every, n_jobs=n_jobs)  # fmt: skip
+    with Progress(progress, len(paper.CURVES), desc="paper curves", unit="curves") as bar:
+        say = bar.write if bar.displayed and log is print else log  # above the bar
+        for i, (key, curve) in enumerate(paper.CURVES.items()):
+            c = curve
+            if quick:  # small cutoffs keep the code path, not the physics
+                c = paper.Curve(curve.key, curve.label, curve.model.replace(
+                    cutoff=min(curve.model.cutoff, 60)), curve.seed)  # fmt: skip
+            say(f"{key}: exact + {trajectories} trajectories x {n_collisions} collisions")
+            results[key] = paper.run_curve(c, n_collisions=n_collisions,
+                                           trajectories=trajectories, every=every,
+                                           n_jobs=n_jobs, progress=False)  # fmt: skip
+            bar(i + 1)
     log("Fig. 1 inset: escape-time scan (exact)")
     scan = (
         paper.escape_scan((0.5, 1.0, 2.0), max_collisions=20_000, cutoff=60)

@@ -56,6 +56,7 @@ from trajectories.channels.kraus import DROP_TOL, KrausChannel, qubit_branches
 from trajectories.channels.loss import LossChannel
 from trajectories.channels.rabi import RabiCollisions
 from trajectories.errors import TruncationError
+from trajectories.progress import ProgressArg, track
 from trajectories.solvers.exact import DEFAULT_LEAKAGE_TOL
 from trajectories.solvers.spectral import ONE_TOL, SteadyStateError
 
@@ -535,10 +536,13 @@ def _tasks(quick: bool) -> list[tuple]:
     return tasks
 
 
-def run_all(jobs: int, quick: bool) -> list[dict]:
+def run_all(jobs: int, quick: bool, progress: ProgressArg = None) -> list[dict]:
+    """Every computation of :func:`_tasks` on ``jobs`` processes; one bar over the tasks
+    (``trajectories.progress``: by default when a person watches)."""
     tasks = _tasks(quick)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_run, tasks))
+        done = pool.map(_run, tasks)
+        return list(track(done, progress, total=len(tasks), desc="ultrastrong", unit="tasks"))
 
 
 def metadata(seconds: float, jobs: int, quick: bool) -> dict:

@@ -56,6 +56,48 @@ def write_runfile(path, **kw):
     return path
 
 
+def widest(text):
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def test_help_of_every_command_fits_80_columns_and_names_defaults_and_choices():
+    for command in ((), ("run",), ("show",), ("plot",), ("counts",), ("steady",),
+                    ("presets",)):  # fmt: skip
+        text = micromaser(*command, "--help").stdout
+        assert widest(text) <= 80, (command, text)
+    run = micromaser("run", "--help").stdout
+    assert "fig5" in run and "ultrastrong" in run  # the --preset choices
+    assert "(default:" in run
+    assert "(default: 11)" in micromaser("show", "--help").stdout
+    assert "(default: 60" in micromaser("counts", "--help").stdout
+    bad = micromaser("run", "--preset", "fig9", check=False)
+    assert bad.returncode == 2 and "fig5" in bad.stderr
+
+
+def test_show_fits_80_columns_and_prints_z_scores_against_the_exact_solution(tmp_path):
+    runfile = write_runfile(tmp_path / "small.toml", trajectories=100, chunk=10)
+    micromaser("run", runfile, "--quiet")
+    show = micromaser("show", tmp_path / "out" / "small.h5").stdout
+    assert widest(show) <= 80, show
+    assert "z = (trajectories - exact) / standard error" in show
+    assert "max |z| at any checkpoint: energy" in show
+    rec = tj.load(tmp_path / "out" / "small.h5")
+    e, x = rec.ensemble.energy, rec.exact.energy
+    i = rec.ensemble.k.size - 1  # the last checkpoint's row: exact value and z of the energy
+    j = int(np.searchsorted(rec.exact.k, rec.ensemble.k[i]))
+    z = (e.mean[i] - x[j]) / e.stderr[i]
+    row = [line for line in show.splitlines() if line.split()[:1] == [str(rec.ensemble.k[i])]]
+    assert len(row) == 2 and f"({z:+.2f})" in row[1], show
+
+
+def test_progress_of_a_run_is_a_line_in_a_log_and_nothing_with_quiet(tmp_path):
+    runfile = write_runfile(tmp_path / "small.toml", trajectories=40, chunk=10)
+    logged = micromaser("run", runfile)  # stderr is a pipe here: a log, not a terminal
+    assert "40/40 trajectories (100%)" in logged.stderr and "\r" not in logged.stderr
+    quiet = micromaser("run", runfile, "--quiet", "--force")
+    assert "trajectories (" not in quiet.stderr
+
+
 def test_default_run_writes_a_result_file_and_a_png(tmp_path):
     proc = micromaser("run", "--trajectories", 200, "--collisions", 60, "-o", tmp_path / "d",
                       "--quiet")  # fmt: skip
@@ -195,6 +237,13 @@ def test_counts_command_writes_counting_figures(tmp_path):
     figs = sorted((tmp_path / "counts").glob("*.png"))
     assert figs and all(f.read_bytes()[:8] == PNG for f in figs)
     assert "wrote" in proc.stdout
+    table = proc.stdout.split("wrote")[0]
+    assert widest(table) <= 80, table
+    assert "counts after k = 40 collisions" in table and "p@k" not in table
+    assert "histograms at k = 40 against the exact distributions" in table
+    # cutoff 60 with coherent qubits: the long-time rates are not computed, and it says why
+    assert "long-time rates" in table and "N = 60" in table and "N = 40" in table
+    assert proc.stderr.count("counting statistics: 100%") == 1  # progress, as in a log
 
 
 def test_steady_command_prints_the_fixed_point_and_relaxation_times(tmp_path):

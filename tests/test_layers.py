@@ -64,3 +64,19 @@ def test_modules_are_small_and_the_root_holds_the_facade_and_shared_modules():
     ]  # fmt: skip
     layers = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert layers == ["channels", "model", "plot", "runs", "solvers", "statistics"]
+
+
+def test_py_typed_ships_with_the_package(tmp_path):
+    """PEP 561: the marker is package data, so type checkers read the annotations."""
+    assert (PACKAGE / "py.typed").is_file()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(PACKAGE, tmp_path / "trajectories",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
+         "--build-lib", "built"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "built" / "trajectories" / "py.typed").is_file()

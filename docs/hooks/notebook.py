@@ -38,7 +38,10 @@ def _fence(text: str, lang: str = "") -> str:
 def _output(out) -> str:
     kind = out.get("output_type")
     if kind == "stream":
-        return _fence("".join(out.get("text", "")), "text")
+        text = "".join(out.get("text", ""))
+        if out.get("name") == "stderr":  # a progress bar's redraws (\r) are not content
+            text = "\n".join(line for line in text.split("\n") if "\r" not in line)
+        return _fence(text, "text") if text.strip() else ""
     if kind in ("execute_result", "display_data"):
         data = out.get("data", {})
         if "image/png" in data:

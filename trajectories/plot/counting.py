@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from matplotlib.figure import Figure
 
 from ..channels.collisions import keeps_diagonal
 from ..model.micromaser import Micromaser
+from ..progress import Progress, ProgressArg
 from ..solvers.montecarlo.result import EnsembleResult
 from ..statistics import counting as cn
 from . import style
@@ -412,8 +414,13 @@ def summary_table(
     rates: Sequence[cn.StationaryRates | None],
     *,
     k_hist: int | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """A text table: per count, trajectories vs exact at the last checkpoint.
+    """A text table, at most 80 columns: per count, trajectories vs exact.
+
+    The table compares mean and Mandel Q at the last checkpoint (z-scores); below it, one
+    line gives the chi-square p-value of each histogram against its exact distribution, one
+    the long-time rates, and ``notes`` say what was not computed and why.
 
     Parameters
     ----------
@@ -427,18 +434,23 @@ def summary_table(
     rates : sequence of (StationaryRates or None)
         Matching long-time rates (count per collision).
     k_hist : int, optional
-        Checkpoint of the exact distributions, named in the p-value column.
+        Checkpoint of the exact distributions, named in the p-value line.
+    notes : sequence of str, optional
+        Sentences printed at the end (wrapped at 80 columns).
 
     Returns
     -------
     str
-        One header line and one row per count ("-" where a value is not available).
+        Lines of at most 80 characters ("-" where a value is not available).
     """
-    chi_head = "chi2 p" if k_hist is None else f"p@k={k_hist}"
+    k_last = int(stats[0].k[-1]) if stats else 0
     rows = [
-        f"{'count':<11}{'k':>6}{'mean (traj)':>22}{'exact':>12}{'z':>7}"
-        f"{'Mandel Q (traj)':>22}{'exact':>10}{'z':>7}{chi_head:>12}{'rate/coll.':>12}"
+        f"counts after k = {k_last} collisions (the last checkpoint), trajectories against",
+        "the exact moments; z = (trajectories - exact) / standard error",
+        f"{'count':<11}{'mean (traj)':>17}{'exact':>10}{'z':>7}"
+        f"{'Mandel Q (traj)':>17}{'exact':>10}{'z':>7}",
     ]
+    pvalues, long_rates = [], []
     for st, mo, ex, rt in zip(stats, moments, exact, rates, strict=True):
         i = st.k.size - 1
         m, me = st.mean.mean[i], st.mean.stderr[i]
@@ -448,18 +460,53 @@ def summary_table(
         with np.errstate(divide="ignore", invalid="ignore"):
             zm = (m - xm) / me if me > 0 else np.nan
             zq = (q - xq) / qe if qe > 0 else np.nan
-        pv = "-"
+        rows.append(
+            f"{st.count:<11}{f'{m:.6g} ± {me:.2g}':>17}{_num(xm, '.6g'):>10}{_num(zm, '.2f'):>7}"
+            f"{f'{q:.4g} ± {qe:.2g}':>17}{_num(xq, '.4g'):>10}{_num(zq, '.2f'):>7}"
+        )
         if ex is not None:
             kk = int(ex.k[-1])
             j = st.index(kk)
             v, p = ex.at(kk)
-            pv = f"{cn.chi_square(st.counts[st.valid[:, j], j], v, p).pvalue:.3g}"
-        rate = f"{rt.rate:.6g}" if rt is not None else "-"
-        rows.append(
-            f"{st.count:<11}{int(st.k[i]):>6}{f'{m:.6g} ± {me:.2g}':>22}{xm:>12.6g}{zm:>7.2f}"
-            f"{f'{q:.4g} ± {qe:.2g}':>22}{xq:>10.4g}{zq:>7.2f}{pv:>12}{rate:>12}"
-        )
+            pv = cn.chi_square(st.counts[st.valid[:, j], j], v, p).pvalue
+            pvalues.append(f"{st.count} {pv:.3g}")
+        if rt is not None:
+            long_rates.append(f"{st.count} {rt.rate:.6g}")
+    blocks = []
+    if pvalues:
+        where = "" if k_hist is None else f" at k = {k_hist}"
+        blocks.append((f"histograms{where} against the exact distributions, chi-square "
+                       "p-values:", ", ".join(pvalues)))  # fmt: skip
+    if long_rates:
+        blocks.append(("long-time rates per collision (leading eigenvalue of the tilted "
+                       "channel):", ", ".join(long_rates)))  # fmt: skip
+    blocks.extend((note, "") for note in notes)
+    for head, items in blocks:
+        rows.extend(textwrap.wrap(head, 80, subsequent_indent="  ", break_on_hyphens=False))
+        rows.extend(textwrap.wrap(items, 80, initial_indent="  ", subsequent_indent="  "))
     return "\n".join(rows)
+
+
+def _seconds(x: float) -> str:
+    return f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
+
+
+def _num(x: float, spec: str) -> str:
+    return "-" if not np.isfinite(x) else format(x, spec)
+
+
+def _rates_note(model: Micromaser) -> str | None:
+    """Why the long-time rates are not computed for ``model``, or None when they are."""
+    pops = keeps_diagonal(model)
+    limit = cn.POPULATION_CUTOFF_LIMIT if pops else cn.DENSE_CUTOFF_LIMIT
+    if model.cutoff <= limit:
+        return None
+    size = "N x N" if pops else "N^2 x N^2"
+    return (
+        f"long-time rates (leading eigenvalue of the tilted channel) not computed: they need "
+        f"dense {size} matrices, done up to N = {limit}, and this run has N = {model.cutoff}; "
+        f"the slope of the exact mean at late collisions estimates them."
+    )
 
 
 def _stationary(model: Micromaser, count: str) -> cn.StationaryRates | None:
@@ -507,6 +554,7 @@ def make_figures(
     exact: bool | str = "auto",
     k: int | None = None,
     budget_seconds: float = 60.0,
+    progress: ProgressArg = None,
 ) -> tuple[list[Path], str]:
     """Compute the counting statistics of ``ens`` and write the figures.
 
@@ -531,45 +579,97 @@ def make_figures(
         Checkpoint of the histograms (default: last, or the one "auto" picks).
     budget_seconds : float, optional
         Time budget of the exact distributions with ``exact="auto"`` (default 60 s).
+    progress : None, bool or callable, optional
+        One progress report over the exact moments and distributions
+        (:mod:`trajectories.progress`): ``None`` (default) a bar when a person watches,
+        ``True`` always, ``False`` never, or a hook ``progress(done, total)`` in units of
+        grid-point collisions.
 
     Returns
     -------
     (list of pathlib.Path, str)
         The files written (four figures per format, each drawn once) and the text of
-        :func:`summary_table`.
+        :func:`summary_table`, with notes on what was not computed and why.
     """
     model = ens.model
     counts = tuple(counts) if counts is not None else default_counts(model)
     ks = np.asarray(ens.k)
     last = int(ks[-1])
     stats = [cn.from_ensemble(ens, c) for c in counts]
-    moments = [cn.exact_moments(model, last, c, checkpoints=range(last + 1)) for c in counts]
-    rates = [_stationary(model, c) for c in counts]
-    k_hist = last if k is None else int(ks[np.argmin(np.abs(ks - k))])
-    exacts: list[cn.ExactCounting | None] = [None] * len(counts)
     # "e" = k - "g" for every history that did not leak: one DFT serves both
     mirror = {"e": "g"} if "g" in counts and "e" in counts else {}
     solved = [j for j, c in enumerate(counts) if c not in mirror]
 
-    def cost(kk: int) -> float:
-        return sum(exact_cost_seconds(model, kk, moments[j].variance[kk]) for j in solved)
+    def work(kk: int, variances: Sequence[float]) -> float:
+        """Grid-point collisions of the exact distributions up to ``kk`` (cost model)."""
+        return sum(kk * (17.0 * math.sqrt(max(v, 0.0)) + 10.0) / 2.0 + 29.0 * kk
+                   for v in variances)  # fmt: skip
 
-    if exact:
-        if exact == "auto" and k is None:
+    def pick(cost: Any) -> int:
+        if k is not None:
+            return int(ks[np.argmin(np.abs(ks - k))])
+        if exact == "auto":
             fits = [int(c) for c in ks if cost(int(c)) <= budget_seconds]
-            k_hist = max(fits) if fits else last
-        if exact is True or cost(k_hist) <= budget_seconds:
+            return max(fits) if fits else last
+        return last
+
+    # the work ahead, estimated from the trajectories until the exact moments are known
+    moment_work = float(_MOMENT_POINTS * last)
+
+    def traj_cost(kk: int) -> float:
+        var = [_traj_variance(stats[j], kk) for j in solved]
+        return sum(exact_cost_seconds(model, kk, v) for v in var)
+
+    k_guess = pick(traj_cost)
+    guess = work(k_guess, [_traj_variance(stats[j], k_guess) for j in solved]) if exact else 0.0
+    notes: list[str] = []
+    with Progress(progress, int(len(counts) * moment_work + guess),
+                  desc="counting statistics", unit=None) as report:  # fmt: skip
+        moments = []
+        for i, c in enumerate(counts):
+            moments.append(cn.exact_moments(
+                model, last, c, checkpoints=range(last + 1),
+                progress=report.stage(i * moment_work, moment_work),
+            ))  # fmt: skip
+        rates = [_stationary(model, c) for c in counts]
+
+        def cost(kk: int) -> float:
+            return sum(exact_cost_seconds(model, kk, moments[j].variance[kk]) for j in solved)
+
+        k_hist = pick(cost)
+        exacts: list[cn.ExactCounting | None] = [None] * len(counts)
+        if not exact:
+            notes.append("exact distributions not requested: histograms without them.")
+        elif exact is True or cost(k_hist) <= budget_seconds:
+            start = len(counts) * moment_work
+            sizes = [work(k_hist, [moments[j].variance[k_hist]]) for j in solved]
+            report(int(start), int(start + sum(sizes)))
             done: dict[str, cn.ExactCounting] = {}
-            for j in solved:
-                log.info("exact distribution of %s up to k = %d", counts[j], k_hist)
+            for j, size in zip(solved, sizes, strict=True):
+                log.debug("exact distribution of %s up to k = %d", counts[j], k_hist)
                 done[counts[j]] = cn.exact_distribution(
-                    model, k_hist, counts[j], checkpoints=[k_hist]
-                )
+                    model, k_hist, counts[j], checkpoints=[k_hist],
+                    progress=report.stage(start, size),
+                )  # fmt: skip
+                start += size
             for c, source in mirror.items():
                 done[c] = _mirror(done[source], c)
             exacts = [done[c] for c in counts]
+            if k_hist < last and k is None:
+                notes.append(
+                    f"histograms compared at k = {k_hist}, the latest checkpoint whose exact "
+                    f"distributions fit the time budget of {budget_seconds:g} s (at k = "
+                    f"{last}: about {_seconds(cost(last))})."
+                )
         else:
+            notes.append(
+                f"exact distributions not computed: about {_seconds(cost(k_hist))} at "
+                f"k = {k_hist}, over the time budget of {budget_seconds:g} s."
+            )
             log.info("exact distributions skipped: over the budget of %g s", budget_seconds)
+        report(report.total)
+    if all(r is None for r in rates):
+        notes.append(_rates_note(model) or "long-time rates not available (see the log).")
     folder = Path(folder)
     written = []
     figs = {
@@ -585,5 +685,17 @@ def make_figures(
             _save(fig, path)
             written.append(path)
         plt.close(fig)
-    table = summary_table(stats, moments, exacts, rates, k_hist=k_hist)
+    table = summary_table(stats, moments, exacts, rates, k_hist=k_hist, notes=notes)
     return written, table
+
+
+#: Cost of one collision of the exact moments, in grid-point collisions (measured, N = 60).
+_MOMENT_POINTS = 4
+
+
+def _traj_variance(st: cn.CountStatistics, k: int) -> float:
+    """The trajectories' variance of a count at checkpoint ``k`` (for the work estimate)."""
+    i = st.index(k)
+    mean, q = st.mean.mean[i], st.mandel_q.mean[i]
+    value = (q + 1.0) * mean
+    return float(value) if np.isfinite(value) and value > 0 else 0.0

@@ -20,8 +20,10 @@ import argparse
 import dataclasses
 import logging
 import os
+import shutil
 import signal
 import sys
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -31,8 +33,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import TruncationError
+from ..progress import ProgressArg
 
-__all__ = ["main"]
+__all__ = ["main", "counts_command", "steady_command"]
 
 log = logging.getLogger("trajectories")
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
@@ -53,25 +56,62 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subproce
     raise _Terminated()
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that names each option's default (when it has one) and fits 80 columns."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, width=min(80, shutil.get_terminal_size().columns),
+                         max_help_position=28)  # fmt: skip
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        silent = default is None or default is False or default == argparse.SUPPRESS
+        if "default" in text or silent or not action.option_strings:
+            return text
+        shown = " ".join(default) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+#: Time budget of the exact counting distributions of ``micromaser counts``, in seconds.
+COUNTS_BUDGET_SECONDS = 60.0
+
+
 def _parser() -> argparse.ArgumentParser:
+    from .presets import PRESETS
+
+    presets = list(PRESETS)
     ap = argparse.ArgumentParser(
         prog="micromaser",
         description="Quantum trajectories and exact solutions for the micromaser battery.",
         epilog="Exit status: 0 done, 1 run failed, 2 bad input (nothing started), "
         "130 interrupted (resume with --resume).",
+        formatter_class=_HelpFormatter,
     )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a run file, a preset, or the built-in default")
-    run.add_argument("source", nargs="?", help="run file (.toml), or a result to --resume")
-    run.add_argument("--preset", help="one of the paper's cases (see 'micromaser presets')")
-    run.add_argument("-o", "--output", help="output folder (overrides the run file)")
-    run.add_argument("--trajectories", type=int, help="trajectories per parameter point")
-    run.add_argument("--collisions", type=int, help="collisions per trajectory")
-    run.add_argument("--jobs", type=int, help="parallel workers (-1: all cores)")
-    run.add_argument("--seed", type=int, help="root seed (default: from the run file or fresh)")
-    run.add_argument("--backend", help="joblib backend (loky, threading, multiprocessing, ...)")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
+                              formatter_class=_HelpFormatter)  # fmt: skip
+
+    run = command("run", "run a run file, a preset, or the built-in default")
+    run.add_argument("source", nargs="?", help="run file (.toml), or a result to --resume "
+                     "(default: the preset 'default')")  # fmt: skip
+    run.add_argument("--preset", choices=presets, metavar="NAME",
+                     help="one of the paper's cases: " + ", ".join(presets)
+                     + " ('micromaser presets' describes them)")  # fmt: skip
+    run.add_argument("-o", "--output", metavar="FOLDER", help="output folder "
+                     "(default: the run file's, runs/ for a preset)")  # fmt: skip
+    run.add_argument("--trajectories", type=int, metavar="M", help="trajectories per "
+                     "parameter point (default: the run file's; 4000 for 'default')")  # fmt: skip
+    run.add_argument("--collisions", type=int, metavar="K", help="collisions per trajectory "
+                     "(default: the run file's; 2000 for 'default')")  # fmt: skip
+    run.add_argument("--jobs", type=int, metavar="N", help="parallel workers, -1 for all cores "
+                     "(default: the run file's, else 1)")  # fmt: skip
+    run.add_argument("--seed", type=int, help="root seed (default: the run file's, else fresh)")
+    run.add_argument("--backend", help="joblib backend: loky, threading, multiprocessing, dask, "
+                     "ray (default: the run file's, else loky)")  # fmt: skip
     run.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -85,9 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--target-stderr",
         type=float,
-        help="stop adding trajectories once the energy's standard error is this small",
+        metavar="E",
+        help="stop adding trajectories once the energy's standard error is E "
+        "(default: run them all)",
     )
-    run.add_argument("--timeout", type=float, help="wall-clock limit in seconds")
+    run.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="wall-clock limit (default: none)")  # fmt: skip
     run.add_argument("--resume", action="store_true", help="finish an interrupted run")
     run.add_argument("--force", action="store_true", help="overwrite existing results")
     run.add_argument(
@@ -100,41 +143,67 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="in a sweep, skip the points whose result file is already complete",
     )
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings only")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress, warnings only (default: a bar on a terminal, "
+                     "a line a minute in a log)")  # fmt: skip
 
-    show = sub.add_parser("show", help="parameters, seed, status and summary of a result")
-    show.add_argument("result")
-    show.add_argument("--rows", type=int, default=11, help="checkpoints in the table")
+    show = command("show", "parameters, seed, status and summary of a result")
+    show.add_argument("result", help="result file (.h5) or its .chunks folder")
+    show.add_argument("--rows", type=int, default=11, metavar="N",
+                      help="checkpoints in the table")  # fmt: skip
 
-    plot = sub.add_parser("plot", help="figures of a result (observables, P(n), counts)")
-    plot.add_argument("result")
-    plot.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
-    plot.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
+    plot = command("plot", "figures of a result (observables, P(n), counts)")
+    plot.add_argument("result", help="result file (.h5)")
+    plot.add_argument("-o", "--output", metavar="FOLDER",
+                      help="folder for the figures (default: next to the result)")  # fmt: skip
+    plot.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"],
+                      help="figure formats")  # fmt: skip
     plot.add_argument("--k", type=int, help="checkpoint of the photon distribution and count "
                       "histograms (default: the last)")  # fmt: skip
 
-    counts = sub.add_parser("counts", help="counting statistics of a result: histograms "
-                            "with exact distributions, Mandel Q, waiting times")  # fmt: skip
-    counts.add_argument("result")
-    counts.add_argument("-o", "--output", help="folder for the figures (default: next to it)")
-    counts.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"])
+    counts = command("counts", "counting statistics of a result: histograms with exact "
+                     "distributions, Mandel Q, waiting times")  # fmt: skip
+    counts.add_argument("result", help="result file (.h5)")
+    counts.add_argument("-o", "--output", metavar="FOLDER",
+                        help="folder for the figures (default: next to the result)")  # fmt: skip
+    counts.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"],
+                        help="figure formats")  # fmt: skip
+    counts.add_argument("--budget", type=float, default=COUNTS_BUDGET_SECONDS, metavar="SECONDS",
+                        help="time for the exact distributions: the histograms are compared "
+                        "at the latest checkpoint that fits")  # fmt: skip
+    counts.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress, warnings only (default: a bar on a terminal, "
+                        "a line a minute in a log)")  # fmt: skip
 
-    steady = sub.add_parser("steady", help="steady (or quasi-stationary) state and the "
-                            "leading relaxation times of each point of a run file")  # fmt: skip
-    steady.add_argument("runfile", nargs="?", help="run file (.toml); default: the default case")
-    steady.add_argument("--preset", help="one of the paper's cases instead of a run file")
-    steady.add_argument("--eigs", type=int, default=8, help="eigenvalues to compute")
+    steady = command("steady", "steady (or quasi-stationary) state and the leading "
+                     "relaxation times of each point of a run file")  # fmt: skip
+    steady.add_argument("runfile", nargs="?",
+                        help="run file (.toml) (default: the preset 'default')")  # fmt: skip
+    steady.add_argument("--preset", choices=presets, metavar="NAME",
+                        help="one of the paper's cases instead of a run file: "
+                        + ", ".join(presets))  # fmt: skip
+    steady.add_argument("--eigs", type=int, default=8, metavar="N", help="eigenvalues to compute")
 
-    sub.add_parser("presets", help="list the paper's cases available as --preset")
+    command("presets", "list the paper's cases available as --preset")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``micromaser`` command; returns the exit status.
+    """Entry point of the ``micromaser`` command (console script and ``python -m``).
 
     Every user error ends in one line on stderr (no traceback) and exit status 2; a run
     that fails or stops ends in one line and status 1; a closed stdout (``| head``) ends
-    quietly.
+    quietly. ``micromaser COMMAND --help`` lists each option with its default.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 1 run failed, 2 bad input, 130 interrupted.
     """
     args = _parser().parse_args(argv)
     quiet = getattr(args, "quiet", False)
@@ -332,6 +401,16 @@ def _print_summary(record, rows: int = 6) -> None:
         print(f"max |z| against the exact solver: {z}")
 
 
+#: Width of the text that ``micromaser show`` and ``counts`` print (columns).
+WIDTH = 80
+
+
+def _say(text: str, indent: str = "  ") -> None:
+    """Print ``text`` wrapped at :data:`WIDTH` columns (long words such as paths kept whole)."""
+    print(textwrap.fill(text, WIDTH, subsequent_indent=indent, break_long_words=False,
+                        break_on_hyphens=False))  # fmt: skip
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from . import io, runner
 
@@ -343,60 +422,102 @@ def _cmd_show(args: argparse.Namespace) -> int:
         raise ValueError(f"{result}: no such file (and no interrupted run in {chunks.name})")
     if st["status"] == "incomplete":
         req = st["request"]
-        print(f"status: incomplete ({st['done']} of {st['n_chunks']} chunks saved in "
-              f"{st['chunks']}); finish with: micromaser run {args.result} --resume")  # fmt: skip
-        print(f"model: {req.model}")
-        print(f"run: {req.n_trajectories} trajectories x {req.n_collisions} collisions, "
-              f"seed {req.seed}, chunks of {req.chunk_size}")  # fmt: skip
+        _say(f"status: incomplete ({st['done']} of {st['n_chunks']} chunks saved in "
+             f"{st['chunks']}); finish with: micromaser run {args.result} --resume")  # fmt: skip
+        _say(f"model: {_model_text(req.model)}")
+        _say(f"run: {req.n_trajectories} trajectories x {req.n_collisions} collisions, "
+             f"seed {req.seed}, chunks of {req.chunk_size}")  # fmt: skip
         return 0
     rec = io.load(st["result"])
     meta = rec.metadata
-    print(f"file: {rec.path}")
+    _say(f"file: {rec.path}")
 
     def known(key: str) -> str:
         value = meta.get(key)
         return "unknown" if value in (None, "") else str(value)
 
-    print(f"status: {known('status')}; version {known('version')}; "
-          f"started {known('started')}; finished {known('finished')}")  # fmt: skip
-    print(f"model: {rec.model}")
+    _say(f"status: {known('status')}; version {known('version')}")
+    _say(f"started {known('started')}; finished {known('finished')}")
+    _say(f"model: {_model_text(rec.model)}")
     ens, ex = rec.ensemble, rec.exact
     if ens is not None:
-        print(f"run: {ens.n_trajectories} trajectories in {ens.n_chunks} chunks of "
-              f"{ens.chunk_size}, seed {ens.seed}, leaked trajectories "
-              f"{ens.leaked_trajectories}, expected leakage {ens.leakage[-1]:.2e}")  # fmt: skip
+        _say(f"run: {ens.n_trajectories} trajectories in {ens.n_chunks} chunks of "
+             f"{ens.chunk_size}, seed {ens.seed}; leaked trajectories "
+             f"{ens.leaked_trajectories}, expected leakage {ens.leakage[-1]:.2e}")  # fmt: skip
     print(_table(ens, ex, args.rows))
     return 0
 
 
+_NAMES = ("energy", "purity", "fano", "ergotropy")
+_CELL = 17  # columns of one observable in the tables of ``show``: 6 + 4 * (1 + 17) = 78
+
+
+def _cell(x: float, spec: str) -> str:
+    return "-" if not np.isfinite(x) else format(x, spec)
+
+
 def _table(ens, ex, rows: int) -> str:
+    """The checkpoint table of ``micromaser show``: at most :data:`WIDTH` columns.
+
+    Trajectory estimates with their standard errors; when the file holds the exact solution,
+    a second table of the exact values with the z-score of the estimate,
+    ``(trajectories - exact) / standard error``, and the largest ``|z|`` of each observable
+    over every checkpoint.
+    """
     ref = ens if ens is not None else ex
     idx = np.unique(np.linspace(0, ref.k.size - 1, min(rows, ref.k.size)).round().astype(int))
-    names = ("energy", "purity", "fano", "ergotropy")
-    head = f"{'k':>6} " + " ".join(f"{n:>22}" for n in names)
-    lines = [head]
+    head = f"{'k':>6} " + " ".join(f"{n:>{_CELL}}" for n in _NAMES)
+    if ens is None:
+        lines = ["exact solution", head]
+        for i in idx:
+            cells = [_cell(getattr(ex, n)[i], ".7g") for n in _NAMES]
+            lines.append(f"{int(ex.k[i]):>6} " + " ".join(f"{c:>{_CELL}}" for c in cells))
+        return "\n".join(lines)
+    lines = ["trajectories: estimate ± standard error", head]
     for i in idx:
-        k = int(ref.k[i])
         cells = []
-        for n in names:
-            if ens is not None:
-                e = getattr(ens, n)
-                cell = f"{e.mean[i]:.5f} ± {e.stderr[i]:.1e}"
-            else:
-                cell = ""
-            if ex is not None:
-                j = np.searchsorted(ex.k, k)
-                if j < ex.k.size and ex.k[j] == k:
-                    cell = (
-                        (cell + f" ({getattr(ex, n)[j]:.5f})")
-                        if cell
-                        else f"{getattr(ex, n)[j]:.6f}"
-                    )
-            cells.append(f"{cell:>22}")
-        lines.append(f"{k:>6} " + " ".join(cells))
-    if ens is not None and ex is not None:
-        lines.append("trajectory estimate ± standard error (exact value)")
-    return "\n".join(lines)
+        for n in _NAMES:
+            e = getattr(ens, n)
+            m, se = e.mean[i], e.stderr[i]
+            cells.append("-" if not np.isfinite(m) else f"{_seven(m)} ± {_cell(se, '.1e')}")
+        lines.append(f"{int(ens.k[i]):>6} " + " ".join(f"{c:>{_CELL}}" for c in cells))
+    if ex is None:
+        return "\n".join(lines)
+    lines += ["", "exact solution (z = (trajectories - exact) / standard error)", head]
+    shown = 0
+    for i in idx:
+        k = int(ens.k[i])
+        j = np.searchsorted(ex.k, k)
+        if j >= ex.k.size or ex.k[j] != k:
+            continue
+        cells = []
+        for n in _NAMES:
+            e, x = getattr(ens, n), float(getattr(ex, n)[j])
+            z = _z(e.mean[i], e.stderr[i], x)
+            cell = "-" if not np.isfinite(x) else f"{x:.6g}"
+            cells.append(cell if not np.isfinite(z) else f"{cell} ({z:+.2f})")
+        lines.append(f"{k:>6} " + " ".join(f"{c:>{_CELL}}" for c in cells))
+        shown += 1
+    if not shown:
+        return "\n".join(lines[:-3] + ["(the exact solution has none of these checkpoints)"])
+    from ..statistics.compare import compare
+
+    worst = compare(ens, ex).max_abs_z
+    text = "max |z| at any checkpoint: " + ", ".join(
+        f"{n} {worst[n]:.2f}" for n in _NAMES if n in worst
+    )
+    return "\n".join(lines + textwrap.wrap(text, WIDTH, subsequent_indent="  "))
+
+
+def _seven(x: float) -> str:
+    """``x`` in about seven characters: five decimals below 10, fewer above."""
+    magnitude = int(np.floor(np.log10(abs(x)))) if x != 0 else 0
+    return f"{x:.{min(5, max(0, 5 - magnitude))}f}"
+
+
+def _z(mean: float, stderr: float, exact: float) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (mean - exact) / stderr if stderr > 0 else float("nan")
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
@@ -428,7 +549,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_counts(args: argparse.Namespace) -> int:
-    counts_command(args.result, args.output, tuple(args.format))
+    counts_command(args.result, args.output, tuple(args.format), progress=not args.quiet,
+                   budget_seconds=args.budget)  # fmt: skip
     return 0
 
 
@@ -459,14 +581,27 @@ def steady_command(
 ) -> int:
     """Print steady (or quasi-stationary) observables and leading relaxation times.
 
-    For ``micromaser steady RUNFILE``: ``points`` are :class:`trajectories.runfile.RunPoint`
-    (``.name``, ``.model``), e.g. from ``load_run_file(path)``. For each point prints the
-    fixed point's energy, purity, ergotropy, Fano factor, the residual, whether it is
-    metastable, the quasi-stationary state from the vacuum with its lifetime (when slow modes
-    cluster near 1), and the leading eigenvalues with relaxation times in collisions.
-    A point the solver refuses is reported with the reason.
+    What ``micromaser steady RUNFILE`` does. For each point prints the fixed point's energy,
+    purity, ergotropy, Fano factor, the residual, whether it is metastable, the
+    quasi-stationary state from the vacuum with its lifetime (when slow modes cluster near
+    1), and the leading eigenvalues with relaxation times in collisions
+    (:func:`trajectories.solvers.spectral.steady_state`, ``docs/MODEL.md``). A point the
+    solver refuses is reported with the reason.
 
-    Returns the exit status: 0 when every point was solved, 1 when any was refused.
+    Parameters
+    ----------
+    points : iterable of RunPoint
+        The parameter points (``.name``, ``.model``), e.g. from
+        :func:`trajectories.runs.runfile.load_run_file`.
+    n_eigs : int, optional
+        Eigenvalues of the one-step channel to compute (default 8).
+    file : text stream, optional
+        Where to print; default ``sys.stdout``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 when every point was solved, 1 when any was refused.
     """
     from ..solvers.spectral import SteadyStateError, quasi_stationary, steady_state
 
@@ -532,8 +667,9 @@ def steady_command(
 
 
 def _model_text(m) -> str:
+    c = m.c.real if complex(m.c).imag == 0 else m.c
     return (
-        f"theta={m.theta:.10g}, q={m.q:g}, c={m.c:.6g}, gamma_tr={m.gamma_tr:g}, "
+        f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
         f"nbar={m.nbar:g}, cutoff={m.cutoff}"
         + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
     )
@@ -543,15 +679,41 @@ def counts_command(
     path: str | os.PathLike,
     output_folder: str | os.PathLike | None = None,
     formats: Sequence[str] = ("png",),
+    *,
+    progress: ProgressArg = None,
     **options: Any,
 ) -> list[Path]:
     """What ``micromaser counts RESULT.h5`` does: counting figures and a summary table.
 
     Reads the result file with :func:`trajectories.load`, writes the figures of
     :func:`trajectories.plot.counting.make_figures` next to it (or into ``output_folder``),
-    prints the summary table and one ``wrote PATH`` line per file, and returns the paths.
-    ``options`` go to ``make_figures`` (``counts``, ``exact``, ``k``, ``budget_seconds``). Raises
-    ``ValueError`` when the file holds no ensemble.
+    prints the summary table (at most 80 columns, with a sentence for each quantity it could
+    not compute and why) and one ``wrote PATH`` line per file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The result file (``.h5``) of a run.
+    output_folder : str or path-like, optional
+        Folder of the figures; default the folder of the result file.
+    formats : sequence of str, optional
+        Figure formats, default ``("png",)``.
+    progress : None, bool or callable, optional
+        Progress over the exact moments and distributions (:mod:`trajectories.progress`):
+        ``None`` (default) a bar when a person watches, ``True`` always (the command line,
+        unless ``--quiet``), ``False`` never, or a hook ``progress(done, total)``.
+    **options
+        Passed to ``make_figures``: ``counts``, ``exact``, ``k``, ``budget_seconds``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The figure files written.
+
+    Raises
+    ------
+    ValueError
+        When the file holds no trajectory ensemble.
     """
     from ..plot.counting import make_figures
     from . import io
@@ -560,7 +722,8 @@ def counts_command(
     if rec.ensemble is None:
         raise ValueError(f"{path} holds no trajectory ensemble: nothing to count")
     folder = Path(output_folder) if output_folder is not None else rec.path.parent
-    written, table = make_figures(rec.ensemble, folder, rec.path.stem, formats, **options)
+    written, table = make_figures(rec.ensemble, folder, rec.path.stem, formats,
+                                  progress=progress, **options)  # fmt: skip
     print(table)
     for p in written:
         print(f"wrote {p}")

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from ...channels.tilted import COUNTS, QUBIT_COUNTS, TiltedChannel
 from ...errors import TruncationError
 from ...model.micromaser import Micromaser
 from ...model.states import as_density_matrix
+from ...progress import Progress, ProgressArg
 from ...validation import checkpoint_array, integer_at_least, real_in_range
 from ..exact import DEFAULT_LEAKAGE_TOL
 
@@ -136,6 +137,7 @@ def exact_moments(
     initial_state: np.ndarray | None = None,
     checkpoints: Iterable[int] | None = None,
     leakage_tol: float = DEFAULT_LEAKAGE_TOL,
+    progress: ProgressArg = None,
 ) -> ExactMoments:
     r"""Exact mean and variance of a count after ``k`` collisions, for every checkpoint.
 
@@ -161,6 +163,10 @@ def exact_moments(
     leakage_tol : float, optional
         Largest population allowed to leave through the cutoff, else
         :class:`~trajectories.errors.TruncationError`; ``inf`` disables the check.
+    progress : None, bool or callable, optional
+        Progress over the collisions (:mod:`trajectories.progress`): ``None`` (default) a
+        bar when a person watches, ``True`` always, ``False`` never, or a hook called as
+        ``progress(collisions_done, last_checkpoint)``.
 
     Returns
     -------
@@ -189,7 +195,11 @@ def exact_moments(
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
     if leakage_tol != float("inf"):
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
-    with single_threaded_blas():
+    last = int(ks[-1])
+    with (
+        single_threaded_blas(),
+        Progress(progress, last, desc=f"exact moments of {count}", unit="collisions") as report,
+    ):
         tilt = TiltedChannel(model, count, pops)
         fb = tilt.taylor_blocks()
         x = _initial_stack(rho0, 3, pops)
@@ -223,6 +233,7 @@ def exact_moments(
                 x[2] += -inc * x[1] + 0.5 * inc * (inc + 1.0) * x[0]
                 x[1] -= inc * x[0]
                 total_shift += inc
+                report(k)
             if k == ks[c]:
                 out[:, c] = _trace(x, pops).real
                 shift[c] = total_shift
@@ -257,11 +268,13 @@ def _propagate_traces(
     z: np.ndarray,
     ks: np.ndarray,
     normalise: bool,
+    tick: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """``log Tr[T_z^k rho0]`` (normalise=True, real positive z) or ``Tr[T_z^k rho0]``.
 
     Returns (C, S) for the checkpoints ``ks``; the stack is split in batches so the per-z loss
-    blocks stay within :data:`_BLOCK_MEMORY`.
+    blocks stay within :data:`_BLOCK_MEMORY`. ``tick(points)`` is called after each collision
+    of each batch with the number of grid points just propagated.
     """
     n = tilt.n
     per_z = 16 * (n if tilt.populations else sum((n - d) ** 2 for d in range(n)))
@@ -285,6 +298,8 @@ def _propagate_traces(
                     scale = np.where(scale > 0.0, scale, 1.0)
                     x /= scale.reshape((-1,) + (1,) * (x.ndim - 1))
                     logscale += np.log(scale)
+                if tick is not None:
+                    tick(zb.size)
             if k == ks[c]:
                 t = _trace(x, tilt.populations)
                 if normalise:
@@ -413,6 +428,28 @@ class ExactCounting:
         )
 
 
+#: Cost of one collision of the moments pass, in grid-point collisions (measured, N = 60).
+_MOMENT_POINTS = 4
+
+
+class _Work:
+    """Work in grid-point collisions, reported as collisions of ``last`` (monotone)."""
+
+    def __init__(self, report: Progress, last: int):
+        self.report, self.last = report, last
+        self.done, self.total = 0.0, float(_MOMENT_POINTS * max(last, 1))
+
+    def expect(self, total: float) -> None:
+        self.total = max(float(total), self.done, 1.0)
+
+    def at(self, units: float) -> None:
+        self.done = float(units)
+        self.report(min(self.last, int(self.last * self.done / self.total)))
+
+    def add(self, units: float) -> None:
+        self.at(self.done + units)
+
+
 def exact_distribution(
     model: Micromaser,
     n_collisions: int,
@@ -422,6 +459,7 @@ def exact_distribution(
     checkpoints: Iterable[int] | None = None,
     tail: float = 1e-14,
     leakage_tol: float = DEFAULT_LEAKAGE_TOL,
+    progress: ProgressArg = None,
 ) -> ExactCounting:
     r"""Exact distribution ``P(count = j after k collisions)`` by tilting the one-step channel.
 
@@ -450,6 +488,12 @@ def exact_distribution(
     leakage_tol : float
         Largest population allowed to leave through the cutoff, else
         :class:`~trajectories.errors.TruncationError`.
+    progress : None, bool or callable, optional
+        Progress (:mod:`trajectories.progress`): ``None`` (default) a bar when a person
+        watches, ``True`` always, ``False`` never, or a hook called as
+        ``progress(done, last_checkpoint)``. ``done`` counts collisions of the three passes
+        (moments, Chernoff ladder, grid) weighted by their cost, so it reaches the last
+        checkpoint when the work is done.
 
     Returns
     -------
@@ -479,35 +523,49 @@ def exact_distribution(
     """
     t0 = time.perf_counter()
     tail = real_in_range("tail", tail, 1e-300, 1e-3, allowed="in (0, 1e-3]")
-    mom = exact_moments(
-        model,
-        n_collisions,
-        count,
-        initial_state=initial_state,
-        checkpoints=checkpoints,
-        leakage_tol=leakage_tol,
-    )
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
-    with single_threaded_blas():
-        tilt = TiltedChannel(model, count, pops)
-        # optimal Chernoff lambda for a tail of 1e-14 is about 8/sigma (Gaussian) or larger
-        # (skewed, small counts): ladder values far below 1/sigma_max can never be optimal
-        sigma_max = math.sqrt(max(float(np.max(mom.variance)), 1e-300))
-        lam = _LADDER[_LADDER >= min(0.5 / sigma_max, 1.0)]
-        if tilt.bath:  # keep exp(G_d(z)) finite: z * (largest jump rate) below ~200
-            rate = model.gamma_tr * (2.0 * model.nbar + 1.0) * model.cutoff
-            lam = lam[lam <= math.log1p(200.0 / max(rate, 1e-300))]
-            lam = lam if lam.size else _LADDER[:1]
-        z_real = np.concatenate([np.exp(lam), np.exp(-lam)]).astype(np.complex128)
-        logm = _propagate_traces(tilt, rho0, z_real, ks, normalise=True)
-        lo_nat, hi_nat = _natural_bounds(count, ks)
-        lo, hi, tail_mass = _chernoff_window(
-            logm[:, : lam.size], logm[:, lam.size :], lam, tail, lo_nat, hi_nat
+    last = int(ks[-1])
+    with Progress(
+        progress, last, desc=f"exact distribution of {count}", unit="collisions"
+    ) as report:
+        work = _Work(report, last)
+        # until the moments are known: a count's standard deviation of about sqrt(k / 4)
+        sigma_guess = math.sqrt(max(last, 1) / 4.0)
+        work.expect(last * (_MOMENT_POINTS + 30 + (17.0 * sigma_guess + 10.0) / 2))
+        mom = exact_moments(
+            model,
+            n_collisions,
+            count,
+            initial_state=initial_state,
+            checkpoints=checkpoints,
+            leakage_tol=leakage_tol,
+            progress=lambda done, total: work.at(_MOMENT_POINTS * done),
         )
-        size = int(np.max(hi - lo + 1))
-        half = size // 2 + 1
-        grid = np.exp(2j * np.pi * np.arange(half) / size)
-        gen = _propagate_traces(tilt, rho0, grid, ks, normalise=False)
+        with single_threaded_blas():
+            tilt = TiltedChannel(model, count, pops)
+            # optimal Chernoff lambda for a tail of 1e-14 is about 8/sigma (Gaussian) or
+            # larger (skewed, small counts): ladder values far below 1/sigma_max can never
+            # be optimal
+            sigma_max = math.sqrt(max(float(np.max(mom.variance)), 1e-300))
+            lam = _LADDER[_LADDER >= min(0.5 / sigma_max, 1.0)]
+            if tilt.bath:  # keep exp(G_d(z)) finite: z * (largest jump rate) below ~200
+                rate = model.gamma_tr * (2.0 * model.nbar + 1.0) * model.cutoff
+                lam = lam[lam <= math.log1p(200.0 / max(rate, 1e-300))]
+                lam = lam if lam.size else _LADDER[:1]
+            # work in grid-point collisions: the grid's size estimated from the variance
+            work.expect(last * (_MOMENT_POINTS + 2 * lam.size + (17.0 * sigma_max + 10.0) / 2))
+            z_real = np.concatenate([np.exp(lam), np.exp(-lam)]).astype(np.complex128)
+            logm = _propagate_traces(tilt, rho0, z_real, ks, normalise=True, tick=work.add)
+            lo_nat, hi_nat = _natural_bounds(count, ks)
+            lo, hi, tail_mass = _chernoff_window(
+                logm[:, : lam.size], logm[:, lam.size :], lam, tail, lo_nat, hi_nat
+            )
+            size = int(np.max(hi - lo + 1))
+            half = size // 2 + 1
+            work.expect(last * (_MOMENT_POINTS + 2 * lam.size + half))
+            grid = np.exp(2j * np.pi * np.arange(half) / size)
+            gen = _propagate_traces(tilt, rho0, grid, ks, normalise=False, tick=work.add)
+        report(last)
     aliased = np.fft.irfft(np.conj(gen), n=size, axis=1)  # (C, S): P summed over j mod S
     j_min = int(min(0, lo.min()))
     j_max = int(np.max(np.minimum(lo + size - 1, np.where(np.isfinite(hi_nat), hi_nat, np.inf))))

@@ -17,17 +17,19 @@ are made of chunks) on any number of workers and any backend.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from joblib import delayed
 
+from ..._numba import COMPILE_NOTICE, kernels_cached
 from ..._streams import STREAMS, stream_key
 from ..._threads import single_threaded_blas
 from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
+from ...progress import Progress, ProgressArg
 from .accumulator import EnsembleAccumulator
 from .chunks import InitialStates, run_chunk
 from .kernel_inputs import KernelInputs
@@ -36,18 +38,6 @@ from .parallel import ChunkStore, map_chunks
 from .result import EnsembleResult
 
 __all__ = ["simulate"]
-
-
-def _progress_callback(
-    progress: bool | Callable[[int, int], None], total: int
-) -> Callable[[int, int], None] | None:
-    if callable(progress):
-        return progress
-    if progress:
-        from ...progress import ProgressBar
-
-        return ProgressBar(total, unit="trajectories")
-    return None
 
 
 def simulate(
@@ -65,7 +55,7 @@ def simulate(
     max_jumps: int = DEFAULTS.max_jumps,
     leakage_tol: float = DEFAULTS.leakage_tol,
     jackknife_groups: int = DEFAULTS.jackknife_groups,
-    progress: bool | Callable[[int, int], None] = False,
+    progress: ProgressArg = None,
     store: ChunkStore | None = None,
     target_stderr: float | None = DEFAULTS.target_stderr,
     target: str = DEFAULTS.target,
@@ -115,10 +105,12 @@ def simulate(
         :class:`~trajectories.errors.TruncationError`.
     jackknife_groups : int
         Groups for jackknife errors of purity, Fano factor and ergotropy (>= 2).
-    progress : bool or callable
-        ``True``: one progress bar over chunks on stderr (trajectories done, rate,
-        time left; plain periodic lines when stderr is not a terminal). A callable
+    progress : None, bool or callable
+        Progress over the chunks (:mod:`trajectories.progress`). ``None`` (default): a tqdm
+        bar when a person watches (stderr a terminal, or a notebook), else nothing;
+        ``True``: always (plain lines every minute in a log); ``False``: never. A callable
         is called as ``progress(trajectories_done, n_trajectories)`` after each chunk.
+        When a bar is shown and the kernels are not compiled yet, a line says so.
     store : ChunkStore, optional
         Saves each chunk as it finishes and supplies the chunks saved by an earlier,
         interrupted run with the same settings; only the missing ones are computed
@@ -198,29 +190,33 @@ def simulate(
         acc.stop_at_deadline(t0 + o.timeout)
 
     saved = store.completed(run.size_of) if store is not None else set()
-    report = _progress_callback(progress, run.n_trajectories)
     done = sum(run.size_of(i) for i in saved)
-    if report is not None:
-        report(done, run.n_trajectories)
-    for i in sorted(saved):
-        acc.offer(index=i, load=lambda i=i: store.load(i))
-    if acc.stop_reason is None:
-        tasks = (
-            delayed(run_chunk)(
-                inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
-            )  # fmt: skip
-            for i in range(run.n_chunks)
-            if i not in saved
-        )
-        with map_chunks(tasks, o.n_jobs, o.backend) as results:
-            for chunk in results:
-                if store is not None:
-                    store.save(chunk)
-                done += chunk.n_trajectories
-                if report is not None:
-                    report(done, run.n_trajectories)
-                if acc.offer(chunk):
-                    break
+    with Progress(progress, run.n_trajectories, unit="trajectories") as report:
+        if report.displayed:
+            from .kernels import run_banded, run_sparse
+
+            driver = run_banded if inputs.driver == "banded" else run_sparse
+            if not kernels_cached(driver):
+                report.write(COMPILE_NOTICE)
+        report(done)
+        for i in sorted(saved):
+            acc.offer(index=i, load=lambda i=i: store.load(i))
+        if acc.stop_reason is None:
+            tasks = (
+                delayed(run_chunk)(
+                    inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
+                )  # fmt: skip
+                for i in range(run.n_chunks)
+                if i not in saved
+            )
+            with map_chunks(tasks, o.n_jobs, o.backend) as results:
+                for chunk in results:
+                    if store is not None:
+                        store.save(chunk)
+                    done += chunk.n_trajectories
+                    report(done)
+                    if acc.offer(chunk):
+                        break
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), o.leakage_tol)
     return acc.result(
         seed=run.entropy,
