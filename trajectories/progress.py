@@ -189,9 +189,7 @@ class Progress:
         if self.mode == "bar":
             options: dict[str, Any] = {"total": self.total, "desc": desc, "leave": True}
             if unit is None:
-                options["bar_format"] = (": " if desc else "").join(
-                    ("{desc}", _BAR_FORMAT_NO_UNIT)
-                )
+                options["bar_format"] = (": " if desc else "").join(("{desc}", _BAR_FORMAT_NO_UNIT))
             else:
                 options["unit"] = f" {unit}"
             if not in_notebook():
