@@ -47,6 +47,7 @@ from .channels.loss import LossChannel
 from .channels.one_step import OneStepChannel
 from .channels.operators import DiagonalOperator, KrausOperator
 from .errors import StatisticsWarning, TruncationError, TruncationWarning
+from .model.imperfections import Arrivals, ThetaSpread
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
@@ -80,6 +81,8 @@ __all__ = [
     "Micromaser",
     "fine_tuned_theta",
     "JaynesCummings",
+    "Arrivals",
+    "ThetaSpread",
     "Rabi",
     "Modulation",
     "solve_exact",

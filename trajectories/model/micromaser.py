@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..validation import complex_number, integer_at_least, real_in_range, show
+from .imperfections import Arrivals, ThetaSpread
 from .interactions import Interaction, JaynesCummings, Rabi, interaction_from_dict
 
 __all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
@@ -98,6 +99,16 @@ class Micromaser:
         default :class:`~trajectories.model.interactions.JaynesCummings`, the paper's
         model. With :class:`~trajectories.model.interactions.Rabi` the phase of ``c``
         matters.
+    arrivals : Arrivals or str
+        When the qubits arrive (:class:`~trajectories.model.imperfections.Arrivals`):
+        regular (default, one every ``t_r``), Poisson or Bernoulli(``p``), the mean interval
+        always ``t_r``. ``"regular"`` and ``"poisson"`` may be given as strings. Random
+        arrivals need the Jaynes-Cummings collision (a Rabi collision's counter-rotating
+        phase would depend on each arrival time).
+    theta_spread : ThetaSpread
+        How theta varies from qubit to qubit
+        (:class:`~trajectories.model.imperfections.ThetaSpread`); default none. With a
+        Rabi collision only a discrete spread (each value needs its own unitary).
 
     Raises
     ------
@@ -131,6 +142,8 @@ class Micromaser:
     nbar: float = 0.0
     cutoff: int = 60
     collision: Interaction = JaynesCummings()
+    arrivals: Arrivals = Arrivals()
+    theta_spread: ThetaSpread = ThetaSpread()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -149,6 +162,30 @@ class Micromaser:
                 f"got {type(self.collision).__name__}"
             )
         col = self.collision
+        arrivals = self.arrivals
+        if isinstance(arrivals, str):
+            arrivals = Arrivals(arrivals)
+            set_(self, "arrivals", arrivals)
+        if not isinstance(arrivals, Arrivals):
+            raise ValueError(
+                "arrivals must be trajectories.Arrivals.regular(), .poisson() or "
+                f".bernoulli(p), got {type(arrivals).__name__}"
+            )
+        if not isinstance(self.theta_spread, ThetaSpread):
+            raise ValueError(
+                "theta_spread must be trajectories.ThetaSpread.gaussian(sigma), .uniform(w), "
+                f".discrete(values, weights) or .none(), got {type(self.theta_spread).__name__}"
+            )
+        if isinstance(col, Rabi) and not arrivals.is_regular:
+            raise ValueError(
+                f"arrivals must be regular with a Rabi collision (its counter-rotating phase "
+                f"would depend on each arrival time), got {arrivals.describe()}"
+            )
+        if isinstance(col, Rabi) and not self.theta_spread.is_discrete:
+            raise ValueError(
+                "theta_spread must be discrete with a Rabi collision (each value needs its own "
+                f"integrated unitary), got {self.theta_spread.describe()}"
+            )
         extra = col.extra_levels if isinstance(col, Rabi) and col.extra_levels else 0
         if self.cutoff + extra > MAX_CUTOFF:
             what = "cutoff + collision.extra_levels" if extra else "cutoff"
@@ -190,6 +227,11 @@ class Micromaser:
         return isinstance(self.collision, JaynesCummings)
 
     @property
+    def is_ideal_beam(self) -> bool:
+        """True for regular arrivals and no theta spread (the paper's qubit stream)."""
+        return self.arrivals.is_regular and self.theta_spread.is_none
+
+    @property
     def has_loss(self) -> bool:
         """True when the cavity is coupled to its bath (gamma_tr > 0)."""
         return self.gamma_tr > 0.0
@@ -218,7 +260,10 @@ class Micromaser:
             ``theta``, ``q``, ``c_real``, ``c_imag``, ``gamma_tr``, ``nbar``, ``cutoff``. A
             Rabi collision adds its flat entries (``collision``, ``g_over_omega``, ...,
             :meth:`Rabi.to_dict <trajectories.model.interactions.Rabi.to_dict>`); a
-            Jaynes-Cummings model has exactly the seven keys of earlier versions.
+            Jaynes-Cummings model has exactly the seven keys of earlier versions. Random
+            arrivals and a theta spread add theirs
+            (:meth:`Arrivals.to_dict <trajectories.model.imperfections.Arrivals.to_dict>`,
+            :meth:`ThetaSpread.to_dict <trajectories.model.imperfections.ThetaSpread.to_dict>`).
         """
         return {
             "theta": self.theta,
@@ -229,6 +274,8 @@ class Micromaser:
             "nbar": self.nbar,
             "cutoff": self.cutoff,
             **self.collision.to_dict(),
+            **self.arrivals.to_dict(),
+            **self.theta_spread.to_dict(),
         }
 
     @classmethod
@@ -259,4 +306,6 @@ class Micromaser:
             nbar=float(d["nbar"]),
             cutoff=int(d["cutoff"]),
             collision=interaction_from_dict(d),
+            arrivals=Arrivals.from_dict(d),
+            theta_spread=ThetaSpread.from_dict(d),
         )
