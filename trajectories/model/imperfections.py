@@ -86,7 +86,9 @@ class Arrivals:
         if p <= 0.0:
             raise ValueError(f"arrivals p must be in (0, 1], got {p!r}")
         if self.kind != "bernoulli" and p != 1.0:
-            raise ValueError(f"arrivals p applies to Bernoulli arrivals only, got kind={self.kind!r}")
+            raise ValueError(
+                f"arrivals p applies to Bernoulli arrivals only, got kind={self.kind!r}"
+            )
         if self.kind == "bernoulli" and p == 1.0:  # Bernoulli(1) is regular
             object.__setattr__(self, "kind", "regular")
         object.__setattr__(self, "p", p)
@@ -230,7 +232,8 @@ class ThetaSpread:
             raise ValueError("theta_spread width needs kind 'gaussian' or 'uniform'")
         # no spread at all: normalise to "none" so that equal physics compares equal
         trivial = (self.kind in ("gaussian", "uniform") and self.width == 0.0) or (
-            self.kind == "discrete" and all(v == 1.0 for v, w in zip(self.values, self.weights) if w)
+            self.kind == "discrete"
+            and all(v == 1.0 for v, w in zip(self.values, self.weights, strict=True) if w)
         )
         if trivial:
             set_(self, "kind", "none")
@@ -250,13 +253,15 @@ class ThetaSpread:
 
     @classmethod
     def uniform(cls, w: float) -> ThetaSpread:
-        """``x`` uniform on ``[1 - w, 1 + w]``, ``0 <= w <= 1`` (standard deviation ``w/sqrt 3``)."""
+        """``x`` uniform on ``[1 - w, 1 + w]``, ``0 <= w <= 1`` (standard deviation ``w/√3``)."""
         return cls("uniform", w)
 
     @classmethod
     def discrete(cls, values: Any, weights: Any) -> ThetaSpread:
         """``x = values[j]`` with probability ``weights[j]`` (an exact, finite mixture)."""
-        return cls("discrete", 0.0, tuple(np.ravel(values).tolist()), tuple(np.ravel(weights).tolist()))
+        return cls(
+            "discrete", 0.0, tuple(np.ravel(values).tolist()), tuple(np.ravel(weights).tolist())
+        )
 
     @property
     def is_none(self) -> bool:
@@ -324,7 +329,9 @@ class ThetaSpread:
         if self.kind == "none":
             return np.ones(1), np.ones(1)
         if self.kind == "discrete":
-            return np.asarray(self.values, dtype=np.float64), np.asarray(self.weights, dtype=np.float64)
+            return np.asarray(self.values, dtype=np.float64), np.asarray(
+                self.weights, dtype=np.float64
+            )
         n = 32 if n is None else int(n)
         t, wt = np.polynomial.legendre.leggauss(n)
         lo, hi = self.lower, self.upper
@@ -344,7 +351,9 @@ class ThetaSpread:
         if self.kind == "uniform":
             return f"uniform theta spread (+-{100 * self.width:g}%)"
         if self.kind == "discrete":
-            pairs = ", ".join(f"{v:g}:{w:g}" for v, w in zip(self.values, self.weights))
+            pairs = ", ".join(
+                f"{v:g}:{w:g}" for v, w in zip(self.values, self.weights, strict=True)
+            )
             return f"discrete theta spread (x:p = {pairs})"
         return "no theta spread"
 
