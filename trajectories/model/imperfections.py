@@ -50,8 +50,10 @@ class Arrivals:
     r"""When the qubits arrive: the distribution of the interval before each collision.
 
     The mean interval is always ``t_r``, so ``gamma_tr`` keeps its meaning (the loss per
-    mean interval). Build with :meth:`~trajectories.model.imperfections.Arrivals.regular`,
-    :meth:`~trajectories.model.imperfections.Arrivals.poisson` or :meth:`~trajectories.model.imperfections.Arrivals.bernoulli`.
+    mean interval). Build with
+    :meth:`~trajectories.model.imperfections.Arrivals.regular`,
+    :meth:`~trajectories.model.imperfections.Arrivals.poisson` or
+    :meth:`~trajectories.model.imperfections.Arrivals.bernoulli`.
 
     Parameters
     ----------
@@ -196,8 +198,11 @@ class Arrivals:
 class ThetaSpread:
     r"""How the collision strength varies from qubit to qubit: :math:`\theta_i = \theta x_i`.
 
-    Build with :meth:`~trajectories.model.imperfections.ThetaSpread.none`, :meth:`~trajectories.model.imperfections.ThetaSpread.gaussian`,
-    :meth:`~trajectories.model.imperfections.ThetaSpread.uniform` or :meth:`~trajectories.model.imperfections.ThetaSpread.discrete`.
+    Build with
+    :meth:`~trajectories.model.imperfections.ThetaSpread.none`,
+    :meth:`~trajectories.model.imperfections.ThetaSpread.gaussian`,
+    :meth:`~trajectories.model.imperfections.ThetaSpread.uniform` or
+    :meth:`~trajectories.model.imperfections.ThetaSpread.discrete`.
 
     Parameters
     ----------
