@@ -10,6 +10,11 @@ the only place that looks at which interaction a model has:
   :func:`~trajectories.channels.jaynes_cummings.jaynes_cummings_channel`;
 - Rabi: :class:`~trajectories.channels.rabi.RabiCollisions` (one channel per distinct
   counter-rotating phase).
+
+With a theta spread (:class:`~trajectories.model.imperfections.ThetaSpread`) the channel of a
+collision is the average over the spread (:mod:`trajectories.channels.spread`): for
+Jaynes-Cummings one averaged channel, for Rabi the mixture :class:`MixedCollisions` of one
+Rabi sequence per discrete value.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from .kraus import KrausChannel
 
 __all__ = [
     "CollisionSequence",
+    "MixedCollisions",
     "SameCollision",
     "collision_sequence",
     "collision_channel",
@@ -101,6 +107,9 @@ class SameCollision:
 
     period = 1
     is_periodic = True
+    #: how an average over a theta spread was computed
+    #: (:class:`~trajectories.channels.spread.SpreadQuadrature`; None without a spread)
+    quadrature = None
     #: the collisions conserve the excitation number: leakage comes only from the state's
     #: own weight reaching the cutoff
     counter_rotating = False
@@ -158,10 +167,103 @@ def collision_sequence(model: Micromaser, method: str = "auto") -> CollisionSequ
         :class:`~trajectories.channels.rabi.RabiCollisions` for Rabi.
     """
     if model.is_jaynes_cummings:
-        return SameCollision(jaynes_cummings_channel(model))
+        if model.theta_spread.is_none:
+            return SameCollision(jaynes_cummings_channel(model))
+        from .spread import averaged_collision
+
+        channel, quadrature = averaged_collision(model)
+        out = SameCollision(channel)
+        out.quadrature = quadrature
+        return out
     from .rabi import RabiCollisions
 
-    return RabiCollisions(model, method=method)
+    if model.theta_spread.is_none:
+        return RabiCollisions(model, method=method)
+    from ..model.imperfections import ThetaSpread
+
+    x, w = model.theta_spread.nodes()
+    parts = [
+        RabiCollisions(model.replace(theta=model.theta * xj, theta_spread=ThetaSpread()), method)
+        for xj in x
+    ]
+    return MixedCollisions(parts, w)
+
+
+class MixedCollisions:
+    """Collision ``k`` is the mixture of the ``k``-th channels of several sequences.
+
+    The exact collision of a Rabi model with a discrete theta spread: one
+    :class:`~trajectories.channels.rabi.RabiCollisions` per value, mixed with its weight
+    (:func:`~trajectories.channels.spread.mixture`). A :class:`CollisionSequence`.
+
+    Parameters
+    ----------
+    parts : list of CollisionSequence
+        One sequence per value of theta.
+    weights : ndarray of float64, shape (J,)
+        Their probabilities.
+
+    Attributes
+    ----------
+    parts : list of CollisionSequence
+        As given.
+    weights : ndarray of float64
+        As given.
+    period : int or None
+        The common period of the parts (``None`` if they differ or any is aperiodic).
+    counter_rotating : bool
+        True if any part creates photons.
+    """
+
+    def __init__(self, parts: list, weights):
+        self.parts = list(parts)
+        self.weights = weights
+        periods = {p.period for p in self.parts}
+        self.period = periods.pop() if len(periods) == 1 else None
+        self.counter_rotating = any(p.counter_rotating for p in self.parts)
+        self._cache: dict[int, KrausChannel] = {}
+
+    @property
+    def is_periodic(self) -> bool:
+        """True when the mixture repeats (every part with the same period)."""
+        return self.period is not None
+
+    def set_index(self, k: int) -> int:
+        """Index of the distinct channel collision ``k`` uses.
+
+        Parameters
+        ----------
+        k : int
+            Collision index, ``k >= 1``.
+
+        Returns
+        -------
+        int
+            ``(k - 1) mod period``, or ``k - 1`` without a common period.
+        """
+        return (k - 1) % self.period if self.period else k - 1
+
+    def at(self, k: int) -> KrausChannel:
+        """The mixture of the parts' channels of collision ``k``.
+
+        Parameters
+        ----------
+        k : int
+            Collision index, ``k >= 1``.
+
+        Returns
+        -------
+        KrausChannel
+            :math:`\\sum_j w_j \\Phi_{j,k}` (cached per distinct channel).
+        """
+        from .spread import mixture
+
+        i = self.set_index(k)
+        if i not in self._cache:
+            if self.period is None:
+                self._cache.clear()
+            self._cache[i] = mixture([p.at(k) for p in self.parts], self.weights)
+        return self._cache[i]
 
 
 def keeps_diagonal(model: Micromaser) -> bool:

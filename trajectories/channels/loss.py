@@ -17,6 +17,13 @@ and :math:`\mathcal L` keeps the diagonal index :math:`d = m - n`, so
 Each block is exponentiated once per model (``scipy.linalg.expm``); blocks ``-d``
 equal blocks ``d`` (Hermiticity), so only the upper triangle is propagated.
 
+Random arrivals (:class:`~trajectories.model.imperfections.Arrivals`): the interval is a
+random ``T`` of mean ``t_r``, and every block :math:`e^{G_d t_r}` below is replaced by its
+average :math:`\mathbb E_T[e^{G_d T}]` (:func:`~trajectories.channels.arrivals.averaged_exp`:
+a resolvent for Poisson arrivals, a geometric series summed exactly for Bernoulli ones), the
+leak vector likewise. Everything else (layouts, dropping, adjoint, leak) is unchanged: an
+average of the blocks still has every entry in ``[0, 1]``.
+
 Cutoff convention: :math:`\Gamma_{N-1}` keeps the absorption rate
 :math:`\gamma\bar n N` out of the top level, and the weight it carries to level
 ``N`` is *lost* and reported as leakage (computed exactly, from the integrated
@@ -66,9 +73,9 @@ import copy
 
 import numpy as np
 from numba import njit
-from scipy.linalg import expm
 
 from ..model.micromaser import Micromaser
+from .arrivals import averaged_exp
 from .operators import perturb
 
 __all__ = [
@@ -182,7 +189,7 @@ def population_channel(model: Micromaser) -> tuple[np.ndarray, np.ndarray]:
     aug = np.zeros((n + 1, n + 1))
     aug[:n, :n] = loss_generator_block(gamma, nbar, n, 0)
     aug[n, n - 1] = gamma * nbar * n  # absorption rate out of level N-1
-    e_aug = expm(aug)
+    e_aug = averaged_exp(aug, model.arrivals)
     return e_aug[:n, :n].copy(), e_aug[n, :n].copy()
 
 
@@ -353,7 +360,8 @@ class LossChannel:
         Returns
         -------
         ndarray of float64, shape (N - abs(d), N - abs(d))
-            The block, computed with ``scipy.linalg.expm`` (not cached, except ``d = 0``;
+            The block (averaged over the interval for random arrivals), computed with
+            :func:`~trajectories.channels.arrivals.averaged_exp` (not cached, except ``d = 0``;
             the identity without loss).
         """
         d = abs(d)
@@ -361,7 +369,8 @@ class LossChannel:
             return np.eye(self.cutoff - d)
         if d == 0:
             return self.population_block
-        return expm(loss_generator_block(self.gamma, self.nbar, self.cutoff, d))
+        g = loss_generator_block(self.gamma, self.nbar, self.cutoff, d)
+        return averaged_exp(g, self.model.arrivals)
 
     def _build_packed(self) -> None:
         """Dense packed layout: ``_stack``, shape ``(ceil(N/2), N+1, N+1)``, holds the blocks

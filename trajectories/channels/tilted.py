@@ -20,9 +20,9 @@ The solvers of :mod:`trajectories.solvers.counting` evaluate it on grids of ``z`
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg as sla
 
 from ..model.micromaser import Micromaser
+from .arrivals import averaged_exp
 from .collisions import collision_sequence
 from .kraus import KrausChannel
 from .loss import loss_generator_block
@@ -288,11 +288,14 @@ class TiltedChannel:
         blocks = []
         for g0, _g1, _g2, a, e in self.parts:
             if z is None or not self.bath:
-                blocks.append(sla.expm(g0))
+                blocks.append(averaged_exp(g0, self.model.arrivals))
             else:
                 zz = z[:, None, None]
                 blocks.append(
-                    sla.expm(g0[None] + (zz - 1.0) * a[None] + (1.0 / zz - 1.0) * e[None])
+                    averaged_exp(
+                        g0[None] + (zz - 1.0) * a[None] + (1.0 / zz - 1.0) * e[None],
+                        self.model.arrivals,
+                    )
                 )
         return LossBlocks(blocks, self.n, self.populations)
 
@@ -313,7 +316,7 @@ class TiltedChannel:
         for g0, g1, g2, _a, _e in self.parts:
             m = g0.shape[0]
             if not self.bath:
-                f[0].append(sla.expm(g0))
+                f[0].append(averaged_exp(g0, self.model.arrivals))
                 f[1].append(np.zeros_like(g0))
                 f[2].append(np.zeros_like(g0))
                 continue
@@ -322,7 +325,7 @@ class TiltedChannel:
                 aug[r * m : (r + 1) * m, r * m : (r + 1) * m] = g0
             aug[:m, m : 2 * m] = aug[m : 2 * m, 2 * m :] = g1
             aug[:m, 2 * m :] = g2
-            e = sla.expm(aug)
+            e = averaged_exp(aug, self.model.arrivals)
             for r in range(3):
                 f[r].append(e[:m, r * m : (r + 1) * m].copy())
         return tuple(LossBlocks(b, self.n, self.populations) for b in f)  # type: ignore[return-value]

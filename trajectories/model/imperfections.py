@@ -50,7 +50,10 @@ class Arrivals:
     r"""When the qubits arrive: the distribution of the interval before each collision.
 
     The mean interval is always ``t_r``, so ``gamma_tr`` keeps its meaning (the loss per
-    mean interval). Build with :meth:`regular`, :meth:`poisson` or :meth:`bernoulli`.
+    mean interval). Build with
+    :meth:`~trajectories.model.imperfections.Arrivals.regular`,
+    :meth:`~trajectories.model.imperfections.Arrivals.poisson` or
+    :meth:`~trajectories.model.imperfections.Arrivals.bernoulli`.
 
     Parameters
     ----------
@@ -86,19 +89,33 @@ class Arrivals:
         if p <= 0.0:
             raise ValueError(f"arrivals p must be in (0, 1], got {p!r}")
         if self.kind != "bernoulli" and p != 1.0:
-            raise ValueError(f"arrivals p applies to Bernoulli arrivals only, got kind={self.kind!r}")
+            raise ValueError(
+                f"arrivals p applies to Bernoulli arrivals only, got kind={self.kind!r}"
+            )
         if self.kind == "bernoulli" and p == 1.0:  # Bernoulli(1) is regular
             object.__setattr__(self, "kind", "regular")
         object.__setattr__(self, "p", p)
 
     @classmethod
     def regular(cls) -> Arrivals:
-        """One qubit every ``t_r`` exactly (the paper's model, the default)."""
+        """One qubit every ``t_r`` exactly (the paper's model, the default).
+
+        Returns
+        -------
+        Arrivals
+            Regular arrivals.
+        """
         return cls("regular")
 
     @classmethod
     def poisson(cls) -> Arrivals:
-        """Poisson arrivals: exponential intervals of mean ``t_r``."""
+        """Poisson arrivals: exponential intervals of mean ``t_r``.
+
+        Returns
+        -------
+        Arrivals
+            Poisson arrivals.
+        """
         return cls("poisson")
 
     @classmethod
@@ -107,6 +124,16 @@ class Arrivals:
 
         The interval is ``j p t_r`` with ``P(j) = p (1-p)^(j-1)``, ``j >= 1``: mean ``t_r``.
         ``p = 1`` is regular; ``p -> 0`` tends to Poisson.
+
+        Parameters
+        ----------
+        p : float
+            Slot probability, in ``(0, 1]``.
+
+        Returns
+        -------
+        Arrivals
+            Bernoulli arrivals (regular ones for ``p = 1``).
         """
         return cls("bernoulli", p)
 
@@ -121,13 +148,25 @@ class Arrivals:
         return {"regular": 0.0, "poisson": 1.0, "bernoulli": 1.0 - self.p}[self.kind]
 
     def describe(self) -> str:
-        """One line for reports and figure titles."""
+        """One line for reports and figure titles.
+
+        Returns
+        -------
+        str
+            E.g. ``"Poisson arrivals"``.
+        """
         if self.kind == "bernoulli":
             return f"Bernoulli arrivals (p = {self.p:g})"
         return f"{self.kind} arrivals"
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat stored parameters: ``{}`` for regular arrivals (files of earlier versions)."""
+        """Flat stored parameters: ``{}`` for regular arrivals (files of earlier versions).
+
+        Returns
+        -------
+        dict of str
+            ``arrivals`` (the kind) and, for Bernoulli arrivals, ``arrivals_p``.
+        """
         if self.is_regular:
             return {}
         out: dict[str, Any] = {"arrivals": self.kind}
@@ -137,7 +176,18 @@ class Arrivals:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Arrivals:
-        """Inverse of :meth:`to_dict` (missing keys: regular; ``bytes`` accepted)."""
+        """Inverse of :meth:`to_dict` (missing keys: regular; ``bytes`` accepted).
+
+        Parameters
+        ----------
+        d : dict
+            A model's stored parameters.
+
+        Returns
+        -------
+        Arrivals
+            The arrivals, validated.
+        """
         kind = d.get("arrivals", "regular")
         if isinstance(kind, bytes):
             kind = kind.decode()
@@ -148,7 +198,11 @@ class Arrivals:
 class ThetaSpread:
     r"""How the collision strength varies from qubit to qubit: :math:`\theta_i = \theta x_i`.
 
-    Build with :meth:`none`, :meth:`gaussian`, :meth:`uniform` or :meth:`discrete`.
+    Build with
+    :meth:`~trajectories.model.imperfections.ThetaSpread.none`,
+    :meth:`~trajectories.model.imperfections.ThetaSpread.gaussian`,
+    :meth:`~trajectories.model.imperfections.ThetaSpread.uniform` or
+    :meth:`~trajectories.model.imperfections.ThetaSpread.discrete`.
 
     Parameters
     ----------
@@ -230,7 +284,8 @@ class ThetaSpread:
             raise ValueError("theta_spread width needs kind 'gaussian' or 'uniform'")
         # no spread at all: normalise to "none" so that equal physics compares equal
         trivial = (self.kind in ("gaussian", "uniform") and self.width == 0.0) or (
-            self.kind == "discrete" and all(v == 1.0 for v, w in zip(self.values, self.weights) if w)
+            self.kind == "discrete"
+            and all(v == 1.0 for v, w in zip(self.values, self.weights, strict=True) if w)
         )
         if trivial:
             set_(self, "kind", "none")
@@ -240,23 +295,66 @@ class ThetaSpread:
 
     @classmethod
     def none(cls) -> ThetaSpread:
-        """Every qubit has the same theta (the default)."""
+        """Every qubit has the same theta (the default).
+
+        Returns
+        -------
+        ThetaSpread
+            No spread.
+        """
         return cls()
 
     @classmethod
     def gaussian(cls, sigma: float) -> ThetaSpread:
-        """Gaussian ``x`` of mean 1 and standard deviation ``sigma``, truncated at ``x >= 0``."""
+        """Gaussian ``x`` of mean 1 and standard deviation ``sigma``, truncated at ``x >= 0``.
+
+        Parameters
+        ----------
+        sigma : float
+            Relative standard deviation, ``>= 0`` (0: no spread).
+
+        Returns
+        -------
+        ThetaSpread
+            The spread.
+        """
         return cls("gaussian", sigma)
 
     @classmethod
     def uniform(cls, w: float) -> ThetaSpread:
-        """``x`` uniform on ``[1 - w, 1 + w]``, ``0 <= w <= 1`` (standard deviation ``w/sqrt 3``)."""
+        """``x`` uniform on ``[1 - w, 1 + w]`` (standard deviation ``w/√3``).
+
+        Parameters
+        ----------
+        w : float
+            Relative half-width, in ``[0, 1]`` (0: no spread).
+
+        Returns
+        -------
+        ThetaSpread
+            The spread.
+        """
         return cls("uniform", w)
 
     @classmethod
     def discrete(cls, values: Any, weights: Any) -> ThetaSpread:
-        """``x = values[j]`` with probability ``weights[j]`` (an exact, finite mixture)."""
-        return cls("discrete", 0.0, tuple(np.ravel(values).tolist()), tuple(np.ravel(weights).tolist()))
+        """``x = values[j]`` with probability ``weights[j]`` (an exact, finite mixture).
+
+        Parameters
+        ----------
+        values : array_like of float
+            Relative strengths ``x_j >= 0`` (``theta_j = theta x_j``).
+        weights : array_like of float
+            Their probabilities, summing to 1.
+
+        Returns
+        -------
+        ThetaSpread
+            The spread.
+        """
+        return cls(
+            "discrete", 0.0, tuple(np.ravel(values).tolist()), tuple(np.ravel(weights).tolist())
+        )
 
     @property
     def is_none(self) -> bool:
@@ -287,7 +385,23 @@ class ThetaSpread:
         return max(self.values) if self.values else 1.0
 
     def density(self, x: np.ndarray) -> np.ndarray:
-        """Probability density of a continuous spread at ``x`` (normalised on its support)."""
+        """Probability density of a continuous spread at ``x`` (normalised on its support).
+
+        Parameters
+        ----------
+        x : array_like of float
+            Relative strengths.
+
+        Returns
+        -------
+        ndarray of float64
+            The density, same shape as ``x`` (zero outside the support).
+
+        Raises
+        ------
+        ValueError
+            For a spread without density (none, discrete).
+        """
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "uniform":
             return np.where(np.abs(x - 1.0) <= self.width, 0.5 / self.width, 0.0)
@@ -324,7 +438,9 @@ class ThetaSpread:
         if self.kind == "none":
             return np.ones(1), np.ones(1)
         if self.kind == "discrete":
-            return np.asarray(self.values, dtype=np.float64), np.asarray(self.weights, dtype=np.float64)
+            return np.asarray(self.values, dtype=np.float64), np.asarray(
+                self.weights, dtype=np.float64
+            )
         n = 32 if n is None else int(n)
         t, wt = np.polynomial.legendre.leggauss(n)
         lo, hi = self.lower, self.upper
@@ -333,23 +449,44 @@ class ThetaSpread:
         return x, w / math.fsum(w)
 
     def mean(self) -> float:
-        """Mean of ``x`` (1, except for a Gaussian truncated at ``x >= 0`` or a discrete spread)."""
+        """Mean of ``x`` (1, except for a Gaussian truncated at ``x >= 0`` or a discrete spread).
+
+        Returns
+        -------
+        float
+            The mean relative strength.
+        """
         x, w = self.nodes(256) if self.kind == "gaussian" else self.nodes()
         return float(np.dot(x, w))
 
     def describe(self) -> str:
-        """One line for reports and figure titles."""
+        """One line for reports and figure titles.
+
+        Returns
+        -------
+        str
+            E.g. ``"Gaussian theta spread (sigma = 5%)"``.
+        """
         if self.kind == "gaussian":
             return f"Gaussian theta spread (sigma = {100 * self.width:g}%)"
         if self.kind == "uniform":
             return f"uniform theta spread (+-{100 * self.width:g}%)"
         if self.kind == "discrete":
-            pairs = ", ".join(f"{v:g}:{w:g}" for v, w in zip(self.values, self.weights))
+            pairs = ", ".join(
+                f"{v:g}:{w:g}" for v, w in zip(self.values, self.weights, strict=True)
+            )
             return f"discrete theta spread (x:p = {pairs})"
         return "no theta spread"
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat stored parameters: ``{}`` without spread (files of earlier versions)."""
+        """Flat stored parameters: ``{}`` without spread (files of earlier versions).
+
+        Returns
+        -------
+        dict of str
+            ``theta_spread`` (the kind) and ``theta_spread_width``, or the lists
+            ``theta_spread_values`` and ``theta_spread_weights``.
+        """
         if self.is_none:
             return {}
         out: dict[str, Any] = {"theta_spread": self.kind}
@@ -362,7 +499,18 @@ class ThetaSpread:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ThetaSpread:
-        """Inverse of :meth:`to_dict` (missing keys: no spread; HDF5 arrays accepted)."""
+        """Inverse of :meth:`to_dict` (missing keys: no spread; HDF5 arrays accepted).
+
+        Parameters
+        ----------
+        d : dict
+            A model's stored parameters.
+
+        Returns
+        -------
+        ThetaSpread
+            The spread, validated.
+        """
         kind = d.get("theta_spread", "none")
         if isinstance(kind, bytes):
             kind = kind.decode()

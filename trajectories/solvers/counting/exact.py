@@ -550,7 +550,14 @@ def exact_distribution(
             lam = _LADDER[_LADDER >= min(0.5 / sigma_max, 1.0)]
             if tilt.bath:  # keep exp(G_d(z)) finite: z * (largest jump rate) below ~200
                 rate = model.gamma_tr * (2.0 * model.nbar + 1.0) * model.cutoff
-                lam = lam[lam <= math.log1p(200.0 / max(rate, 1e-300))]
+                # random arrivals: E_T[exp(G(z) T)] is finite only while the growth rate of
+                # G(z), at most rate (z - 1), stays below the decay of the interval
+                # distribution: 1 (Poisson), -log(1 - p)/p (Bernoulli)
+                arr = model.arrivals
+                grow = {"regular": 200.0, "poisson": 0.5}.get(arr.kind)
+                if grow is None:
+                    grow = -0.5 * math.log1p(-arr.p) / arr.p
+                lam = lam[lam <= math.log1p(grow / max(rate, 1e-300))]
                 lam = lam if lam.size else _LADDER[:1]
             # work in grid-point collisions: the grid's size estimated from the variance
             work.expect(last * (_MOMENT_POINTS + 2 * lam.size + (17.0 * sigma_max + 10.0) / 2))
