@@ -62,6 +62,20 @@ def draw_interval(rng, kind, p):  # pragma: no cover - compiled
     (at most 36.7). Bernoulli (``kind = 2``): :math:`j = 1 + \lfloor \ln(1-u) /
     \ln(1-p)\rfloor`, so that :math:`P(j > m) = (1-p)^m`, and ``T = j p``. One uniform
     draw from ``rng`` (the beam stream). Regular (``kind = 0``): ``T = 1``, no draw.
+
+    Parameters
+    ----------
+    rng : ndarray of uint64
+        The trajectory's beam stream (:mod:`trajectories._streams`).
+    kind : int
+        0 regular, 1 Poisson, 2 Bernoulli (:data:`ARRIVAL_CODES`).
+    p : float
+        The Bernoulli slot probability, in ``(0, 1)``.
+
+    Returns
+    -------
+    float
+        ``T`` in units of ``t_r``.
     """
     if kind == 0:
         return 1.0
@@ -83,6 +97,23 @@ def draw_strength(rng, kind, width, cum):  # pragma: no cover - compiled
     cumulative weight ``cum`` exceeds ``u cum[-1]`` (returned as its index; ``x`` is then
     read from the table of values by the caller, returned here as -1.0). Returns
     ``(x, index)``, ``index = -1`` for the continuous kinds.
+
+    Parameters
+    ----------
+    rng : ndarray of uint64
+        The trajectory's beam stream.
+    kind : int
+        1 Gaussian, 2 uniform, 3 discrete (:data:`SPREAD_CODES`).
+    width : float
+        Gaussian ``sigma`` or uniform half-width ``w``.
+    cum : ndarray of float64, shape (V,)
+        Cumulative weights of a discrete spread.
+
+    Returns
+    -------
+    x, index : float, int
+        The strength (-1.0 for a discrete spread) and the discrete value's index (-1 for
+        a continuous one).
     """
     if kind == 1:
         while True:
@@ -105,6 +136,17 @@ def no_jump_factors(decay, damp, a, b, t, n):  # pragma: no cover - compiled
 
     ``damp[m] = exp(-(a + b m) t / 2)`` and ``decay[m] = damp[m]^2`` (``a + b m =
     Gamma_m``), by cumulative powers of ``exp(-b t / 2)``: two exponentials in all.
+
+    Parameters
+    ----------
+    decay, damp : ndarray of float64, shape (N,)
+        Receive the factors on the first ``n`` levels.
+    a, b : float
+        ``gamma nbar`` and ``gamma (2 nbar + 1)``, units of ``1/t_r``.
+    t : float
+        The interval, units of ``t_r``.
+    n : int
+        Levels to fill.
     """
     y = math.exp(-0.5 * b * t)
     f = math.exp(-0.5 * a * t)
@@ -116,7 +158,19 @@ def no_jump_factors(decay, damp, a, b, t, n):  # pragma: no cover - compiled
 
 @njit(**LEAF)
 def strength_tables(theta, sqrt_n, cs, sn, n_top):  # pragma: no cover - compiled
-    r"""``cs[m] = cos(theta sqrt m)``, ``sn[m] = sin(theta sqrt m)`` for ``m = 0 .. n_top``."""
+    r"""``cs[m] = cos(theta sqrt m)``, ``sn[m] = sin(theta sqrt m)`` for ``m = 0 .. n_top``.
+
+    Parameters
+    ----------
+    theta : float
+        The qubit's collision strength ``theta x_i``.
+    sqrt_n : ndarray of float64, shape (N + 1,)
+        ``sqrt(m)``.
+    cs, sn : ndarray of float64, shape (N + 1,)
+        Receive the tables.
+    n_top : int
+        Last level filled.
+    """
     for m in range(n_top + 1):
         phase = theta * sqrt_n[m]
         cs[m] = math.cos(phase)
@@ -132,6 +186,19 @@ def spread_operators(kd, ko, a, b, ks, cs, sn, n):  # pragma: no cover - compile
     in ``g``): ``kd[j, m] = a[j] cs[m]``, ``ko[j, m] = b[j] sn[m]``. ``cs``, ``sn`` from
     :func:`strength_tables` up to level ``n``. Entry ``ko[j, n - 1]`` of a shift -1 operator
     is never read (its source level ``n`` is empty or not kept).
+
+    Parameters
+    ----------
+    kd, ko : ndarray, shape (K, N)
+        Receive the main and shifted diagonals (complex128, or float64 in the real gauge).
+    a, b : ndarray, shape (K,)
+        The coefficients of ``cos`` and ``sin`` of each operator (same dtype as ``kd``).
+    ks : ndarray of int64, shape (K,)
+        The shifts, -1 or +1.
+    cs, sn : ndarray of float64, shape (N + 1,)
+        ``cos`` and ``sin`` of ``theta_i sqrt m``.
+    n : int
+        Levels to fill.
     """
     for j in range(kd.shape[0]):
         aj = a[j]
