@@ -58,6 +58,7 @@ DOCUMENTED = [
     "trajectories.channels.kraus",
     "trajectories.channels.loss",
     "trajectories.channels.loss_unravelling",
+    "trajectories.channels.beam_unravelling",
     "trajectories.channels.one_step",
     "trajectories.channels.operators",
     "trajectories.channels.rabi",

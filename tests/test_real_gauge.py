@@ -120,8 +120,8 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     )  # fmt: skip
     a, col, loss = arrays, arrays.collision, arrays.loss
     kernels.run_banded(
-        psi0[None, :], col, a.outcomes, loss, PlanArrays(ks, np.array([-1, 0]), max_jumps),
-        KEY, 17, out,
+        psi0[None, :], col, a.outcomes, loss, a.beam_arrays,
+        PlanArrays(ks, np.array([-1, 0]), max_jumps), KEY, 17, out,
     )  # fmt: skip
     out = out._asdict()
     # the same trajectory (number 17), unfused, from Python: the same dynamics stream

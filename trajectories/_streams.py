@@ -6,6 +6,9 @@ Trajectory ``i`` of a run whose root seed has the entropy ``s`` draws
   ``numpy.random.Generator(numpy.random.Philox(key=K, counter=(0, 0, i, 0)))``,
 - its Fock-outcome samples at the checkpoints from the same with counter ``(0, 0, i, 1)``,
 - its initial state (when the initial state is mixed) from counter ``(0, 0, i, 2)``,
+- the beam's draws (random arrival intervals, each qubit's theta spread) from counter
+  ``(0, 0, i, 3)``; the ideal beam (regular arrivals, no spread) draws nothing from it, so
+  the other streams, and the default model's results, do not depend on it,
 
 with ``K = SeedSequence(s).generate_state(2, uint64)``. The streams depend only on the seed
 and on ``i``: the first ``M`` trajectories of a run are the same whatever the total number,
@@ -37,8 +40,8 @@ __all__ = ["STATE_SIZE", "STREAMS", "stream_key", "new_state", "start", "uniform
 STREAMS = "philox4x64-trajectory"
 #: Length of a stream's state array.
 STATE_SIZE = 11
-#: Stream numbers (the last counter word) of the three uses of randomness.
-DYNAMICS, MEASUREMENT, INITIAL = 0, 1, 2
+#: Stream numbers (the last counter word) of the four uses of randomness.
+DYNAMICS, MEASUREMENT, INITIAL, PUMP = 0, 1, 2, 3
 
 _M0 = np.uint64(0xD2E7470EE14C6C93)
 _M1 = np.uint64(0xCA5A826395121157)

@@ -1,15 +1,18 @@
 r"""The exact waiting-time unravelling of the loss channel, compiled (numba).
 
-One loss interval of length ``t_r = 1`` on a state vector, exactly (``docs/MODEL.md``,
-trajectories). The no-jump norm :math:`S(t) = e^{-\gamma\bar n t} P(x)`,
-:math:`x = e^{-\gamma(2\bar n+1)t}`, :math:`P(x) = \sum_n |\psi_n|^2 x^n` is evaluated
-by cumulative powers (no exponential per element). Draw ``u``; if ``S(t_rem) >= u`` there
-is no jump; else the jump time solves ``ln S(t) = ln u`` by Halley's method (``ln S`` is
-convex, a log-sum of exponentials, and its first two derivatives come from the same
-polynomial pass), safeguarded by a bracket and bisection; tolerance :data:`JUMP_TIME_TOL`
-on ``t``. The jump is an emission (``a``, rate :math:`\gamma(\bar n+1)\langle n\rangle`)
-or an absorption (``a^\dagger``, rate :math:`\gamma\bar n\langle n+1\rangle`; the part
-from level N-1 leaks), then the clock restarts from the jump time with a fresh ``u``.
+One loss interval on a state vector, exactly (``docs/MODEL.md``, trajectories): of length
+``t_r = 1`` for regular arrivals, or of a drawn length ``T`` for random ones
+(:func:`loss_jumps` takes the length; the no-jump factors of a drawn ``T`` come from
+:func:`trajectories.channels.beam_unravelling.no_jump_factors`). The no-jump norm
+:math:`S(t) = e^{-\gamma\bar n t} P(x)`, :math:`x = e^{-\gamma(2\bar n+1)t}`, :math:`P(x)
+= \sum_n |\psi_n|^2 x^n` is evaluated by cumulative powers (no exponential per element).
+Draw ``u``; if ``S(t_rem) >= u`` there is no jump; else the jump time solves ``ln S(t) =
+ln u`` by Halley's method (``ln S`` is convex, a log-sum of exponentials, and its first
+two derivatives come from the same polynomial pass), safeguarded by a bracket and
+bisection; tolerance :data:`JUMP_TIME_TOL` on ``t``. The jump is an emission (``a``, rate
+:math:`\gamma(\bar n+1)\langle n\rangle`) or an absorption (``a^\dagger``, rate
+:math:`\gamma\bar n\langle n+1\rangle`; the part from level N-1 leaks), then the clock
+restarts from the jump time with a fresh ``u``.
 
 Passes over ``psi`` are fused: after a jump, one pass applies ``a`` or ``a^dag`` with the
 damping to the jump time and sums the populations, their first two moments and the
@@ -326,7 +329,7 @@ def jump_time(pop, norm, m1, m2, a, b, t_hi, log_u, n_act):
 
 
 @njit(**LEAF)
-def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second, na):
+def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, u, norm, first, second, na):
     r"""The rest of a loss interval after its first draw ``u`` found a jump in it.
 
     Jumps and restarts as described in the module docstring: exact jump times, any
@@ -350,7 +353,10 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
     jump_log : ndarray of float64, shape (capacity, 2)
         Jump record, as in :func:`loss_interval`.
     t0 : float
-        Time of the start of the interval (collisions, for the log).
+        Time of the start of the interval, in units of ``t_r`` of real time (for the log).
+    t_len : float
+        Length of the interval in units of ``t_r`` (1 for regular arrivals; the drawn
+        interval ``T`` for random ones, :mod:`trajectories.channels.beam_unravelling`).
     u : float
         The first draw, uniform on (0, 1), compared with the normalised no-jump
         probability.
@@ -374,7 +380,7 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
     b = gamma * (2.0 * nbar + 1.0)
     n_em = 0
     n_ab = 0
-    t_rem = 1.0
+    t_rem = t_len
     while True:
         t_jump, x, p_x, xd_x = jump_time(
             pop, norm, first / norm, second / norm, a, b, t_rem, math.log(u * norm), na
@@ -407,7 +413,7 @@ def loss_jumps(psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first,
             return n_em, n_ab + 1, False, na
         count = int(jump_log[0, 0])
         if count + 1 < jump_log.shape[0]:
-            jump_log[count + 1, 0] = t0 + (1.0 - t_rem)
+            jump_log[count + 1, 0] = t0 + (t_len - t_rem)
             jump_log[count + 1, 1] = kind
         jump_log[0, 0] = count + 1
         # next attempt over the rest of the interval
@@ -485,6 +491,6 @@ def loss_interval(
         return 0, 0, True, leak
     norm, first, second = populations(psi, psi, pop, n)
     n_em, n_ab, alive, _ = loss_jumps(
-        psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, u, norm, first, second, n
+        psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, 1.0, u, norm, first, second, n
     )
     return n_em, n_ab, alive, leak

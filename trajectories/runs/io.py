@@ -104,7 +104,10 @@ _DESCRIPTIONS = {
     "absorptions": "cumulative count of photons absorbed from the bath",
     "fock": "one photon number sampled from each conditional state (-1: leaked)",
     "alive": "False for trajectories whose weight left through the cutoff",
-    "jump_times": "times of the first max_jumps jumps (units of t_r; collision k at k-1)",
+    "jump_times": "times of the first max_jumps jumps (units of t_r of real time; regular "
+    "arrivals: collision k at k-1)",
+    "theta": "relative strength x of each qubit (theta_i = theta x), per collision",
+    "collision": "collision index (1 .. n_collisions)",
     "jump_kinds": "+1 absorption, -1 emission, 0 none",
     "n_jumps": "number of jumps (may exceed the recorded capacity)",
     "k_rho": "collision count of each rebuilt density matrix (k[rho_index])",
@@ -301,6 +304,7 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
         "k": _scale(pt, "k", ens.k),
         "branch": _scale(pt, "branch", np.arange(per.qubit_g.shape[2])),
         "jump": _scale(pt, "jump", np.arange(per.jump_times.shape[1])),
+        "collision": _scale(pt, "collision", np.arange(1, per.theta.shape[1] + 1)),
     }
     for field in dataclasses.fields(PerTrajectory):
         names = RECORD_DIMS[field.name]
@@ -435,7 +439,9 @@ def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
     if isinstance(a.get("seed"), str):
         a["seed"] = int(a["seed"])
     pt = g["per_trajectory"]
-    per = PerTrajectory(**{f.name: pt[f.name][()] for f in dataclasses.fields(PerTrajectory)})
+    per = PerTrajectory(
+        **{f.name: pt[f.name][()] for f in dataclasses.fields(PerTrajectory) if f.name in pt}
+    )
     estimates = {
         name: Estimate(g[f"{name}_mean"][()], g[f"{name}_stderr"][()]) for name in _ESTIMATES
     }

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._streams import INITIAL, first_uniforms
 from ..._threads import single_threaded_blas
-from .kernel_inputs import KernelInputs, PlanArrays, Records
+from .kernel_inputs import KernelInputs, PlanArrays, Records, ideal_beam
 
 __all__ = [
     "Plan",
@@ -44,11 +44,15 @@ class Plan:
         Index into the rho sums of each checkpoint, -1 where rho is not kept.
     max_jumps : int
         Jump times recorded per trajectory (``>= 0``).
+    record_theta : bool, optional
+        Record each qubit's relative strength ``x`` (``theta_i = theta x``) per trajectory
+        and collision (default False).
     """
 
     checkpoints: np.ndarray  # (C,) int64, strictly increasing
     rho_slot: np.ndarray  # (C,) int64: index into the rho sums, -1 where rho is not kept
     max_jumps: int
+    record_theta: bool = False
 
     @property
     def n_rho(self) -> int:
@@ -173,6 +177,9 @@ class ChunkResult:
         All jumps of each trajectory, also those beyond J.
     seconds : float
         Wall-clock time of the chunk.
+    theta : ndarray of float32, shape (M, K) or (M, 0)
+        Each qubit's relative strength ``x`` (``theta_i = theta x``) at collisions
+        ``1 .. K`` when recorded (``record_theta``; NaN after a leak), else no columns.
     """
 
     index: int
@@ -192,6 +199,7 @@ class ChunkResult:
     jump_kinds: np.ndarray  # (M, J) int8: +1 absorption, -1 emission, 0 none
     n_jumps: np.ndarray  # (M,) int64: all jumps, also those beyond J
     seconds: float
+    theta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
 
 def run_chunk(
@@ -239,14 +247,19 @@ def run_chunk(
     from .kernels import run_banded, run_sparse  # compiled on first use
 
     t0 = time.perf_counter()
-    col, dtype = inputs.collision, np.complex128
+    col, dtype, beam = inputs.collision, np.complex128, inputs.beam_arrays
     real = inputs.real_initial(initial.vectors) if real_path else None
+    if real is not None and beam.spread != 0 and inputs.real_beam is None:
+        real = None  # a spread whose operators are not real in the gauge
     if real is not None:  # the same dynamics in the real gauge, in float64
         col, dtype, initial = (
             inputs.real_collision,
             np.float64,
             InitialStates(initial.weights, real),
         )
+        beam = inputs.real_beam
+        if beam is None:  # the ideal beam: its (unused) coefficients in float64
+            beam = ideal_beam(inputs.outcomes.branch.size, np.float64)
     u = (
         first_uniforms(key, start, n_trajectories, INITIAL)
         if initial.weights.size > 1
@@ -257,7 +270,7 @@ def run_chunk(
     rec = chunk_records(m, n, plan, inputs.n_branches, dtype)  # rho real in the real gauge
     driver = run_banded if inputs.driver == "banded" else run_sparse
     with single_threaded_blas():
-        driver(psi0, col, inputs.outcomes, inputs.loss, plan.arrays, key, start, rec)
+        driver(psi0, col, inputs.outcomes, inputs.loss, beam, plan.arrays, key, start, rec)
     rec = rec._asdict()
     if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
         rec["rho_sum"] = rec["rho_sum"] * np.outer(inputs.gauge, inputs.gauge.conj())
@@ -286,8 +299,9 @@ def chunk_records(
     -------
     Records
         The arrays of :class:`ChunkResult` with their shapes (``fock`` zeros, ``jump_times``
-        NaN), ``alive`` False, ``leak_expected`` zeros of shape (C,), and ``rho_sum`` of
-        shape ``(max(R, 1), N, N)`` whose upper triangles the kernels fill.
+        NaN), ``alive`` False, ``leak_expected`` zeros of shape (C,), ``rho_sum`` of
+        shape ``(max(R, 1), N, N)`` whose upper triangles the kernels fill, and ``theta``
+        NaN of shape (M, K) with ``record_theta`` (K the last checkpoint), else (M, 0).
     """
     c, j = plan.checkpoints.size, plan.max_jumps
     return Records(
@@ -304,6 +318,9 @@ def chunk_records(
         jump_kinds=np.zeros((m, j), dtype=np.int8),
         n_jumps=np.zeros(m, dtype=np.int64),
         fock=np.zeros((m, c), dtype=np.int32),
+        theta=np.full(
+            (m, int(plan.checkpoints[-1]) if plan.record_theta else 0), np.nan, dtype=np.float32
+        ),
     )
 
 

@@ -24,21 +24,29 @@ checkpoints, M trajectories of a chunk, B qubit branches, R checkpoints keeping 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ...channels.beam_unravelling import ARRIVAL_CODES, SPREAD_CODES
 from ...channels.collisions import CollisionSequence
+from ...channels.kraus import qubit_branches
 from ...channels.loss import LossChannel
+from ...model.imperfections import Arrivals, ThetaSpread
+from ...model.micromaser import Micromaser
 
 __all__ = [
     "BandedCollision",
     "SparseCollisions",
     "Outcomes",
     "LossArrays",
+    "BeamArrays",
     "PlanArrays",
     "Records",
     "KernelInputs",
+    "ideal_beam",
+    "nominal_model",
     "real_gauge",
     "MAX_KRAUS_BYTES",
     "REAL_GAUGE_TOL",
@@ -143,6 +151,59 @@ class LossArrays(NamedTuple):
     leak: np.ndarray
 
 
+class BeamArrays(NamedTuple):
+    r"""The qubit beam as the drivers read it: arrivals and theta spread (``docs/MODEL.md``,
+    Sec. 9), from :meth:`KernelInputs.from_channels`.
+
+    The ideal beam (``arrival = 0``, ``spread = 0``) draws nothing and the drivers take
+    their unchanged path. Draws come from the beam stream
+    (:data:`trajectories._streams.PUMP`), per collision ``x`` first, then ``T``
+    (:mod:`trajectories.channels.beam_unravelling`).
+
+    Attributes
+    ----------
+    arrival : int
+        0 regular, 1 Poisson, 2 Bernoulli
+        (:data:`~trajectories.channels.beam_unravelling.ARRIVAL_CODES`).
+    p : float
+        The Bernoulli slot probability (1 otherwise).
+    spread : int
+        0 none, 1 Gaussian, 2 uniform, 3 discrete
+        (:data:`~trajectories.channels.beam_unravelling.SPREAD_CODES`).
+    width : float
+        Gaussian ``sigma`` or uniform half-width ``w`` (0 otherwise).
+    theta : float
+        The nominal collision strength; qubit ``i`` has ``theta x_i``.
+    values : ndarray of float64, shape (V,)
+        Discrete relative strengths (``[1.0]`` otherwise).
+    cum : ndarray of float64, shape (V,)
+        Their cumulative weights (``[1.0]`` otherwise).
+    cos_table, sin_table : ndarray of float64, shape (V, N + 1)
+        ``cos(theta x_v sqrt m)``, ``sin(theta x_v sqrt m)`` of each discrete value
+        (one row of zeros otherwise).
+    a, b : ndarray of complex128 (float64 in the real gauge), shape (K,)
+        Each banded operator's coefficients of ``cos`` and ``sin``
+        (:func:`~trajectories.channels.beam_unravelling.spread_operators`; zeros for the
+        sparse driver).
+    leak_q : float
+        ``1 - q``: the leak of a collision is ``(1 - q) sin^2(theta_i sqrt N)`` per unit
+        population of level ``N - 1``.
+    """
+
+    arrival: int
+    p: float
+    spread: int
+    width: float
+    theta: float
+    values: np.ndarray
+    cum: np.ndarray
+    cos_table: np.ndarray
+    sin_table: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    leak_q: float
+
+
 class PlanArrays(NamedTuple):
     """What a run records, as the drivers read it
     (:attr:`~trajectories.solvers.montecarlo.chunks.Plan.arrays`).
@@ -192,6 +253,9 @@ class Records(NamedTuple):
         All jumps, also beyond J.
     fock : ndarray of int32, shape (M, C)
         One sampled photon number (-1 after a leak).
+    theta : ndarray of float32, shape (M, K) or (M, 0)
+        Each qubit's relative strength ``x`` (``theta_i = theta x``), per trajectory and
+        collision ``1 .. K``, when recorded (``record_theta``); ``(M, 0)`` otherwise.
     """
 
     n_mean: np.ndarray
@@ -207,6 +271,7 @@ class Records(NamedTuple):
     jump_kinds: np.ndarray
     n_jumps: np.ndarray
     fock: np.ndarray
+    theta: np.ndarray = np.zeros((0, 0), dtype=np.float32)
 
 
 def real_gauge(kd: np.ndarray, ko: np.ndarray, ks: np.ndarray) -> np.ndarray | None:
@@ -308,6 +373,11 @@ class KernelInputs:
         The real gauge's phases ``g_n`` (None when there is none, or for the sparse driver).
     real_collision : BandedCollision or None, optional
         The banded operators in the real gauge, as float64 (None with ``gauge``).
+    beam : BeamArrays or None, optional
+        The qubit beam (None: the ideal beam, :func:`ideal_beam`).
+    real_beam : BeamArrays or None, optional
+        The beam with its operator coefficients in the real gauge (None without a gauge, or
+        when a spread's coefficients are not real there).
     """
 
     driver: str
@@ -317,21 +387,37 @@ class KernelInputs:
     loss: LossArrays
     gauge: np.ndarray | None = None
     real_collision: BandedCollision | None = None
+    beam: BeamArrays | None = None
+    real_beam: BeamArrays | None = None
+
+    @property
+    def beam_arrays(self) -> BeamArrays:
+        """The beam for the complex path (the ideal beam when none was given)."""
+        return self.beam if self.beam is not None else ideal_beam(self.outcomes.branch.size)
 
     @classmethod
     def from_channels(
-        cls, collisions: CollisionSequence, loss: LossChannel, n_collisions: int
+        cls,
+        collisions: CollisionSequence,
+        loss: LossChannel,
+        n_collisions: int,
+        model: Micromaser | None = None,
     ) -> KernelInputs:
         """Arrays for collisions ``1 .. n_collisions`` and the loss; picks the driver.
 
         Parameters
         ----------
         collisions : CollisionSequence
-            The model's collision channels (``channels.collisions.collision_sequence``).
+            The collision channels at the nominal theta
+            (``channels.collisions.collision_sequence`` of the model without its beam
+            imperfections, :func:`nominal_model`).
         loss : LossChannel
-            The model's loss channel.
+            The model's loss channel (its ``leak_vector`` the exact expected leak of one
+            interval, averaged over random arrivals).
         n_collisions : int
             The last collision a trajectory runs (sizes ``step_set`` of the sparse driver).
+        model : Micromaser, optional
+            The model, for its beam (arrivals and theta spread); default ``loss.model``.
 
         Returns
         -------
@@ -344,6 +430,7 @@ class KernelInputs:
         ValueError
             When the sparse Kraus sets would exceed :data:`MAX_KRAUS_BYTES`.
         """
+        model = loss.model if model is None else model
         first = collisions.at(1)
         branch, is_g = first.labels()
         outcomes = Outcomes(branch, is_g)
@@ -356,14 +443,25 @@ class KernelInputs:
             if gauge is not None:
                 rkd, rko = _real_kraus(kd, ko, ks, gauge)
                 real = BandedCollision(rkd, rko, ks, leak_top)
-            return cls("banded", col, outcomes, first.n_branches, loss_arrays, gauge, real)
-        return cls(
-            "sparse",
-            _sparse_sets(collisions, n_collisions),
-            outcomes,
-            first.n_branches,
-            loss_arrays,
-        )
+            beam, real_beam = _banded_beam(model, ks, gauge)
+            return cls(
+                "banded", col, outcomes, first.n_branches, loss_arrays, gauge, real, beam,
+                real_beam,
+            )  # fmt: skip
+        if not model.arrivals.is_regular:  # the model refuses it; guard the kernels anyway
+            raise ValueError("arrivals must be regular with the sparse (Rabi) driver")
+        beam = ideal_beam(branch.size)
+        if model.theta_spread.is_none:
+            sets = _sparse_sets(collisions, n_collisions)
+        else:
+            sets, beam = _sparse_spread_sets(model, n_collisions, branch.size)
+        return cls("sparse", sets, outcomes, first.n_branches, loss_arrays, beam=beam)
+
+    @property
+    def beam_is_ideal(self) -> bool:
+        """True for regular arrivals and no theta spread (the drivers draw nothing more)."""
+        b = self.beam_arrays
+        return b.arrival == 0 and b.spread == 0
 
     def real_initial(self, vectors: np.ndarray) -> np.ndarray | None:
         """Initial vectors in the real gauge as real arrays, or None.
@@ -382,6 +480,149 @@ class KernelInputs:
         if self.gauge is None:
             return None
         return _real_rows(vectors * self.gauge.conj())
+
+
+def nominal_model(model: Micromaser) -> Micromaser:
+    """The model with the ideal beam: its collisions are those at the nominal theta.
+
+    Parameters
+    ----------
+    model : Micromaser
+        Any model.
+
+    Returns
+    -------
+    Micromaser
+        ``model`` itself when its beam is ideal, else a copy with regular arrivals and no
+        theta spread (the trajectories draw those per qubit).
+    """
+    if model.is_ideal_beam:
+        return model
+    return dataclasses.replace(model, arrivals=Arrivals.regular(), theta_spread=ThetaSpread.none())
+
+
+def ideal_beam(n_ops: int, dtype: type = np.complex128) -> BeamArrays:
+    """The ideal beam's arrays: regular arrivals, no spread (nothing is drawn).
+
+    Parameters
+    ----------
+    n_ops : int
+        Kraus operators per collision (K).
+    dtype : type, optional
+        Of the (zero) operator coefficients: complex128, or float64 for the real gauge.
+
+    Returns
+    -------
+    BeamArrays
+        Codes 0, dummy tables, zero coefficients.
+    """
+    one = np.ones(1)
+    zeros = np.zeros((1, 1))
+    z = np.zeros(n_ops, dtype=dtype)
+    return BeamArrays(0, 1.0, 0, 0.0, 0.0, one, one, zeros, zeros, z, z, 0.0)
+
+
+def _beam_common(model: Micromaser, n: int) -> tuple:
+    """Codes, width, discrete values, cumulative weights and cos/sin tables of the beam."""
+    arr, spread = model.arrivals, model.theta_spread
+    values, cum = np.ones(1), np.ones(1)
+    cos_t, sin_t = np.zeros((1, n + 1)), np.zeros((1, n + 1))
+    if spread.kind == "discrete":
+        values = np.asarray(spread.values, dtype=np.float64)
+        cum = np.cumsum(np.asarray(spread.weights, dtype=np.float64))
+        phase = model.theta * values[:, None] * np.sqrt(np.arange(n + 1.0))[None, :]
+        cos_t, sin_t = np.cos(phase), np.sin(phase)
+    return (
+        ARRIVAL_CODES[arr.kind], float(arr.p), SPREAD_CODES[spread.kind], float(spread.width),
+        float(model.theta), values, cum, cos_t, sin_t,
+    )  # fmt: skip
+
+
+def _banded_beam(
+    model: Micromaser, ks: np.ndarray, gauge: np.ndarray | None
+) -> tuple[BeamArrays, BeamArrays | None]:
+    """The beam of a banded (Jaynes-Cummings) model, complex and in the real gauge.
+
+    The coefficients ``a_j``, ``b_j`` of :func:`~trajectories.channels.beam_unravelling.
+    spread_operators` come from the qubit's branches, in the order of
+    :func:`~trajectories.channels.jaynes_cummings.jaynes_cummings_channel`; in the gauge
+    ``g_n = w^n`` the shifted diagonal gets ``w`` (shift -1) or ``conj(w)`` (shift +1), then
+    each operator loses one overall phase.
+    """
+    n = model.cutoff
+    common = _beam_common(model, n)
+    a, b = [], []
+    for lam, alpha, beta in qubit_branches(model):
+        r = math.sqrt(lam)
+        a += [r * alpha, r * beta]  # (j, e), (j, g)
+        b += [-1j * r * beta, -1j * r * alpha]
+    a = np.asarray(a, dtype=np.complex128)
+    b = np.asarray(b, dtype=np.complex128)
+    if a.size != ks.size:  # pragma: no cover - the channel and the branches disagree
+        raise ValueError("the beam's operators do not match the collision's")
+    leak_q = 1.0 - model.q
+    beam = BeamArrays(*common, a, b, leak_q)
+    if gauge is None:
+        return beam, None
+    w = gauge[1] / gauge[0] if n > 1 else 1j
+    bg = b * np.where(ks == -1, w, np.conj(w))
+    ab = _real_rows(np.stack([a, bg], axis=1))
+    if ab is None:  # the spread needs the complex path; the ideal beam uses no coefficient
+        return beam, None
+    return beam, BeamArrays(
+        *common, np.ascontiguousarray(ab[:, 0]), np.ascontiguousarray(ab[:, 1]), leak_q
+    )
+
+
+def _sparse_spread_sets(
+    model: Micromaser, n_collisions: int, n_ops: int
+) -> tuple[SparseCollisions, BeamArrays]:
+    """Kraus sets of a Rabi model with a discrete theta spread: one per (set, value).
+
+    Set ``s`` of value ``v`` is stored at ``s V + v``; the sparse driver draws ``v`` per
+    qubit from the beam stream.
+    """
+    from ...channels.collisions import collision_sequence
+
+    spread = model.theta_spread
+    base = nominal_model(model)
+    per_value = [
+        _sparse_sets(collision_sequence(dataclasses.replace(base, theta=model.theta * x)),
+                     n_collisions)
+        for x in spread.values
+    ]  # fmt: skip
+    n_values = len(per_value)
+    n_sets = per_value[0].offs.shape[0]
+    if any(sv.offs.shape[0] != n_sets for sv in per_value):  # pragma: no cover
+        raise ValueError("theta_spread: the Rabi collisions of the values do not repeat alike")
+    width = max(sv.offs.shape[2] for sv in per_value)
+    blk = max(sv.leak_blk.shape[1] for sv in per_value)
+    n = model.cutoff
+    total = n_sets * n_values
+    need = total * n_ops * width * n * 16
+    if need > MAX_KRAUS_BYTES:
+        raise ValueError(
+            f"theta_spread: a Rabi collision with {n_values} discrete values needs {total} "
+            f"Kraus sets, {need / 1024**3:.1f} GiB, above the limit of "
+            f"{MAX_KRAUS_BYTES / 1024**3:.0f} GiB"
+        )
+    offs = np.zeros((total, n_ops, width), dtype=np.int64)
+    vals = np.zeros((total, n_ops, width, n), dtype=np.complex128)
+    nd = np.zeros((total, n_ops), dtype=np.int64)
+    leak_start = np.zeros(total, dtype=np.int64)
+    leak_blk = np.zeros((total, blk, blk), dtype=np.complex128)
+    for v, sv in enumerate(per_value):
+        w, b = sv.offs.shape[2], sv.leak_blk.shape[1]
+        idx = np.arange(n_sets) * n_values + v
+        offs[idx, :, :w] = sv.offs
+        vals[idx, :, :w] = sv.vals
+        nd[idx] = sv.nd
+        leak_start[idx] = sv.leak_start
+        leak_blk[idx, :b, :b] = sv.leak_blk
+    sets = SparseCollisions(offs, vals, nd, leak_start, leak_blk, per_value[0].step_set)
+    z = np.zeros(n_ops, dtype=np.complex128)
+    beam = BeamArrays(*_beam_common(model, n), z, z, 1.0 - model.q)
+    return sets, beam
 
 
 def _sparse_sets(collisions: CollisionSequence, n_collisions: int) -> SparseCollisions:

@@ -41,7 +41,14 @@ import math
 import numpy as np
 
 from ..._numba import LEAF, abs2, njit
-from ..._streams import DYNAMICS, MEASUREMENT, STATE_SIZE, start, uniform
+from ..._streams import DYNAMICS, MEASUREMENT, PUMP, STATE_SIZE, start, uniform
+from ...channels.beam_unravelling import (
+    draw_interval,
+    draw_strength,
+    no_jump_factors,
+    spread_operators,
+    strength_tables,
+)
 from ...channels.kraus import collide_banded, collide_banded_loss, collide_sparse
 from ...channels.loss_unravelling import loss_interval, loss_jumps, populations
 
@@ -63,7 +70,7 @@ def _active(psi, na):
 
 
 @njit(cache=True)
-def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
+def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     """Evolve the trajectories ``psi0`` with a banded collision; fill ``rec`` in place.
 
     ``psi0``, ``kd`` and ``ko`` are all complex128, or all float64 for the dynamics in a
@@ -81,7 +88,9 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
         ``branch`` (K,) int64 and ``is_g`` (K,) bool.
     loss : LossArrays
         ``gamma`` (units of ``1/t_r``), ``nbar``, and ``full_decay``, ``full_damp``,
-        ``leak`` (N,) float64.
+        ``leak`` (N,) float64 (the expected leak of an interval, averaged over ``T``).
+    beam : BeamArrays
+        Arrivals and theta spread; the ideal beam draws nothing from the beam stream.
     plan : PlanArrays
         ``checkpoints`` and ``rho_slot`` (C,) int64, ``max_jumps`` int.
     key : ndarray of uint64, shape (2,)
@@ -103,9 +112,18 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
     ``fock`` (M, C): one photon number drawn from ``|psi_n|^2`` at each checkpoint
     with the separate generator ``rng_meas`` (-1 for a leaked trajectory), the
     outcome a projective measurement of n would give; it does not act back. Jump times
-    are in units of ``t_r`` (the interval after collision ``k`` spans ``[k - 1, k)``).
+    are in units of ``t_r`` of real time, from the first loss interval: with regular
+    arrivals the interval after collision ``k`` spans ``[k - 1, k)``; with random ones it
+    spans ``[t_k, t_k + T_k)``, ``t_k`` the sum of the earlier intervals. ``theta``
+    (M, K) float32, when it has columns: each qubit's relative strength ``x``.
+
+    The beam (``docs/MODEL.md``, Sec. 9): per collision, from the beam stream, first the
+    qubit's ``x`` (theta spread: its banded operators are rebuilt on the active levels,
+    :mod:`trajectories.channels.beam_unravelling`), then the interval ``T`` (random
+    arrivals, with loss only: the no-jump factors of ``T`` by cumulative powers, and the
+    waiting-time loss over ``T``).
     """
-    kd, ko, ks, leak_top = col.kd, col.ko, col.ks, col.leak_top
+    ks = col.ks
     kbranch, kis_g = outcomes.branch, outcomes.is_g
     gamma, nbar, full_decay, full_damp, loss_leak = loss
     checkpoints, rho_slot, max_jumps = plan.checkpoints, plan.rho_slot, plan.max_jumps
@@ -123,9 +141,23 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
     has_loss = gamma > 0.0
     rng = np.zeros(STATE_SIZE, dtype=np.uint64)
     rng_meas = np.zeros(STATE_SIZE, dtype=np.uint64)
+    # the beam: random intervals (with loss only) and per-qubit theta
+    random_t = beam.arrival != 0 and has_loss
+    spread = beam.spread
+    rng_pump = np.zeros(STATE_SIZE, dtype=np.uint64)
+    a_loss = gamma * nbar
+    b_loss = gamma * (2.0 * nbar + 1.0)
+    decay_t = np.empty(n)
+    damp_t = np.empty(n)
+    kd_x = col.kd.copy()
+    ko_x = col.ko.copy()
+    cs = np.zeros(n + 1)
+    sn = np.zeros(n + 1)
+    keep_theta = rec.theta.shape[1] > 0
     for i in range(n_traj):
         start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
         start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
+        start(rng_pump, key[0], key[1], np.uint64(offset + i), np.uint64(PUMP))
         for m in range(n):
             psi[m] = psi0[i, m]
         na = _active(psi, n)
@@ -137,9 +169,32 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
         live = True
         leak = 0.0
         c = 0
+        clock = 0.0  # real time at the start of the next loss interval (units of t_r)
         for k in range(last + 1):
             # the collision can fill one level above the active ones (views of nc levels)
             nc = min(na + 1, n)
+            kd, ko, leak_top = col.kd, col.ko, col.leak_top
+            decay, damping, t_len, t0 = full_decay, full_damp, 1.0, k - 1.0
+            if k > 0 and live and spread != 0:  # this qubit's theta and operators
+                x, v = draw_strength(rng_pump, spread, beam.width, beam.cum)
+                if v >= 0:
+                    x = beam.values[v]
+                    cs_v = beam.cos_table[v]
+                    sn_v = beam.sin_table[v]
+                else:
+                    strength_tables(beam.theta * x, sqrt_n, cs, sn, nc)
+                    cs_v = cs[:]
+                    sn_v = sn[:]
+                spread_operators(kd_x, ko_x, beam.a, beam.b, ks, cs_v, sn_v, nc)
+                kd, ko = kd_x, ko_x
+                leak_top = beam.leak_q * sn_v[n] * sn_v[n] if nc == n else 0.0
+                if keep_theta:
+                    rec.theta[i, k - 1] = x
+            if k > 0 and live and random_t:  # the interval after this collision
+                t_len = draw_interval(rng_pump, beam.arrival, beam.p)
+                no_jump_factors(decay_t, damp_t, a_loss, b_loss, t_len, nc)
+                decay, damping, t0 = decay_t, damp_t, clock
+                clock += t_len
             if k > 0 and live and not has_loss:
                 j, p_leak = collide_banded(psi, buf, kd, ko, ks, leak_top, uniform(rng), nc)
                 leak += p_leak
@@ -154,7 +209,7 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
                 # collision and the loss interval's first pass fused (_collide_loss);
                 # the same draws as _collide followed by _loss_interval
                 j, p_leak, p, s, lv = collide_banded_loss(
-                    psi, buf, kd, ko, ks, leak_top, uniform(rng), full_decay, loss_leak, nc,
+                    psi, buf, kd, ko, ks, leak_top, uniform(rng), decay, loss_leak, nc,
                 )  # fmt: skip
                 leak += p_leak
                 if j < 0:
@@ -168,15 +223,15 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
                         ce[kbranch[j]] += 1
                     leak += lv / p
                     u = uniform(rng)
-                    if s >= u * p:  # no jump: psi = K psi damped over t_r, normalised
+                    if s >= u * p:  # no jump: psi = K psi damped over the interval, normalised
                         scale = 1.0 / math.sqrt(s)
                         for m in range(nc):
-                            psi[m] = buf[m] * (full_damp[m] * scale)
+                            psi[m] = buf[m] * (damping[m] * scale)
                         na = nc
                     else:
                         norm, first, second = populations(buf, psi, pop, nc)
                         de, da, live, na = loss_jumps(
-                            psi, pop, sqrt_n, gamma, nbar, rng, jump_log, k - 1.0, u, norm,
+                            psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, u, norm,
                             first, second, nc,
                         )  # fmt: skip
                         n_em += de
@@ -189,7 +244,7 @@ def run_banded(psi0, col, outcomes, loss, plan, key, offset, rec):
 
 
 @njit(cache=True)
-def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
+def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     """Evolve the trajectories ``psi0`` with a sparse collision; records as in :func:`run_banded`.
 
     Parameters
@@ -199,11 +254,15 @@ def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
     col : SparseCollisions
         ``offs`` (S, K, D) int64, ``vals`` (S, K, D, N) complex128, ``nd`` (S, K) int64,
         ``leak_start`` (S,) int64, ``leak_blk`` (S, L, L) complex128 per Kraus set, and
-        ``step_set`` (n_collisions + 1,) int64, the set of each collision.
+        ``step_set`` (n_collisions + 1,) int64, the set of each collision. With a discrete
+        theta spread of V values, set ``s`` of value ``v`` is stored at ``s V + v``.
     outcomes : Outcomes
         Branch and outcome of each operator, as in :func:`run_banded`.
     loss : LossArrays
         The loss interval, as in :func:`run_banded`.
+    beam : BeamArrays
+        Regular arrivals; no spread, or a discrete one (its value drawn per qubit from the
+        beam stream, recorded in ``rec.theta`` when it has columns).
     plan : PlanArrays
         Checkpoints, rho slots and ``max_jumps``, as in :func:`run_banded`.
     key : ndarray of uint64, shape (2,)
@@ -231,9 +290,14 @@ def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
     has_loss = gamma > 0.0
     rng = np.zeros(STATE_SIZE, dtype=np.uint64)
     rng_meas = np.zeros(STATE_SIZE, dtype=np.uint64)
+    rng_pump = np.zeros(STATE_SIZE, dtype=np.uint64)
+    spread = beam.spread
+    n_values = beam.cum.shape[0] if spread == 3 else 1
+    keep_theta = rec.theta.shape[1] > 0
     for i in range(n_traj):
         start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
         start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
+        start(rng_pump, key[0], key[1], np.uint64(offset + i), np.uint64(PUMP))
         for m in range(n):
             psi[m] = psi0[i, m]
         cg[:] = 0
@@ -247,6 +311,11 @@ def run_sparse(psi0, col, outcomes, loss, plan, key, offset, rec):
         for k in range(last + 1):
             if k > 0 and live:
                 s = step_set[k]
+                if spread == 3:  # this qubit's value of theta
+                    _, v = draw_strength(rng_pump, spread, beam.width, beam.cum)
+                    s = s * n_values + v
+                    if keep_theta:
+                        rec.theta[i, k - 1] = beam.values[v]
                 j, p_leak = collide_sparse(
                     psi, buf, offs[s], vals[s], nd[s], leak_start[s], leak_blk[s], uniform(rng)
                 )

@@ -85,6 +85,9 @@ class TrajectoryOptions:
         ``checkpoints``); None means ``"all"``.
     max_jumps : int
         Jump times recorded per trajectory (0: none; the counts are always kept).
+    record_theta : bool
+        Record each qubit's relative strength ``x`` (``theta_i = theta x``) per trajectory
+        and collision, as float32 (``4 x n_collisions`` bytes per trajectory).
     leakage_tol : float
         Largest mean population lost through the cutoff (``docs/MODEL.md``, Sec. 7).
     jackknife_groups : int
@@ -105,6 +108,7 @@ class TrajectoryOptions:
     checkpoints: Iterable[int] | None = None
     rho_checkpoints: Iterable[int] | str | None = "all"
     max_jumps: int = 0
+    record_theta: bool = False
     leakage_tol: float = DEFAULT_LEAKAGE_TOL
     jackknife_groups: int = DEFAULT_JACKKNIFE_GROUPS
     target_stderr: float | None = None
@@ -446,6 +450,8 @@ def plan_ensemble(
         else integer_at_least("chunk_size", chunk_size, 1)
     )
     max_jumps = integer_at_least("max_jumps", max_jumps, 0)
+    if not isinstance(o.record_theta, (bool, np.bool_)):
+        raise ValueError(f"record_theta must be True or False, got {o.record_theta!r}")
     n_chunks = -(-n_trajectories // chunk_size)  # integers: exact for any size
     n_branches = 2 if not model.qubit_is_pure else 1
     n_ck = (
@@ -468,6 +474,14 @@ def plan_ensemble(
         checkpoints = default_checkpoints(n_collisions)
     ks = checkpoint_array(checkpoints, n_collisions)
     rho_index = _rho_index(rho_checkpoints, ks)
+    theta_bytes = 4 * int(ks[-1]) if o.record_theta else 0
+    check_memory(
+        "record_theta",
+        "True",
+        n_trajectories * theta_bytes,
+        f"the recorded theta ({theta_bytes} bytes per trajectory)",
+        lambda limit: "allowed on this machine: record_theta=False or fewer collisions",
+    )
     if leakage_tol != float("inf"):
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
     if target_stderr is not None:
@@ -492,7 +506,7 @@ def plan_ensemble(
             StatisticsWarning,
             stacklevel=3,
         )
-    estimate = n_trajectories * ks.size * _record_bytes(n_branches) + (
+    estimate = n_trajectories * (ks.size * _record_bytes(n_branches) + theta_bytes) + (
         min(n_chunks, jackknife_groups) * rho_index.size * model.cutoff**2 * 16
     )
     if estimate > MEMORY_WARNING_BYTES:
@@ -527,6 +541,11 @@ def plan_ensemble(
         n_chunks=n_chunks,
         ks=ks,
         rho_index=rho_index,
-        plan=Plan(checkpoints=ks, rho_slot=rho_slot, max_jumps=max_jumps),
+        plan=Plan(
+            checkpoints=ks,
+            rho_slot=rho_slot,
+            max_jumps=max_jumps,
+            record_theta=bool(o.record_theta),
+        ),  # fmt: skip
         rho0=rho0,
     )

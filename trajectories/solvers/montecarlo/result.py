@@ -31,7 +31,7 @@ from ...model.micromaser import Micromaser
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
 _RECORDS = (
     "n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock", "alive",
-    "jump_times", "jump_kinds", "n_jumps",
+    "jump_times", "jump_kinds", "n_jumps", "theta",
 )  # fmt: skip
 #: the dimensions of each per-trajectory record (in :meth:`PerTrajectory.to_xarray`)
 RECORD_DIMS = {
@@ -40,7 +40,7 @@ RECORD_DIMS = {
     "emissions": ("trajectory", "k"), "absorptions": ("trajectory", "k"),
     "fock": ("trajectory", "k"), "alive": ("trajectory",),
     "jump_times": ("trajectory", "jump"), "jump_kinds": ("trajectory", "jump"),
-    "n_jumps": ("trajectory",),
+    "n_jumps": ("trajectory",), "theta": ("trajectory", "collision"),
 }  # fmt: skip
 #: the estimates of an :class:`EnsembleResult`, each a mean and a standard error per checkpoint
 ESTIMATES = ("energy", "purity", "fano", "ergotropy")
@@ -126,11 +126,17 @@ class PerTrajectory:
     alive : ndarray of bool, shape (M,)
         False for trajectories whose weight left through the cutoff.
     jump_times : ndarray of float64, shape (M, J)
-        Times of the first ``J`` jumps, in units of ``t_r`` (collision ``k`` at ``k - 1``).
+        Times of the first ``J`` jumps, in units of ``t_r`` of real time from the first
+        loss interval (regular arrivals: collision ``k`` at ``k - 1``; random arrivals: the
+        sum of the drawn intervals).
     jump_kinds : ndarray of int, shape (M, J)
         +1 absorption, -1 emission, 0 none.
     n_jumps : ndarray of int, shape (M,)
         Jumps of each trajectory (may exceed ``J``).
+    theta : ndarray of float32, shape (M, K) or (M, 0)
+        Each qubit's relative strength ``x`` (``theta_i = theta x``) at collisions
+        ``1 .. K``, recorded with ``record_theta=True`` (NaN after a leak); no columns
+        otherwise.
     """
 
     n_mean: np.ndarray  # (M, C)
@@ -144,6 +150,7 @@ class PerTrajectory:
     jump_times: np.ndarray  # (M, J)
     jump_kinds: np.ndarray  # (M, J)
     n_jumps: np.ndarray  # (M,)
+    theta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     @property
     def jumps_overflow(self) -> np.ndarray:
@@ -199,6 +206,7 @@ class PerTrajectory:
             "k": self._k(k),
             "branch": np.arange(b),
             "jump": np.arange(self.jump_times.shape[1]),
+            "collision": np.arange(1, self.theta.shape[1] + 1),
         }
         data = {name: (RECORD_DIMS[name], getattr(self, name)) for name in _RECORDS}
         return xr.Dataset(data, coords=coords)

@@ -32,7 +32,7 @@ from ...model.micromaser import Micromaser
 from ...progress import Progress, ProgressArg
 from .accumulator import EnsembleAccumulator
 from .chunks import InitialStates, run_chunk
-from .kernel_inputs import KernelInputs
+from .kernel_inputs import KernelInputs, nominal_model
 from .options import DEFAULTS, TrajectoryOptions, plan_ensemble
 from .parallel import ChunkStore, map_chunks
 from .result import EnsembleResult
@@ -53,6 +53,7 @@ def simulate(
     initial_state: np.ndarray | None = None,
     rho_checkpoints: Iterable[int] | str | None = DEFAULTS.rho_checkpoints,
     max_jumps: int = DEFAULTS.max_jumps,
+    record_theta: bool = DEFAULTS.record_theta,
     leakage_tol: float = DEFAULTS.leakage_tol,
     jackknife_groups: int = DEFAULTS.jackknife_groups,
     progress: ProgressArg = None,
@@ -66,7 +67,10 @@ def simulate(
     Each trajectory is a state vector evolved through sampled qubit outcomes and
     exact jump/no-jump loss intervals (``docs/MODEL.md``, Sec. 3); the ensemble average of
     :math:`|\psi\rangle\langle\psi|` equals the exact :math:`\rho(k)` of
-    :func:`~trajectories.solve_exact`, up to statistical error only.
+    :func:`~trajectories.solve_exact`, up to statistical error only. A real beam
+    (``model.arrivals``, ``model.theta_spread``, ``docs/MODEL.md`` Sec. 9) is unravelled
+    by drawing each interval and each qubit's theta from the distribution itself, from a
+    stream of its own (:mod:`trajectories._streams`): the ideal beam draws nothing.
 
     Parameters
     ----------
@@ -100,6 +104,12 @@ def simulate(
     max_jumps : int
         Capacity for recorded jump times per trajectory (0: none recorded; counts
         are always kept; overflow is flagged in ``per_trajectory.jumps_overflow``).
+        Jump times are in units of ``t_r`` of real time (with random arrivals, the sum of
+        the drawn intervals).
+    record_theta : bool
+        Record each qubit's relative strength ``x`` (``theta_i = theta x``, 1 without a
+        theta spread) in ``per_trajectory.theta`` (float32, ``M x n_collisions``; NaN
+        after a leak).
     leakage_tol : float
         Largest expected population lost through the cutoff; above it,
         :class:`~trajectories.errors.TruncationError`.
@@ -161,15 +171,16 @@ def simulate(
     """
     options = TrajectoryOptions(
         n_jobs=n_jobs, backend=backend, chunk_size=chunk_size, checkpoints=checkpoints,
-        rho_checkpoints=rho_checkpoints, max_jumps=max_jumps, leakage_tol=leakage_tol,
+        rho_checkpoints=rho_checkpoints, max_jumps=max_jumps, record_theta=record_theta,
+        leakage_tol=leakage_tol,
         jackknife_groups=jackknife_groups, target_stderr=target_stderr, target=target,
         timeout=timeout,
     )  # fmt: skip
     run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options)
     o = run.options
     with single_threaded_blas():
-        collisions = collision_sequence(model)
-        inputs = KernelInputs.from_channels(collisions, LossChannel(model), int(run.ks[-1]))
+        collisions = collision_sequence(nominal_model(model))  # the beam is drawn per qubit
+        inputs = KernelInputs.from_channels(collisions, LossChannel(model), int(run.ks[-1]), model)
     initial = InitialStates.from_density_matrix(run.rho0)
     key = stream_key(run.entropy)
 
