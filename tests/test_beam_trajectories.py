@@ -162,6 +162,10 @@ def test_beam_trajectories_average_to_the_exact_channel(name):
     model = tj.Micromaser(**BASE, **CASES[name])
     ens = run(model)
     ref = reference(model, CHECKS)
+    # the brute-force reference is the package's exact solver (independently built)
+    exact = tj.solve_exact(model, K, checkpoints=CHECKS, leakage_tol=1.0)
+    for key in ("energy", "purity", "fano"):
+        assert np.allclose(getattr(exact, key), ref[key], rtol=0, atol=1e-10, equal_nan=True), key
     z = z_scores(ens, ref)
     assert max(z.values()) <= 5.0, (name, z)
     assert fock_chi2_pvalue(ens, ref, len(CHECKS) - 1) > 1e-3
@@ -235,3 +239,37 @@ def test_recorded_theta_follows_the_spread():
     counts = np.array([np.count_nonzero(x == 0.5), np.count_nonzero(x == 2.0)])
     assert counts.sum() == x.size
     assert stats.chisquare(counts, np.array([0.25, 0.75]) * x.size).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(
+    "extra, count, control",
+    [
+        (dict(arrivals=tj.Arrivals.poisson()), "emission", True),
+        # Bernoulli(0.3) changes the absorption counts too little to be told from the
+        # ideal beam with 4000 trajectories: no negative control there
+        (dict(arrivals=tj.Arrivals.bernoulli(0.3)), "absorption", False),
+        (dict(theta_spread=tj.ThetaSpread.gaussian(0.15)), "g", True),
+        (dict(arrivals=tj.Arrivals.poisson(), theta_spread=tj.ThetaSpread.uniform(0.2)), "g", True),
+    ],
+)
+def test_beam_count_distributions_match_the_exact_counting_statistics(extra, count, control):
+    """Per-trajectory counts of a non-ideal beam against the exact tilted-channel distribution.
+
+    A negative control runs the same test against the ideal beam's distribution, which must be
+    rejected: the chi-square can fail.
+    """
+    from trajectories.statistics.counting import chi_square
+
+    kw = dict(theta=1.1, q=0.3, c=0.0, gamma_tr=0.3, nbar=0.4, cutoff=20)
+    model = tj.Micromaser(**kw, **extra)
+    ens = run(model, 4000)
+    counts = tj.counting.from_ensemble(ens, count).counts[:, -1]
+    exact = tj.counting.exact_distribution(model, K, count, checkpoints=[K], leakage_tol=1.0)
+    test = chi_square(counts, exact.values, exact.probabilities[-1])
+    assert test.pvalue > 1e-3, test
+    if not control:
+        return
+    ideal = tj.counting.exact_distribution(
+        tj.Micromaser(**kw), K, count, checkpoints=[K], leakage_tol=1.0
+    )
+    assert chi_square(counts, ideal.values, ideal.probabilities[-1]).pvalue < 1e-6
