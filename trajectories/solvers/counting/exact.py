@@ -390,7 +390,7 @@ def _chernoff_window(
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ExactCounting:
-    """Exact distribution of a count after ``k`` collisions (full counting statistics).
+    r"""Exact distribution of a count after ``k`` collisions (full counting statistics).
 
     Exact up to the rigorous tail bound ``tail_mass`` and rounding.
 
