@@ -146,7 +146,14 @@ class Detection:
         return (1.0 - eta * right, eta * right), (1.0 - eta * wrong, eta * wrong)
 
     def describe(self) -> str:
-        """One line for reports and figure titles."""
+        """One line for reports and figure titles.
+
+        Returns
+        -------
+        str
+            ``"perfect detection"``, or the efficiency and misreads, e.g.
+            ``"detected counts: efficiency eta = 0.4"``.
+        """
         if self.ideal:
             return "perfect detection"
         text = f"detected counts: efficiency eta = {self.efficiency:g}"
