@@ -171,6 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     counts.add_argument("--budget", type=float, default=COUNTS_BUDGET_SECONDS, metavar="SECONDS",
                         help="time for the exact distributions: the histograms are compared "
                         "at the latest checkpoint that fits")  # fmt: skip
+    counts.add_argument("--efficiency", type=float, default=1.0, metavar="ETA",
+                        help="detection efficiency in [0, 1] of every count: the qubits and "
+                        "the bath photons are each detected with probability ETA")  # fmt: skip
+    counts.add_argument("--misread", type=float, nargs=2, metavar=("EPS_E", "EPS_G"),
+                        help="misread probabilities of a detected qubit, e as g and g as e, "
+                        "each in [0, 1]; qubit counts only (default: 0 0)")  # fmt: skip
+    counts.add_argument("--seed", type=int, metavar="S", help="seed of the detection draws "
+                        "that thin the trajectories' counts (default: the run's seed)")  # fmt: skip
     counts.add_argument("-q", "--quiet", action="store_true",
                         help="no progress, warnings only (default: a bar on a terminal, "
                         "a line a minute in a log)")  # fmt: skip
@@ -549,8 +557,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_counts(args: argparse.Namespace) -> int:
+    misread = (0.0, 0.0) if args.misread is None else tuple(args.misread)
     counts_command(args.result, args.output, tuple(args.format), progress=not args.quiet,
-                   budget_seconds=args.budget)  # fmt: skip
+                   budget_seconds=args.budget, efficiency=args.efficiency, misread=misread,
+                   seed=args.seed)  # fmt: skip
     return 0
 
 
@@ -703,7 +713,9 @@ def counts_command(
         ``None`` (default) a bar when a person watches, ``True`` always (the command line,
         unless ``--quiet``), ``False`` never, or a hook ``progress(done, total)``.
     **options
-        Passed to ``make_figures``: ``counts``, ``exact``, ``k``, ``budget_seconds``.
+        Passed to ``make_figures``: ``counts``, ``exact``, ``k``, ``budget_seconds``, and
+        the detection ``efficiency``, ``misread`` and ``seed`` (checked before the file is
+        read).
 
     Returns
     -------
@@ -713,10 +725,14 @@ def counts_command(
     Raises
     ------
     ValueError
-        When the file holds no trajectory ensemble.
+        When the file holds no trajectory ensemble, or the detection parameters are out of
+        range (one line naming the parameter).
     """
+    from ..channels.tilted import Detection
     from ..plot.counting import make_figures
     from . import io
+
+    Detection(options.get("efficiency", 1.0), options.get("misread", (0.0, 0.0)))
 
     rec = io.load(path)
     if rec.ensemble is None:
