@@ -464,10 +464,15 @@ _PLAUSIBLE = {
             st.fixed_dictionaries({"gaussian": st.one_of(_real, st.lists(_real, max_size=3))}),
             st.fixed_dictionaries({"uniform": st.one_of(_real, st.lists(_real, max_size=3))}),
             st.fixed_dictionaries(
-                {"discrete": st.fixed_dictionaries({}, optional={
-                    "values": st.lists(_real, max_size=3),
-                    "weights": st.lists(_real, max_size=3),
-                })}
+                {
+                    "discrete": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "values": st.lists(_real, max_size=3),
+                            "weights": st.lists(_real, max_size=3),
+                        },
+                    )
+                }
             ),
         )
     ),  # fmt: skip
