@@ -326,8 +326,8 @@ def _theta_spread(chk: _Checker, value: Any) -> ThetaSpread:
     if len(values) != len(weights):
         raise chk.fail(
             f"{key}.weights",
-            f"{key}.values and .weights must have the same length, got {len(values)} values "
-            f"and {len(weights)} weights",
+            f"{key}.weights must have one weight per value, got {len(weights)} weights for "
+            f"{len(values)} values",
         )
     try:
         return ThetaSpread.discrete(values, weights)
