@@ -12,6 +12,9 @@ A run file has three sections, all optional::
     # collision = "rabi"           # counter-rotating terms (default "jaynes-cummings")
     # g_over_omega = [0.1, 0.3]    # Rabi only; eta = "suppress" or a number,
     # nu_over_omega = 20           # omega_tr, extra_levels: see trajectories.Rabi
+    # arrivals = "poisson"         # or "regular", { bernoulli = p }: see trajectories.Arrivals
+    # theta_spread = { gaussian = 0.05 }  # { uniform = w }, { discrete = { values = [..],
+    #                              # weights = [..] } }, "none": see trajectories.ThetaSpread
 
     [run]                          # how to run it (see RunSettings)
     trajectories = 10000
@@ -171,7 +174,10 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     """Validate a run description (the parsed TOML) and expand its sweep into points.
 
     Every list-valued key of ``[model]`` and ``[run]`` (except the lists
-    ``run.checkpoints`` and ``run.rho_checkpoints``) is a sweep axis; ``run.sweep``
+    ``run.checkpoints`` and ``run.rho_checkpoints``) is a sweep axis, and so is a beam
+    table whose number is a list (``theta_spread = { gaussian = [0.01, 0.05] }``, swept as
+    ``theta_spread_width``; ``arrivals = { bernoulli = [..] }`` as ``arrivals_p``); a list
+    of beam forms is swept under its key with text labels (``"bernoulli-0.5"``); ``run.sweep``
     says whether the axes combine as a Cartesian product (``"product"``, the default;
     the first axis varies slowest) or element by element (``"zip"``). Missing sections
     and keys take the defaults (:data:`DEFAULT_MODEL`, :class:`RunSettings`,
