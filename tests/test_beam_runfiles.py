@@ -8,6 +8,7 @@ the model replaced, so that only the reading and writing around the model is tes
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 
@@ -296,3 +297,12 @@ def test_figure_titles_name_a_non_ideal_beam_on_a_second_line(ideal_exact):
     first, second = style.model_title(model).split("\n")
     assert first == style.model_title(ideal)
     assert second == "poisson arrivals, Gaussian theta spread (sigma = 5%)"
+
+
+def test_the_resume_manifest_keeps_a_non_ideal_beam():
+    from trajectories.runs import runner
+
+    (p,) = points({"arrivals": {"bernoulli": 0.5}, "theta_spread": DISCRETE}, seed=3)
+    request = runner.RunRequest.from_point(p)
+    text = json.dumps(request.to_manifest())
+    assert runner.RunRequest.from_manifest(json.loads(text)).model == p.model
