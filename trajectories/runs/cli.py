@@ -682,7 +682,16 @@ def _model_text(m) -> str:
         f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
         f"nbar={m.nbar:g}, cutoff={m.cutoff}"
         + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
+        + _beam_text(m)
     )
+
+
+def _beam_text(m) -> str:
+    """``", poisson arrivals, Gaussian theta spread (sigma = 5%)"``; empty for an ideal beam."""
+    arrivals, spread = getattr(m, "arrivals", None), getattr(m, "theta_spread", None)
+    parts = [] if arrivals is None or arrivals.is_regular else [arrivals.describe()]
+    parts += [] if spread is None or spread.is_none else [spread.describe()]
+    return "".join(f", {p}" for p in parts)
 
 
 def counts_command(
