@@ -452,6 +452,30 @@ _PLAUSIBLE = {
     ("model", "nu_over_omega"): _sweep(_real),
     ("model", "omega_tr"): _sweep(_real),
     ("model", "extra_levels"): _sweep(st.one_of(st.integers(-1, 8), _huge_ints)),
+    ("model", "arrivals"): _sweep(
+        st.one_of(
+            st.sampled_from(["regular", "poisson", "bernoulli", "none"]),
+            st.fixed_dictionaries({"bernoulli": st.one_of(_real, st.lists(_real, max_size=3))}),
+        )
+    ),
+    ("model", "theta_spread"): _sweep(
+        st.one_of(
+            st.sampled_from(["none", "gaussian", "poisson"]),
+            st.fixed_dictionaries({"gaussian": st.one_of(_real, st.lists(_real, max_size=3))}),
+            st.fixed_dictionaries({"uniform": st.one_of(_real, st.lists(_real, max_size=3))}),
+            st.fixed_dictionaries(
+                {
+                    "discrete": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "values": st.lists(_real, max_size=3),
+                            "weights": st.lists(_real, max_size=3),
+                        },
+                    )
+                }
+            ),
+        )
+    ),  # fmt: skip
     ("run", "trajectories"): _sweep(st.one_of(st.integers(-1, 1000), _huge_ints)),
     ("run", "collisions"): _sweep(st.one_of(st.integers(-1, 1000), st.just(10**12), _huge_ints)),
     ("run", "seed"): _sweep(st.one_of(st.integers(-1, 10), _huge_ints)),
@@ -510,6 +534,9 @@ def _sweep_size(doc) -> int:
                 for k, v in table.items():
                     if isinstance(v, list) and k not in ("checkpoints", "rho_checkpoints"):
                         n *= max(len(v), 1)
+                    elif section == "model" and isinstance(v, dict) and len(v) == 1:
+                        (w,) = v.values()  # theta_spread = { gaussian = [..] }: a sweep axis
+                        n *= max(len(w), 1) if isinstance(w, list) else 1
     return n
 
 

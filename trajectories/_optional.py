@@ -60,19 +60,23 @@ def netcdf_attrs(values: Mapping[str, Any]) -> dict[str, Any]:
 
     Parameters
     ----------
-    values : mapping of str to scalar
-        Flat metadata: numbers, strings, booleans, ``None``.
+    values : mapping of str to scalar or sequence
+        Flat metadata: numbers, strings, booleans, ``None``, lists of real numbers (a
+        discrete theta spread's ``theta_spread_values``).
 
     Returns
     -------
     dict of str
         The same keys: booleans as ``0``/``1`` (netCDF has no boolean attributes),
         integers outside int64 (e.g. a 128-bit seed) as decimal strings, complex numbers as
-        their string, ``None`` as ``"none"``; numbers and strings unchanged.
+        their string, ``None`` as ``"none"``, a non-empty list or array of real numbers as
+        a 1-D float64 array (netCDF's array attribute); numbers and strings unchanged.
     """
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if value is None:
+        if _real_sequence(value):
+            value = np.asarray(value, dtype=np.float64).ravel()
+        elif value is None:
             value = "none"
         elif isinstance(value, (bool, np.bool_)):
             value = int(value)
@@ -86,3 +90,12 @@ def netcdf_attrs(values: Mapping[str, Any]) -> dict[str, Any]:
             value = str(value)
         out[str(key)] = value
     return out
+
+
+def _real_sequence(value: Any) -> bool:
+    """A non-empty list, tuple or 1-D array of real numbers (not booleans)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1 and value.size > 0 and value.dtype.kind in "iuf"
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in value)

@@ -15,6 +15,18 @@ emissions times ``1/z``) multiplied by ``z``. :math:`\mathcal L_z` keeps the dia
 assumed (the tilted channels do not preserve it). Then
 :math:`\mathrm{Tr}[T_z^k\rho_0] = \sum_j P_k(j) z^j` (``docs/MODEL.md``, counting).
 The solvers of :mod:`trajectories.solvers.counting` evaluate it on grids of ``z``.
+
+Imperfect detection (:class:`Detection`, ``docs/COUNTING.md``): each outgoing qubit is
+detected with probability :math:`\eta` and a detected one misread (e as g with probability
+:math:`\epsilon_e`, g as e with :math:`\epsilon_g`). Each collision operator then carries
+the generating function of *its* contribution to the detected count, affine in ``z``: for the
+count ``"g"``, :math:`1-\eta+\eta[(1-\epsilon_g)z+\epsilon_g]` on the operators whose qubit
+leaves in g and :math:`1-\eta+\eta[\epsilon_e z+1-\epsilon_e]` on those leaving in e
+(symmetrically for ``"e"``). For the bath counts (photodetection of the leaked photons) the
+efficiency turns ``z`` into :math:`1-\eta+\eta z` on the counted jump term (``1/z`` into
+:math:`1-\eta+\eta/z`), which multiplies the jump parts of :math:`G_d(z) - G_d(1)` by
+:math:`\eta`. Both are exact: the thinning is independent from qubit to qubit and from
+photon to photon.
 """
 
 from __future__ import annotations
@@ -22,12 +34,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.micromaser import Micromaser
+from ..validation import real_in_range
 from .arrivals import averaged_exp
 from .collisions import collision_sequence
 from .kraus import KrausChannel
 from .loss import loss_generator_block
 
-__all__ = ["COUNTS", "QUBIT_COUNTS", "TiltedChannel", "LossBlocks"]
+__all__ = ["COUNTS", "QUBIT_COUNTS", "Detection", "TiltedChannel", "LossBlocks"]
 
 #: The counts: qubits leaving in g / e, bath emissions / absorptions, and ``"net"`` =
 #: absorptions - emissions (photons the cavity gained from the bath).
@@ -36,14 +49,142 @@ COUNTS = ("g", "e", "emission", "absorption", "net")
 QUBIT_COUNTS = ("g", "e")
 
 
-def _loss_parts(model: Micromaser, count: str, d: int) -> tuple[np.ndarray, ...]:
+class Detection:
+    r"""How the counted events are detected: efficiency and misreads.
+
+    Each outgoing qubit (or leaked photon, for the bath counts) is detected independently
+    with probability ``efficiency``; a detected qubit is misread, e as g with probability
+    ``misread[0]`` and g as e with probability ``misread[1]``. The default is perfect
+    detection (``docs/COUNTING.md``, detection).
+
+    Parameters
+    ----------
+    efficiency : float, optional
+        :math:`\eta` in ``[0, 1]`` (default 1).
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``).
+
+    Attributes
+    ----------
+    efficiency : float
+        :math:`\eta`.
+    misread : tuple of float
+        :math:`(\epsilon_e, \epsilon_g)`.
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter, its value and the range, if either is outside
+        ``[0, 1]`` or not a real number, or if ``misread`` is not a pair.
+
+    Examples
+    --------
+    >>> Detection(0.4, (0.02, 0.01)).qubit_weights("g")
+    ((0.604, 0.396), (0.992, 0.008))
+    """
+
+    def __init__(self, efficiency: float = 1.0, misread: tuple[float, float] = (0.0, 0.0)):
+        self.efficiency = real_in_range("efficiency", efficiency, 0.0, 1.0)
+        try:
+            pair = tuple(misread)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2:
+            raise ValueError(f"misread must be a pair (eps_e, eps_g), got {misread!r}")
+        self.misread = (
+            real_in_range("misread eps_e", pair[0], 0.0, 1.0),
+            real_in_range("misread eps_g", pair[1], 0.0, 1.0),
+        )
+
+    @property
+    def ideal(self) -> bool:
+        """True for perfect detection (``efficiency == 1``, no misreads)."""
+        return self.efficiency == 1.0 and self.misread == (0.0, 0.0)
+
+    @property
+    def has_misread(self) -> bool:
+        """True when either misread probability is non-zero."""
+        return self.misread != (0.0, 0.0)
+
+    def check_count(self, count: str) -> None:
+        """Refuse misreads for a bath count (photons are not misread).
+
+        Parameters
+        ----------
+        count : str
+            One of :data:`COUNTS`.
+
+        Raises
+        ------
+        ValueError
+            If ``count`` is a bath count and a misread probability is non-zero.
+        """
+        if count not in QUBIT_COUNTS and self.has_misread:
+            raise ValueError(
+                f"misread applies to the qubit counts 'g' and 'e' only, not to {count!r} "
+                f"(a photon is detected or not), got misread={self.misread}"
+            )
+
+    def qubit_weights(self, count: str) -> tuple[tuple[float, float], tuple[float, float]]:
+        r"""Generating functions ``alpha + beta z`` of one qubit's contribution to a count.
+
+        Parameters
+        ----------
+        count : {"g", "e"}
+            The detected count.
+
+        Returns
+        -------
+        tuple of two (alpha, beta) pairs
+            First for a qubit leaving in the counted state, then for one leaving in the
+            other state; ``alpha + beta = 1`` and ``beta`` is the probability that the
+            qubit is detected *as* ``count``.
+        """
+        eta = self.efficiency
+        eps_e, eps_g = self.misread
+        right, wrong = (1.0 - eps_g, eps_e) if count == "g" else (1.0 - eps_e, eps_g)
+        return (1.0 - eta * right, eta * right), (1.0 - eta * wrong, eta * wrong)
+
+    def describe(self) -> str:
+        """One line for reports and figure titles.
+
+        Returns
+        -------
+        str
+            ``"perfect detection"``, or the efficiency and misreads, e.g.
+            ``"detected counts: efficiency eta = 0.4"``.
+        """
+        if self.ideal:
+            return "perfect detection"
+        text = f"detected counts: efficiency eta = {self.efficiency:g}"
+        if self.has_misread:
+            text += f", misread eps_e = {self.misread[0]:g}, eps_g = {self.misread[1]:g}"
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Detection):
+            return NotImplemented
+        return (self.efficiency, self.misread) == (other.efficiency, other.misread)
+
+    def __hash__(self) -> int:
+        return hash((self.efficiency, self.misread))
+
+    def __repr__(self) -> str:
+        return f"Detection(efficiency={self.efficiency!r}, misread={self.misread!r})"
+
+
+def _loss_parts(model: Micromaser, count: str, d: int, eta: float = 1.0) -> tuple[np.ndarray, ...]:
     """``(G0, G1, G2)`` of block ``d``: ``G(1+eps) = G0 + eps G1 + eps^2 G2 + O(eps^3)``.
 
-    Also returns the pieces ``(A, E)`` with ``G(z) = G0 + (z-1) A + (1/z - 1) E``.
+    Also returns the pieces ``(A, E)`` with ``G(z) = G0 + (z-1) A + (1/z - 1) E``. A
+    detection efficiency ``eta`` multiplies the counted jump terms' ``z - 1`` (and
+    ``1/z - 1``) by ``eta``: it scales ``G1, G2, A, E``.
     """
     g0 = loss_generator_block(model.gamma_tr, model.nbar, model.cutoff, d)
     emit = np.triu(g0, 1)  # x_i <- x_{i+1}: the a X a^dag term
     absorb = np.tril(g0, -1)  # x_i <- x_{i-1}: the a^dag X a term
+    if eta != 1.0:
+        emit, absorb = eta * emit, eta * absorb
     zero = np.zeros_like(g0)
     if count == "emission":
         return g0, emit, zero, emit, zero
@@ -169,6 +310,9 @@ class TiltedChannel:
     populations : bool
         Act on the populations (diagonals ``(S, N)``) only; needs a collision that keeps
         diagonals (incoherent qubits, Jaynes-Cummings).
+    detection : Detection, optional
+        Efficiency and misreads of the counted events; default perfect detection (the
+        channel is then built exactly as without the argument).
 
     Attributes
     ----------
@@ -188,19 +332,33 @@ class TiltedChannel:
         ``gamma_tr > 0``.
     bath : bool
         The field sits on the loss (emission, absorption or net).
+    detection : Detection
+        As given (perfect detection by default).
+    weights : tuple or None
+        ``((alpha_c, beta_c), (alpha_r, beta_r))``: the counted part of the collision is
+        multiplied by ``alpha_c + beta_c z``, the rest by ``alpha_r + beta_r z``; ``None``
+        for perfect detection (``z`` and ``1``) and for bath counts.
 
     Raises
     ------
     ValueError
         If the collisions differ from collision to collision (a Rabi collision with
-        ``omega_tr``), or ``populations`` is asked for a collision that does not keep
-        diagonals.
+        ``omega_tr``), ``populations`` is asked for a collision that does not keep
+        diagonals, or misreads are given for a bath count.
     """
 
-    def __init__(self, model: Micromaser, count: str, populations: bool):
+    def __init__(
+        self,
+        model: Micromaser,
+        count: str,
+        populations: bool,
+        detection: Detection | None = None,
+    ):
         self.model = model
         self.count = count
         self.populations = populations
+        self.detection = Detection() if detection is None else detection
+        self.detection.check_count(count)
         self.n = model.cutoff
         collisions = collision_sequence(model)
         if collisions.period != 1:
@@ -221,9 +379,12 @@ class TiltedChannel:
             self.counted, self.rest = None, channel
         self.has_loss = model.gamma_tr > 0.0
         self.bath = count not in QUBIT_COUNTS
+        ideal = self.detection.ideal
+        self.weights = None if ideal or self.bath else self.detection.qubit_weights(count)
+        eta = self.detection.efficiency if self.bath else 1.0
         n_blocks = 1 if populations else self.n
         self.parts = (
-            [_loss_parts(model, count, d) for d in range(n_blocks)] if self.has_loss else []
+            [_loss_parts(model, count, d, eta) for d in range(n_blocks)] if self.has_loss else []
         )
 
     def counted_sum(self, x: np.ndarray) -> np.ndarray:
@@ -237,11 +398,17 @@ class TiltedChannel:
         Returns
         -------
         ndarray, same shape as ``x``
-            :math:`\sum_{K\,\text{counted}} K X K^\dagger` (zeros for bath counts).
+            :math:`d\Phi_z/dz`: :math:`\sum_{K\,\text{counted}} K X K^\dagger` with
+            perfect detection, :math:`\beta_c\sum_{\text{counted}} + \beta_r
+            \sum_{\text{rest}}` otherwise (zeros for bath counts).
         """
         if self.counted is None:
             return np.zeros_like(x)
-        return self.counted.apply_stack(x, populations=self.populations)
+        c = self.counted.apply_stack(x, populations=self.populations)
+        if self.weights is None:
+            return c
+        (_, beta_c), (_, beta_r) = self.weights
+        return beta_c * c + beta_r * self.rest.apply_stack(x, populations=self.populations)
 
     # ---------------------------------------------------------------- collision
     def collide(self, x: np.ndarray, z: np.ndarray | None) -> np.ndarray:
@@ -263,6 +430,10 @@ class TiltedChannel:
         out = self.rest.apply_stack(x, populations=self.populations)
         if self.counted is not None:
             c = self.counted.apply_stack(x, populations=self.populations)
+            if self.weights is not None and z is not None:  # imperfect detection
+                (a_c, b_c), (a_r, b_r) = self.weights
+                zz = z.reshape((-1,) + (1,) * (x.ndim - 1))
+                return (a_c + b_c * zz) * c + (a_r + b_r * zz) * out
             if z is not None:
                 c *= z.reshape((-1,) + (1,) * (x.ndim - 1))
             out += c

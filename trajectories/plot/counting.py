@@ -43,6 +43,7 @@ from matplotlib import patheffects
 from matplotlib.figure import Figure
 
 from ..channels.collisions import keeps_diagonal
+from ..channels.tilted import QUBIT_COUNTS, Detection
 from ..model.micromaser import Micromaser
 from ..progress import Progress, ProgressArg
 from ..solvers.montecarlo.result import EnsembleResult
@@ -181,6 +182,7 @@ def histogram_figure(
     title = (style.model_title(model) + "\n" if model is not None else "") + (
         f"counting records at k = {k_shown}: measurable, cumulative from collision 0"
     )
+    title += _detection_title(stats)
     if not drawn:
         return _save(style.text_figure(title, notes), path)
     fig, holder, axes = style.panels(len(drawn), ncols=min(3, len(drawn)), panel=(4.2, 2.9),
@@ -190,6 +192,15 @@ def histogram_figure(
     style.legend_outside(holder, axes, loc="outside lower center")
     fig.suptitle(title, fontsize="medium")
     return _save(fig, path)
+
+
+def _detection_title(stats: Sequence[cn.CountStatistics]) -> str:
+    """A title line on detection when any count was detected imperfectly, else ``""``."""
+    worst = [st for st in stats if not st.detection.ideal]
+    if not worst:
+        return ""
+    det = Detection(worst[0].efficiency, max((st.misread for st in worst), key=sum))
+    return f"\n{det.describe()}"
 
 
 def _histogram_panel(ax: Any, st: cn.CountStatistics, ex: cn.ExactCounting | None, i: int) -> None:
@@ -298,12 +309,13 @@ def mandel_q_figure(
     ax.axhline(0.0, color="0.5", lw=0.6)
     style.set_collision_axis(ax, scale)
     ax.set_xlabel(style.collision_label(scale))
-    ax.set_ylabel("Mandel Q = Var/mean - 1")
+    detected = any(not st.detection.ideal for st in stats)
+    ax.set_ylabel("Mandel Q = Var/mean - 1" + (" (detected)" if detected else ""))
     ax.grid(alpha=0.3)
     style.legend_outside(holder, [ax], loc="outside right upper", ncols=1)
     model = stats[0].model
-    ax.set_title(style.model_title(model) if model is not None else "Mandel Q",
-                 fontsize="medium")  # fmt: skip
+    ax.set_title((style.model_title(model) if model is not None else "Mandel Q")
+                 + _detection_title(stats), fontsize="medium")  # fmt: skip
     return _save(fig, path)
 
 
@@ -447,6 +459,7 @@ def summary_table(
     rows = [
         f"counts after k = {k_last} collisions (the last checkpoint), trajectories against",
         "the exact moments; z = (trajectories - exact) / standard error",
+        *_detection_lines(stats),
         f"{'count':<11}{'mean (traj)':>17}{'exact':>10}{'z':>7}"
         f"{'Mandel Q (traj)':>17}{'exact':>10}{'z':>7}",
     ]
@@ -487,6 +500,26 @@ def summary_table(
     return "\n".join(rows)
 
 
+def _detection_lines(stats: Sequence[cn.CountStatistics]) -> list[str]:
+    """Header lines (80 columns) saying how the counts were detected, if not perfectly."""
+    imperfect = [st for st in stats if not st.detection.ideal]
+    if not imperfect:
+        return []
+    qubits = [st for st in imperfect if st.count in QUBIT_COUNTS]
+    st = qubits[0] if qubits else imperfect[0]
+    text = (
+        f"detected counts: efficiency eta = {st.efficiency:g} for every count"
+        + (
+            f", misread eps_e = {st.misread[0]:g}, eps_g = {st.misread[1]:g} for the qubits"
+            if st.detection.has_misread
+            else ""
+        )
+        + f"; trajectories' counts thinned with seed {st.detection_seed}; exact values"
+        " and Mandel Q are those of the detected counts"
+    )
+    return textwrap.wrap(text, 80, break_on_hyphens=False)
+
+
 def _seconds(x: float) -> str:
     return f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
 
@@ -509,12 +542,14 @@ def _rates_note(model: Micromaser) -> str | None:
     )
 
 
-def _stationary(model: Micromaser, count: str) -> cn.StationaryRates | None:
+def _stationary(
+    model: Micromaser, count: str, detection: dict[str, Any] | None = None
+) -> cn.StationaryRates | None:
     limit = cn.POPULATION_CUTOFF_LIMIT if keeps_diagonal(model) else cn.DENSE_CUTOFF_LIMIT
     if model.cutoff > limit:
         return None
     try:
-        return cn.stationary_rates(model, count)
+        return cn.stationary_rates(model, count, **(detection or {}))
     except (ValueError, np.linalg.LinAlgError) as err:  # pragma: no cover - reported only
         log.info("stationary rates of %s not available: %s", count, err)
         return None
@@ -555,6 +590,9 @@ def make_figures(
     k: int | None = None,
     budget_seconds: float = 60.0,
     progress: ProgressArg = None,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
+    seed: int | None = None,
 ) -> tuple[list[Path], str]:
     """Compute the counting statistics of ``ens`` and write the figures.
 
@@ -584,6 +622,15 @@ def make_figures(
         (:mod:`trajectories.progress`): ``None`` (default) a bar when a person watches,
         ``True`` always, ``False`` never, or a hook ``progress(done, total)`` in units of
         grid-point collisions.
+    efficiency : float, optional
+        Detection efficiency in ``[0, 1]`` of every count (default 1): the trajectories'
+        counts are thinned (:func:`trajectories.counting.from_ensemble`) and the exact side
+        is that of the detected counts.
+    misread : tuple of two floats, optional
+        ``(eps_e, eps_g)`` misread probabilities of the qubit counts (default ``(0, 0)``);
+        the bath counts get the efficiency only.
+    seed : int, optional
+        Seed of the thinning draws; default the ensemble's seed.
 
     Returns
     -------
@@ -595,9 +642,22 @@ def make_figures(
     counts = tuple(counts) if counts is not None else default_counts(model)
     ks = np.asarray(ens.k)
     last = int(ks[-1])
-    stats = [cn.from_ensemble(ens, c) for c in counts]
-    # "e" = k - "g" for every history that did not leak: one DFT serves both
-    mirror = {"e": "g"} if "g" in counts and "e" in counts else {}
+    ideal = Detection(efficiency, misread).ideal
+
+    def detection(c: str) -> dict[str, Any]:
+        """The detection keywords of count ``c`` (misreads apply to qubits only)."""
+        if ideal:
+            return {}
+        return {"efficiency": efficiency,
+                "misread": misread if c in QUBIT_COUNTS else (0.0, 0.0)}  # fmt: skip
+
+    stats = [
+        cn.from_ensemble(ens, c, **detection(c), **({} if ideal else {"seed": seed}))
+        for c in counts
+    ]
+    # "e" = k - "g" for every history that did not leak: one DFT serves both (not for
+    # detected counts: an undetected qubit is in neither)
+    mirror = {"e": "g"} if "g" in counts and "e" in counts and ideal else {}
     solved = [j for j, c in enumerate(counts) if c not in mirror]
 
     def work(kk: int, variances: Sequence[float]) -> float:
@@ -629,9 +689,9 @@ def make_figures(
         for i, c in enumerate(counts):
             moments.append(cn.exact_moments(
                 model, last, c, checkpoints=range(last + 1),
-                progress=report.stage(i * moment_work, moment_work),
+                progress=report.stage(i * moment_work, moment_work), **detection(c),
             ))  # fmt: skip
-        rates = [_stationary(model, c) for c in counts]
+        rates = [_stationary(model, c, detection(c)) for c in counts]
 
         def cost(kk: int) -> float:
             return sum(exact_cost_seconds(model, kk, moments[j].variance[kk]) for j in solved)
@@ -649,7 +709,7 @@ def make_figures(
                 log.debug("exact distribution of %s up to k = %d", counts[j], k_hist)
                 done[counts[j]] = cn.exact_distribution(
                     model, k_hist, counts[j], checkpoints=[k_hist],
-                    progress=report.stage(start, size),
+                    progress=report.stage(start, size), **detection(counts[j]),
                 )  # fmt: skip
                 start += size
             for c, source in mirror.items():

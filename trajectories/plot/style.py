@@ -1,7 +1,7 @@
 r"""What every figure of :mod:`trajectories.plot` shares: labels, binning, axes, legends, notes.
 
 - :func:`theta_label`: a collision strength as ``pi/sqrt(15)`` when it is one;
-- :func:`model_title`: the parameters of a model in one line;
+- :func:`model_title`: the parameters of a model in one line (two for a non-ideal beam);
 - :func:`integer_bins`: bin edges for integer counts chosen from the data;
 - :func:`collision_scale`: a linear or a symmetric-log collision axis, chosen from the data;
 - :func:`save`: write a figure with nothing clipped.
@@ -101,18 +101,23 @@ def _pi_over_root(q: int, m: float, tex: bool) -> str:
 
 
 def model_title(model: Any) -> str:
-    r"""The parameters of a :class:`~trajectories.Micromaser` as a one-line figure title.
+    r"""The parameters of a :class:`~trajectories.Micromaser` as a figure title (one line;
+    a second one for a non-ideal beam).
 
     Parameters
     ----------
     model : Micromaser
         The model; ``theta`` is written by :func:`theta_label`, a real ``c`` without
-        ``+0j``, a Rabi collision with its ``g/omega``.
+        ``+0j``, a Rabi collision with its ``g/omega``, a non-ideal beam (random arrivals,
+        a theta spread) on a second line
+        (:meth:`Arrivals.describe <trajectories.model.imperfections.Arrivals.describe>`,
+        :meth:`ThetaSpread.describe <trajectories.model.imperfections.ThetaSpread.describe>`).
 
     Returns
     -------
     str
-        Mathtext, e.g. ``"$\theta$ = $\pi/\sqrt{15}$, q = 0.25, c = 1, ..., N = 60"``.
+        Mathtext, e.g. ``"$\theta$ = $\pi/\sqrt{15}$, q = 0.25, c = 1, ..., N = 60"``
+        (plus ``"\npoisson arrivals, Gaussian theta spread (sigma = 5%)"`` for such a beam).
     """
     c = complex(model.c)
     c_text = f"{c.real:g}" if c.imag == 0 else f"{c:g}"
@@ -125,6 +130,11 @@ def model_title(model: Any) -> str:
         text += rf", Rabi $g/\omega$ = {col.g_over_omega:g}"
         if getattr(col, "modulation", None) is not None:
             text += " (modulated)"
+    arrivals, spread = getattr(model, "arrivals", None), getattr(model, "theta_spread", None)
+    beam = [] if arrivals is None or arrivals.is_regular else [arrivals.describe()]
+    beam += [] if spread is None or spread.is_none else [spread.describe()]
+    if beam:  # a second line: the beam is not the paper's ideal one
+        text += "\n" + ", ".join(beam).replace("$", r"\$")
     return text
 
 

@@ -171,6 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     counts.add_argument("--budget", type=float, default=COUNTS_BUDGET_SECONDS, metavar="SECONDS",
                         help="time for the exact distributions: the histograms are compared "
                         "at the latest checkpoint that fits")  # fmt: skip
+    counts.add_argument("--efficiency", type=float, default=1.0, metavar="ETA",
+                        help="detection efficiency in [0, 1] of every count: the qubits and "
+                        "the bath photons are each detected with probability ETA")  # fmt: skip
+    counts.add_argument("--misread", type=float, nargs=2, metavar=("EPS_E", "EPS_G"),
+                        help="misread probabilities of a detected qubit, e as g and g as e, "
+                        "each in [0, 1]; qubit counts only (default: 0 0)")  # fmt: skip
+    counts.add_argument("--seed", type=int, metavar="S", help="seed of the detection draws "
+                        "that thin the trajectories' counts (default: the run's seed)")  # fmt: skip
     counts.add_argument("-q", "--quiet", action="store_true",
                         help="no progress, warnings only (default: a bar on a terminal, "
                         "a line a minute in a log)")  # fmt: skip
@@ -549,8 +557,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_counts(args: argparse.Namespace) -> int:
+    misread = (0.0, 0.0) if args.misread is None else tuple(args.misread)
     counts_command(args.result, args.output, tuple(args.format), progress=not args.quiet,
-                   budget_seconds=args.budget)  # fmt: skip
+                   budget_seconds=args.budget, efficiency=args.efficiency, misread=misread,
+                   seed=args.seed)  # fmt: skip
     return 0
 
 
@@ -672,7 +682,16 @@ def _model_text(m) -> str:
         f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
         f"nbar={m.nbar:g}, cutoff={m.cutoff}"
         + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
+        + _beam_text(m)
     )
+
+
+def _beam_text(m) -> str:
+    """``", poisson arrivals, Gaussian theta spread (sigma = 5%)"``; empty for an ideal beam."""
+    arrivals, spread = getattr(m, "arrivals", None), getattr(m, "theta_spread", None)
+    parts = [] if arrivals is None or arrivals.is_regular else [arrivals.describe()]
+    parts += [] if spread is None or spread.is_none else [spread.describe()]
+    return "".join(f", {p}" for p in parts)
 
 
 def counts_command(
@@ -703,7 +722,9 @@ def counts_command(
         ``None`` (default) a bar when a person watches, ``True`` always (the command line,
         unless ``--quiet``), ``False`` never, or a hook ``progress(done, total)``.
     **options
-        Passed to ``make_figures``: ``counts``, ``exact``, ``k``, ``budget_seconds``.
+        Passed to ``make_figures``: ``counts``, ``exact``, ``k``, ``budget_seconds``, and
+        the detection ``efficiency``, ``misread`` and ``seed`` (checked before the file is
+        read).
 
     Returns
     -------
@@ -713,10 +734,14 @@ def counts_command(
     Raises
     ------
     ValueError
-        When the file holds no trajectory ensemble.
+        When the file holds no trajectory ensemble, or the detection parameters are out of
+        range (one line naming the parameter).
     """
+    from ..channels.tilted import Detection
     from ..plot.counting import make_figures
     from . import io
+
+    Detection(options.get("efficiency", 1.0), options.get("misread", (0.0, 0.0)))
 
     rec = io.load(path)
     if rec.ensemble is None:

@@ -6,7 +6,10 @@ Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
                              created, plus the run's metadata (JSON in attrs["metadata"])
     /model            attrs: theta, q, c_real, c_imag, gamma_tr, nbar, cutoff
                       (+ collision, g_over_omega, eta, nu_over_omega, omega_tr,
-                      extra_levels for a Rabi collision)
+                      extra_levels for a Rabi collision; + arrivals, arrivals_p,
+                      theta_spread, theta_spread_width or theta_spread_values and
+                      theta_spread_weights (float arrays) for a non-ideal beam: files
+                      without them hold the ideal beam)
     /ensemble         dimensions k, k_rho (= k[rho_index]), n, m; datasets energy_mean,
                       energy_stderr, purity_*, fano_*, ergotropy_*, leakage (over k),
                       populations (k_rho, n), rho (k_rho, n, m), rho_index (k_rho);

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..model.imperfections import Arrivals, ThetaSpread
 from ..model.interactions import JaynesCummings, Modulation, Rabi
 from ..model.micromaser import Micromaser
 from ..validation import MAX_COLLISIONS, check_memory, show
@@ -40,8 +41,12 @@ from .schema import (
     _COLLISIONS,
     _EXTRA_BACKENDS,
     _REAL_MODEL_KEYS,
+    ARRIVAL_NAMES,
+    ARRIVAL_TABLES,
     COLLISION_KEYS,
     MODEL_KEYS,
+    SPREAD_NAMES,
+    SPREAD_TABLES,
     _Checker,
     _describe,
     _is_int,
@@ -49,7 +54,7 @@ from .schema import (
     _suggest,
 )
 
-__all__ = ["build_point", "model_value", "POINT_BYTES"]
+__all__ = ["build_point", "model_value", "beam_label", "POINT_BYTES"]
 
 #: Bytes per checkpoint of a run point, a lower bound: the int in the tuple, the
 #: simulation's int64 copy and one trajectory's records (:func:`_check_checkpoint_count`).
@@ -177,14 +182,19 @@ def model_value(chk: _Checker, key: str, value: Any) -> Any:
         The bare ``[model]`` key (``"theta"``, ``"c"``, ...).
     value : object
         The value as read: a number, an expression string, ``"suppress"`` (``eta``), a
-        collision name, or a ``c`` table ``{abs, phase}`` or ``{re, im}``.
+        collision name, a ``c`` table ``{abs, phase}`` or ``{re, im}``, or a beam form
+        (``arrivals``: ``"regular"``, ``"poisson"``, ``{bernoulli = p}``; ``theta_spread``:
+        ``"none"``, ``{gaussian = sigma}``, ``{uniform = w}``,
+        ``{discrete = {values = [..], weights = [..]}}``).
 
     Returns
     -------
     object
         A float for the real keys, a complex or float for ``c``, the canonical collision
-        name for ``collision``, ``"suppress"`` or a float for ``eta``; other values (the
-        cutoff) as given.
+        name for ``collision``, ``"suppress"`` or a float for ``eta``, an
+        :class:`~trajectories.model.imperfections.Arrivals` or
+        :class:`~trajectories.model.imperfections.ThetaSpread` for the beam keys; other
+        values (the cutoff) as given.
 
     Raises
     ------
@@ -192,6 +202,10 @@ def model_value(chk: _Checker, key: str, value: Any) -> Any:
         Naming ``model.<key>``, when the value is not of the allowed form.
     """
     dotted = f"model.{key}"
+    if key == "arrivals":
+        return _arrivals(chk, value)
+    if key == "theta_spread":
+        return _theta_spread(chk, value)
     if key in _REAL_MODEL_KEYS or key in ("g_over_omega", "nu_over_omega", "omega_tr"):
         return chk.real(dotted, value)
     if key == "collision":
@@ -226,6 +240,136 @@ def model_value(chk: _Checker, key: str, value: Any) -> Any:
             f"{{ re = .., im = .. }}, got {_describe(value)}",
         )
     return value  # cutoff: Micromaser checks the type and range
+
+
+_ARRIVALS_ALLOWED = "'regular', 'poisson' or { bernoulli = p } with 0 < p <= 1"
+_SPREAD_ALLOWED = (
+    "'none', { gaussian = sigma } (sigma >= 0), { uniform = w } (0 <= w <= 1) or "
+    "{ discrete = { values = [..], weights = [..] } }"
+)
+
+
+def _one_entry(chk: _Checker, key: str, value: Any, names: tuple, tables: tuple, allowed: str):
+    """The (kind, parameter) of a beam key: a name, or a table of exactly one kind."""
+    dotted = f"model.{key}"
+    if isinstance(value, str):
+        if value in names:
+            return value, None
+        hint = _suggest(value, (*names, *tables))
+        if value in tables:
+            hint = f"; write {{ {value} = .. }}"
+        raise chk.fail(dotted, f"{dotted} must be {allowed}, got {value!r}{hint}")
+    if not isinstance(value, Mapping) or len(value) != 1:
+        got = repr(dict(value)) if isinstance(value, Mapping) else _describe(value)
+        raise chk.fail(dotted, f"{dotted} must be {allowed}, got {got}")
+    ((kind, param),) = value.items()
+    if not isinstance(kind, str) or kind not in tables:
+        hint = _suggest(str(kind), tables, f"{dotted}.")
+        raise chk.fail(
+            f"{dotted}.{kind}",
+            f"unknown key {dotted}.{kind}{hint or '; allowed: ' + ', '.join(tables)}",
+        )
+    return kind, param
+
+
+def _fraction(chk: _Checker, key: str, value: Any, low_open: bool, high: float | None) -> float:
+    """A real number (or expression) ``>= 0`` (``> 0`` if ``low_open``), ``<= high`` if given."""
+    x = chk.real(key, value)
+    interval = f"{'(' if low_open else '['}0, {high:g}]" if high is not None else None
+    allowed = f"in {interval}" if interval else "a number >= 0"
+    ok = math.isfinite(x) and (x > 0 if low_open else x >= 0) and (high is None or x <= high)
+    if not ok:
+        raise chk.fail(key, f"{key} must be {allowed}, got {show(value)}")
+    return x
+
+
+def _arrivals(chk: _Checker, value: Any) -> Arrivals:
+    """``model.arrivals``: ``"regular"``, ``"poisson"`` or ``{ bernoulli = p }``."""
+    kind, p = _one_entry(chk, "arrivals", value, ARRIVAL_NAMES, ARRIVAL_TABLES, _ARRIVALS_ALLOWED)
+    if kind == "regular":
+        return Arrivals.regular()
+    if kind == "poisson":
+        return Arrivals.poisson()
+    return Arrivals.bernoulli(_fraction(chk, "model.arrivals.bernoulli", p, True, 1.0))
+
+
+def _real_list(chk: _Checker, key: str, value: Any) -> list[float]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise chk.fail(key, f"{key} must be a non-empty list of numbers, got {_describe(value)}")
+    return [_fraction(chk, f"{key}[{i}]", v, False, None) for i, v in enumerate(value)]
+
+
+def _theta_spread(chk: _Checker, value: Any) -> ThetaSpread:
+    """``model.theta_spread``: ``"none"`` or a table of one kind (see :data:`_SPREAD_ALLOWED`)."""
+    kind, width = _one_entry(
+        chk, "theta_spread", value, SPREAD_NAMES, SPREAD_TABLES, _SPREAD_ALLOWED
+    )
+    key = f"model.theta_spread.{kind}"
+    if kind == "none":
+        return ThetaSpread.none()
+    if kind == "gaussian":
+        return ThetaSpread.gaussian(_fraction(chk, key, width, False, None))
+    if kind == "uniform":
+        return ThetaSpread.uniform(_fraction(chk, key, width, False, 1.0))
+    allowed = "{ values = [..], weights = [..] } (values >= 0, weights summing to 1)"
+    if not isinstance(width, Mapping):
+        raise chk.fail(key, f"{key} must be a table {allowed}, got {_describe(width)}")
+    for k in width:
+        if k not in ("values", "weights"):
+            hint = _suggest(str(k), ("values", "weights"), f"{key}.")
+            raise chk.fail(f"{key}.{k}", f"unknown key {key}.{k}{hint}")
+    for k in ("values", "weights"):
+        if k not in width:
+            raise chk.fail(f"{key}.{k}", f"{key} needs {key}.{k}: it must be a table {allowed}")
+    values = _real_list(chk, f"{key}.values", width["values"])
+    weights = _real_list(chk, f"{key}.weights", width["weights"])
+    if len(values) != len(weights):
+        raise chk.fail(
+            f"{key}.weights",
+            f"{key}.weights must have one weight per value, got {len(weights)} weights for "
+            f"{len(values)} values",
+        )
+    try:
+        return ThetaSpread.discrete(values, weights)
+    except ValueError as err:  # a weight above 1, or weights not summing to 1
+        text = str(err).removeprefix("theta_spread ")
+        raise chk.fail(f"{key}.weights", f"{key}.{text}") from None
+
+
+def _num(x: float) -> str:
+    """The shortest text that reads back as ``x`` (``1`` for ``1.0``)."""
+    text = repr(float(x))
+    return text.removesuffix(".0")
+
+
+def beam_label(value: Arrivals | ThetaSpread) -> str:
+    """A beam form as a short text: a sweep coordinate and the point's file-name suffix.
+
+    Parameters
+    ----------
+    value : Arrivals or ThetaSpread
+        The resolved ``model.arrivals`` or ``model.theta_spread``.
+
+    Returns
+    -------
+    str
+        ``"regular"``, ``"poisson"``, ``"bernoulli-0.5"``; ``"none"``, ``"gaussian-0.05"``,
+        ``"uniform-0.1"``, ``"discrete-0.9@0.5-1.1@0.5"`` (each value ``@`` its weight).
+        Numbers are written in full (distinct forms have distinct labels).
+
+    Examples
+    --------
+    >>> beam_label(ThetaSpread.discrete([0.9, 1.1], [0.5, 0.5]))
+    'discrete-0.9@0.5-1.1@0.5'
+    """
+    if isinstance(value, Arrivals):
+        return f"bernoulli-{_num(value.p)}" if value.kind == "bernoulli" else value.kind
+    if value.kind == "discrete":
+        pairs = "-".join(
+            f"{_num(v)}@{_num(w)}" for v, w in zip(value.values, value.weights, strict=True)
+        )
+        return f"discrete-{pairs}"
+    return "none" if value.is_none else f"{value.kind}-{_num(value.width)}"
 
 
 def _build_collision(chk: _Checker, params: dict[str, Any]) -> JaynesCummings | Rabi:

@@ -12,6 +12,9 @@ A run file has three sections, all optional::
     # collision = "rabi"           # counter-rotating terms (default "jaynes-cummings")
     # g_over_omega = [0.1, 0.3]    # Rabi only; eta = "suppress" or a number,
     # nu_over_omega = 20           # omega_tr, extra_levels: see trajectories.Rabi
+    # arrivals = "poisson"         # or "regular", { bernoulli = p }: see trajectories.Arrivals
+    # theta_spread = { gaussian = 0.05 }  # { uniform = w }, { discrete = { values = [..],
+    #                              # weights = [..] } }, "none": see trajectories.ThetaSpread
 
     [run]                          # how to run it (see RunSettings)
     trajectories = 10000
@@ -63,12 +66,14 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
     except ImportError:
         tomllib = None
 
-from .points import POINT_BYTES, build_point, model_value
+from .points import POINT_BYTES, beam_label, build_point, model_value
 from .schema import (
     _LIST_VALUED,
     _NOT_SWEPT,
     _SECTIONS,
     _SWEEP_MODES,
+    BEAM_KEYS,
+    BEAM_WIDTH_AXES,
     MODEL_KEYS,
     OUTPUT_KEYS,
     RUN_KEYS,
@@ -117,10 +122,21 @@ def _axis_labels(values: list[Any]) -> list[str]:
     return [_format_value(v, 17) for v in values]  # pragma: no cover
 
 
-def _sweep_value(chk: _Checker, section: str, key: str, value: Any) -> Any:
-    """The resolved value of one sweep entry, used for naming and duplicate checks."""
+def _sweep_value(chk: _Checker, section: str, key: str, value: Any, name: str) -> Any:
+    """The resolved value of one sweep entry, used for naming and duplicate checks.
+
+    A beam form is its :func:`~trajectories.runs.points.beam_label` text; the number of a
+    beam table swept by its width (``name`` a flat key such as ``theta_spread_width``) a
+    float."""
     if section == "model":
-        return model_value(chk, key, value)
+        resolved = model_value(chk, key, value)
+        if name == "arrivals_p":
+            return resolved.p
+        if name == "theta_spread_width":
+            return resolved.width
+        if key in BEAM_KEYS:
+            return beam_label(resolved)
+        return resolved
     if key == "leakage_tol" and not (_is_real(value) and value == math.inf):
         return chk.real("run.leakage_tol", value, minimum=0.0)
     return value
@@ -158,7 +174,10 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     """Validate a run description (the parsed TOML) and expand its sweep into points.
 
     Every list-valued key of ``[model]`` and ``[run]`` (except the lists
-    ``run.checkpoints`` and ``run.rho_checkpoints``) is a sweep axis; ``run.sweep``
+    ``run.checkpoints`` and ``run.rho_checkpoints``) is a sweep axis, and so is a beam
+    table whose number is a list (``theta_spread = { gaussian = [0.01, 0.05] }``, swept as
+    ``theta_spread_width``; ``arrivals = { bernoulli = [..] }`` as ``arrivals_p``); a list
+    of beam forms is swept under its key with text labels (``"bernoulli-0.5"``); ``run.sweep``
     says whether the axes combine as a Cartesian product (``"product"``, the default;
     the first axis varies slowest) or element by element (``"zip"``). Missing sections
     and keys take the defaults (:data:`DEFAULT_MODEL`, :class:`RunSettings`,
@@ -211,26 +230,32 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
 
     mode = chk.string("run.sweep", sections["run"].get("sweep", "product"), _SWEEP_MODES)
 
-    # ---- sweep axes, in file order: model keys first, then run keys
-    axes: list[tuple[str, str, list[Any]]] = []
+    # ---- sweep axes, in file order: model keys first, then run keys. An axis is
+    # (section, key, the key's values, the sweep parameter's name, its dotted name)
+    axes: list[tuple[str, str, list[Any], str, str]] = []
     for section in ("model", "run"):
         for key, value in sections[section].items():
             if (section, key) in _LIST_VALUED or (section, key) in _NOT_SWEPT:
                 continue
-            if isinstance(value, (list, tuple)):
-                if len(value) == 0:
+            name, dotted, values = key, f"{section}.{key}", value
+            width_axis = _beam_width_axis(section, key, value)
+            if width_axis is not None:  # theta_spread = { gaussian = [0.01, 0.05] }
+                name, kind = width_axis
+                dotted = f"model.{key}.{kind}"
+                values = [{kind: v} for v in value[kind]]
+            elif not isinstance(value, (list, tuple)):
+                continue
+            if len(values) == 0:
+                raise chk.fail(
+                    dotted, f"{dotted} is an empty list; a sweep axis needs at least one value"
+                )
+            for i, v in enumerate(value[kind] if width_axis else values):
+                if isinstance(v, (list, tuple)):
                     raise chk.fail(
-                        f"{section}.{key}",
-                        f"{section}.{key} is an empty list; a sweep axis needs at least one value",
+                        dotted,
+                        f"{dotted}[{i}] is a list; sweep values must be single values, got {v!r}",
                     )
-                for i, v in enumerate(value):
-                    if isinstance(v, (list, tuple)):
-                        raise chk.fail(
-                            f"{section}.{key}",
-                            f"{section}.{key}[{i}] is a list; sweep values must be single "
-                            f"values, got {v!r}",
-                        )
-                axes.append((section, key, list(value)))
+            axes.append((section, key, list(values), name, dotted))
     for section in ("output",):
         for key, value in sections[section].items():
             if key != "plots" and isinstance(value, (list, tuple)):
@@ -241,7 +266,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
                 )
 
     if mode == "zip" and axes:
-        lengths = {f"{s}.{k}": len(v) for s, k, v in axes}
+        lengths = {dotted: len(v) for _, _, v, _, dotted in axes}
         if len(set(lengths.values())) > 1:
             detail = ", ".join(f"{k} has {n} values" for k, n in lengths.items())
             raise chk.fail(
@@ -249,16 +274,15 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
                 f"run.sweep = 'zip' needs sweep lists of equal length, but {detail}",
             )
 
-    resolved = [[_sweep_value(chk, s, k, v) for v in values] for s, k, values in axes]
-    for (section, key, _), vals in zip(axes, resolved, strict=True):
+    resolved = [[_sweep_value(chk, s, k, v, n) for v in values] for s, k, values, n, _ in axes]
+    for (*_, dotted), vals in zip(axes, resolved, strict=True):
         if mode == "product" and len(set(map(_hashable, vals))) != len(vals):
             raise chk.fail(
-                f"{section}.{key}",
-                f"{section}.{key} = {_shown(vals)} repeats a value; sweep values must be distinct",
+                dotted, f"{dotted} = {_shown(vals)} repeats a value; sweep values must be distinct"
             )
     labels = [_axis_labels(vals) for vals in resolved]
 
-    n_points = math.prod(len(v) for _, _, v in axes) if mode == "product" else 1
+    n_points = math.prod(len(a[2]) for a in axes) if mode == "product" else 1
     if mode == "zip" and axes:
         n_points = len(axes[0][2])
     try:
@@ -274,7 +298,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     if not axes:
         combos: list[tuple[int, ...]] = [()]
     elif mode == "product":
-        combos = list(itertools.product(*(range(len(v)) for _, _, v in axes)))
+        combos = list(itertools.product(*(range(len(a[2])) for a in axes)))
     else:
         combos = [(i,) * len(axes) for i in range(len(axes[0][2]))]
     if mode == "zip":
@@ -296,13 +320,28 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
         spec["run"].pop("sweep", None)
         sweep_values: dict[str, Any] = {}
         suffix = []
-        for a, (i, (section, key, values)) in enumerate(zip(combo, axes, strict=True)):
+        for a, (i, (section, key, values, sweep_name, _)) in enumerate(
+            zip(combo, axes, strict=True)
+        ):
             spec[section][key] = values[i]
-            sweep_values[key] = resolved[a][i]
-            suffix.append(f"{key}-{labels[a][i]}")
+            sweep_values[sweep_name] = resolved[a][i]
+            suffix.append(f"{sweep_name}-{labels[a][i]}")
         name = "_".join([str(base_name), *suffix])
         points.append(build_point(chk, spec, name, sweep_values))
     return points
+
+
+def _beam_width_axis(section: str, key: str, value: Any) -> tuple[str, str] | None:
+    """(sweep parameter, kind) when ``value`` is a beam table whose number is a list."""
+    if section != "model" or key not in BEAM_KEYS or not isinstance(value, Mapping):
+        return None
+    if len(value) != 1:
+        return None
+    ((kind, number),) = value.items()
+    name = BEAM_WIDTH_AXES.get((key, kind)) if isinstance(kind, str) else None
+    if name is None or not isinstance(number, (list, tuple)):
+        return None
+    return name, kind
 
 
 def _hashable(value: Any) -> Any:

@@ -31,7 +31,7 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
         tomllib = None
 
 
-__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS"]
+__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS", "BEAM_KEYS"]
 
 #: joblib backends accepted besides those registered when the run file is read.
 _EXTRA_BACKENDS = ("dask", "ray", "spark")
@@ -41,8 +41,26 @@ _REAL_MODEL_KEYS = ("theta", "q", "gamma_tr", "nbar")
 
 #: [model] keys of the collision (Rabi only, except ``collision`` itself)
 COLLISION_KEYS = ("collision", "g_over_omega", "eta", "nu_over_omega", "omega_tr", "extra_levels")
-#: keys of the [model] section: the Micromaser parameters and the collision's
-MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", *COLLISION_KEYS)
+#: [model] keys of the qubit beam: ``arrivals = "poisson"`` or ``{ bernoulli = p }``;
+#: ``theta_spread = { gaussian = sigma }``, ``{ uniform = w }`` or
+#: ``{ discrete = { values = [..], weights = [..] } }`` (default: the ideal beam)
+BEAM_KEYS = ("arrivals", "theta_spread")
+#: keys of the [model] section: the Micromaser parameters, the collision's and the beam's
+MODEL_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", *COLLISION_KEYS, *BEAM_KEYS)
+#: The forms of ``model.arrivals``: a name, or a table of one kind and its parameter.
+ARRIVAL_NAMES = ("regular", "poisson")
+ARRIVAL_TABLES = ("bernoulli",)
+#: The forms of ``model.theta_spread``: ``"none"``, or a table of one kind and its width
+#: (``discrete``: a table of ``values`` and ``weights``).
+SPREAD_NAMES = ("none",)
+SPREAD_TABLES = ("gaussian", "uniform", "discrete")
+#: The flat sweep parameter of a beam table whose number is a list
+#: (``theta_spread = { gaussian = [0.01, 0.05] }`` sweeps ``theta_spread_width``).
+BEAM_WIDTH_AXES = {
+    ("arrivals", "bernoulli"): "arrivals_p",
+    ("theta_spread", "gaussian"): "theta_spread_width",
+    ("theta_spread", "uniform"): "theta_spread_width",
+}
 _COLLISIONS = {"jaynes-cummings": "jaynes-cummings", "jc": "jaynes-cummings", "rabi": "rabi"}
 #: keys of the [run] section (RunSettings, plus ``sweep``: "product" or "zip")
 RUN_KEYS = (

@@ -261,9 +261,9 @@ class RunPoint:
         Returns
         -------
         dict
-            ``name``, ``model`` (its run-file keys), ``run``, ``output`` and
-            ``sweep_values``; ``c`` is written as ``{"re": .., "im": ..}`` (also inside
-            ``sweep_values``); tuples become lists.
+            ``name``, ``model`` (its run-file keys, the beam's only when not ideal),
+            ``run``, ``output`` and ``sweep_values``; ``c`` is written as
+            ``{"re": .., "im": ..}`` (also inside ``sweep_values``); tuples become lists.
         """
         m = self.model
         run = dataclasses.asdict(self.run)
@@ -282,6 +282,7 @@ class RunPoint:
                 "nbar": m.nbar,
                 "cutoff": m.cutoff,
                 **_collision_dict(m.collision),
+                **_beam_dict(m),
             },
             "run": run,
             "output": output,
@@ -301,6 +302,22 @@ def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:
         d["omega_tr"] = col.omega_tr
     if col.extra_levels is not None:
         d["extra_levels"] = col.extra_levels
+    return d
+
+
+def _beam_dict(m: Micromaser) -> dict[str, Any]:
+    """The run-file [model] keys of the qubit beam (none for the ideal beam)."""
+    d: dict[str, Any] = {}
+    arr, spread = m.arrivals, m.theta_spread
+    if arr.kind == "poisson":
+        d["arrivals"] = "poisson"
+    elif arr.kind == "bernoulli":
+        d["arrivals"] = {"bernoulli": arr.p}
+    if spread.kind == "discrete":
+        values = {"values": list(spread.values), "weights": list(spread.weights)}
+        d["theta_spread"] = {"discrete": values}
+    elif not spread.is_none:
+        d["theta_spread"] = {spread.kind: spread.width}
     return d
 
 

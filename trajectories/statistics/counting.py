@@ -22,6 +22,14 @@ Exact counterparts
 :mod:`trajectories.solvers.counting`, re-exported here: this module is ``tj.counting``)
 compute the same statistics from the tilted one-step channel.
 
+Imperfect detection
+-------------------
+Every function takes ``efficiency`` (:math:`\eta`) and ``misread``
+(:math:`(\epsilon_e, \epsilon_g)`): the statistics are then those of the *detected* counts
+(``docs/COUNTING.md``, detection). The exact functions tilt the channel with each event's
+detection generating function; :func:`from_ensemble` thins the recorded counts with seeded
+binomial draws (:func:`detected_counts`).
+
 Estimators from trajectories: mean, unbiased variance, Mandel :math:`Q = \mathrm{Var}/
 \mathrm{mean} - 1`, and the first four cumulants as k-statistics (unbiased), each with a
 delete-one jackknife standard error over trajectories (deterministic: no random numbers).
@@ -30,13 +38,14 @@ delete-one jackknife standard error over trajectories (deterministic: no random 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any
 
 import numpy as np
 
 from .._optional import DISTRIBUTION, netcdf_attrs, require
 from .._version import __version__
-from ..channels.tilted import COUNTS
+from ..channels.tilted import COUNTS, QUBIT_COUNTS, Detection
 from ..model.micromaser import Micromaser
 from ..solvers.counting import (
     DENSE_CUTOFF_LIMIT,
@@ -53,6 +62,8 @@ from ..solvers.montecarlo.result import EnsembleResult, Estimate
 __all__ = [
     "COUNTS",
     "UNRAVELLING_NOTE",
+    "DETECTION_SPAWN_KEY",
+    "Detection",
     "DENSE_CUTOFF_LIMIT",
     "POPULATION_CUTOFF_LIMIT",
     "CountStatistics",
@@ -63,6 +74,7 @@ __all__ = [
     "ChiSquare",
     "PerTrajectoryEnergy",
     "from_ensemble",
+    "detected_counts",
     "histogram",
     "chi_square",
     "exact_moments",
@@ -80,6 +92,13 @@ UNRAVELLING_NOTE = (
 )
 
 
+#: First word of the ``spawn_key`` of the detection draws: ``SeedSequence(seed,
+#: spawn_key=(DETECTION_SPAWN_KEY, part))`` with part 0 for the qubits, 1 for the bath
+#: photons, so they never share bits with the trajectories' own streams (which use the seed's
+#: entropy without a spawn key).
+DETECTION_SPAWN_KEY = 0x646574  # "det"
+
+
 def _check_count(count: str) -> str:
     if count not in COUNTS:
         raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
@@ -89,7 +108,7 @@ def _check_count(count: str) -> str:
 # =========================================================================== trajectories
 @dataclasses.dataclass(frozen=True, repr=False)
 class CountStatistics:
-    """Statistics across trajectories of one count, per checkpoint.
+    r"""Statistics across trajectories of one count, per checkpoint.
 
     Attributes
     ----------
@@ -113,6 +132,12 @@ class CountStatistics:
         How the standard errors were obtained (delete-one jackknife over trajectories).
     model : Micromaser or None
         The ensemble's model.
+    efficiency : float
+        Detection efficiency :math:`\eta` of the counts (1: the true counts).
+    misread : tuple of float
+        :math:`(\epsilon_e, \epsilon_g)` of the qubit counts.
+    detection_seed : int or None
+        The seed of the thinning draws (``None`` for perfect detection: no draws).
     """
 
     count: str
@@ -126,6 +151,27 @@ class CountStatistics:
     cumulants: tuple[Estimate, Estimate, Estimate, Estimate]
     error_method: str
     model: Micromaser | None = None
+    efficiency: float = 1.0
+    misread: tuple[float, float] = (0.0, 0.0)
+    detection_seed: int | None = None
+
+    @property
+    def detection(self) -> Detection:
+        """How the counts were detected (efficiency and misreads)."""
+        return Detection(self.efficiency, self.misread)
+
+    def describe(self) -> str:
+        """One line: the count and whether it is the true or a detected (thinned) count.
+
+        Returns
+        -------
+        str
+            E.g. ``"g: detected counts: efficiency eta = 0.4 (thinned, seed 2)"``.
+        """
+        det = self.detection
+        if det.ideal:
+            return f"{self.count}: true counts (perfect detection)"
+        return f"{self.count}: {det.describe()} (thinned, seed {self.detection_seed})"
 
     def index(self, k: int | None = None) -> int:
         """Index of the checkpoint nearest to ``k``.
@@ -154,8 +200,10 @@ class CountStatistics:
             Variables over ``k``: ``mean``, ``variance``, ``mandel_q``, ``kappa_1`` ..
             ``kappa_4`` and each one's standard error (``mean_stderr``, ...), ``n_used``;
             over ``(trajectory, k)``: ``counts`` and ``valid``. Attributes: ``count``,
-            ``error_method``, ``result = "counting"``, ``package``, ``version`` and the
-            model's parameters (when known).
+            ``error_method``, ``result = "counting"``, ``package``, ``version``, the
+            detection (``efficiency``, ``misread_e``, ``misread_g``, ``detection_seed``
+            and ``detection`` as text, when not perfect) and the model's parameters (when
+            known).
 
         Raises
         ------
@@ -176,6 +224,10 @@ class CountStatistics:
         attrs = {} if self.model is None else self.model.to_dict()
         attrs.update(count=self.count, error_method=self.error_method, result="counting",
                      package=DISTRIBUTION, version=__version__)  # fmt: skip
+        if not self.detection.ideal:
+            attrs.update(efficiency=self.efficiency, misread_e=self.misread[0],
+                         misread_g=self.misread[1], detection_seed=str(self.detection_seed),
+                         detection=self.describe())  # fmt: skip
         return xr.Dataset(data, coords=coords, attrs=netcdf_attrs(attrs))
 
     def __repr__(self) -> str:
@@ -184,7 +236,9 @@ class CountStatistics:
             f"CountStatistics(count={self.count!r}, M={self.counts.shape[0]}, "
             f"checkpoints={self.k.size}, at k = {self.k[i]}: mean = {self.mean.mean[i]:.6g} "
             f"± {self.mean.stderr[i]:.2g}, Mandel Q = {self.mandel_q.mean[i]:.4g} "
-            f"± {self.mandel_q.stderr[i]:.2g})"
+            f"± {self.mandel_q.stderr[i]:.2g}"
+            + ("" if self.detection.ideal else f"; {self.describe()}")
+            + ")"
         )
 
 
@@ -249,8 +303,142 @@ def _jackknife_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full, se
 
 
-def from_ensemble(ens: EnsembleResult, count: str) -> CountStatistics:
-    """Per-trajectory counts of an ensemble and their statistics at every checkpoint.
+def _seed_of(ens: EnsembleResult, seed: int | None) -> int:
+    """The seed of the detection draws: ``seed``, or the ensemble's when ``None``."""
+    if seed is None:
+        seed = getattr(ens, "seed", None)
+        if seed is None:
+            raise ValueError(
+                "imperfect detection draws random numbers: give seed= (this ensemble "
+                "records no seed to default to)"
+            )
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _thin(rng: np.random.Generator, n: np.ndarray, p: float) -> np.ndarray:
+    """``Binomial(n, p)`` elementwise (no draw when ``p`` is 0 or 1)."""
+    if p <= 0.0:
+        return np.zeros_like(n)
+    if p >= 1.0:
+        return n.copy()
+    return rng.binomial(n, p).astype(np.int64)
+
+
+def _split(
+    rng: np.random.Generator, n: np.ndarray, right: float, wrong: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial split of ``n`` true events: read right (``right``), misread (``wrong``).
+
+    ``right + wrong <= 1``; the rest is not detected. Drawn as ``Binomial(n, right)``, then
+    ``Binomial(n - that, wrong / (1 - right))``, so each marginal is exactly binomial.
+    """
+    a = _thin(rng, n, right)
+    rest = 1.0 - right
+    b = _thin(rng, n - a, min(1.0, wrong / rest) if rest > 0.0 else 0.0)
+    return a, b
+
+
+def _increments(cumulative: np.ndarray) -> np.ndarray:
+    """Increments between consecutive checkpoints, the first one from collision 0.
+
+    Negative increments cannot occur in a record; entries after a leak (excluded from
+    every statistic) are clipped at 0 so that the draws stay defined.
+    """
+    inc = np.diff(cumulative, axis=1, prepend=np.zeros((cumulative.shape[0], 1), np.int64))
+    return np.maximum(inc, 0)
+
+
+def detected_counts(
+    ens: EnsembleResult,
+    count: str,
+    *,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
+    seed: int | None = None,
+) -> np.ndarray:
+    r"""The counts an imperfect detector records, per trajectory and checkpoint.
+
+    The records are cumulative, so the increments between consecutive checkpoints (the
+    first from collision 0) are thinned and summed again: each trajectory's detected count
+    never decreases. Qubits: the increments of the true g and e counts are split
+    multinomially into read-as-counted, read-as-the-other and undetected; for the count
+    ``"g"``, ``Binomial(inc_g, eta (1 - eps_g)) + Binomial(inc_e, eta eps_e)`` (the
+    same draws serve ``"g"`` and ``"e"``, so for one seed they describe one detector).
+    Bath photons: emissions and absorptions are each thinned by ``Binomial(inc, eta)``
+    (``"net"`` is the difference of the two thinned counts).
+
+    Draws come from ``numpy.random.Generator(numpy.random.Philox(SeedSequence(seed,
+    spawn_key=(DETECTION_SPAWN_KEY, part))))`` (``part`` 0 qubits, 1 bath), in a fixed
+    order: the same seed gives the same detected counts, and independent of the
+    trajectories' own streams even for the run's seed.
+
+    Parameters
+    ----------
+    ens : EnsembleResult
+        From :func:`trajectories.simulate` or :func:`trajectories.load`.
+    count : {"g", "e", "emission", "absorption", "net"}
+        The counted event.
+    efficiency : float, optional
+        :math:`\eta \in [0, 1]` (default 1).
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``); qubit
+        counts only.
+    seed : int, optional
+        Non-negative seed of the draws; default the ensemble's own seed (``ens.seed``).
+
+    Returns
+    -------
+    ndarray of int64, shape (M, C)
+        Detected cumulative counts; with perfect detection the true counts (no draws).
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter, value and range, for an unknown count, an
+        efficiency or misread outside ``[0, 1]``, misreads of a bath count, or a bad seed.
+    """
+    _check_count(count)
+    det = Detection(efficiency, misread)
+    det.check_count(count)
+    if det.ideal:
+        return _counts_of(ens, count)
+    seed = _seed_of(ens, seed)
+    eta = det.efficiency
+    per = ens.per_trajectory
+    if count in QUBIT_COUNTS:
+        eps_e, eps_g = det.misread
+        rng = np.random.Generator(
+            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(DETECTION_SPAWN_KEY, 0)))
+        )
+        inc_g = _increments(per.qubit_g.sum(axis=2, dtype=np.int64))
+        inc_e = _increments(per.qubit_e.sum(axis=2, dtype=np.int64))
+        g_as_g, g_as_e = _split(rng, inc_g, eta * (1.0 - eps_g), eta * eps_g)
+        e_as_e, e_as_g = _split(rng, inc_e, eta * (1.0 - eps_e), eta * eps_e)
+        inc = g_as_g + e_as_g if count == "g" else e_as_e + g_as_e
+        return np.cumsum(inc, axis=1)
+    rng = np.random.Generator(
+        np.random.Philox(np.random.SeedSequence(seed, spawn_key=(DETECTION_SPAWN_KEY, 1)))
+    )
+    emitted = np.cumsum(_thin(rng, _increments(per.emissions.astype(np.int64)), eta), axis=1)
+    absorbed = np.cumsum(_thin(rng, _increments(per.absorptions.astype(np.int64)), eta), axis=1)
+    if count == "emission":
+        return emitted
+    if count == "absorption":
+        return absorbed
+    return absorbed - emitted
+
+
+def from_ensemble(
+    ens: EnsembleResult,
+    count: str,
+    *,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
+    seed: int | None = None,
+) -> CountStatistics:
+    r"""Per-trajectory counts of an ensemble and their statistics at every checkpoint.
 
     Parameters
     ----------
@@ -260,17 +448,39 @@ def from_ensemble(ens: EnsembleResult, count: str) -> CountStatistics:
         ``"g"``/``"e"``: qubits that left in g / e (summed over incoming branches);
         ``"emission"``/``"absorption"``: photons emitted into / absorbed from the bath;
         ``"net"``: photons the cavity gained from the bath, net = absorptions - emissions.
+    efficiency : float, optional
+        Detection efficiency :math:`\eta \in [0, 1]` (default 1: the true counts).
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``): e read
+        as g, g read as e; qubit counts only.
+    seed : int, optional
+        Seed of the thinning draws when detection is imperfect (:func:`detected_counts`);
+        default the ensemble's own seed, so the result is reproducible from the file alone.
+        Not used for perfect detection.
 
     Returns
     -------
     CountStatistics
-        Counts ``(M, C)`` (dimensionless integers), mean, variance, Mandel Q and the
-        first four cumulants per checkpoint, with delete-one jackknife standard errors
-        over trajectories (deterministic). Trajectories that leaked through the cutoff
-        are left out from the checkpoint at which they leaked.
+        Counts ``(M, C)`` (dimensionless integers; the detected counts when detection is
+        imperfect, said by :meth:`CountStatistics.describe`), mean, variance, Mandel Q and
+        the first four cumulants per checkpoint, with delete-one jackknife standard errors
+        over trajectories (deterministic given the seed). Trajectories that leaked through
+        the cutoff are left out from the checkpoint at which they leaked.
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter, value and range (before any work), for an unknown
+        count, an efficiency or misread outside ``[0, 1]``, misreads of a bath count, or a
+        bad seed.
     """
     _check_count(count)
-    counts = _counts_of(ens, count)
+    det = Detection(efficiency, misread)
+    det.check_count(count)
+    used_seed = None if det.ideal else _seed_of(ens, seed)
+    counts = detected_counts(
+        ens, count, efficiency=det.efficiency, misread=det.misread, seed=used_seed
+    )
     valid = ens.per_trajectory.fock >= 0
     c = counts.shape[1]
     est = np.empty((7, c))
@@ -290,6 +500,9 @@ def from_ensemble(ens: EnsembleResult, count: str) -> CountStatistics:
         cumulants=cum,  # type: ignore[arg-type]
         error_method="delete-one jackknife over trajectories",
         model=ens.model,
+        efficiency=det.efficiency,
+        misread=det.misread,
+        detection_seed=used_seed,
     )
 
 

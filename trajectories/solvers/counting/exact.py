@@ -9,6 +9,13 @@ the count's distribution: :math:`G_k(z) = \mathrm{Tr}[T_z^k\rho_0] = \sum_j P_k(
   discrete Fourier transform (:math:`\tilde P_k(r) = \sum_{j\equiv r\ (S)}P_k(j)`); only
   :math:`0\le s\le\pi` is propagated (:math:`G(\bar z) = \overline{G(z)}`).
 
+Imperfect detection (``efficiency``, ``misread``; ``docs/COUNTING.md``): every function takes
+the detection efficiency :math:`\eta` and the misread probabilities
+:math:`(\epsilon_e, \epsilon_g)` and computes the statistics of the *detected* count, from
+the tilted channel with each counted event's ``z`` replaced by its detection generating
+function (:class:`~trajectories.channels.tilted.Detection`). The defaults (perfect
+detection) run exactly the same arithmetic as without them.
+
 Grid size (tail bound). The window :math:`[j_{lo}, j_{lo}+S)` of each checkpoint is sized
 from a Chernoff bound evaluated *exactly*: :math:`M_k(\lambda) = \mathrm{Tr}[T_{e^\lambda}^k
 \rho_0]` for a ladder of real :math:`\lambda`, and
@@ -35,7 +42,7 @@ import numpy as np
 
 from ..._threads import single_threaded_blas
 from ...channels.collisions import keeps_diagonal
-from ...channels.tilted import COUNTS, QUBIT_COUNTS, TiltedChannel
+from ...channels.tilted import COUNTS, QUBIT_COUNTS, Detection, TiltedChannel
 from ...errors import TruncationError
 from ...model.micromaser import Micromaser
 from ...model.states import as_density_matrix
@@ -53,6 +60,14 @@ def _check_count(count: str) -> str:
     if count not in COUNTS:
         raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
     return count
+
+
+def _detection(count: str, efficiency: float, misread: tuple[float, float]) -> Detection:
+    """Validated detection for ``count`` (one-line ``ValueError`` naming the parameter)."""
+    _check_count(count)
+    det = Detection(efficiency, misread)
+    det.check_count(count)
+    return det
 
 
 def _trace(x: np.ndarray, populations: bool) -> np.ndarray:
@@ -107,6 +122,10 @@ class ExactMoments:
         ``variance / mean - 1`` (negative: sub-Poissonian); NaN where the mean is 0.
     leakage : ndarray of float64, shape (C,)
         Population lost through the cutoff by each checkpoint.
+    efficiency : float
+        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
+    misread : tuple of float
+        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
     """
 
     count: str
@@ -115,12 +134,26 @@ class ExactMoments:
     variance: np.ndarray
     mandel_q: np.ndarray
     leakage: np.ndarray
+    efficiency: float = 1.0
+    misread: tuple[float, float] = (0.0, 0.0)
+
+    def describe(self) -> str:
+        """One line: which count, and how it is detected.
+
+        Returns
+        -------
+        str
+            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
+        """
+        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
 
     def __repr__(self) -> str:
+        det = Detection(self.efficiency, self.misread)
+        extra = "" if det.ideal else f", {det.describe()}"
         return (
             f"ExactMoments(count={self.count!r}, checkpoints={self.k.size}, at k = {self.k[-1]}: "
             f"mean = {self.mean[-1]:.10g}, variance = {self.variance[-1]:.10g}, "
-            f"Mandel Q = {self.mandel_q[-1]:.8g})"
+            f"Mandel Q = {self.mandel_q[-1]:.8g}{extra})"
         )
 
 
@@ -138,6 +171,8 @@ def exact_moments(
     checkpoints: Iterable[int] | None = None,
     leakage_tol: float = DEFAULT_LEAKAGE_TOL,
     progress: ProgressArg = None,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
 ) -> ExactMoments:
     r"""Exact mean and variance of a count after ``k`` collisions, for every checkpoint.
 
@@ -167,16 +202,25 @@ def exact_moments(
         Progress over the collisions (:mod:`trajectories.progress`): ``None`` (default) a
         bar when a person watches, ``True`` always, ``False`` never, or a hook called as
         ``progress(collisions_done, last_checkpoint)``.
+    efficiency : float, optional
+        Detection efficiency :math:`\eta \in [0, 1]` of the counted events (default 1):
+        each qubit or bath photon is detected independently with this probability.
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``): a
+        detected qubit in e is read as g with probability :math:`\epsilon_e`, one in g as e
+        with :math:`\epsilon_g`. Qubit counts only.
 
     Returns
     -------
     ExactMoments
-        Per checkpoint ``(C,)``: mean and variance (counts, dimensionless), Mandel Q.
+        Per checkpoint ``(C,)``: mean and variance (counts, dimensionless), Mandel Q; of the
+        detected count when detection is imperfect.
 
     Raises
     ------
     ValueError
-        For invalid arguments, or a collision that changes from collision to collision.
+        For invalid arguments (one line naming the parameter, its value and range; misreads
+        of a bath count), or a collision that changes from collision to collision.
     TruncationError
         When the leaked population exceeds ``leakage_tol``.
 
@@ -192,6 +236,7 @@ def exact_moments(
     >>> [round(float(x), 10) for x in mom.mean]
     [0.0, 0.4375, 0.8921294449]
     """
+    det = _detection(count, efficiency, misread)
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
     if leakage_tol != float("inf"):
         leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
@@ -200,7 +245,7 @@ def exact_moments(
         single_threaded_blas(),
         Progress(progress, last, desc=f"exact moments of {count}", unit="collisions") as report,
     ):
-        tilt = TiltedChannel(model, count, pops)
+        tilt = TiltedChannel(model, count, pops, det)
         fb = tilt.taylor_blocks()
         x = _initial_stack(rho0, 3, pops)
         x[1:] = 0.0
@@ -244,7 +289,9 @@ def exact_moments(
     d1 = out[1] / out[0]
     mean = shift + d1
     var = (2.0 * out[2] + out[1]) / out[0] - d1**2
-    return ExactMoments(count, ks, mean, var, _mandel(mean, var), 1.0 - out[0])
+    return ExactMoments(
+        count, ks, mean, var, _mandel(mean, var), 1.0 - out[0], det.efficiency, det.misread
+    )
 
 
 #: Chernoff ladder: lambda = 2^(m/2), m = -16 .. 6 (0.0039 .. 8).
@@ -343,7 +390,7 @@ def _chernoff_window(
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class ExactCounting:
-    """Exact distribution of a count after ``k`` collisions (full counting statistics).
+    r"""Exact distribution of a count after ``k`` collisions (full counting statistics).
 
     Exact up to the rigorous tail bound ``tail_mass`` and rounding.
 
@@ -377,6 +424,10 @@ class ExactCounting:
         Population lost through the cutoff by each checkpoint.
     seconds : float
         Wall time, s.
+    efficiency : float
+        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
+    misread : tuple of float
+        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
     """
 
     count: str
@@ -392,6 +443,18 @@ class ExactCounting:
     alias_check: np.ndarray
     leakage: np.ndarray
     seconds: float = 0.0
+    efficiency: float = 1.0
+    misread: tuple[float, float] = (0.0, 0.0)
+
+    def describe(self) -> str:
+        """One line: which count, and how it is detected.
+
+        Returns
+        -------
+        str
+            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
+        """
+        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
 
     def at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The distribution at one checkpoint.
@@ -419,12 +482,14 @@ class ExactCounting:
         return self.values, self.probabilities[int(hit[0])]
 
     def __repr__(self) -> str:
+        det = Detection(self.efficiency, self.misread)
+        extra = "" if det.ideal else f", {det.describe()}"
         return (
             f"ExactCounting(count={self.count!r}, checkpoints={self.k.size} (k = {self.k[0]}.."
             f"{self.k[-1]}), values {self.values[0]}..{self.values[-1]}, grid S = "
             f"{self.grid_size}, at k = {self.k[-1]}: mean = {self.mean[-1]:.10g}, variance = "
             f"{self.variance[-1]:.10g}, Mandel Q = {self.mandel_q[-1]:.8g}, tail mass <= "
-            f"{self.tail_mass.max():.1e}, {self.seconds:.3g} s)"
+            f"{self.tail_mass.max():.1e}, {self.seconds:.3g} s{extra})"
         )
 
 
@@ -460,6 +525,8 @@ def exact_distribution(
     tail: float = 1e-14,
     leakage_tol: float = DEFAULT_LEAKAGE_TOL,
     progress: ProgressArg = None,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
 ) -> ExactCounting:
     r"""Exact distribution ``P(count = j after k collisions)`` by tilting the one-step channel.
 
@@ -494,17 +561,28 @@ def exact_distribution(
         ``progress(done, last_checkpoint)``. ``done`` counts collisions of the three passes
         (moments, Chernoff ladder, grid) weighted by their cost, so it reaches the last
         checkpoint when the work is done.
+    efficiency : float, optional
+        Detection efficiency :math:`\eta \in [0, 1]` of the counted events (default 1):
+        each qubit or bath photon is detected independently with this probability.
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``): a
+        detected qubit in e is read as g with probability :math:`\epsilon_e`, one in g as e
+        with :math:`\epsilon_g`. Qubit counts only.
 
     Returns
     -------
     ExactCounting
         ``probabilities`` (C, J) on ``values`` (J,), exact mean, variance and Mandel Q per
-        checkpoint, ``tail_mass`` (the bound on the mass outside the window), ``k``.
+        checkpoint, ``tail_mass`` (the bound on the mass outside the window), ``k``; of the
+        detected count when detection is imperfect (then ``P_eta(j) = sum_n P(n) C(n, j)
+        eta^j (1 - eta)^(n - j)`` without misreads, and Mandel Q is ``eta`` times that of
+        perfect detection).
 
     Raises
     ------
     ValueError
-        For invalid arguments, or a collision that changes from collision to collision.
+        For invalid arguments (one line naming the parameter, its value and range; misreads
+        of a bath count), or a collision that changes from collision to collision.
     TruncationError
         When the leaked population exceeds ``leakage_tol``.
     RuntimeError
@@ -522,6 +600,7 @@ def exact_distribution(
     ([0, 1, 2], [0.5625, 0.4375, 0.0])
     """
     t0 = time.perf_counter()
+    det = _detection(count, efficiency, misread)
     tail = real_in_range("tail", tail, 1e-300, 1e-3, allowed="in (0, 1e-3]")
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
     last = int(ks[-1])
@@ -540,9 +619,11 @@ def exact_distribution(
             checkpoints=checkpoints,
             leakage_tol=leakage_tol,
             progress=lambda done, total: work.at(_MOMENT_POINTS * done),
+            efficiency=det.efficiency,
+            misread=det.misread,
         )
         with single_threaded_blas():
-            tilt = TiltedChannel(model, count, pops)
+            tilt = TiltedChannel(model, count, pops, det)
             # optimal Chernoff lambda for a tail of 1e-14 is about 8/sigma (Gaussian) or
             # larger (skewed, small counts): ladder values far below 1/sigma_max can never
             # be optimal
@@ -613,4 +694,6 @@ def exact_distribution(
         alias_check=alias,
         leakage=mom.leakage,
         seconds=time.perf_counter() - t0,
+        efficiency=det.efficiency,
+        misread=det.misread,
     )

@@ -23,7 +23,7 @@ from ..._threads import single_threaded_blas
 from ...channels.collisions import keeps_diagonal
 from ...channels.tilted import TiltedChannel
 from ...model.micromaser import Micromaser
-from .exact import _check_count, _trace
+from .exact import _detection, _trace
 
 __all__ = ["StationaryRates", "stationary_rates", "DENSE_CUTOFF_LIMIT", "POPULATION_CUTOFF_LIMIT"]
 
@@ -64,6 +64,10 @@ class StationaryRates:
         Size of the dense eigenproblem (``N`` or ``N^2``).
     method : str
         Which eigenproblem was solved.
+    efficiency : float
+        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
+    misread : tuple of float
+        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
 
     Notes
     -----
@@ -82,6 +86,8 @@ class StationaryRates:
     stationary_energy: float
     dimension: int
     method: str
+    efficiency: float = 1.0
+    misread: tuple[float, float] = (0.0, 0.0)
 
 
 def _dense(apply, dim: int, populations: bool, n: int) -> np.ndarray:
@@ -124,7 +130,13 @@ def _untilted_spectrum(
     return complex(w[i0]), second, r, left, t0
 
 
-def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
+def stationary_rates(
+    model: Micromaser,
+    count: str,
+    *,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
+) -> StationaryRates:
     r"""Stationary rate and Mandel Q per collision from the leading eigenvalue of ``T_z``.
 
     With :math:`T(1+\varepsilon) = T_0 + \varepsilon T_1 + \varepsilon^2 T_2`, leading
@@ -146,11 +158,16 @@ def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
         The model; its collision must be the same at every collision.
     count : {"g", "e", "emission", "absorption", "net"}
         The counted event.
+    efficiency : float, optional
+        Detection efficiency :math:`\eta \in [0, 1]` (default 1; ``docs/COUNTING.md``).
+    misread : tuple of two floats, optional
+        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``); qubit
+        counts only.
 
     Returns
     -------
     StationaryRates
-        Rates in counts per collision.
+        Rates in counts per collision (of the detected count when detection is imperfect).
 
     Raises
     ------
@@ -171,7 +188,7 @@ def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
     """
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    _check_count(count)
+    det = _detection(count, efficiency, misread)
     n = model.cutoff
     pops = keeps_diagonal(model)
     if pops and n > POPULATION_CUTOFF_LIMIT:
@@ -189,7 +206,7 @@ def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
     dim = n if pops else n * n
     with single_threaded_blas():
         theta0, second, r, left, t0 = _untilted_spectrum(model)
-        tilt = TiltedChannel(model, count, pops)
+        tilt = TiltedChannel(model, count, pops, det)
         fb = tilt.taylor_blocks()
 
         def t12(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -235,4 +252,6 @@ def stationary_rates(model: Micromaser, count: str) -> StationaryRates:
             if pops
             else "density matrix (N^2 x N^2), perturbation theory with left/right eigenvectors"
         ),
+        efficiency=det.efficiency,
+        misread=det.misread,
     )
