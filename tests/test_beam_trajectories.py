@@ -273,3 +273,51 @@ def test_beam_count_distributions_match_the_exact_counting_statistics(extra, cou
         tj.Micromaser(**kw), K, count, checkpoints=[K], leakage_tol=1.0
     )
     assert chi_square(counts, ideal.values, ideal.probabilities[-1]).pvalue < 1e-6
+
+
+def test_strength_tables_agree_with_numpy_cos_sin():
+    """The per-qubit cos/sin of theta_i sqrt(m) (no libm): numpy's values to rounding.
+
+    Random theta_i (up to a 3x spread of the strongest theta the package uses) on m = 0 ..
+    400, and phases within a few ulp of multiples of pi/2 (trapping: sin = 0), both signs;
+    the libm fallback beyond POLY_MAX_PHASE too. Then the operators that
+    ``spread_operators`` builds from the tables are those of the qubit's own theta_i.
+    """
+    from trajectories.channels.beam_unravelling import (
+        POLY_MAX_PHASE,
+        spread_operators,
+        strength_tables,
+    )
+
+    rng = np.random.default_rng(17)
+    sqrt_n = np.sqrt(np.arange(401.0))
+    cs, sn = np.zeros(401), np.zeros(401)
+    worst = 0.0
+    thetas = np.concatenate([rng.uniform(0.0, 3.0, 2000), -rng.uniform(0.0, 3.0, 200)])
+    for theta in thetas:
+        strength_tables(theta, sqrt_n, cs, sn, 400)
+        phase = theta * sqrt_n
+        worst = max(worst, np.abs(cs - np.cos(phase)).max(), np.abs(sn - np.sin(phase)).max())
+    # phases at and next to k pi/2, |k| < 200 (the table's sqrt_n is then the phase itself)
+    near = np.arange(-200, 200)[:, None] * (np.pi / 2) + np.array([0.0, 1e-15, -3e-15, 1e-9])
+    near = np.concatenate([near.ravel(), np.nextafter(near.ravel(), np.inf)])
+    near = np.concatenate([near, -np.nextafter(near, -np.inf)])
+    c, s = np.empty(near.size), np.empty(near.size)
+    strength_tables(1.0, near, c, s, near.size - 1)
+    worst = max(worst, np.abs(c - np.cos(near)).max(), np.abs(s - np.sin(near)).max())
+    assert worst < 1e-14
+    assert worst <= 2.3e-16  # measured 1.1e-16: one ulp
+    # beyond the polynomial's range: libm
+    big = np.array([0.0, 1.0, 4.0])
+    strength_tables(POLY_MAX_PHASE, big, c, s, 2)
+    assert np.array_equal(c[:3], np.cos(POLY_MAX_PHASE * big))
+    # the operators of theta_i on the first n levels
+    theta, n = 0.811 * 1.07, 30
+    strength_tables(theta, sqrt_n, cs, sn, n)
+    a, b = np.array([0.5, 0.8]), np.array([-0.6, 0.3])
+    ks = np.array([-1, 1])
+    kd, ko = np.zeros((2, 40)), np.zeros((2, 40))
+    spread_operators(kd, ko, a, b, ks, cs, sn, n)
+    m = np.arange(n)
+    np.testing.assert_allclose(kd[0, :n], a[0] * np.cos(theta * np.sqrt(m + 1)), atol=1e-15)
+    np.testing.assert_allclose(ko[1, :n], b[1] * np.sin(theta * np.sqrt(m)), atol=1e-15)
