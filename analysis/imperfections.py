@@ -475,7 +475,8 @@ def render(d: dict) -> str:
         "",
         f"Excited qubits (q = 0, c = 0) pump an initially empty cavity; N_ex = 1/(gamma t_r) = "
         f"{N_EX:g} qubits per photon lifetime, pump parameter Theta = theta sqrt(N_ex) from "
-        f"{pump[0]:g} to {pump[-1]:g} in steps of {pump[1] - pump[0]:.2g}, cutoff "
+        f"{pump[0]:g} to {pump[-1]:g} in steps of 0.05 plus the {len(cl['traps'])} trapping "
+        f"pumps below, cutoff "
         f"{meta['classic_cutoff']}. The steady populations of incoherent qubits form a Markov "
         "chain: each point is one linear solve of its one-step transition matrix.",
         "",
@@ -511,22 +512,25 @@ def render(d: dict) -> str:
         "Theta + 0.3); "
         "the traps where the ideal regular beam dips by more than 10 %:",
         "",
-        "| k -> k+1 blocked | j | Theta | <n> regular | dip regular | dip Poisson | "
+        "| k -> k+1 blocked | Theta | <n> regular | dip regular | dip Poisson | "
         "dip 5% spread | dip 10% spread |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     deep = []
-    for t in cl["traps"]:
-        v_reg, n_reg = visibility(rows[("regular", 0.0)], t["pump"])
+    groups: dict[float, list] = {}
+    for t in cl["traps"]:  # traps at one pump (theta sqrt(k+1) = j pi for several k) together
+        groups.setdefault(round(t["pump"], 9), []).append(t)
+    for x, ts in sorted(groups.items()):
+        v_reg, n_reg = visibility(rows[("regular", 0.0)], x)
         if v_reg <= 0.1:
             continue
-        v_poi, _ = visibility(rows[("Poisson", 0.0)], t["pump"])
-        v5, _ = visibility(rows[("regular, 5% spread", 0.0)], t["pump"])
-        v10, _ = visibility(rows[("regular, 10% spread", 0.0)], t["pump"])
+        v_poi, _ = visibility(rows[("Poisson", 0.0)], x)
+        v5, _ = visibility(rows[("regular, 5% spread", 0.0)], x)
+        v10, _ = visibility(rows[("regular, 10% spread", 0.0)], x)
         deep.append((v_reg, v5, v10))
+        ks = ", ".join(f"{t['k']} (j = {t['j']})" for t in ts)
         lines.append(
-            f"| {t['k']} | {t['j']} | {t['pump']:.4f} | {n_reg:.3f} | {v_reg:.3f} | "
-            f"{v_poi:.3f} | {v5:.3f} | {v10:.3f} |"
+            f"| {ks} | {x:.4f} | {n_reg:.3f} | {v_reg:.3f} | {v_poi:.3f} | {v5:.3f} | {v10:.3f} |"
         )
     deep = np.array(deep)
     reg = rows[("regular", 0.15)]
@@ -558,8 +562,8 @@ def render(d: dict) -> str:
         f"qubits, from the vacuum, {meta['battery_k']} collisions, without loss (cutoff 300) "
         "and with gamma t_r = 0.1, nbar = 0.15 (cutoff 60). Without loss the arrival times do "
         "nothing (nothing happens between collisions): Poisson and regular arrivals give "
-        f"the same energies to {_f(d['lossless_arrivals_dev'])}, so only the spread is shown "
-        "there.",
+        f"the same energies (largest difference {_f(d['lossless_arrivals_dev'])}), so only "
+        "the spread is shown there.",
         "",
         "### Without loss: the plateau below level 15 becomes metastable",
         "",
@@ -677,10 +681,9 @@ def render(d: dict) -> str:
         f"efficiency 0.3 still sees Q = {coh_rows[-1]['mandel_q']:.3f} for the coherent "
         f"battery, resolved at 5 sigma after about {_f(coh_rows[-1]['runs_5sigma'])} runs of "
         f"{meta['detection_k']} qubits. The classic micromaser at its most sub-Poissonian "
-        "photon statistics counts its qubits almost Poissonian over "
-        f"{meta['detection_k']} collisions (Q = {cl_rows[0]['mandel_q']:.4f}: the photon "
-        "number is regular, the times at which the photons are deposited are not), which at "
-        f"efficiency 0.3 takes about {_f(cl_rows[-1]['runs_5sigma'])} runs to resolve.",
+        f"photon statistics (photon Q = {qp:.3f}) counts its qubits almost Poissonian over "
+        f"{meta['detection_k']} collisions (Q = {cl_rows[0]['mandel_q']:.4f}): a detector "
+        f"of efficiency 0.3 needs about {_f(cl_rows[-1]['runs_5sigma'])} runs to resolve it.",
     ]
     tr = d["detection_trajectories"]
     lines += [

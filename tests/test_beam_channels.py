@@ -250,6 +250,8 @@ def test_every_deterministic_solver_takes_the_beam(kw):
     ex = tj.solve_exact(model, 3000, checkpoints=[3000])
     assert abs(ex.energy[-1] - ss.energy) < 1e-6
     assert tj.spectrum(model).eigenvalues.size > 0
+    esc = tj.escape_time(model, below=10)
+    assert esc.lifetime > 1.0 and np.isfinite(esc.lifetime)
     incoherent = model.replace(c=0.0)
     dist = tj.counting.exact_distribution(incoherent, 30, count="g")
     assert abs(dist.probabilities[-1].sum() - 1.0) < 1e-9

@@ -252,17 +252,17 @@ def test_banded_layout_drops_only_entries_below_the_threshold(gamma, nbar, n):
     assert kept <= ch._band_vals.size <= n * (n + 1) * (2 * n + 1) // 6
 
 
-def test_loss_layout_is_chosen_by_cutoff_and_band_fill():
+def test_loss_layout_is_the_band_unless_asked_and_both_agree():
     fig5 = LossChannel(model(0.3, 0.5, 0.0, 160, 0.1, 0.15))
     assert fig5.layout == "band" and fig5.band_fill < 0.5
     assert LossChannel(model(0.3, 0.5, 0.0, 20, 0.7, 1.5)).layout == "band"  # small N
-    hot = LossChannel(model(0.3, 0.5, 0.0, 48, 0.7, 1.5))  # nearly full bands
-    assert hot.layout == "dense" and hot.band_fill > 0.85
+    hot = LossChannel(model(0.3, 0.5, 0.0, 48, 0.7, 1.5))  # nearly full bands: still the band
+    assert hot.layout == "band" and hot.band_fill > 0.85
     assert LossChannel(model(0.3, 0.5, 0.0, 48, 0.0, 0.0)).layout == "identity"
     rho = random_density_matrix(48, np.random.default_rng(0))
-    dense = hot.apply_dm(rho)[0]
-    hot.set_layout("band")
-    assert hot.layout == "band" and np.max(np.abs(hot.apply_dm(rho)[0] - dense)) <= 1e-14
+    band = hot.apply_dm(rho)[0]
+    hot.set_layout("dense")
+    assert hot.layout == "dense" and np.max(np.abs(hot.apply_dm(rho)[0] - band)) <= 1e-14
     with pytest.raises(ValueError, match="layout"):
         hot.set_layout("sparse")
 

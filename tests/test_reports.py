@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import metastability, report, ultrastrong
+from analysis import imperfections, metastability, report, ultrastrong
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -27,6 +27,7 @@ PAGES = {
     "REPRODUCTION.md": (DATA / "paper" / "report.json", report.render),
     "METASTABILITY.md": (DATA / "metastability" / "results.json", metastability.render),
     "ULTRASTRONG.md": (DATA / "ultrastrong" / "results.json", ultrastrong.render),
+    "IMPERFECTIONS.md": (DATA / "imperfections" / "results.json", imperfections.render),
 }
 
 
@@ -192,3 +193,48 @@ def test_modulation_excursion_is_stated(us_data):
     assert math.isclose(m["excursion"], m["eta"] * m["nu_over_omega"])
     text = (DOCS / "ULTRASTRONG.md").read_text()
     assert f"{m['frequency_min']:.1f} omega" in text and "phase-locked" in text.lower()
+
+
+# ----------------------------------------------------------------------- imperfections
+@pytest.fixture(scope="module")
+def beam_data():
+    return _load(DATA / "imperfections" / "results.json")
+
+
+def test_classic_micromaser_points_are_converged_and_checked(beam_data):
+    cl = beam_data["classic"]
+    assert max(r["top_weight"] for r in cl["rows"]) < 1e-8  # the cutoff holds every point
+    db = [r["detailed_balance_dev"] for r in cl["rows"] if r["detailed_balance_dev"] is not None]
+    assert len(db) == 2 and max(db) < 1e-10  # Poisson pumping = detailed balance
+    assert cl["checks"]["steady_state_dev"] < 1e-10
+    # every trapping pump is a grid point
+    pump = np.asarray(cl["pump"])
+    assert all(np.abs(pump - t["pump"]).min() < 1e-12 for t in cl["traps"])
+
+
+def test_classic_pump_noise_ordering_is_what_the_page_says(beam_data):
+    rows = {(r["label"], r["nbar"]): r for r in beam_data["classic"]["rows"]}
+    q = {
+        lab: min(rows[(lab, 0.15)]["mandel_q"]) for lab in ("regular", "Bernoulli(1/2)", "Poisson")
+    }
+    assert q["regular"] < q["Bernoulli(1/2)"] < q["Poisson"] < 0
+
+
+def test_battery_curves_and_steady_states_are_converged(beam_data):
+    for b in beam_data["batteries"]:
+        assert b["leakage"] <= 1e-8
+        if b["lossy"]:
+            assert b["k_end"] == beam_data["meta"]["battery_k"]
+            assert b["steady_cutoff_dev"] < 1e-8
+        if b["spread"]:
+            assert b["nodes"] >= 16
+    assert beam_data["lossless_arrivals_dev"] < 1e-12
+
+
+def test_detection_is_binomial_thinning_and_trajectories_agree(beam_data):
+    for det in beam_data["detection"]:
+        q1 = det["rows"][0]["mandel_q"]
+        for r in det["rows"]:
+            assert abs(r["mandel_q"] - r["eta"] * q1) < 1e-9
+    for r in beam_data["detection_trajectories"]["rows"]:
+        assert abs(r["z"]) < 5

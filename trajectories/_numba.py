@@ -6,15 +6,97 @@ per-collision loops) allocate nothing and are compiled without numba's reference
 (``_nrt=False``): with it, every call in the loop paid an atomic incref/decref per array
 argument, a quarter of the run time at N = 40. ``_nrt`` is a private numba option: if a numba
 version refuses it, the leaves are compiled normally (same results, slower).
+
+Numba keys each cached function on its own source file only, but the drivers inline leaves
+from other modules: after an edit of a leaf (a development checkout), the drivers' cache
+would still hold the old code. :func:`drop_stale_cache` therefore stamps the cache with a
+hash of every compiled module's source and empties it when the sources changed (called on
+import; an installed package never changes, so there it only reads the stamp).
 """
 
 from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
 
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["COMPILE_NOTICE", "LEAF", "abs2", "kernels_cached", "njit"]
+__all__ = [
+    "COMPILE_NOTICE",
+    "COMPILED_MODULES",
+    "LEAF",
+    "abs2",
+    "drop_stale_cache",
+    "kernels_cached",
+    "njit",
+]
+
+#: The modules with compiled functions (paths relative to the package): the drivers inline
+#: leaves across them, so their cache is valid only for this exact set of sources.
+COMPILED_MODULES = (
+    "_numba.py",
+    "_streams.py",
+    "channels/beam_unravelling.py",
+    "channels/kraus.py",
+    "channels/loss.py",
+    "channels/loss_unravelling.py",
+    "solvers/montecarlo/kernels.py",
+)
+_STAMP = "numba-sources.sha256"
+
+
+def drop_stale_cache(package: Path | None = None) -> bool:
+    """Empty numba's cache of the package if the compiled modules' sources changed.
+
+    The stamp (a SHA-256 of the sources of :data:`COMPILED_MODULES`) lives in the
+    package's ``__pycache__``; when it differs from the sources, every ``*.nbi`` / ``*.nbc``
+    file under the package is removed and the stamp rewritten, so the next call compiles
+    from the current sources. Does nothing when ``NUMBA_CACHE_DIR`` moves the cache
+    elsewhere or the package folder is not writable (an installed package, whose sources
+    do not change).
+
+    Parameters
+    ----------
+    package : Path, optional
+        The package folder (default: this package).
+
+    Returns
+    -------
+    bool
+        True if a stale cache was removed.
+    """
+    root = Path(__file__).resolve().parent if package is None else Path(package)
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return False
+    digest = hashlib.sha256()
+    for name in COMPILED_MODULES:
+        try:
+            digest.update((root / name).read_bytes())
+        except OSError:
+            return False
+    stamp = root / "__pycache__" / _STAMP
+    new = digest.hexdigest()
+    try:
+        if stamp.read_text() == new:
+            return False
+    except OSError:
+        pass
+    removed = False
+    try:
+        for path in (*root.rglob("*.nbi"), *root.rglob("*.nbc")):
+            path.unlink(missing_ok=True)
+            removed = True
+        stamp.parent.mkdir(exist_ok=True)
+        tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(new)
+        tmp.replace(stamp)
+    except OSError:  # read-only installation: nothing to do
+        return False
+    return removed
+
 
 #: Said above the progress bar when a run is about to compile the kernels (a cold numba
 #: cache): measured 6 s with one worker, 12 s with two compiling at once on a 2-core machine
@@ -74,3 +156,6 @@ def _abs2_compiled(v):
     if isinstance(v, types.Complex):
         return lambda v: v.real * v.real + v.imag * v.imag
     return lambda v: v * v
+
+
+drop_stale_cache()

@@ -30,10 +30,9 @@ Cutoff convention: :math:`\Gamma_{N-1}` keeps the absorption rate
 top-level population). A Liouvillian built from truncated ``N x N`` matrices
 would instead silently keep that weight at level ``N-1``.
 
-Implementation. Two layouts of the same blocks, chosen per model
-(:data:`DENSE_MIN_CUTOFF`, :data:`DENSE_MAX_FILL`):
+Implementation. Two layouts of the same blocks:
 
-- *banded* (the default): the entries of ``exp(G_d t_r)`` fall off like
+- *banded* (the default, for every model): the entries of ``exp(G_d t_r)`` fall off like
   Poisson/binomial tails away from the diagonal (in one interval level ``n`` loses
   about ``gamma t_r n`` photons, give or take a few standard deviations, and gains
   a few), so most far-off-diagonal entries are negligible. Each block is stored by
@@ -50,11 +49,15 @@ Implementation. Two layouts of the same blocks, chosen per model
   the Fig. 5 case). :meth:`LossChannel.apply_after_collision` forms the upper
   triangle of a Jaynes-Cummings collision's output diagonal by diagonal inside the
   same kernel (``ExactPropagator.step_dm``): one pass, no intermediate matrix.
-- *dense packed* (nearly full bands at moderate N): the block for ``d`` (size
+- *dense packed* (on request, ``set_layout("dense")``: the spectral solvers use it, and
+  a rounding floor is measured on it): the block for ``d`` (size
   ``N-d``) and the block for ``N-1-d`` (size ``d+1``) are packed into one
   ``(N+1) x (N+1)`` block-diagonal matrix, so a step is one stacked matrix product
   of about ``N/2`` such matrices: ``~N^3/2`` real multiply-adds and ``~4 N^3``
-  bytes read.
+  bytes read. Applied alone it can beat the band when the bands are nearly full, but a
+  whole exact step with the band layout (collision fused into the loss kernel) was faster
+  in every case measured, up to fill 0.999 and N = 80 (``docs/PERFORMANCE.md``), so the
+  band is always the default.
 
 Why dropping is exact to rounding: ``G_d`` has non-negative off-diagonal entries
 and non-positive column sums (``sqrt(i(i+d)) <= i + d/2``), so every entry of
@@ -79,8 +82,6 @@ from .arrivals import averaged_exp
 from .operators import perturb
 
 __all__ = [
-    "DENSE_MAX_FILL",
-    "DENSE_MIN_CUTOFF",
     "DROP",
     "LossChannel",
     "decay_rates",
@@ -90,13 +91,6 @@ __all__ = [
 
 #: Entries of the loss blocks with ``|B_ij| < DROP`` are dropped in the banded layout.
 DROP = 1e-18
-#: Layout rule (measured crossover, ``docs/PERFORMANCE.md``): the banded layout, except at
-#: cutoffs ``N >= DENSE_MIN_CUTOFF`` when the bands keep more than ``DENSE_MAX_FILL`` of the
-#: ``N(N+1)(2N+1)/6`` entries of the dense blocks (strong loss or hot bath at moderate N:
-#: there the stacked BLAS product was up to 1.4x faster). Below ``DENSE_MIN_CUTOFF`` the
-#: fixed costs of the dense path (index gathers and scatters) dominate and the band wins.
-DENSE_MIN_CUTOFF = 40
-DENSE_MAX_FILL = 0.85
 
 
 def decay_rates(gamma: float, nbar: float, n_levels: int) -> np.ndarray:
@@ -221,7 +215,7 @@ class LossChannel:
         leakage.
     layout : str
         ``"band"`` (banded blocks, see the module docstring), ``"dense"`` (packed blocks;
-        see :data:`DENSE_MAX_FILL`) or ``"identity"``.
+        on request) or ``"identity"``.
     band_fill : float
         Fraction of the dense blocks' ``N(N+1)(2N+1)/6`` entries the bands keep (not set
         without loss).
@@ -259,10 +253,6 @@ class LossChannel:
             return
         self.layout = "band"
         self._build_band()
-        if n >= DENSE_MIN_CUTOFF and self.band_fill > DENSE_MAX_FILL:
-            self.layout = "dense"
-            self._build_packed()
-            del self._band_vals  # the dense layout replaces it
 
     # ------------------------------------------------------------------ set-up
     def set_layout(self, layout: str) -> None:
