@@ -49,6 +49,8 @@ DOCUMENTED = [
     "trajectories.observables",
     "trajectories.model.interactions",
     "trajectories.model.imperfections",
+    "trajectories.model.protocol",
+    "trajectories.channels.books",
     "trajectories.channels.arrivals",
     "trajectories.channels.spread",
     "trajectories.model.micromaser",

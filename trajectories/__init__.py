@@ -48,6 +48,7 @@ from .channels.one_step import OneStepChannel
 from .channels.operators import DiagonalOperator, KrausOperator
 from .errors import StatisticsWarning, TruncationError, TruncationWarning
 from .model.imperfections import Arrivals, ThetaSpread
+from .model.protocol import Protocol, Stage
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
@@ -83,6 +84,8 @@ __all__ = [
     "JaynesCummings",
     "Arrivals",
     "ThetaSpread",
+    "Protocol",
+    "Stage",
     "Rabi",
     "Modulation",
     "solve_exact",

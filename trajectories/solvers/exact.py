@@ -10,6 +10,13 @@ propagated (O(N) per collision without loss, O(N^2) with).
 Population that leaves through the Fock cutoff is accumulated; once it exceeds
 ``leakage_tol`` the run stops with :class:`~trajectories.errors.TruncationError`
 rather than returning wrong numbers.
+
+A :class:`~trajectories.model.protocol.Protocol` (charge, store, discharge, ...) is solved
+stage by stage, the state passed on; every run keeps the battery's energy books
+(:mod:`trajectories.channels.books`): the cumulative energy from the collisions (from the
+qubits, plus the switching work of a Rabi collision) and from the bath, with
+:math:`E(k) = E(0) + \text{from qubits} + \text{switching} + \text{from bath}
++ \text{resets}` to rounding (``docs/MODEL.md``, Sec. 12).
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ from .. import observables as obs
 from .._optional import DISTRIBUTION, netcdf_attrs, require
 from .._threads import single_threaded_blas
 from .._version import __version__
+from ..channels.books import EnergyOperators
 from ..channels.collisions import keeps_diagonal
 from ..channels.one_step import OneStepChannel
 from ..errors import DEFAULT_LEAKAGE_TOL, TruncationError, warn_if_close
 from ..model.micromaser import Micromaser
+from ..model.protocol import Protocol
 from ..model.states import as_density_matrix, is_diagonal
 from ..validation import (
     check_memory,
@@ -107,6 +116,29 @@ class ExactResult:
         Wall time to build the channels, s.
     run_seconds : float
         Wall time of the evolution, s.
+    energy_from_qubits : ndarray of float64, shape (C,)
+        Cumulative energy the qubits gave the cavity since collision 0 (units of
+        :math:`\hbar\omega`; negative when they took it). For the Jaynes-Cummings
+        collision the energy the collisions brought in, :math:`\sum (E_{mid} - E_{before})`,
+        which by the conservation of :math:`n + \sigma_{ee}` is what the qubits lost; for
+        the Rabi collision the qubits' own loss, :math:`\sum[(1-q)\mathrm{Tr}\rho -
+        P(e\ \text{out})]`.
+    switching_work : ndarray of float64, shape (C,)
+        Cumulative work of switching a Rabi interaction on and off (energy from the
+        collisions minus :attr:`energy_from_qubits`); zero for Jaynes-Cummings.
+    energy_from_bath : ndarray of float64, shape (C,)
+        Cumulative energy from the bath, :math:`\sum (E_{after} - E_{mid})` (negative: lost
+        to it).
+    energy_from_resets : ndarray of float64, shape (C,)
+        Cumulative energy change where a protocol stage replaced the state by its own
+        ``initial_state`` (zero otherwise). The books close:
+        ``energy = energy(0) + energy_from_qubits + switching_work + energy_from_bath +
+        energy_from_resets``.
+    stage : ndarray of int64, shape (C,)
+        Protocol stage of each checkpoint (0 for a single model; collision 0 is in stage 0).
+    protocol : Protocol or None
+        The protocol solved (``None`` for a single model; ``model`` is then its first
+        stage's model).
     """
 
     model: Micromaser
@@ -129,6 +161,12 @@ class ExactResult:
     method: str
     setup_seconds: float
     run_seconds: float
+    energy_from_qubits: np.ndarray | None = None
+    switching_work: np.ndarray | None = None
+    energy_from_bath: np.ndarray | None = None
+    energy_from_resets: np.ndarray | None = None
+    stage: np.ndarray | None = None
+    protocol: Protocol | None = None
 
     @property
     def total_leakage(self) -> float:
@@ -296,8 +334,8 @@ class _Recorder:
 
 
 def solve_exact(
-    model: Micromaser,
-    n_collisions: int,
+    model: Micromaser | Protocol,
+    n_collisions: int | None = None,
     *,
     initial_state: np.ndarray | None = None,
     checkpoints: Iterable[int] | None = None,
@@ -308,18 +346,21 @@ def solve_exact(
     r"""Evolve the cavity density matrix exactly for ``n_collisions`` collisions.
 
     Solves :math:`\rho(k+1) = e^{\mathcal L t_r}\,\mathrm{Tr}_q[U(\rho(k)\otimes\rho_q)U^\dagger]`
-    from ``initial_state`` (default: vacuum) and records the observables at
-    ``checkpoints``.
+    from ``initial_state`` (default: vacuum) and records the observables and the energy
+    books at ``checkpoints``.
 
     Parameters
     ----------
-    model : Micromaser
-        The physics.
-    n_collisions : int
-        Number of collisions, ``>= 0``.
+    model : Micromaser or Protocol
+        The physics; a :class:`~trajectories.model.protocol.Protocol` is solved stage by
+        stage, the state passed on (collisions numbered across the stages).
+    n_collisions : int, optional
+        Number of collisions, ``>= 0``; required for a model, for a protocol its total
+        (default; another value is refused).
     initial_state : array, optional
         State vector ``(N,)`` or density matrix ``(N, N)``; validated (unit norm or
-        trace, Hermitian, positive). Default: the vacuum ``|0>``.
+        trace, Hermitian, positive). Default: the vacuum ``|0>`` (for a protocol, its own
+        initial state if it has one; giving both is refused).
     checkpoints : iterable of int, optional
         Strictly increasing collision counts in ``[0, n_collisions]`` at which to
         record; default every collision ``0 .. n_collisions``.
@@ -336,7 +377,7 @@ def solve_exact(
     Returns
     -------
     ExactResult
-        Observables at the ``C`` checkpoints (and the states if asked for).
+        Observables and energy books at the ``C`` checkpoints (and the states if asked for).
 
     Raises
     ------
@@ -356,7 +397,8 @@ def solve_exact(
     -----
     Exact: no time step and no truncation other than the reported leakage. The cost per
     collision is O(N^2) for the density matrix (banded loss layout, one compiled pass
-    with the Jaynes-Cummings collision) and O(N) to O(N^2) for the populations.
+    with the Jaynes-Cummings collision) and O(N) to O(N^2) for the populations; the books
+    add one banded pass per collision.
 
     Examples
     --------
@@ -368,10 +410,49 @@ def solve_exact(
     >>> r = tj.solve_exact(m, 300, checkpoints=[0, 300])
     >>> round(float(r.energy[-1]), 3), round(float(r.purity[-1]), 3)
     (6.15, 1.0)
+
+    Charge, then discharge into ground-state qubits:
+
+    >>> p = tj.Protocol([tj.Stage(m, 300), tj.Stage(m.replace(q=1.0, c=0.0), 100)])
+    >>> r = tj.solve_exact(p, checkpoints=[0, 300, 400])
+    >>> r.stage.tolist(), round(float(-r.energy_from_qubits[-1] + r.energy_from_qubits[1]), 3)
+    ([0, 0, 1], 6.15)
     """
-    if not isinstance(model, Micromaser):
-        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = collision_count("n_collisions", n_collisions)
+    protocol = model if isinstance(model, Protocol) else None
+    if protocol is None:
+        if not isinstance(model, Micromaser):
+            raise ValueError(
+                f"model must be a Micromaser or a Protocol, got {type(model).__name__}"
+            )
+        if n_collisions is None:
+            raise ValueError("n_collisions is required for a model (a protocol has its own)")
+        n_collisions = collision_count("n_collisions", n_collisions)
+        segments = [(model, n_collisions, None)]
+    else:
+        total = protocol.n_collisions
+        if n_collisions is not None and n_collisions != total:
+            raise ValueError(
+                f"n_collisions must be the protocol's {total} collisions (or None), "
+                f"got {show(n_collisions)}"
+            )
+        given = [
+            x is not None
+            for x in (initial_state, protocol.initial_state, protocol.stages[0].initial_state)
+        ]
+        if sum(given) > 1:
+            raise ValueError(
+                "initial state given twice: pass it once, to solve_exact, to the Protocol or "
+                "to its first stage"
+            )
+        n_collisions = total
+        if initial_state is None:
+            initial_state = (
+                protocol.initial_state
+                if protocol.initial_state is not None
+                else protocol.stages[0].initial_state
+            )
+        segments = [(st.model, st.collisions, st.initial_state) for st in protocol.stages]
+        model = protocol.stages[0].model
     if not isinstance(store_states, (bool, np.bool_)):
         raise ValueError(f"store_states must be True or False, got {store_states!r}")
     check_exact_memory(model, n_collisions, checkpoints, bool(store_states))
@@ -381,16 +462,22 @@ def solve_exact(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     rho0 = as_density_matrix(initial_state, model.cutoff)
-    diagonal_ok = keeps_diagonal(model) and is_diagonal(rho0)
+    diagonal_ok = all(keeps_diagonal(m) for m, _, _ in segments) and all(
+        is_diagonal(r) for r in [rho0] + [r for _, _, r in segments if r is not None]
+    )
     if method == "populations" and not diagonal_ok:
         raise ValueError(
             "method='populations' needs incoherent qubits (c = 0 or q in {0, 1}), a diagonal "
-            "initial state and the Jaynes-Cummings collision; use method='density_matrix'"
+            "initial state and the Jaynes-Cummings collision (in every stage); use "
+            "method='density_matrix'"
         )
     use_pops = method == "populations" or (method == "auto" and diagonal_ok)
 
     with single_threaded_blas():
-        return _run(model, rho0, n_collisions, ks, use_pops, store_states, leakage_tol)
+        return _run(
+            model, protocol, segments, rho0, n_collisions, ks, use_pops, store_states,
+            leakage_tol,
+        )  # fmt: skip
 
 
 #: Bytes per recorded checkpoint besides its populations: the scalar observables, <a>,
@@ -466,8 +553,43 @@ def check_exact_memory(
     check_memory(name, shown, base + count * per, what, allowed)
 
 
+class _Books:
+    """Running energy books of one exact run (``docs/MODEL.md``, Sec. 12)."""
+
+    def __init__(self) -> None:
+        self.collisions = 0.0  # sum of E_mid - E_before
+        self.qubits = 0.0  # energy the qubits lost (Rabi); equals the above for JC
+        self.resets = 0.0
+        self._ops: dict = {}
+
+    def operators(self, prop: OneStepChannel, k: int) -> EnergyOperators:
+        key = (id(prop), prop.collisions.set_index(k))
+        ops = self._ops.get(key)
+        if ops is None:
+            if prop.period is None:  # every collision differs: keep only the last
+                self._ops = {}
+            ops = EnergyOperators(prop.collisions.at(k), prop.model.q)
+            self._ops[key] = ops
+        return ops
+
+    def add(self, ops: EnergyOperators, traces: tuple, jaynes_cummings: bool) -> None:
+        e_before, e_mid, p_e, tr = traces
+        self.collisions += e_mid - e_before
+        if jaynes_cummings:
+            self.qubits += e_mid - e_before
+        else:
+            self.qubits += (1.0 - ops.q) * tr - p_e
+
+
+def _energy(state: np.ndarray, use_pops: bool) -> float:
+    p = state if use_pops else np.diagonal(state).real
+    return float(p @ np.arange(p.size, dtype=np.float64))
+
+
 def _run(
     model: Micromaser,
+    protocol: Protocol | None,
+    segments: list,
     rho0: np.ndarray,
     n_collisions: int,
     ks: np.ndarray,
@@ -476,31 +598,65 @@ def _run(
     leakage_tol: float,
 ) -> ExactResult:
     t0 = time.perf_counter()
-    prop = OneStepChannel(model)
+    props: dict[Micromaser, OneStepChannel] = {}
+    for m, _, _ in segments:
+        if m not in props:
+            props[m] = OneStepChannel(m)
     t1 = time.perf_counter()
     rec = _Recorder(ks.size, model.cutoff, store_states)
     state = np.diagonal(rho0).real.copy() if use_pops else rho0
-    step = prop.step_populations if use_pops else prop.step_dm
-    counter_rotating = prop.collisions.counter_rotating
     record = rec.record_populations if use_pops else rec.record_dm
+    n_ck = ks.size
+    book = {name: np.zeros(n_ck) for name in ("collisions", "qubits", "resets")}
+    stage_of = np.zeros(n_ck, dtype=np.int64)
+    books = _Books()
+    e0 = _energy(state, use_pops)
     leaked = 0.0
     next_i = 0
-    for k in range(n_collisions + 1):
-        if k > 0:
+    k = 0
+
+    def checkpoint(s: int) -> None:
+        nonlocal next_i
+        record(state, leaked)
+        book["collisions"][next_i] = books.collisions
+        book["qubits"][next_i] = books.qubits
+        book["resets"][next_i] = books.resets
+        stage_of[next_i] = s
+        next_i += 1
+
+    if ks[0] == 0:
+        checkpoint(0)
+    for s, (m, n_k, start) in enumerate(segments):
+        if next_i == n_ck:
+            break
+        prop = props[m]
+        if start is not None and s > 0:
+            before = _energy(state, use_pops)
+            state = np.diagonal(start).real.copy() if use_pops else start.copy()
+            books.resets += _energy(state, use_pops) - before
+        step = prop.step_populations if use_pops else prop.step_dm
+        jc = m.is_jaynes_cummings
+        counter_rotating = prop.collisions.counter_rotating
+        for _ in range(n_k):
+            k += 1  # collisions are numbered across the stages (absolute time)
+            ops = books.operators(prop, k)
+            traces = ops.traces_populations(state) if use_pops else ops.traces(state)
+            books.add(ops, traces, jc)
             state, leak = step(state, k)
             leaked += leak
             if leaked > leakage_tol:
                 raise TruncationError(
-                    model.cutoff, leaked, leakage_tol, k, counter_rotating=counter_rotating
+                    m.cutoff, leaked, leakage_tol, k, counter_rotating=counter_rotating
                 )
-        if k == ks[next_i]:
-            record(state, leaked)
-            next_i += 1
-            if next_i == ks.size:
-                break
+            if next_i < n_ck and k == ks[next_i]:
+                checkpoint(s)
+                if next_i == n_ck:
+                    break
     t2 = time.perf_counter()
     warn_if_close(model.cutoff, leaked, leakage_tol)
     d = rec.data
+    switching = book["collisions"] - book["qubits"]
+    from_bath = d["energy"] - e0 - book["collisions"] - book["resets"]
     return ExactResult(
         model=model,
         k=ks,
@@ -509,5 +665,11 @@ def _run(
         method="populations" if use_pops else "density_matrix",
         setup_seconds=t1 - t0,
         run_seconds=t2 - t1,
+        energy_from_qubits=book["qubits"],
+        switching_work=switching,
+        energy_from_bath=from_bath,
+        energy_from_resets=book["resets"],
+        stage=stage_of,
+        protocol=protocol,
         **d,
     )
