@@ -77,6 +77,7 @@ DOCUMENTED = [
     "trajectories.solvers.counting.rates",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
+    "trajectories.statistics.detection",
     "trajectories._optional",
     "trajectories.solvers.montecarlo.result",
     "trajectories.runs.io",

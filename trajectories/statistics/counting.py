@@ -38,14 +38,13 @@ delete-one jackknife standard error over trajectories (deterministic: no random 
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Any
 
 import numpy as np
 
 from .._optional import DISTRIBUTION, netcdf_attrs, require
 from .._version import __version__
-from ..channels.tilted import COUNTS, QUBIT_COUNTS, Detection
+from ..channels.tilted import COUNTS, Detection
 from ..model.micromaser import Micromaser
 from ..solvers.counting import (
     DENSE_CUTOFF_LIMIT,
@@ -58,6 +57,7 @@ from ..solvers.counting import (
     stationary_rates,
 )
 from ..solvers.montecarlo.result import EnsembleResult, Estimate
+from .detection import DETECTION_SPAWN_KEY, check_count, detected_counts, seed_of
 
 __all__ = [
     "COUNTS",
@@ -90,19 +90,6 @@ UNRAVELLING_NOTE = (
     "<n>_i depends on the chosen unravelling and is not a measurable quantity; "
     "only its average over trajectories is"
 )
-
-
-#: First word of the ``spawn_key`` of the detection draws: ``SeedSequence(seed,
-#: spawn_key=(DETECTION_SPAWN_KEY, part))`` with part 0 for the qubits, 1 for the bath
-#: photons, so they never share bits with the trajectories' own streams (which use the seed's
-#: entropy without a spawn key).
-DETECTION_SPAWN_KEY = 0x646574  # "det"
-
-
-def _check_count(count: str) -> str:
-    if count not in COUNTS:
-        raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
-    return count
 
 
 # =========================================================================== trajectories
@@ -242,19 +229,6 @@ class CountStatistics:
         )
 
 
-def _counts_of(ens: EnsembleResult, count: str) -> np.ndarray:
-    per = ens.per_trajectory
-    if count == "g":
-        return per.qubit_g.sum(axis=2, dtype=np.int64)
-    if count == "e":
-        return per.qubit_e.sum(axis=2, dtype=np.int64)
-    if count == "emission":
-        return per.emissions.astype(np.int64)
-    if count == "absorption":
-        return per.absorptions.astype(np.int64)
-    return per.absorptions.astype(np.int64) - per.emissions.astype(np.int64)
-
-
 def _stats_from_sums(s: np.ndarray, n: np.ndarray, shift: float) -> np.ndarray:
     """Mean, variance, Mandel Q, k1..k4 from power sums ``s[p] = sum y^p`` (p = 0..4).
 
@@ -303,133 +277,6 @@ def _jackknife_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full, se
 
 
-def _seed_of(ens: EnsembleResult, seed: int | None) -> int:
-    """The seed of the detection draws: ``seed``, or the ensemble's when ``None``."""
-    if seed is None:
-        seed = getattr(ens, "seed", None)
-        if seed is None:
-            raise ValueError(
-                "imperfect detection draws random numbers: give seed= (this ensemble "
-                "records no seed to default to)"
-            )
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _thin(rng: np.random.Generator, n: np.ndarray, p: float) -> np.ndarray:
-    """``Binomial(n, p)`` elementwise (no draw when ``p`` is 0 or 1)."""
-    if p <= 0.0:
-        return np.zeros_like(n)
-    if p >= 1.0:
-        return n.copy()
-    return rng.binomial(n, p).astype(np.int64)
-
-
-def _split(
-    rng: np.random.Generator, n: np.ndarray, right: float, wrong: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial split of ``n`` true events: read right (``right``), misread (``wrong``).
-
-    ``right + wrong <= 1``; the rest is not detected. Drawn as ``Binomial(n, right)``, then
-    ``Binomial(n - that, wrong / (1 - right))``, so each marginal is exactly binomial.
-    """
-    a = _thin(rng, n, right)
-    rest = 1.0 - right
-    b = _thin(rng, n - a, min(1.0, wrong / rest) if rest > 0.0 else 0.0)
-    return a, b
-
-
-def _increments(cumulative: np.ndarray) -> np.ndarray:
-    """Increments between consecutive checkpoints, the first one from collision 0.
-
-    Negative increments cannot occur in a record; entries after a leak (excluded from
-    every statistic) are clipped at 0 so that the draws stay defined.
-    """
-    inc = np.diff(cumulative, axis=1, prepend=np.zeros((cumulative.shape[0], 1), np.int64))
-    return np.maximum(inc, 0)
-
-
-def detected_counts(
-    ens: EnsembleResult,
-    count: str,
-    *,
-    efficiency: float = 1.0,
-    misread: tuple[float, float] = (0.0, 0.0),
-    seed: int | None = None,
-) -> np.ndarray:
-    r"""The counts an imperfect detector records, per trajectory and checkpoint.
-
-    The records are cumulative, so the increments between consecutive checkpoints (the
-    first from collision 0) are thinned and summed again: each trajectory's detected count
-    never decreases. Qubits: the increments of the true g and e counts are split
-    multinomially into read-as-counted, read-as-the-other and undetected; for the count
-    ``"g"``, ``Binomial(inc_g, eta (1 - eps_g)) + Binomial(inc_e, eta eps_e)`` (the
-    same draws serve ``"g"`` and ``"e"``, so for one seed they describe one detector).
-    Bath photons: emissions and absorptions are each thinned by ``Binomial(inc, eta)``
-    (``"net"`` is the difference of the two thinned counts).
-
-    Draws come from ``numpy.random.Generator(numpy.random.Philox(SeedSequence(seed,
-    spawn_key=(DETECTION_SPAWN_KEY, part))))`` (``part`` 0 qubits, 1 bath), in a fixed
-    order: the same seed gives the same detected counts, and independent of the
-    trajectories' own streams even for the run's seed.
-
-    Parameters
-    ----------
-    ens : EnsembleResult
-        From :func:`trajectories.simulate` or :func:`trajectories.load`.
-    count : {"g", "e", "emission", "absorption", "net"}
-        The counted event.
-    efficiency : float, optional
-        :math:`\eta \in [0, 1]` (default 1).
-    misread : tuple of two floats, optional
-        :math:`(\epsilon_e, \epsilon_g)`, each in ``[0, 1]`` (default ``(0, 0)``); qubit
-        counts only.
-    seed : int, optional
-        Non-negative seed of the draws; default the ensemble's own seed (``ens.seed``).
-
-    Returns
-    -------
-    ndarray of int64, shape (M, C)
-        Detected cumulative counts; with perfect detection the true counts (no draws).
-
-    Raises
-    ------
-    ValueError
-        One line naming the parameter, value and range, for an unknown count, an
-        efficiency or misread outside ``[0, 1]``, misreads of a bath count, or a bad seed.
-    """
-    _check_count(count)
-    det = Detection(efficiency, misread)
-    det.check_count(count)
-    if det.ideal:
-        return _counts_of(ens, count)
-    seed = _seed_of(ens, seed)
-    eta = det.efficiency
-    per = ens.per_trajectory
-    if count in QUBIT_COUNTS:
-        eps_e, eps_g = det.misread
-        rng = np.random.Generator(
-            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(DETECTION_SPAWN_KEY, 0)))
-        )
-        inc_g = _increments(per.qubit_g.sum(axis=2, dtype=np.int64))
-        inc_e = _increments(per.qubit_e.sum(axis=2, dtype=np.int64))
-        g_as_g, g_as_e = _split(rng, inc_g, eta * (1.0 - eps_g), eta * eps_g)
-        e_as_e, e_as_g = _split(rng, inc_e, eta * (1.0 - eps_e), eta * eps_e)
-        inc = g_as_g + e_as_g if count == "g" else e_as_e + g_as_e
-        return np.cumsum(inc, axis=1)
-    rng = np.random.Generator(
-        np.random.Philox(np.random.SeedSequence(seed, spawn_key=(DETECTION_SPAWN_KEY, 1)))
-    )
-    emitted = np.cumsum(_thin(rng, _increments(per.emissions.astype(np.int64)), eta), axis=1)
-    absorbed = np.cumsum(_thin(rng, _increments(per.absorptions.astype(np.int64)), eta), axis=1)
-    if count == "emission":
-        return emitted
-    if count == "absorption":
-        return absorbed
-    return absorbed - emitted
-
-
 def from_ensemble(
     ens: EnsembleResult,
     count: str,
@@ -474,10 +321,10 @@ def from_ensemble(
         count, an efficiency or misread outside ``[0, 1]``, misreads of a bath count, or a
         bad seed.
     """
-    _check_count(count)
+    check_count(count)
     det = Detection(efficiency, misread)
     det.check_count(count)
-    used_seed = None if det.ideal else _seed_of(ens, seed)
+    used_seed = None if det.ideal else seed_of(ens, seed)
     counts = detected_counts(
         ens, count, efficiency=det.efficiency, misread=det.misread, seed=used_seed
     )

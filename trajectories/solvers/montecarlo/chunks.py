@@ -201,6 +201,11 @@ class ChunkResult:
     seconds: float
     theta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
+    def __post_init__(self) -> None:
+        if self.theta.size == 0 and self.theta.shape[0] != self.n_trajectories:
+            # not recorded: no columns, one row per trajectory (the records' shape)
+            object.__setattr__(self, "theta", np.zeros((self.n_trajectories, 0), np.float32))
+
 
 def run_chunk(
     inputs: KernelInputs,
