@@ -495,13 +495,19 @@ def _stage_table(protocol, ens, ex) -> str:
         start, end = int(b[s]), int(b[s + 1])
         delivered = _at(ref, "energy_from_qubits", start) - _at(ref, "energy_from_qubits", end)
         delivered += 0.0  # no "-0"
-        cells = [_cell(_at(ref, "energy", end), ".6g"), _cell(_at(ref, "ergotropy", end), ".6g"),
-                 _cell(delivered, ".6g")]  # fmt: skip
+        cells = [_ten(_at(ref, "energy", end)), _ten(_at(ref, "ergotropy", end)),
+                 _ten(delivered)]  # fmt: skip
         name = st.name if len(st.name) <= 12 else st.name[:11] + "~"
         span = f"{start + 1}..{end}"
         row = " ".join(f"{c:>10}" for c in cells)
         lines.append(f"{s:>2} {name:<12} {st.kind:<9} {st.collisions:>6} {span:>13} {row}")
     return "\n".join(lines) + "\n"
+
+
+def _ten(x: float) -> str:
+    """``x`` in at most ten characters (six significant digits, or four in e-notation)."""
+    text = _cell(x, ".6g")
+    return text if len(text) <= 10 else _cell(x, ".3e")
 
 
 _BOOK_NAMES = ("energy_from_qubits", "energy_from_bath", "switching_work")
