@@ -255,3 +255,10 @@ def test_steady_command_prints_the_fixed_point_and_relaxation_times(tmp_path):
     assert "relaxation time" in proc.stdout
     bad = micromaser("steady", tmp_path / "missing.toml", check=False)
     assert bad.returncode == 2
+
+
+def test_protocol_preset_runs_and_shows_its_stages(tmp_path):
+    micromaser("run", "--preset", "protocol", "--trajectories", 40, "-o", tmp_path, "--quiet")
+    assert (tmp_path / "protocol-books.png").read_bytes()[:8] == PNG
+    show = micromaser("show", tmp_path / "protocol.h5").stdout
+    assert "discharge" in show and "balance residual" in show
