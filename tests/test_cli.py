@@ -130,7 +130,9 @@ def test_sweep_run_file_gives_one_result_per_point_then_show_and_plot(tmp_path):
     plot = micromaser("plot", results[0], "--format", "png", "pdf", "-o", tmp_path / "figs",
                       "--k", 40)  # fmt: skip
     figs = sorted((tmp_path / "figs").iterdir())
-    assert len(figs) == 6, figs
+    # observables, books (the energy books of every exact run), photons, records: 2 formats
+    assert len(figs) == 8, figs
+    assert {f.name.split("-")[-1] for f in figs} >= {"books.png", "books.pdf"}
     for f in figs:
         head = f.read_bytes()[:8]
         assert head == PNG if f.suffix == ".png" else head.startswith(b"%PDF")
@@ -253,3 +255,10 @@ def test_steady_command_prints_the_fixed_point_and_relaxation_times(tmp_path):
     assert "relaxation time" in proc.stdout
     bad = micromaser("steady", tmp_path / "missing.toml", check=False)
     assert bad.returncode == 2
+
+
+def test_protocol_preset_runs_and_shows_its_stages(tmp_path):
+    micromaser("run", "--preset", "protocol", "--trajectories", 40, "-o", tmp_path, "--quiet")
+    assert (tmp_path / "protocol-books.png").read_bytes()[:8] == PNG
+    show = micromaser("show", tmp_path / "protocol.h5").stdout
+    assert "discharge" in show and "balance residual" in show

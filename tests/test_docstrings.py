@@ -95,6 +95,7 @@ DOCUMENTED = [
     "trajectories.plot",
     "trajectories.plot.counting",
     "trajectories.plot.figures",
+    "trajectories.plot.books",
     "trajectories.plot.style",
     "trajectories.runs.chunkstore",
     "trajectories.runs.expressions",

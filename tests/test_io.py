@@ -172,3 +172,12 @@ def test_files_written_by_version_0_1_0_load_and_match_this_version(name, model,
             getattr(rec.exact, obs), getattr(ex, obs), rtol=0, atol=1e-12, equal_nan=True
         ), obs
     assert tj.compare(rec.ensemble, ex).passed()
+
+
+def test_exact_books_and_stage_of_a_single_model_round_trip(tmp_path, results):
+    _, exact = results
+    assert exact.energy_from_qubits is not None and exact.protocol is None
+    rec = tj.load(io.save(tmp_path / "b.h5", exact=exact))
+    assert rec.protocol is None and rec.exact.protocol is None
+    for name in (*io.BOOKS, "stage"):
+        assert np.array_equal(getattr(rec.exact, name), getattr(exact, name)), name

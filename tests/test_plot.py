@@ -466,14 +466,17 @@ def test_run_and_plot_give_the_observables_figure_one_name(ens, exact, tmp_path)
     from trajectories.runs.runner import make_plots
 
     written = make_plots(ens, exact, str(tmp_path), "point", ("png", "pdf"))
-    assert [p.name for p in written] == ["point-observables.png", "point-observables.pdf"]
+    # the observables, then the energy books (kept by every exact solution)
+    assert [p.name for p in written] == ["point-observables.png", "point-observables.pdf",
+                                         "point-books.png", "point-books.pdf"]  # fmt: skip
     assert all(p.is_file() for p in written)
     path = tj.save(tmp_path / "point.h5", ensemble=ens, exact=exact)
     from trajectories.runs.cli import main
 
     assert main(["plot", str(path), "-o", str(tmp_path / "figs")]) == 0
     names = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    assert names == ["point-observables.png", "point-photons.png", "point-records.png"]
+    assert names == ["point-books.png", "point-observables.png", "point-photons.png",
+                     "point-records.png"]  # fmt: skip
 
 
 def test_the_package_never_switches_the_backend():

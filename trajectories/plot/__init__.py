@@ -10,11 +10,13 @@ The shared conventions (exact solution in black, trajectories in colour with err
 their own colour, legends outside the axes, a logarithmic collision axis for short
 transients, ``theta`` written as ``pi/sqrt(m)``, bins chosen from the data, a note instead
 of an empty panel) are in :mod:`trajectories.plot.style`. The command line writes the
-figures as ``NAME-observables`` (``micromaser run`` and ``micromaser plot``),
+figures as ``NAME-observables`` and ``NAME-books`` (the energy books,
+:func:`energy_books`; ``micromaser run`` and ``micromaser plot``),
 ``NAME-photons`` and ``NAME-records`` (``micromaser plot``) and ``NAME-counts-*``
 (``micromaser counts``), each under one name.
 """
 
+from .books import energy_books, has_books, mark_stages
 from .figures import count_histograms, energy_per_trajectory, observables, photon_distribution
 from .style import save, theta_label
 
@@ -23,6 +25,9 @@ __all__ = [
     "photon_distribution",
     "count_histograms",
     "energy_per_trajectory",
+    "energy_books",
+    "has_books",
+    "mark_stages",
     "theta_label",
     "save",
     "close",

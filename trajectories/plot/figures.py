@@ -30,6 +30,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import style
+from .books import mark_stages, protocol_of, protocol_title
 from .style import EXACT_COLOR, TRAJ_ERROR_COLOR
 
 __all__ = ["observables", "photon_distribution", "count_histograms", "energy_per_trajectory"]
@@ -93,7 +94,8 @@ def observables(
         Scale of the collision axis. ``"auto"`` (default): symmetric-log (linear on
         [0, 1], logarithmic above) when the transient is short against the range of ``k``
         (:func:`~trajectories.plot.style.collision_scale`, decided on the exact solution
-        when given), linear otherwise.
+        when given), linear otherwise; linear for a protocol, whose stage boundaries are
+        marked by dashed lines with the stages' names.
 
     Returns
     -------
@@ -144,16 +146,25 @@ def observables(
             series.append((exact.k, y))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    scale = style.collision_scale(series) if kscale == "auto" else kscale
+    protocol = protocol_of(result, exact)
+    if kscale == "auto":  # a protocol's stages are read on a linear axis
+        scale = "linear" if protocol is not None else style.collision_scale(series)
+    else:
+        scale = kscale
     nrows = -(-len(shown) // ncols)
     for j, ax in enumerate(axes):
         style.set_collision_axis(ax, scale)
+        mark_stages(ax, protocol, names=j < ncols)
         if j >= (nrows - 1) * ncols or j + ncols >= len(axes):
             ax.set_xlabel(style.collision_label(scale))
         else:
             ax.tick_params(labelbottom=False)
     style.legend_outside(holder, axes, loc="outside lower center")
-    fig.suptitle(style.model_title(result.model) if title is None else title)
+    if title is None:
+        title = (
+            protocol_title(protocol) if protocol is not None else style.model_title(result.model)
+        )
+    fig.suptitle(title)
     return style.save(fig, path)
 
 

@@ -452,8 +452,105 @@ def _cmd_show(args: argparse.Namespace) -> int:
         _say(f"run: {ens.n_trajectories} trajectories in {ens.n_chunks} chunks of "
              f"{ens.chunk_size}, seed {ens.seed}; leaked trajectories "
              f"{ens.leaked_trajectories}, expected leakage {ens.leakage[-1]:.2e}")  # fmt: skip
+    if rec.protocol is not None:
+        print(_stage_table(rec.protocol, ens, ex))
     print(_table(ens, ex, args.rows))
+    books = _books_text(ens, ex)
+    if books:
+        print(books)
     return 0
+
+
+def _series(result, name: str):
+    """(values, stderr or None) of an observable or book of a result (None: not kept)."""
+    v = getattr(result, name, None) if result is not None else None
+    if v is None:
+        return None
+    if isinstance(v, np.ndarray):
+        return v.astype(float), None
+    return np.asarray(v.mean, dtype=float), np.asarray(v.stderr, dtype=float)
+
+
+def _at(result, name: str, k: int) -> float:
+    """An observable or book of ``result`` at checkpoint ``k`` (NaN where not recorded)."""
+    v = _series(result, name)
+    hit = np.flatnonzero(np.asarray(result.k) == k) if v is not None else np.empty(0)
+    return float(v[0][hit[0]]) if hit.size else float("nan")
+
+
+def _stage_table(protocol, ens, ex) -> str:
+    """The stages of a protocol: at most :data:`WIDTH` columns.
+
+    Energy and ergotropy at each stage's end and the energy delivered in the stage (minus
+    the change of ``energy_from_qubits``: what the cavity gave the qubits), from the exact
+    solution when the file holds it, else from the trajectories' means.
+    """
+    ref = ex if ex is not None else ens
+    source = "exact solution" if ex is not None else "trajectories' means"
+    head = (f"{'#':>2} {'stage':<12} {'kind':<9} {'K':>6} {'k range':>13} {'E end':>10} "
+            f"{'ergotropy':>10} {'delivered':>10}")  # fmt: skip
+    lines = [f"stages (energies in hbar omega, {source}; delivered: to the qubits)", head]
+    b = protocol.boundaries
+    for s, st in enumerate(protocol.stages):
+        start, end = int(b[s]), int(b[s + 1])
+        delivered = _at(ref, "energy_from_qubits", start) - _at(ref, "energy_from_qubits", end)
+        delivered += 0.0  # no "-0"
+        cells = [_ten(_at(ref, "energy", end)), _ten(_at(ref, "ergotropy", end)),
+                 _ten(delivered)]  # fmt: skip
+        name = st.name if len(st.name) <= 12 else st.name[:11] + "~"
+        span = f"{start + 1}..{end}"
+        row = " ".join(f"{c:>10}" for c in cells)
+        lines.append(f"{s:>2} {name:<12} {st.kind:<9} {st.collisions:>6} {span:>13} {row}")
+    return "\n".join(lines) + "\n"
+
+
+def _ten(x: float) -> str:
+    """``x`` in at most ten characters (six significant digits, or four in e-notation)."""
+    text = _cell(x, ".6g")
+    return text if len(text) <= 10 else _cell(x, ".3e")
+
+
+_BOOK_NAMES = ("energy_from_qubits", "energy_from_bath", "switching_work")
+
+
+def _books_text(ens, ex) -> str:
+    """The energy books at the last checkpoint (exact, and the trajectories' estimates)."""
+    rows = []
+    for label, r in (("exact", ex), ("trajectories", ens)):
+        if r is None or _series(r, "energy_from_qubits") is None:
+            continue
+        i = -1
+        got = {n: _series(r, n) for n in (*_BOOK_NAMES, "energy_from_resets", "energy")}
+        value = {
+            n: (float("nan"), None) if v is None else
+            (float(v[0][i]), None if v[1] is None else float(v[1][i]))
+            for n, v in got.items()
+        }  # fmt: skip
+        e = got["energy"][0]
+        change = float(e[i] - e[0])
+        resets = value["energy_from_resets"][0]
+        total = sum(value[n][0] for n in _BOOK_NAMES if np.isfinite(value[n][0]))
+        total += resets if np.isfinite(resets) else 0.0
+        rows.append((label, int(r.k[i]), value, change, change - total))
+    if not rows:
+        return ""
+
+    def cell(v: tuple) -> str:
+        mean, se = v
+        if not np.isfinite(mean):
+            return "-"
+        return f"{mean:.6g}" if se is None else f"{mean:.5g} ± {se:.1e}"
+
+    lines = ["", "energy books at the last checkpoint (cumulative from k = 0, hbar omega)"]
+    for label, k, value, change, residual in rows:
+        lines.append(f"  {label} (k = {k}):")
+        lines.append(f"    from qubits {cell(value['energy_from_qubits'])}; from bath "
+                     f"{cell(value['energy_from_bath'])}; switching "
+                     f"{cell(value['switching_work'])}")  # fmt: skip
+        reset = value["energy_from_resets"][0]
+        also = f"; resets {reset:.6g}" if np.isfinite(reset) and reset != 0.0 else ""
+        lines.append(f"    E(k) - E(0) {change:.6g}{also}; balance residual {residual:.2e}")
+    return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent=" " * 6) for line in lines)
 
 
 _NAMES = ("energy", "purity", "fano", "ergotropy")

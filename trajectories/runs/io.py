@@ -18,7 +18,16 @@ Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
                       record (rows = trajectories)
     /exact            dimensions k, n (and m with the states); datasets of the exact
                       solution over k (energy, purity, ...), populations (k, n),
-                      states (k, n, m)
+                      states (k, n, m); the energy books energy_from_qubits,
+                      switching_work, energy_from_bath, energy_from_resets and the
+                      stage of each checkpoint, over k (files without them: None)
+    /protocol         for a protocol only: attrs["protocol"], the JSON of
+                      Protocol.to_dict(); datasets initial_state (the protocol's) and
+                      stage<i>_initial_state (a stage's own), when they exist
+
+The ensemble's energy books (energy_from_qubits, energy_from_bath, switching_work: mean and
+stderr over k) and stage are written when the ensemble has them, and so is every
+per-trajectory record the result holds.
 
 The dimensions are HDF5 dimension scales (the netCDF-4 convention), so
 ``xarray.open_dataset(path, engine="h5netcdf", group="ensemble")`` gives ``k`` and ``n`` as
@@ -51,6 +60,7 @@ import numpy as np
 
 from .._version import __version__
 from ..model.micromaser import Micromaser
+from ..model.protocol import Protocol, Stage
 from ..solvers.exact import ExactResult
 from ..solvers.montecarlo.result import RECORD_DIMS, EnsembleResult, Estimate, PerTrajectory
 
@@ -63,6 +73,8 @@ __all__ = [
     "ResultFileError",
     "check_result_file",
     "model_from_dict",
+    "protocol_from_dict",
+    "BOOKS",
     "FORMAT",
     "FORMAT_VERSION",
     "FORMAT_MINOR",
@@ -121,6 +133,18 @@ _DESCRIPTIONS = {
     "jump": "index in the jump log",
 }
 _ESTIMATES = ("energy", "purity", "fano", "ergotropy")
+#: The energy books of a result (cumulative, units of hbar omega, over k); an ensemble
+#: has the first three (as estimates with errors), the exact solution all four.
+BOOKS = ("energy_from_qubits", "energy_from_bath", "switching_work", "energy_from_resets")
+_DESCRIPTIONS.update({
+    "energy_from_qubits": "cumulative energy the qubits gave the cavity (units of hbar omega)",
+    "energy_from_bath": "cumulative energy from the bath (units of hbar omega; negative: lost)",
+    "switching_work": "cumulative work of switching a Rabi interaction on and off "
+    "(units of hbar omega)",
+    "energy_from_resets": "cumulative energy change where a stage replaced the state by its "
+    "own initial state (units of hbar omega)",
+    "stage": "protocol stage of each checkpoint (collision 0 is in stage 0)",
+})  # fmt: skip
 _EXACT_ARRAYS = (
     "k", "energy", "n2", "purity", "fano", "ergotropy", "entropy", "populations", "a_mean",
     "x_mean", "p_mean", "x_var", "p_var", "leakage", "trace",
@@ -136,7 +160,7 @@ class RunRecord:
     path : pathlib.Path
         The result file.
     model : Micromaser
-        The model of the run.
+        The model of the run (a protocol's first stage's model).
     ensemble : EnsembleResult or None
         The trajectories' result, if the file has one.
     exact : ExactResult or None
@@ -144,6 +168,8 @@ class RunRecord:
     metadata : dict of str
         The run's metadata (its request, start and end times) and the file's ``version``,
         ``created`` and ``status``.
+    protocol : Protocol or None
+        The protocol of the run (None: a single model).
     """
 
     path: Path
@@ -151,6 +177,7 @@ class RunRecord:
     ensemble: EnsembleResult | None
     exact: ExactResult | None
     metadata: dict[str, Any]
+    protocol: Protocol | None = None
 
 
 def model_from_dict(d: dict[str, Any]) -> Micromaser:
@@ -168,6 +195,77 @@ def model_from_dict(d: dict[str, Any]) -> Micromaser:
         The model.
     """
     return Micromaser.from_dict(d)
+
+
+def protocol_from_dict(d: dict[str, Any], initial_states: dict[int, Any] | None = None,
+                       initial_state: Any = None) -> Protocol:  # fmt: skip
+    """Rebuild a :class:`~trajectories.Protocol` from :meth:`Protocol.to_dict
+    <trajectories.model.protocol.Protocol.to_dict>`.
+
+    Parameters
+    ----------
+    d : dict
+        ``{"stages": [{"model": {...}, "collisions": K, "name": str}, ...]}``.
+    initial_states : dict of int to array, optional
+        A stage's own initial state, by stage index (a stage whose ``initial_state`` flag
+        is set needs one).
+    initial_state : array, optional
+        The protocol's initial state (default: the vacuum).
+
+    Returns
+    -------
+    Protocol
+        The protocol, validated.
+
+    Raises
+    ------
+    ValueError
+        When a stage is not valid or its initial state is missing.
+    """
+    initial_states = initial_states or {}
+    stages = []
+    for i, st in enumerate(d["stages"]):
+        rho = initial_states.get(i)
+        if st.get("initial_state") and rho is None:
+            raise ValueError(f"stage {i} ({st.get('name')}) has an initial state the file lacks")
+        stages.append(Stage(Micromaser.from_dict(st["model"]), int(st["collisions"]),
+                            initial_state=rho, name=st.get("name")))  # fmt: skip
+    return Protocol(stages, initial_state=initial_state)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _result_protocol(ensemble: Any, exact: Any) -> Protocol | None:
+    for r in (exact, ensemble):
+        p = getattr(r, "protocol", None) if r is not None else None
+        if p is not None:
+            return p
+    return None
+
+
+def _write_protocol(g, protocol: Protocol) -> None:
+    g.attrs["protocol"] = json.dumps(protocol.to_dict(), sort_keys=True, default=_json_default)
+    g.attrs["n_stages"] = len(protocol)
+    if protocol.initial_state is not None:
+        _dataset(g, "initial_state", protocol.initial_state, "the protocol's initial state")
+    for i, st in enumerate(protocol.stages):
+        if st.initial_state is not None:
+            _dataset(g, f"stage{i}_initial_state", st.initial_state,
+                     f"stage {i}'s own initial state")  # fmt: skip
+
+
+def _read_protocol(g) -> Protocol:
+    d = json.loads(_scalar(g.attrs["protocol"]))
+    states = {i: g[f"stage{i}_initial_state"][()] for i in range(len(d["stages"]))
+              if f"stage{i}_initial_state" in g}  # fmt: skip
+    rho0 = g["initial_state"][()] if "initial_state" in g else None
+    return protocol_from_dict(d, states, rho0)
 
 
 def _now() -> str:
@@ -273,6 +371,9 @@ def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
         g = f.create_group("model")
         for key, value in model.to_dict().items():
             g.attrs[key] = value
+        protocol = _result_protocol(ensemble, exact)
+        if protocol is not None:
+            _write_protocol(f.create_group("protocol"), protocol)
         if ensemble is not None:
             _write_ensemble(f.create_group("ensemble"), ensemble)
         if exact is not None:
@@ -300,6 +401,13 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
     _dataset(g, "rho", ens.rho, dims=(k_rho, n, m))
     _dataset(g, "rho_index", ens.rho_index, dims=(k_rho,))
     _dataset(g, "leakage", ens.leakage, dims=(k,))
+    for name in BOOKS:
+        est = getattr(ens, name, None)
+        if est is not None:
+            _dataset(g, f"{name}_mean", est.mean, dims=(k,))
+            _dataset(g, f"{name}_stderr", est.stderr, dims=(k,))
+    if getattr(ens, "stage", None) is not None:
+        _dataset(g, "stage", np.asarray(ens.stage, dtype=np.int64), dims=(k,))
     pt = g.create_group("per_trajectory")
     per = ens.per_trajectory
     dims = {
@@ -310,8 +418,15 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
         "collision": _scale(pt, "collision", np.arange(1, per.theta.shape[1] + 1)),
     }
     for field in dataclasses.fields(PerTrajectory):
-        names = RECORD_DIMS[field.name]
-        _dataset(pt, field.name, getattr(per, field.name), dims=[dims[d] for d in names])
+        data = getattr(per, field.name)
+        if data is None:
+            continue
+        names = RECORD_DIMS.get(field.name, ())
+        if len(names) != np.ndim(data) or not all(
+            d in dims and dims[d].shape[0] == n for d, n in zip(names, np.shape(data), strict=False)
+        ):
+            names = ()  # a record of a layout this writer does not know: no dimension scales
+        _dataset(pt, field.name, data, dims=[dims[d] for d in names])
 
 
 def _write_exact(g, ex: ExactResult) -> None:
@@ -322,6 +437,10 @@ def _write_exact(g, ex: ExactResult) -> None:
     n = _scale(g, "n", np.arange(ex.model.cutoff))
     for name in _EXACT_ARRAYS[1:]:
         _dataset(g, name, getattr(ex, name), dims=(k, n) if name == "populations" else (k,))
+    for name in (*BOOKS, "stage"):
+        value = getattr(ex, name, None)
+        if value is not None:
+            _dataset(g, name, value, dims=(k,))
     if ex.states is not None:
         m = _scale(g, "m", np.arange(ex.model.cutoff))
         _dataset(g, "states", ex.states, "density matrices at the checkpoints", dims=(k, n, m))
@@ -422,13 +541,15 @@ def load(path: str | os.PathLike) -> RunRecord:
             metadata.update(
                 {k: _scalar(f.attrs[k]) for k in ("version", "created", "status") if k in f.attrs}
             )
-            ens = _read_ensemble(f["ensemble"], model) if "ensemble" in f else None
-            ex = _read_exact(f["exact"], model) if "exact" in f else None
+            protocol = _read_protocol(f["protocol"]) if "protocol" in f else None
+            ens = _read_ensemble(f["ensemble"], model, protocol) if "ensemble" in f else None
+            ex = _read_exact(f["exact"], model, protocol) if "exact" in f else None
     except ResultFileError:
         raise
     except (OSError, KeyError, TypeError, ValueError) as err:
         raise ResultFileError(f"{path}: damaged or incomplete result file ({err})") from None
-    return RunRecord(path=path, model=model, ensemble=ens, exact=ex, metadata=metadata)
+    return RunRecord(path=path, model=model, ensemble=ens, exact=ex, metadata=metadata,
+                     protocol=protocol)  # fmt: skip
 
 
 def _scalar(v: Any) -> Any:
@@ -437,7 +558,7 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
+def _read_ensemble(g, model: Micromaser, protocol: Protocol | None = None) -> EnsembleResult:
     a = {k: _scalar(v) for k, v in g.attrs.items()}
     if isinstance(a.get("seed"), str):
         a["seed"] = int(a["seed"])
@@ -448,6 +569,17 @@ def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
     estimates = {
         name: Estimate(g[f"{name}_mean"][()], g[f"{name}_stderr"][()]) for name in _ESTIMATES
     }
+    fields = {f.name for f in dataclasses.fields(EnsembleResult)}
+    for name in BOOKS:  # what this version's EnsembleResult has (None: not in the file)
+        if name in fields:
+            has = f"{name}_mean" in g
+            estimates[name] = (
+                Estimate(g[f"{name}_mean"][()], g[f"{name}_stderr"][()]) if has else None
+            )
+    if "stage" in fields:
+        estimates["stage"] = g["stage"][()] if "stage" in g else None
+    if "protocol" in fields:
+        estimates["protocol"] = protocol
     return EnsembleResult(
         model=model,
         k=g["k"][()],
@@ -461,13 +593,16 @@ def _read_ensemble(g, model: Micromaser) -> EnsembleResult:
     )
 
 
-def _read_exact(g, model: Micromaser) -> ExactResult:
+def _read_exact(g, model: Micromaser, protocol: Protocol | None = None) -> ExactResult:
     arrays = {name: g[name][()] for name in _EXACT_ARRAYS}
+    for name in (*BOOKS, "stage"):  # files of earlier versions have none: None
+        arrays[name] = g[name][()] if name in g else None
     return ExactResult(
         model=model,
         states=g["states"][()] if "states" in g else None,
         method=_scalar(g.attrs["method"]),
         setup_seconds=float(g.attrs["setup_seconds"]),
         run_seconds=float(g.attrs["run_seconds"]),
+        protocol=protocol,
         **arrays,
     )

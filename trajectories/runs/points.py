@@ -8,6 +8,7 @@ cannot fit fails when the file is read, naming the run-file key.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 import sys
@@ -19,6 +20,7 @@ import numpy as np
 from ..model.imperfections import Arrivals, ThetaSpread
 from ..model.interactions import JaynesCummings, Modulation, Rabi
 from ..model.micromaser import Micromaser
+from ..model.protocol import Protocol, Stage
 from ..validation import MAX_COLLISIONS, check_memory, show
 from .settings import (
     DEFAULT_MODEL,
@@ -47,14 +49,25 @@ from .schema import (
     MODEL_KEYS,
     SPREAD_NAMES,
     SPREAD_TABLES,
+    STAGE_KEYS,
     _Checker,
     _describe,
     _is_int,
     _is_real,
+    _StageChecker,
     _suggest,
+    stage_label,
 )
 
-__all__ = ["build_point", "model_value", "beam_label", "POINT_BYTES"]
+__all__ = [
+    "build_point",
+    "build_protocol",
+    "check_stage_keys",
+    "model_value",
+    "beam_label",
+    "simulate_runs_protocols",
+    "POINT_BYTES",
+]
 
 #: Bytes per checkpoint of a run point, a lower bound: the int in the tuple, the
 #: simulation's int64 copy and one trajectory's records (:func:`_check_checkpoint_count`).
@@ -452,7 +465,10 @@ def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
     tol = s.get("leakage_tol", d.leakage_tol)
     if not (_is_real(tol) and tol == math.inf):
         tol = chk.real("run.leakage_tol", tol, minimum=0.0)
-    exact = chk.boolean("run.exact", s.get("exact", d.exact))
+    exact = s.get("exact", d.exact)
+    if not (isinstance(exact, bool) or exact == "only"):
+        raise chk.fail("run.exact", f"run.exact must be true or false, got {_describe(exact)}; "
+                       "or 'only' for the exact solution without trajectories")  # fmt: skip
     return RunSettings(
         trajectories=trajectories,
         collisions=collisions,
@@ -525,7 +541,8 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
     n_ck = len(run.checkpoints)
     n_rho = {"all": n_ck, "last": 1, "none": 0}[rho] if isinstance(rho, str) else len(rho)
     try:
-        check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps)
+        if run.exact != "only":
+            check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps)
         if run.exact:  # the runner solves exactly first, recording every collision
             check_exact_memory(model, run.collisions)
     except ValueError as err:
@@ -544,19 +561,127 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
         raise chk.fail(key, key + text[len(name) :] if text.startswith(name) else text) from None
 
 
+def simulate_runs_protocols() -> bool:
+    """Whether this version's trajectory engine runs a :class:`~trajectories.Protocol`.
+
+    Returns
+    -------
+    bool
+        True when :func:`trajectories.simulate` accepts a protocol (its result then has a
+        ``protocol`` field); False: a protocol's run file must set ``run.exact = "only"``
+        (the exact solution only).
+    """
+    from ..solvers.montecarlo.result import EnsembleResult
+
+    return "protocol" in {f.name for f in dataclasses.fields(EnsembleResult)}
+
+
+def check_stage_keys(chk: _Checker, index: int, table: Mapping) -> None:
+    """Refuse a stage's ``cutoff`` and unknown keys (with the nearest key suggested).
+
+    Parameters
+    ----------
+    chk : _Checker
+        The run file's checker.
+    index : int
+        The stage's position (from 0).
+    table : Mapping
+        The stage's table.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    RunFileError
+        ``stage[1].cutoff: stages share the cutoff of [model]``, or ``unknown key
+        stage[0] (charge).thetaa; did you mean stage[0] (charge).theta?``.
+    """
+    label = stage_label(index, table)
+    for key in table:
+        if key == "cutoff":
+            raise chk.fail(f"{label}.cutoff", f"{label}.cutoff: stages share the cutoff "
+                           "of [model]")  # fmt: skip
+        if not isinstance(key, str) or key not in STAGE_KEYS:
+            hint = _suggest(str(key), STAGE_KEYS, f"{label}.")
+            raise chk.fail(f"{label}.{key}", f"unknown key {label}.{key}"
+                           f"{hint or '; allowed: ' + ', '.join(STAGE_KEYS)}")  # fmt: skip
+
+
+def build_protocol(chk: _Checker, model_section: Mapping, stages: Any) -> Protocol:
+    """Validate the ``[[stage]]`` tables of a run file into a :class:`~trajectories.Protocol`.
+
+    Each stage's model is the ``[model]`` section with the stage's own model keys on top
+    (a stage that sets ``collision`` takes no collision key from ``[model]``).
+
+    Parameters
+    ----------
+    chk : _Checker
+        The run file's checker (``trajectories.runs.schema``): errors name its source.
+    model_section : Mapping
+        The (sweep-expanded) ``[model]`` section.
+    stages : list of Mapping
+        The (sweep-expanded) ``[[stage]]`` tables, in order.
+
+    Returns
+    -------
+    Protocol
+        The stages, each named (``"stage <i>"`` unless the table gives ``name``).
+
+    Raises
+    ------
+    RunFileError
+        One line naming the stage (``stage[2] (discharge).collisions ...``), the key and
+        what is allowed.
+    """
+    if not isinstance(stages, (list, tuple)) or isinstance(stages, str):
+        raise chk.fail("stage", f"stage must be an array of tables ([[stage]]), got "
+                       f"{_describe(stages)}")  # fmt: skip
+    if not stages:
+        raise chk.fail("stage", "a protocol needs at least one [[stage]] table")
+    out = []
+    for i, table in enumerate(stages):
+        if not isinstance(table, Mapping):
+            raise chk.fail(f"stage[{i}]", f"stage[{i}] must be a table, got {_describe(table)}")
+        label = stage_label(i, table)
+        schk = _StageChecker(chk.source, label)
+        check_stage_keys(chk, i, table)
+        name = table.get("name")
+        if name is not None:
+            name = schk.string(f"{label}.name", name)
+        if "collisions" not in table:
+            raise schk.fail(f"{label}.collisions", f"{label}.collisions is missing: every "
+                            "stage needs collisions = K (an integer >= 1)")  # fmt: skip
+        k = schk.integer(f"{label}.collisions", table["collisions"], 1)
+        if k > MAX_COLLISIONS:
+            raise schk.fail(f"{label}.collisions", f"{label}.collisions must be at most "
+                            f"2**53 = {MAX_COLLISIONS}, got {show(k)}")  # fmt: skip
+        merged = dict(model_section)
+        if "collision" in table:
+            for key in COLLISION_KEYS:
+                merged.pop(key, None)
+        merged.update({key: v for key, v in table.items() if key not in ("name", "collisions")})
+        model = _build_model(schk, merged)
+        out.append(Stage(model, k, name=name))
+    return Protocol(out)
+
+
 def build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
     """Validate and resolve the sections of one sweep point into a :class:`RunPoint`.
 
     Besides each key, checks that the point fits in this machine's memory (the solvers'
-    own checks, with the run-file key to change named).
+    own checks, with the run-file key to change named). With ``[[stage]]`` tables the point
+    is a protocol (:func:`build_protocol`): ``run.collisions`` is the stages' total (giving
+    another value is an error) and the stage boundaries are added to the checkpoints.
 
     Parameters
     ----------
     chk : _Checker
         The run file's checker (``trajectories.runs.schema``): errors name its source.
     spec : Mapping
-        The point's ``model``, ``run`` and ``output`` tables (sweep already expanded;
-        missing ones take the defaults).
+        The point's ``model``, ``run`` and ``output`` tables, and ``stage`` (a list of
+        tables) for a protocol (sweep already expanded; missing ones take the defaults).
     name : str
         The point's file stem.
     sweep_values : dict
@@ -573,7 +698,31 @@ def build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str,
         Naming the key, the value and what is allowed.
     """
     model = _build_model(chk, spec.get("model", {}))
-    run = _build_run(chk, spec.get("run", {}))
+    run_section = dict(spec.get("run", {}))
+    protocol = None
+    if "stage" in spec:
+        protocol = build_protocol(chk, spec.get("model", {}), spec["stage"])
+        model = protocol.stages[0].model
+        total = protocol.n_collisions
+        given = run_section.get("collisions")
+        if given is not None and not (_is_int(given) and given == total):
+            parts = " + ".join(str(s.collisions) for s in protocol.stages)
+            raise chk.fail(
+                "run.collisions",
+                f"run.collisions = {show(given)} differs from the stages' total {total} "
+                f"({parts}); leave run.collisions out for a protocol",
+            )
+        run_section["collisions"] = total
+    run = _build_run(chk, run_section)
+    if protocol is not None:
+        ks = sorted(set(run.checkpoints) | {int(b) for b in protocol.boundaries})
+        run = dataclasses.replace(run, checkpoints=tuple(ks))
+        if run.exact != "only" and not simulate_runs_protocols():
+            raise chk.fail(
+                "run.exact",
+                "the trajectory engine of this version runs single models only: set "
+                "run.exact = 'only' to solve the protocol exactly (no trajectories)",
+            )
     output = _build_output(chk, spec.get("output", {}))
     _check_point_memory(chk, model, run)
     return RunPoint(
@@ -582,5 +731,6 @@ def build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str,
         run=run,
         output=output,
         sweep_values=dict(sweep_values),
+        protocol=protocol,
         _spec=copy.deepcopy(dict(spec)),
     )

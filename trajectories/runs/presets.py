@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .points import simulate_runs_protocols
 from .runfile import RunFileError, RunPoint, parse_run_dict
 
 __all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "preset_points", "describe_presets"]
@@ -114,7 +115,27 @@ PRESETS: dict[str, dict[str, Any]] = {
         cutoff=60,
         rho_checkpoints="last",
     ),
-}
+    # beyond the paper: charge the Fig. 5 battery, store it (theta = 0: only the loss
+    # acts), discharge it into ground-state qubits (q = 1, c = 0); docs/guide/protocols.md
+    "protocol": {
+        "model": {"theta": _FINE, "q": 0.25, "c": 1.0, "gamma_tr": 0.1, "nbar": 0.15,
+                  "cutoff": 60},
+        "stage": [
+            {"name": "charge", "collisions": 300},
+            {"name": "store", "collisions": 50, "theta": 0.0},
+            {"name": "discharge", "collisions": 200, "q": 1.0, "c": 0.0, "theta": 0.64},
+        ],
+        "run": {
+            "trajectories": 4000,
+            "seed": _SEED,
+            "checkpoints": {"every": 5},
+            "rho_checkpoints": "all",
+            # the trajectories as soon as the engine runs protocols; until then exact only
+            "exact": True if simulate_runs_protocols() else "only",
+        },
+        "output": {"folder": "runs", "name": "protocol", "plots": ["png"]},
+    },
+}  # fmt: skip
 
 #: What each preset shows (``docs/MODEL.md`` Sec. 8), one line each.
 PRESET_DESCRIPTIONS: dict[str, str] = {
@@ -129,6 +150,8 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "fig7": "Fano factor with loss: sub-Poissonian (< 1) (N = 100)",
     "ultrastrong": "Fig. 5 case with the Rabi collision, g/omega in {0.1, 0.3, 1}, modulation "
     "at J0(2 eta) = 0, nu = 40 omega: stays at the JC plateau (N = 60)",
+    "protocol": "charge 300 (Fig. 5 case), store 50 (theta = 0), discharge 200 into "
+    "ground-state qubits (q = 1, c = 0, theta = 0.64); energy books (N = 60)",
 }
 
 

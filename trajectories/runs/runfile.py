@@ -66,7 +66,7 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
     except ImportError:
         tomllib = None
 
-from .points import POINT_BYTES, beam_label, build_point, model_value
+from .points import POINT_BYTES, beam_label, build_point, check_stage_keys, model_value
 from .schema import (
     _LIST_VALUED,
     _NOT_SWEPT,
@@ -77,10 +77,13 @@ from .schema import (
     MODEL_KEYS,
     OUTPUT_KEYS,
     RUN_KEYS,
+    STAGE_SECTION,
     _Checker,
     _describe,
     _is_real,
+    _StageChecker,
     _suggest,
+    stage_label,
 )
 
 __all__ = [
@@ -122,12 +125,20 @@ def _axis_labels(values: list[Any]) -> list[str]:
     return [_format_value(v, 17) for v in values]  # pragma: no cover
 
 
-def _sweep_value(chk: _Checker, section: str, key: str, value: Any, name: str) -> Any:
+def _sweep_value(
+    chk: _Checker, section: Any, key: str, value: Any, name: str, stages: list | None = None
+) -> Any:
     """The resolved value of one sweep entry, used for naming and duplicate checks.
 
     A beam form is its :func:`~trajectories.runs.points.beam_label` text; the number of a
     beam table swept by its width (``name`` a flat key such as ``theta_spread_width``) a
-    float."""
+    float. ``section`` is ``(STAGE_SECTION, i)`` for a key of stage ``i``."""
+    if isinstance(section, tuple):
+        label = stage_label(section[1], (stages or [{}])[section[1]])
+        if key == "collisions":
+            return _StageChecker(chk.source, label).integer(f"{label}.collisions", value, 1)
+        chk = _StageChecker(chk.source, label)
+        section, name = "model", name.split("_", 1)[1]
     if section == "model":
         resolved = model_value(chk, key, value)
         if name == "arrivals_p":
@@ -213,7 +224,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
         raise chk.fail(None, f"a run description must be a table, got {_describe(data)}")
     _check_document(chk, data)
     for section in data:
-        if section not in _SECTIONS:
+        if section not in _SECTIONS and section != STAGE_SECTION:
             owner = [f"{s}.{section}" for s, keys in _SECTIONS.items() if section in keys]
             hint = (
                 f"; did you mean {owner[0]} (in the [{owner[0].split('.')[0]}] section)?"
@@ -227,6 +238,7 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     sections = {name: chk.table(name, data.get(name, {})) for name in _SECTIONS}
     for name, keys in _SECTIONS.items():
         chk.known_keys(name, sections[name], keys)
+    stages = _stage_tables(chk, data)
 
     mode = chk.string("run.sweep", sections["run"].get("sweep", "product"), _SWEEP_MODES)
 
@@ -256,6 +268,30 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
                         f"{dotted}[{i}] is a list; sweep values must be single values, got {v!r}",
                     )
             axes.append((section, key, list(values), name, dotted))
+    for i, table in enumerate(stages or ()):
+        label = stage_label(i, table)
+        for key, value in table.items():
+            if key == "name":
+                continue
+            name, dotted, values = f"stage{i}_{key}", f"{label}.{key}", value
+            width_axis = _beam_width_axis("model", key, value)
+            if width_axis is not None:
+                name, kind = f"stage{i}_{width_axis[0]}", width_axis[1]
+                dotted = f"{label}.{key}.{kind}"
+                values = [{kind: v} for v in value[kind]]
+            elif not isinstance(value, (list, tuple)):
+                continue
+            if len(values) == 0:
+                raise chk.fail(
+                    dotted, f"{dotted} is an empty list; a sweep axis needs at least one value"
+                )
+            for j, v in enumerate(value[kind] if width_axis else values):
+                if isinstance(v, (list, tuple)):
+                    raise chk.fail(
+                        dotted,
+                        f"{dotted}[{j}] is a list; sweep values must be single values, got {v!r}",
+                    )
+            axes.append(((STAGE_SECTION, i), key, list(values), name, dotted))
     for section in ("output",):
         for key, value in sections[section].items():
             if key != "plots" and isinstance(value, (list, tuple)):
@@ -274,7 +310,9 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
                 f"run.sweep = 'zip' needs sweep lists of equal length, but {detail}",
             )
 
-    resolved = [[_sweep_value(chk, s, k, v, n) for v in values] for s, k, values, n, _ in axes]
+    resolved = [
+        [_sweep_value(chk, s, k, v, n, stages) for v in values] for s, k, values, n, _ in axes
+    ]
     for (*_, dotted), vals in zip(axes, resolved, strict=True):
         if mode == "product" and len(set(map(_hashable, vals))) != len(vals):
             raise chk.fail(
@@ -316,19 +354,42 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     base_name = sections["output"].get("name", OutputSettings.name)
     points: list[RunPoint] = []
     for combo in combos:
-        spec = {name: dict(table) for name, table in sections.items()}
+        spec: dict[str, Any] = {name: dict(table) for name, table in sections.items()}
         spec["run"].pop("sweep", None)
+        if stages is not None:
+            spec[STAGE_SECTION] = [dict(t) for t in stages]
         sweep_values: dict[str, Any] = {}
         suffix = []
         for a, (i, (section, key, values, sweep_name, _)) in enumerate(
             zip(combo, axes, strict=True)
         ):
-            spec[section][key] = values[i]
+            if isinstance(section, tuple):  # a stage's key: (STAGE_SECTION, index)
+                spec[STAGE_SECTION][section[1]][key] = values[i]
+            else:
+                spec[section][key] = values[i]
             sweep_values[sweep_name] = resolved[a][i]
             suffix.append(f"{sweep_name}-{labels[a][i]}")
         name = "_".join([str(base_name), *suffix])
         points.append(build_point(chk, spec, name, sweep_values))
     return points
+
+
+def _stage_tables(chk: _Checker, data: Mapping) -> list[Mapping] | None:
+    """The ``[[stage]]`` tables of a protocol (None: a single model), checked for shape."""
+    if STAGE_SECTION not in data:
+        return None
+    stages = data[STAGE_SECTION]
+    if isinstance(stages, Mapping):
+        raise chk.fail(STAGE_SECTION, "stages are written [[stage]] (an array of tables), "
+                       "not [stage]")  # fmt: skip
+    if not isinstance(stages, (list, tuple)) or not stages:
+        raise chk.fail(STAGE_SECTION, f"stage must be a non-empty array of tables "
+                       f"([[stage]]), got {_describe(stages)}")  # fmt: skip
+    for i, table in enumerate(stages):
+        if not isinstance(table, Mapping):
+            raise chk.fail(f"stage[{i}]", f"stage[{i}] must be a table, got {_describe(table)}")
+        check_stage_keys(chk, i, table)
+    return list(stages)
 
 
 def _beam_width_axis(section: str, key: str, value: Any) -> tuple[str, str] | None:
@@ -404,7 +465,10 @@ def _spec_of(point: RunPoint) -> dict[str, dict[str, Any]]:
     """The point's unresolved sections; rebuilt from its settings if it has none."""
     if point._spec is not None:
         spec = copy.deepcopy(dict(point._spec))
-        return {name: dict(spec.get(name, {})) for name in _SECTIONS}
+        out = {name: dict(spec.get(name, {})) for name in _SECTIONS}
+        if STAGE_SECTION in spec:
+            out[STAGE_SECTION] = [dict(t) for t in spec[STAGE_SECTION]]
+        return out
     d = point.to_dict()
     run = {k: v for k, v in d["run"].items() if v is not None}
     if tuple(run["checkpoints"]) == default_checkpoints(point.run.collisions):

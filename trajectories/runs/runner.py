@@ -36,6 +36,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import TruncationError
 from ..model.micromaser import Micromaser
+from ..model.protocol import Protocol
 from ..solvers.exact import solve_exact
 from ..solvers.montecarlo.options import DEFAULTS, TrajectoryOptions, default_chunk_size
 from ..solvers.montecarlo.simulate import simulate
@@ -92,9 +93,9 @@ class RunRequest:
     folder : str
         The output folder.
     model : Micromaser
-        The model.
+        The model (a protocol's first stage's model).
     n_collisions : int
-        Collisions per trajectory.
+        Collisions per trajectory (a protocol's total).
     n_trajectories : int
         Trajectories (the most, with ``target_stderr`` or ``timeout``).
     seed : int
@@ -113,8 +114,8 @@ class RunRequest:
         Capacity of each trajectory's jump log.
     leakage_tol : float
         Largest population allowed through the cutoff.
-    exact : bool
-        Solve exactly first (and store the exact solution).
+    exact : bool or "only"
+        Solve exactly first (and store the exact solution); ``"only"``: no trajectories.
     plots : tuple of str
         Plot formats to draw.
     sweep_values : dict of str
@@ -123,6 +124,8 @@ class RunRequest:
         Stop once the energy's standard error is below this (None: run every trajectory).
     timeout : float or None
         Stop after this many seconds (None: no limit).
+    protocol : Protocol or None
+        The protocol to run (None: the single ``model``).
     """
 
     name: str
@@ -138,11 +141,12 @@ class RunRequest:
     backend: str = DEFAULTS.backend
     max_jumps: int = DEFAULTS.max_jumps
     leakage_tol: float = DEFAULTS.leakage_tol
-    exact: bool = True
+    exact: bool | str = True
     plots: tuple[str, ...] = ("png",)
     sweep_values: dict[str, Any] = dataclasses.field(default_factory=dict)
     target_stderr: float | None = None
     timeout: float | None = None
+    protocol: Protocol | None = None
 
     @classmethod
     def from_point(cls, point: Any) -> RunRequest:
@@ -179,6 +183,7 @@ class RunRequest:
             exact=run.exact,
             plots=tuple(point.output.plots),
             sweep_values=dict(point.sweep_values),
+            protocol=getattr(point, "protocol", None),
         )
 
     def options(self) -> TrajectoryOptions:
@@ -215,6 +220,7 @@ class RunRequest:
         """
         d = dataclasses.asdict(self)
         d["model"] = self.model.to_dict()
+        d["protocol"] = None if self.protocol is None else self.protocol.to_dict()
         d["rho_checkpoints"] = (
             self.rho_checkpoints
             if isinstance(self.rho_checkpoints, str)
@@ -241,6 +247,8 @@ class RunRequest:
         """
         d = dict(d)
         d["model"] = io.model_from_dict(d["model"])
+        if d.get("protocol") is not None:
+            d["protocol"] = io.protocol_from_dict(d["protocol"])
         d["checkpoints"] = tuple(d["checkpoints"])
         if not isinstance(d["rho_checkpoints"], str):
             d["rho_checkpoints"] = tuple(d["rho_checkpoints"])
@@ -371,26 +379,28 @@ def _execute_locked(
             raise RunError(f"{store.path} belongs to a run with other settings; use --force")
         started = store.manifest.get("started", started)
         log.info("resuming %s", req.name)
-    exact = None
+    exact = ens = None
+    target = req.protocol if req.protocol is not None else req.model
     try:
         if req.exact:  # before any chunk directory exists: a truncation leaves nothing
-            exact = solve_exact(req.model, req.n_collisions, leakage_tol=req.leakage_tol)
-        if not resuming:
-            store = ChunkDirectory.create(
-                paths["chunks"],
-                {"request": req.to_manifest(), "started": started, "version": __version__},
-            )
-        with warnings.catch_warnings():
-            warnings.simplefilter("once")
-            ens = simulate(
-                req.model,
-                req.n_collisions,
-                req.n_trajectories,
-                seed=req.seed,
-                progress=progress,
-                store=store,
-                **dataclasses.asdict(req.options()),
-            )
+            exact = solve_exact(target, req.n_collisions, leakage_tol=req.leakage_tol)
+        if req.exact != "only":
+            if not resuming:
+                store = ChunkDirectory.create(
+                    paths["chunks"],
+                    {"request": req.to_manifest(), "started": started, "version": __version__},
+                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("once")
+                ens = simulate(
+                    target,
+                    n_collisions=req.n_collisions,
+                    n_trajectories=req.n_trajectories,
+                    seed=req.seed,
+                    progress=progress,
+                    store=store,
+                    **dataclasses.asdict(req.options()),
+                )
     except (TruncationError, ValueError):
         store.remove()  # deterministic: a resume would only repeat it
         raise
@@ -410,7 +420,7 @@ def _execute_locked(
             f"wrote {paths['result']} but not its plot ({err.strerror or err}); draw it with "
             f"'micromaser plot {paths['result']}'"
         ) from None
-    return io.RunRecord(paths["result"], req.model, ens, exact, metadata)
+    return io.RunRecord(paths["result"], req.model, ens, exact, metadata, req.protocol)
 
 
 def _stopped(err: OSError, store: ChunkDirectory, result: Path) -> str:
@@ -438,10 +448,31 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> list[Path]:
-    """The observables figure as ``FOLDER/NAME-observables.FORMAT``, one file per format.
+    """The figures of a run: ``FOLDER/NAME-observables.FORMAT`` and ``NAME-books.FORMAT``.
 
-    Trajectories with error bars and the exact solution overlaid (or the exact solution
-    alone); ``micromaser plot`` writes this figure through here too, under the same name.
+    The observables: trajectories with error bars and the exact solution overlaid (or the
+    exact solution alone), stage boundaries marked for a protocol. The energy books
+    (:func:`trajectories.plot.energy_books`), when the exact solution or the ensemble
+    keeps them. ``micromaser plot`` writes these figures through here too, under the
+    same names.
+
+    Parameters
+    ----------
+    ens : EnsembleResult or None
+        The trajectories' result.
+    exact : ExactResult or None
+        The exact solution.
+    folder : str
+        The output folder.
+    name : str
+        The run's file stem.
+    formats : tuple of str
+        Figure formats (``"png"``, ``"pdf"``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
     """
     from .. import plot
 
@@ -451,6 +482,14 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
     for path in out:
         plot.save(fig, path)
     plot.close(fig)
+    if plot.has_books(ens) or plot.has_books(exact):
+        fig = plot.energy_books(ens if ens is not None else exact,
+                                exact=exact if ens is not None else None)  # fmt: skip
+        books = [Path(folder) / f"{name}-books.{fmt}" for fmt in formats]
+        for path in books:
+            plot.save(fig, path)
+        plot.close(fig)
+        out += books
     return out
 
 

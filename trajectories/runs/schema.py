@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,7 +32,7 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
         tomllib = None
 
 
-__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS", "BEAM_KEYS"]
+__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS", "BEAM_KEYS", "STAGE_KEYS"]
 
 #: joblib backends accepted besides those registered when the run file is read.
 _EXTRA_BACKENDS = ("dask", "ray", "spark")
@@ -80,6 +81,11 @@ RUN_KEYS = (
 #: keys of the [output] section (OutputSettings)
 OUTPUT_KEYS = ("folder", "name", "plots")
 _SECTIONS = {"model": MODEL_KEYS, "run": RUN_KEYS, "output": OUTPUT_KEYS}
+#: keys of a ``[[stage]]`` table of a protocol: its collisions, an optional name, and any
+#: [model] key but the cutoff (the stages share it) overriding [model] for this stage
+STAGE_KEYS = ("name", "collisions", *(k for k in MODEL_KEYS if k != "cutoff"))
+#: The array of tables that makes a run file a protocol (``[[stage]]``).
+STAGE_SECTION = "stage"
 #: Keys whose list value is the value itself, never a sweep axis.
 _LIST_VALUED = {("run", "checkpoints"), ("run", "rho_checkpoints"), ("output", "plots")}
 _NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
@@ -171,3 +177,25 @@ class _Checker:
                     f"{section}.{k}",
                     f"unknown key {section}.{k}{hint or '; allowed: ' + ', '.join(allowed)}",
                 )
+
+
+def stage_label(index: int, table: Mapping | None = None) -> str:
+    """How errors name a stage: ``stage[2]``, or ``stage[2] (discharge)`` when it has a name."""
+    name = table.get("name") if isinstance(table, Mapping) else None
+    return f"stage[{index}] ({name})" if isinstance(name, str) and name else f"stage[{index}]"
+
+
+class _StageChecker(_Checker):
+    """A checker for one stage's model: ``model.<key>`` in keys and messages becomes
+    ``stage[i] (name).<key>``, so the errors of the [model] helpers name the stage."""
+
+    _MODEL = re.compile(r"(?<![\w\[])model\.")
+
+    def __init__(self, source: str, label: str):
+        super().__init__(source)
+        self.label = label
+
+    def fail(self, key: str | None, message: str) -> RunFileError:
+        sub = lambda text: self._MODEL.sub(self.label + ".", text)  # noqa: E731
+        return RunFileError(sub(message), key=None if key is None else sub(key),
+                            source=self.source)  # fmt: skip

@@ -123,7 +123,7 @@ class RunSettings:
     trajectories : int
         Trajectories, ``>= 1``.
     collisions : int
-        Collisions per trajectory, ``>= 0``.
+        Collisions per trajectory, ``>= 1`` (a protocol: the stages' total).
     seed : int or None
         Root seed (None: fresh entropy, stored in the result).
     chunk_size : int or None
@@ -141,8 +141,9 @@ class RunSettings:
         Jump times recorded per trajectory.
     leakage_tol : float
         Largest mean population lost through the cutoff.
-    exact : bool
-        Run the exact density-matrix solver as well as the trajectories.
+    exact : bool or "only"
+        Run the exact density-matrix solver as well as the trajectories; ``"only"``: the
+        exact solver alone (no trajectories; ``trajectories`` is not used).
     """
 
     trajectories: int = 10_000
@@ -155,7 +156,7 @@ class RunSettings:
     backend: str = DEFAULTS.backend
     max_jumps: int = DEFAULTS.max_jumps
     leakage_tol: float = DEFAULTS.leakage_tol
-    exact: bool = True
+    exact: bool | str = True
 
     def options(self) -> TrajectoryOptions:
         """The settings as the trajectory solver takes them.
@@ -232,8 +233,11 @@ class RunPoint:
     output : OutputSettings
         Where its results go.
     sweep_values : dict
-        Each swept key (bare, e.g. ``"gamma_tr"``) to this point's value (``{}`` without a
-        sweep).
+        Each swept key (bare, e.g. ``"gamma_tr"``; ``"stage2_theta"`` for a stage's key) to
+        this point's value (``{}`` without a sweep).
+    protocol : Protocol or None
+        The point's protocol when the run file has ``[[stage]]`` tables (``model`` is then
+        its first stage's model); None for a single model.
     _spec : Mapping or None
         The point's own sweep-expanded, unresolved sections, so that command-line
         overrides are validated again exactly like the file (internal; None: rebuilt from
@@ -245,6 +249,7 @@ class RunPoint:
     run: RunSettings
     output: OutputSettings
     sweep_values: dict = dataclasses.field(default_factory=dict)
+    protocol: Any = None
     #: The point's own (sweep-expanded, unresolved) sections, kept so that command-line
     #: overrides are re-validated exactly like the file (e.g. ``{every = 20}`` checkpoints
     #: follow a new number of collisions).
@@ -262,7 +267,9 @@ class RunPoint:
         -------
         dict
             ``name``, ``model`` (its run-file keys, the beam's only when not ideal),
-            ``run``, ``output`` and ``sweep_values``; ``c`` is written as
+            ``run``, ``output`` and ``sweep_values``, and for a protocol ``stages`` (each
+            stage's ``name``, ``collisions`` and its model's run-file keys, the cutoff
+            included); ``c`` is written as
             ``{"re": .., "im": ..}`` (also inside ``sweep_values``); tuples become lists.
         """
         m = self.model
@@ -272,22 +279,33 @@ class RunPoint:
             run["rho_checkpoints"] = list(self.run.rho_checkpoints)
         output = dataclasses.asdict(self.output)
         output["plots"] = list(self.output.plots)
-        return {
+        d = {
             "name": self.name,
-            "model": {
-                "theta": m.theta,
-                "q": m.q,
-                "c": _complex_dict(m.c),
-                "gamma_tr": m.gamma_tr,
-                "nbar": m.nbar,
-                "cutoff": m.cutoff,
-                **_collision_dict(m.collision),
-                **_beam_dict(m),
-            },
+            "model": _model_dict(m),
             "run": run,
             "output": output,
             "sweep_values": {k: _plain(v) for k, v in self.sweep_values.items()},
         }
+        if self.protocol is not None:
+            d["stages"] = [
+                {"name": s.name, "collisions": s.collisions, "model": _model_dict(s.model)}
+                for s in self.protocol.stages
+            ]
+        return d
+
+
+def _model_dict(m: Micromaser) -> dict[str, Any]:
+    """A model's run-file [model] keys (the beam's only when not ideal)."""
+    return {
+        "theta": m.theta,
+        "q": m.q,
+        "c": _complex_dict(m.c),
+        "gamma_tr": m.gamma_tr,
+        "nbar": m.nbar,
+        "cutoff": m.cutoff,
+        **_collision_dict(m.collision),
+        **_beam_dict(m),
+    }
 
 
 def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:

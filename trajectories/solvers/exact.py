@@ -209,11 +209,15 @@ class ExactResult:
             ``0 .. N-1``; with the states also ``m``, their column index). Variables named
             like the attributes: ``energy``, ``n2``, ``purity``, ``fano``, ``ergotropy``,
             ``entropy``, ``a_mean`` (complex), ``x_mean``, ``p_mean``, ``x_var``,
-            ``p_var``, ``leakage``, ``trace`` over ``k``; ``populations`` over
+            ``p_var``, ``leakage``, ``trace`` and, when kept, the energy books
+            ``energy_from_qubits``, ``switching_work``, ``energy_from_bath``,
+            ``energy_from_resets`` and ``stage`` over ``k``; ``populations`` over
             ``(k, n)``; ``states`` over ``(k, n, m)`` when kept. Attributes: the model's
             parameters (:meth:`Micromaser.to_dict
-            <trajectories.model.micromaser.Micromaser.to_dict>`), ``result = "exact"``,
-            ``method``, ``setup_seconds``, ``run_seconds``, ``package`` and ``version``.
+            <trajectories.model.micromaser.Micromaser.to_dict>`; a protocol's first
+            stage), ``result = "exact"``, ``method``, ``setup_seconds``, ``run_seconds``,
+            ``package``, ``version`` and, for a protocol, ``protocol`` (the JSON of
+            :meth:`Protocol.to_dict <trajectories.model.protocol.Protocol.to_dict>`).
 
         Raises
         ------
@@ -222,7 +226,7 @@ class ExactResult:
         """
         xr = require("xarray", "ExactResult.to_xarray")
         n = np.arange(self.model.cutoff)
-        data = {name: (("k",), getattr(self, name)) for name in _SCALARS}
+        data = {name: (("k",), getattr(self, name)) for name in self._columns()}
         data["populations"] = (("k", "n"), self.populations)
         coords = {"k": np.asarray(self.k), "n": n}
         if self.states is not None:
@@ -237,7 +241,18 @@ class ExactResult:
             "package": DISTRIBUTION,
             "version": __version__,
         }
+        if self.protocol is not None:
+            import json
+
+            attrs["protocol"] = json.dumps(self.protocol.to_dict(), sort_keys=True,
+                                           default=lambda v: np.asarray(v).tolist())  # fmt: skip
         return xr.Dataset(data, coords=coords, attrs=netcdf_attrs(attrs))
+
+    def _columns(self) -> tuple[str, ...]:
+        """The observables over ``k``, then the energy books and stage this result keeps."""
+        books = ("energy_from_qubits", "switching_work", "energy_from_bath",
+                 "energy_from_resets", "stage")  # fmt: skip
+        return _SCALARS + tuple(b for b in books if getattr(self, b) is not None)
 
     def to_dataframe(self) -> Any:
         """The observables as a ``pandas.DataFrame``, one row per checkpoint (``xarray`` extra).
@@ -246,8 +261,9 @@ class ExactResult:
         -------
         pandas.DataFrame
             Indexed by ``k`` (collisions), one column per observable of :meth:`to_xarray`
-            over ``k`` (``energy``, ``purity``, ..., ``trace``); the populations are left
-            out (they are ``to_xarray().populations``).
+            over ``k`` (``energy``, ``purity``, ..., ``trace``, then the energy books and
+            ``stage`` when kept); the populations are left out (they are
+            ``to_xarray().populations``).
 
         Raises
         ------
@@ -255,7 +271,7 @@ class ExactResult:
             When xarray or pandas is not installed; the message names the extra.
         """
         require("pandas", "ExactResult.to_dataframe")
-        return self.to_xarray()[list(_SCALARS)].to_dataframe()
+        return self.to_xarray()[list(self._columns())].to_dataframe()
 
     def __repr__(self) -> str:
         m = self.model
@@ -263,7 +279,8 @@ class ExactResult:
         return (
             f"ExactResult(method={self.method!r}, checkpoints={self.k.size} "
             f"(k = {self.k[0]}..{self.k[-1]}), cutoff={m.cutoff}, "
-            f"final energy={self.energy[-1]:.6g}, purity={self.purity[-1]:.6g}, "
+            + (f"stages={len(self.protocol)}, " if self.protocol is not None else "")
+            + f"final energy={self.energy[-1]:.6g}, purity={self.purity[-1]:.6g}, "
             f"total leakage={self.total_leakage:.2e}, states={states}, "
             f"set-up {self.setup_seconds:.3g} s, run {self.run_seconds:.3g} s)"
         )
