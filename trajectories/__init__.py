@@ -48,9 +48,9 @@ from .channels.one_step import OneStepChannel
 from .channels.operators import DiagonalOperator, KrausOperator
 from .errors import StatisticsWarning, TruncationError, TruncationWarning
 from .model.imperfections import Arrivals, ThetaSpread
-from .model.protocol import Protocol, Stage
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
+from .model.protocol import Protocol, Stage
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
 from .runs.io import RunRecord, load, save
 from .runs.sweep import load_sweep

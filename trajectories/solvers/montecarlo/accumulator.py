@@ -24,6 +24,14 @@ from .result import _RECORDS, EnsembleResult, Estimate, PerTrajectory, jackknife
 __all__ = ["EnsembleAccumulator"]
 
 
+def _estimate(x: np.ndarray) -> Estimate:
+    """Mean and standard error over the trajectories (rows) of ``x`` (M, C)."""
+    m = x.shape[0]
+    mean = x.mean(axis=0)
+    se = x.std(axis=0, ddof=1) / np.sqrt(m) if m > 1 else np.full(x.shape[1], np.nan)
+    return Estimate(mean, se)
+
+
 class EnsembleAccumulator:
     """Reduces :class:`ChunkResult` objects, in chunk order, into an :class:`EnsembleResult`,
     and decides when the run stops.
@@ -96,6 +104,9 @@ class EnsembleAccumulator:
         self._conditions: list[Callable[[EnsembleAccumulator], str | None]] = []
         self._leakage: tuple[float, Callable[[np.ndarray], Exception]] | None = None
         self._deadline: float | None = None
+        #: the protocol simulated (None: a single model) and the stage of each checkpoint
+        self.protocol: Any = None
+        self.stage = np.zeros(checkpoints.size, dtype=np.int64)
 
     @property
     def n_trajectories(self) -> int:
@@ -392,6 +403,7 @@ class EnsembleAccumulator:
             ergo[self.rho_index] = w_full
             ergo_se[self.rho_index] = jackknife(w_full, w_lo, sizes)
         rho = s_tot / m_tot
+        books = self._books(per)
         return EnsembleResult(
             model=self.model,
             k=self.k,
@@ -415,4 +427,20 @@ class EnsembleAccumulator:
             seconds=seconds,
             stop_reason=stop_reason,
             streams=streams,
+            stage=self.stage,
+            protocol=self.protocol,
+            **books,
         )
+
+    @staticmethod
+    def _books(per: PerTrajectory) -> dict[str, Estimate | None]:
+        """The energy books: means and standard errors of the per-trajectory records."""
+        if per.collision_energy.shape[1] == 0:  # chunks saved without the books
+            return {}
+        qubits = per.qubits_energy
+        records = {
+            "energy_from_qubits": qubits,
+            "switching_work": per.collision_energy - qubits,
+            "energy_from_bath": per.bath_energy,
+        }
+        return {name: _estimate(x) for name, x in records.items()}
