@@ -24,14 +24,6 @@ from .result import _RECORDS, EnsembleResult, Estimate, PerTrajectory, jackknife
 __all__ = ["EnsembleAccumulator"]
 
 
-def _estimate(x: np.ndarray) -> Estimate:
-    """Mean and standard error over the trajectories (rows) of ``x`` (M, C)."""
-    m = x.shape[0]
-    mean = x.mean(axis=0)
-    se = x.std(axis=0, ddof=1) / np.sqrt(m) if m > 1 else np.full(x.shape[1], np.nan)
-    return Estimate(mean, se)
-
-
 class EnsembleAccumulator:
     """Reduces :class:`ChunkResult` objects, in chunk order, into an :class:`EnsembleResult`,
     and decides when the run stops.
@@ -107,6 +99,7 @@ class EnsembleAccumulator:
         #: the protocol simulated (None: a single model) and the stage of each checkpoint
         self.protocol: Any = None
         self.stage = np.zeros(checkpoints.size, dtype=np.int64)
+        self._book_moments: dict | None = {}
 
     @property
     def n_trajectories(self) -> int:
@@ -139,6 +132,7 @@ class EnsembleAccumulator:
         self.sum_n2[g] += chunk.n2_mean.sum(axis=0)
         self.leak += chunk.leak_expected
         self._merge_energy_moments(chunk.n_mean)
+        self._merge_books(chunk)
         # copy the records into place; the chunk itself can then be dropped
         if not self.records:
             for name in _RECORDS:
@@ -268,6 +262,31 @@ class EnsembleAccumulator:
         ):
             self.stop_reason = "timeout"
         return self.stop_reason is not None
+
+    def _merge_books(self, chunk: ChunkResult) -> None:
+        """Running means and squared deviations of the energy books (as for the energy)."""
+        if chunk.collision_energy.shape[-1] == 0:  # chunks saved without the books
+            self._book_moments = None
+            return
+        if self._book_moments is None:
+            return
+        qubits = chunk.qubit_energy if chunk.qubit_energy.shape[1] else chunk.collision_energy
+        books = {
+            "energy_from_qubits": qubits,
+            "switching_work": chunk.collision_energy - qubits,
+            "energy_from_bath": chunk.bath_energy,
+        }
+        moments = self._book_moments
+        n_a, n_b = float(self.filled), float(chunk.n_trajectories)
+        for name, x in books.items():
+            mean, m2 = moments.get(name, (np.zeros(x.shape[1]), np.zeros(x.shape[1])))
+            mean_b = x.mean(axis=0)
+            m2_b = ((x - mean_b) ** 2).sum(axis=0)
+            delta = mean_b - mean
+            total = n_a + n_b
+            merged = m2 + m2_b + delta**2 * (n_a * n_b / total)
+            moments[name] = (mean + delta * (n_b / total), merged)
+        self._book_moments = moments
 
     def _merge_energy_moments(self, x: np.ndarray) -> None:
         n_a, n_b = float(self.filled), float(x.shape[0])
@@ -403,7 +422,7 @@ class EnsembleAccumulator:
             ergo[self.rho_index] = w_full
             ergo_se[self.rho_index] = jackknife(w_full, w_lo, sizes)
         rho = s_tot / m_tot
-        books = self._books(per)
+        books = self._books(m_tot)
         return EnsembleResult(
             model=self.model,
             k=self.k,
@@ -432,15 +451,13 @@ class EnsembleAccumulator:
             **books,
         )
 
-    @staticmethod
-    def _books(per: PerTrajectory) -> dict[str, Estimate | None]:
-        """The energy books: means and standard errors of the per-trajectory records."""
-        if per.collision_energy.shape[1] == 0:  # chunks saved without the books
+    def _books(self, m: float) -> dict[str, Estimate]:
+        """The energy books: means and standard errors over the trajectories."""
+        moments = self._book_moments
+        if not moments:
             return {}
-        qubits = per.qubits_energy
-        records = {
-            "energy_from_qubits": qubits,
-            "switching_work": per.collision_energy - qubits,
-            "energy_from_bath": per.bath_energy,
-        }
-        return {name: _estimate(x) for name, x in records.items()}
+        out = {}
+        for name, (mean, m2) in moments.items():
+            se = np.sqrt(m2 / (m - 1.0) / m) if m > 1 else np.full(mean.shape, np.nan)
+            out[name] = Estimate(mean, se)
+        return out
