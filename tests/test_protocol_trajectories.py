@@ -161,7 +161,7 @@ def test_books_close_per_trajectory(ensemble):
     change = per.n_mean - per.n_mean[:, :1]
     resid = change - per.collision_energy - per.bath_energy  # no stage replaces the state
     assert np.max(np.abs(resid)) < 1e-12
-    assert per.qubit_energy.shape[1] == 0  # Jaynes-Cummings: the collisions' energy
+    assert np.array_equal(per.qubit_energy, per.collision_energy)  # Jaynes-Cummings
 
 
 def test_delivered_count_of_the_discharge_by_chi_square(ensemble, exact):

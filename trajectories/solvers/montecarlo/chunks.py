@@ -188,10 +188,9 @@ class ChunkResult:
     bath_energy : ndarray of float64, shape (M, C)
         Energy from the bath: ``<n>(k) - <n>(0)`` minus the collisions' energy and the
         resets' (a stage that replaced the state).
-    qubit_energy : ndarray of float64, shape (M, C) or (M, 0)
+    qubit_energy : ndarray of float64, shape (M, C)
         Energy the qubits lost, ``(1 - q)`` minus [left in e] per collision of a Rabi stage
-        (the collisions' energy in a Jaynes-Cummings stage); no columns when every stage is
-        Jaynes-Cummings (then it is ``collision_energy``).
+        (the collisions' energy in a Jaynes-Cummings stage).
     """
 
     index: int
@@ -332,7 +331,7 @@ def run_chunk(
     n0 = _moment(psi)
     resets = np.zeros(m)
     reset_at = np.zeros((m, n_ck))
-    books = not all(sp.jaynes_cummings for sp in specs)
+    books = True  # the qubits' book, (M, C) like every record
     qubits = np.zeros(m)
     qubit_energy = np.zeros((m, n_ck if books else 0))
     for sp in specs:

@@ -43,8 +43,10 @@ RECORD_DIMS = {
     "jump_times": ("trajectory", "jump"), "jump_kinds": ("trajectory", "jump"),
     "n_jumps": ("trajectory",), "theta": ("trajectory", "collision"),
     "collision_energy": ("trajectory", "k"), "bath_energy": ("trajectory", "k"),
-    "qubit_energy": ("trajectory", "k_qubits"),
+    "qubit_energy": ("trajectory", "k"),
 }  # fmt: skip
+#: the per-trajectory records of the energy books (empty in chunks saved before them)
+_BOOK_RECORDS = ("collision_energy", "bath_energy", "qubit_energy")
 #: the energy books of an :class:`EnsembleResult` (Estimates, like :data:`ESTIMATES`)
 BOOKS = ("energy_from_qubits", "switching_work", "energy_from_bath")
 #: the estimates of an :class:`EnsembleResult`, each a mean and a standard error per checkpoint
@@ -152,10 +154,10 @@ class PerTrajectory:
     bath_energy : ndarray of float64, shape (M, C)
         Energy from the bath, ``<n>(k) - <n>(0) - collision_energy - resets`` (resets: the
         energy changes where a protocol stage replaced the state).
-    qubit_energy : ndarray of float64, shape (M, C) or (M, 0)
+    qubit_energy : ndarray of float64, shape (M, C)
         Energy the qubits lost, ``(1 - q) - [left in e]`` summed over the collisions of the
-        Rabi stages (``collision_energy``'s increments in Jaynes-Cummings stages); no
-        columns when every stage is Jaynes-Cummings (it is then ``collision_energy``).
+        Rabi stages (``collision_energy``'s increments in Jaynes-Cummings stages: equal to
+        it when every stage is Jaynes-Cummings).
     """
 
     n_mean: np.ndarray  # (M, C)
@@ -235,13 +237,11 @@ class PerTrajectory:
             "branch": np.arange(b),
             "jump": np.arange(self.jump_times.shape[1]),
             "collision": np.arange(1, self.theta.shape[1] + 1),
-            "k_qubits": self._k(k)[: self.qubit_energy.shape[1]],
         }
         data = {
             name: (RECORD_DIMS[name], getattr(self, name))
             for name in _RECORDS
-            if name == "qubit_energy" or getattr(self, name).shape[-1:] != (0,) or
-            name in ("jump_times", "jump_kinds", "theta")
+            if not (name in _BOOK_RECORDS and getattr(self, name).shape[-1] == 0)
         }  # fmt: skip
         return xr.Dataset(data, coords=coords)
 
