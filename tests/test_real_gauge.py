@@ -18,7 +18,12 @@ from trajectories.channels.loss import LossChannel
 from trajectories.channels.loss_unravelling import loss_interval
 from trajectories.solvers.montecarlo import kernels
 from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, run_chunk
-from trajectories.solvers.montecarlo.kernel_inputs import KernelInputs, PlanArrays, Records
+from trajectories.solvers.montecarlo.kernel_inputs import (
+    KernelInputs,
+    PlanArrays,
+    Records,
+    new_carry,
+)
 
 N = 30
 KEY = stream_key(2026)
@@ -116,12 +121,13 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
         alive=np.zeros(1, bool), leak_expected=np.zeros(c),
         rho_sum=np.zeros((1, N, N), complex), jump_times=np.full((1, max_jumps), np.nan),
         jump_kinds=np.zeros((1, max_jumps), np.int8), n_jumps=np.zeros(1, np.int64),
-        fock=np.zeros((1, c), np.int32),
+        fock=np.zeros((1, c), np.int32), collision_energy=np.zeros((1, c)),
     )  # fmt: skip
     a, col, loss = arrays, arrays.collision, arrays.loss
     kernels.run_banded(
-        psi0[None, :], col, a.outcomes, loss, a.beam_arrays,
-        PlanArrays(ks, np.array([-1, 0]), max_jumps), KEY, 17, out,
+        psi0[None, :].copy(), col, a.outcomes, loss, a.beam_arrays,
+        PlanArrays(ks, np.array([-1, 0]), max_jumps, 0, 0, n_coll, 0), KEY, 17, out,
+        new_carry(1, 2),
     )  # fmt: skip
     out = out._asdict()
     # the same trajectory (number 17), unfused, from Python: the same dynamics stream
@@ -133,7 +139,7 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     n_em = n_ab = 0
     leak = 0.0
     for k in range(1, n_coll + 1):
-        j, p_leak = collide_banded(
+        j, p_leak, _ = collide_banded(
             psi, buf, col.kd, col.ko, col.ks, col.leak_top, uniform(rng), psi.shape[0]
         )
         assert j >= 0

@@ -10,7 +10,10 @@ Trajectory ``i`` of a run whose root seed has the entropy ``s`` draws
   ``(0, 0, i, 3)``; the ideal beam (regular arrivals, no spread) draws nothing from it, so
   the other streams, and the default model's results, do not depend on it,
 
-with ``K = SeedSequence(s).generate_state(2, uint64)``. The streams depend only on the seed
+with ``K = SeedSequence(s).generate_state(2, uint64)``. In stage ``s`` of a protocol
+(:class:`~trajectories.model.protocol.Protocol`) the same four streams have the counter
+``(0, s, i, stream)``: stage 0 draws exactly the streams of a single model (and a stage that
+replaces the state samples it from its own stream 2). The streams depend only on the seed
 and on ``i``: the first ``M`` trajectories of a run are the same whatever the total number,
 the chunk size, the workers and the backend, and any trajectory can be replayed with numpy
 alone. Philox is counter-based (Salmon, Moraes, Dror and Shaw, SC'11): distinct counters
@@ -33,7 +36,9 @@ from numba.extending import intrinsic
 
 from ._numba import LEAF, njit
 
-__all__ = ["STATE_SIZE", "STREAMS", "stream_key", "new_state", "start", "uniform"]
+__all__ = [
+    "STATE_SIZE", "STREAMS", "stream_key", "new_state", "start", "start_stage", "uniform",
+]  # fmt: skip
 
 #: Name of the random streams, stored with every result (``"chunk"``: version 0.1, where a
 #: chunk's generators were seeded per chunk and the trajectories changed with the chunk size).
@@ -107,6 +112,14 @@ def start(state, key0, key1, trajectory, stream):  # pragma: no cover - compiled
     state[10] = 4  # buffer empty: the first draw advances the counter, as numpy does
 
 
+@njit(**LEAF)
+def start_stage(state, key0, key1, stage, trajectory, stream):  # pragma: no cover - compiled
+    """Set ``state`` to stream ``stream`` of trajectory ``trajectory`` in protocol stage
+    ``stage``: counter ``(0, stage, trajectory, stream)`` (stage 0 is :func:`start`)."""
+    start(state, key0, key1, trajectory, stream)
+    state[1] = stage
+
+
 def stream_key(entropy: int) -> np.ndarray:
     """The Philox key of a run: ``SeedSequence(entropy).generate_state(2, uint64)``."""
     return np.random.SeedSequence(entropy).generate_state(2, np.uint64)
@@ -124,5 +137,18 @@ def first_uniforms(key, first, n, stream):  # pragma: no cover - compiled
     state = np.zeros(STATE_SIZE, dtype=np.uint64)
     for j in range(n):
         start(state, key[0], key[1], np.uint64(first + j), np.uint64(stream))
+        out[j] = uniform(state)
+    return out
+
+
+@njit(cache=True)
+def first_uniforms_stage(key, stage, first, n, stream):  # pragma: no cover - compiled
+    """:func:`first_uniforms` in protocol stage ``stage`` (counter ``(0, stage, i, stream)``)."""
+    out = np.empty(n)
+    state = np.zeros(STATE_SIZE, dtype=np.uint64)
+    for j in range(n):
+        start_stage(
+            state, key[0], key[1], np.uint64(stage), np.uint64(first + j), np.uint64(stream)
+        )
         out[j] = uniform(state)
     return out

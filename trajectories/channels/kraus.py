@@ -584,8 +584,9 @@ class KrausChannel:
 @njit(**LEAF)
 def apply_banded(psi, buf, kd, ko, ks, j, n):
     """``buf = K_j psi`` on the first ``n`` levels (the rest of ``psi`` is zero) for a banded
-    Kraus operator; returns ``||K_j psi||^2``."""
+    Kraus operator; returns ``||K_j psi||^2`` and ``sum_m m |(K_j psi)_m|^2``."""
     acc = 0.0
+    e1 = 0.0
     if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
         v = kd[j, 0] * psi[0]
         buf[0] = v
@@ -593,25 +594,33 @@ def apply_banded(psi, buf, kd, ko, ks, j, n):
         for m in range(1, n):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
             buf[m] = v
-            acc += abs2(v)
+            w = abs2(v)
+            acc += w
+            e1 += m * w
     else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
         for m in range(n - 1):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
             buf[m] = v
-            acc += abs2(v)
+            w = abs2(v)
+            acc += w
+            e1 += m * w
         v = kd[j, n - 1] * psi[n - 1]
         buf[n - 1] = v
-        acc += abs2(v)
-    return acc
+        w = abs2(v)
+        acc += w
+        e1 += (n - 1) * w
+    return acc, e1
 
 
 @njit(**LEAF)
 def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
-    """``buf = K_j psi`` and three sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
+    """``buf = K_j psi`` and five sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
 
-    Returns ``(sum w, sum w decay, sum w leak)``: the outcome's probability, and
-    (unnormalised) the no-jump probability of the following loss interval and its
-    leak probability. Only the first ``n`` levels are touched (the rest of ``psi`` is 0).
+    Returns ``(sum w, sum w decay, sum w leak, sum m w, sum m w decay)``: the outcome's
+    probability, (unnormalised) the no-jump probability of the following loss interval and
+    its leak probability, and the first moments of ``n`` after the collision and after an
+    interval without a jump (the energy books). Only the first ``n`` levels are touched
+    (the rest of ``psi`` is 0).
     """
     if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
         v = kd[j, 0] * psi[0]
@@ -620,6 +629,8 @@ def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
         p = w
         s = w * decay[0]
         lk = w * leak[0]
+        e1 = 0.0
+        e2 = 0.0
         for m in range(1, n):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
             buf[m] = v
@@ -627,10 +638,15 @@ def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
             p += w
             s += w * decay[m]
             lk += w * leak[m]
+            mw = m * w
+            e1 += mw
+            e2 += mw * decay[m]
     else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
         p = 0.0
         s = 0.0
         lk = 0.0
+        e1 = 0.0
+        e2 = 0.0
         for m in range(n - 1):
             v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
             buf[m] = v
@@ -638,13 +654,19 @@ def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
             p += w
             s += w * decay[m]
             lk += w * leak[m]
+            mw = m * w
+            e1 += mw
+            e2 += mw * decay[m]
         v = kd[j, n - 1] * psi[n - 1]
         buf[n - 1] = v
         w = abs2(v)
         p += w
         s += w * decay[n - 1]
         lk += w * leak[n - 1]
-    return p, s, lk
+        mw = (n - 1) * w
+        e1 += mw
+        e2 += mw * decay[n - 1]
+    return p, s, lk, e1, e2
 
 
 @njit(**LEAF)
@@ -674,8 +696,9 @@ def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
 
     Returns
     -------
-    index, p_leak : int, float
-        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
+    index, p_leak, n_after : int, float, float
+        The operator applied (-1: leaked, ``psi`` becomes 0), the leak probability and
+        :math:`\langle n\rangle` of the state after the collision (0 after a leak).
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -683,16 +706,16 @@ def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
     for j in range(n_ops):
         if j == n_ops - 1 and u >= 1.0 - p_leak:
             break
-        p = apply_banded(psi, buf, kd, ko, ks, j, n)
+        p, e1 = apply_banded(psi, buf, kd, ko, ks, j, n)
         cum += p
         if u < cum or j == n_ops - 1:
             scale = 1.0 / math.sqrt(p)
             for m in range(n):
                 psi[m] = buf[m] * scale
-            return j, p_leak
+            return j, p_leak, e1 / p
     for m in range(n):
         psi[m] = 0.0
-    return -1, p_leak
+    return -1, p_leak, 0.0
 
 
 @njit(**LEAF)
@@ -711,9 +734,11 @@ def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak
 
     Returns
     -------
-    j, p_leak, p, s, l : int and floats
+    j, p_leak, p, s, l, e1, e2 : int and floats
         The operator (-1: leaked), the collision's leak, ``||K_j psi||^2`` and its sums weighted
-        by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the interval's leak).
+        by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the interval's leak),
+        and the first moments of n (``e1 / p``: after the collision; ``e2 / s``: after an
+        interval without a jump).
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
@@ -721,11 +746,11 @@ def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak
     for j in range(n_ops):
         if j == n_ops - 1 and u >= 1.0 - p_leak:
             break
-        p, s, lk = apply_banded_loss(psi, buf, kd, ko, ks, j, full_decay, loss_leak, n)
+        p, s, lk, e1, e2 = apply_banded_loss(psi, buf, kd, ko, ks, j, full_decay, loss_leak, n)
         cum += p
         if u < cum or j == n_ops - 1:
-            return j, p_leak, p, s, lk
-    return -1, p_leak, 0.0, 0.0, 0.0
+            return j, p_leak, p, s, lk, e1, e2
+    return -1, p_leak, 0.0, 0.0, 0.0, 0.0, 0.0
 
 
 @njit(**LEAF)

@@ -30,6 +30,8 @@ __all__ = ["Comparison", "compare", "SE_FLOOR"]
 #: Added to every standard error: ``|z| <= 5`` then means ``|estimate - exact| <= 5 se + 1e-9``.
 SE_FLOOR = 2e-10
 _OBSERVABLES = ("energy", "purity", "fano", "ergotropy")
+#: The energy books, compared when both results hold them (``docs/MODEL.md``, Sec. 12).
+_BOOKS = ("energy_from_qubits", "switching_work", "energy_from_bath")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +47,9 @@ class Comparison:
         Checkpoints (collisions) of the ensemble.
     z : dict of str to ndarray of float64, shape (C,)
         z-scores of ``energy``, ``purity``, ``fano`` and ``ergotropy`` (NaN where
-        undefined, e.g. the Fano factor at zero energy).
+        undefined, e.g. the Fano factor at zero energy), and of the energy books
+        ``energy_from_qubits``, ``switching_work`` and ``energy_from_bath`` when both
+        results hold them.
 
     Examples
     --------
@@ -108,16 +112,17 @@ class Comparison:
 
 
 def compare(ensemble: EnsembleResult, exact: ExactResult) -> Comparison:
-    """z-scores of the ensemble's energy, purity, Fano factor and ergotropy against ``exact``.
+    """z-scores of the ensemble's energy, purity, Fano factor, ergotropy and energy books
+    against ``exact``.
 
     Parameters
     ----------
     ensemble : EnsembleResult
         Trajectory estimates with standard errors (:func:`trajectories.simulate`).
     exact : ExactResult
-        The exact solution of the same model (:func:`trajectories.solve_exact`); it must
-        contain every checkpoint of the ensemble (e.g. solved with the default checkpoints,
-        every collision).
+        The exact solution of the same model or protocol (:func:`trajectories.solve_exact`);
+        it must contain every checkpoint of the ensemble (e.g. solved with the default
+        checkpoints, every collision).
 
     Returns
     -------
@@ -127,7 +132,8 @@ def compare(ensemble: EnsembleResult, exact: ExactResult) -> Comparison:
     Raises
     ------
     ValueError
-        If the models differ or a checkpoint of the ensemble is missing from ``exact``.
+        If the models (for protocols: the stages' models and collisions) differ or a
+        checkpoint of the ensemble is missing from ``exact``.
 
     Notes
     -----
@@ -137,6 +143,11 @@ def compare(ensemble: EnsembleResult, exact: ExactResult) -> Comparison:
     """
     if ensemble.model != exact.model:
         raise ValueError("compare needs the same model in both results")
+    p_ens, p_ex = getattr(ensemble, "protocol", None), getattr(exact, "protocol", None)
+    if (p_ens is None) != (p_ex is None):
+        raise ValueError("compare needs a protocol in both results, or in neither")
+    if p_ens is not None and not _same_protocol(p_ens, p_ex):
+        raise ValueError("compare needs the same protocol (stages, models, collisions) in both")
     idx = np.searchsorted(exact.k, ensemble.k)
     if np.any(idx >= exact.k.size) or np.any(
         exact.k[np.minimum(idx, exact.k.size - 1)] != ensemble.k
@@ -148,4 +159,22 @@ def compare(ensemble: EnsembleResult, exact: ExactResult) -> Comparison:
         ref = getattr(exact, name)[idx]
         with np.errstate(invalid="ignore"):
             z[name] = (est.mean - ref) / (est.stderr + SE_FLOOR)
+    for name in _BOOKS:
+        est, ref = getattr(ensemble, name, None), getattr(exact, name, None)
+        if est is not None and ref is not None:
+            z[name] = (est.mean - ref[idx]) / (est.stderr + SE_FLOOR)
     return Comparison(k=ensemble.k.copy(), z=z)
+
+
+def _same_protocol(a: object, b: object) -> bool:
+    """Whether two protocols have the same stages: models, collisions and own states."""
+    if len(a.stages) != len(b.stages):
+        return False
+    for sa, sb in zip(a.stages, b.stages, strict=True):
+        if sa.model != sb.model or sa.collisions != sb.collisions:
+            return False
+        if (sa.initial_state is None) != (sb.initial_state is None):
+            return False
+        if sa.initial_state is not None and not np.array_equal(sa.initial_state, sb.initial_state):
+            return False
+    return True

@@ -96,6 +96,10 @@ class EnsembleAccumulator:
         self._conditions: list[Callable[[EnsembleAccumulator], str | None]] = []
         self._leakage: tuple[float, Callable[[np.ndarray], Exception]] | None = None
         self._deadline: float | None = None
+        #: the protocol simulated (None: a single model) and the stage of each checkpoint
+        self.protocol: Any = None
+        self.stage = np.zeros(checkpoints.size, dtype=np.int64)
+        self._book_moments: dict | None = {}
 
     @property
     def n_trajectories(self) -> int:
@@ -128,6 +132,7 @@ class EnsembleAccumulator:
         self.sum_n2[g] += chunk.n2_mean.sum(axis=0)
         self.leak += chunk.leak_expected
         self._merge_energy_moments(chunk.n_mean)
+        self._merge_books(chunk)
         # copy the records into place; the chunk itself can then be dropped
         if not self.records:
             for name in _RECORDS:
@@ -257,6 +262,31 @@ class EnsembleAccumulator:
         ):
             self.stop_reason = "timeout"
         return self.stop_reason is not None
+
+    def _merge_books(self, chunk: ChunkResult) -> None:
+        """Running means and squared deviations of the energy books (as for the energy)."""
+        if chunk.collision_energy.shape[-1] == 0:  # chunks saved without the books
+            self._book_moments = None
+            return
+        if self._book_moments is None:
+            return
+        qubits = chunk.qubit_energy if chunk.qubit_energy.shape[1] else chunk.collision_energy
+        books = {
+            "energy_from_qubits": qubits,
+            "switching_work": chunk.collision_energy - qubits,
+            "energy_from_bath": chunk.bath_energy,
+        }
+        moments = self._book_moments
+        n_a, n_b = float(self.filled), float(chunk.n_trajectories)
+        for name, x in books.items():
+            mean, m2 = moments.get(name, (np.zeros(x.shape[1]), np.zeros(x.shape[1])))
+            mean_b = x.mean(axis=0)
+            m2_b = ((x - mean_b) ** 2).sum(axis=0)
+            delta = mean_b - mean
+            total = n_a + n_b
+            merged = m2 + m2_b + delta**2 * (n_a * n_b / total)
+            moments[name] = (mean + delta * (n_b / total), merged)
+        self._book_moments = moments
 
     def _merge_energy_moments(self, x: np.ndarray) -> None:
         n_a, n_b = float(self.filled), float(x.shape[0])
@@ -392,6 +422,7 @@ class EnsembleAccumulator:
             ergo[self.rho_index] = w_full
             ergo_se[self.rho_index] = jackknife(w_full, w_lo, sizes)
         rho = s_tot / m_tot
+        books = self._books(m_tot)
         return EnsembleResult(
             model=self.model,
             k=self.k,
@@ -415,4 +446,18 @@ class EnsembleAccumulator:
             seconds=seconds,
             stop_reason=stop_reason,
             streams=streams,
+            stage=self.stage,
+            protocol=self.protocol,
+            **books,
         )
+
+    def _books(self, m: float) -> dict[str, Estimate]:
+        """The energy books: means and standard errors over the trajectories."""
+        moments = self._book_moments
+        if not moments:
+            return {}
+        out = {}
+        for name, (mean, m2) in moments.items():
+            se = np.sqrt(m2 / (m - 1.0) / m) if m > 1 else np.full(mean.shape, np.nan)
+            out[name] = Estimate(mean, se)
+        return out

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..._streams import INITIAL, first_uniforms
+from ..._streams import INITIAL, first_uniforms, first_uniforms_stage
 from ..._threads import single_threaded_blas
-from .kernel_inputs import KernelInputs, PlanArrays, Records, ideal_beam
+from .kernel_inputs import KernelInputs, PlanArrays, Records, ideal_beam, new_carry
 
 __all__ = [
     "Plan",
+    "StageSpec",
     "InitialStates",
     "ChunkResult",
     "run_chunk",
@@ -180,6 +182,15 @@ class ChunkResult:
     theta : ndarray of float32, shape (M, K) or (M, 0)
         Each qubit's relative strength ``x`` (``theta_i = theta x``) at collisions
         ``1 .. K`` when recorded (``record_theta``; NaN after a leak), else no columns.
+    collision_energy : ndarray of float64, shape (M, C)
+        Energy the collisions brought in since collision 0: the sum over collisions of
+        ``<n>`` just after minus ``<n>`` just before (``docs/MODEL.md``, Sec. 12).
+    bath_energy : ndarray of float64, shape (M, C)
+        Energy from the bath: ``<n>(k) - <n>(0)`` minus the collisions' energy and the
+        resets' (a stage that replaced the state).
+    qubit_energy : ndarray of float64, shape (M, C)
+        Energy the qubits lost, ``(1 - q)`` minus [left in e] per collision of a Rabi stage
+        (the collisions' energy in a Jaynes-Cummings stage).
     """
 
     index: int
@@ -200,6 +211,52 @@ class ChunkResult:
     n_jumps: np.ndarray  # (M,) int64: all jumps, also those beyond J
     seconds: float
     theta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    collision_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    bath_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    qubit_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """One stage of a run as the chunks run it (a single model is one stage).
+
+    Parameters
+    ----------
+    stage : int
+        Its index in the protocol (the second word of its streams' counters).
+    inputs : KernelInputs
+        Its channels.
+    first_k : int
+        Global number of the collision before its first one.
+    n_steps : int
+        Collisions it runs (fewer than the stage has when the run's last checkpoint comes
+        earlier).
+    c0, c1 : int
+        Its checkpoints are columns ``c0 .. c1 - 1`` of the records.
+    reset : InitialStates or None
+        The state that replaces each trajectory's at the stage's start (sampled from the
+        stage's own stream 2), or None.
+    q : float
+        Ground-state population of its incoming qubits (the qubits' energy book).
+    jaynes_cummings : bool
+        Whether its collision is Jaynes-Cummings (the qubits' energy is then the
+        collisions').
+    """
+
+    stage: int
+    inputs: KernelInputs
+    first_k: int
+    n_steps: int
+    c0: int
+    c1: int
+    reset: InitialStates | None = None
+    q: float = 0.0
+    jaynes_cummings: bool = True
+
+
+def _moment(psi: np.ndarray) -> np.ndarray:
+    """``<n>`` of each row of ``psi`` (M, N) (0 for a zero row)."""
+    return (np.abs(psi) ** 2) @ np.arange(psi.shape[1], dtype=np.float64)
 
     def __post_init__(self) -> None:
         if self.theta.size == 0 and self.theta.shape[0] != self.n_trajectories:
@@ -225,10 +282,15 @@ def run_chunk(
     and their mixtures), else on complex vectors; both draw the same random numbers and give
     the same records up to rounding.
 
+    A protocol's stages run one after the other (``inputs`` a sequence of
+    :class:`StageSpec`): each stage calls its driver on the chunk's state vectors and carried
+    records, which it hands on in place; stage ``s`` draws from the counters
+    ``(0, s, i, stream)``, so one stage equals the single-model run bit for bit.
+
     Parameters
     ----------
-    inputs : KernelInputs
-        The run's channels as the drivers read them.
+    inputs : KernelInputs or sequence of StageSpec
+        The run's channels as the drivers read them (a single model), or its stages.
     plan : Plan
         What to record.
     initial : InitialStates
@@ -252,33 +314,98 @@ def run_chunk(
     from .kernels import run_banded, run_sparse  # compiled on first use
 
     t0 = time.perf_counter()
-    col, dtype, beam = inputs.collision, np.complex128, inputs.beam_arrays
-    real = inputs.real_initial(initial.vectors) if real_path else None
-    if real is not None and beam.spread != 0 and inputs.real_beam is None:
-        real = None  # a spread whose operators are not real in the gauge
-    if real is not None:  # the same dynamics in the real gauge, in float64
-        col, dtype, initial = (
-            inputs.real_collision,
-            np.float64,
-            InitialStates(initial.weights, real),
+    if isinstance(inputs, KernelInputs):
+        specs: Sequence[StageSpec] = (
+            StageSpec(0, inputs, 0, int(plan.checkpoints[-1]), 0, plan.checkpoints.size),
         )
-        beam = inputs.real_beam
-        if beam is None:  # the ideal beam: its (unused) coefficients in float64
-            beam = ideal_beam(inputs.outcomes.branch.size, np.float64)
+    else:
+        specs = inputs
     u = (
         first_uniforms(key, start, n_trajectories, INITIAL)
         if initial.weights.size > 1
         else np.zeros(n_trajectories)
     )
-    psi0 = np.ascontiguousarray(initial.sample(u), dtype=dtype)
-    m, n = psi0.shape
-    rec = chunk_records(m, n, plan, inputs.n_branches, dtype)  # rho real in the real gauge
-    driver = run_banded if inputs.driver == "banded" else run_sparse
-    with single_threaded_blas():
-        driver(psi0, col, inputs.outcomes, inputs.loss, beam, plan.arrays, key, start, rec)
+    psi = np.ascontiguousarray(initial.sample(u), dtype=np.complex128)
+    m, n = psi.shape
+    n_ck = plan.checkpoints.size
+    n_branches = max(sp.inputs.n_branches for sp in specs)
+    rec = chunk_records(m, n, plan, n_branches)
+    rho_sum = rec.rho_sum  # complex: every stage adds its slots, back from its gauge
+    carry = new_carry(m, n_branches)
+    ever_alive = np.ones(m, dtype=np.bool_)
+    n0 = _moment(psi)
+    resets = np.zeros(m)
+    reset_at = np.zeros((m, n_ck))
+    books = True  # the qubits' book, (M, C) like every record
+    qubits = np.zeros(m)
+    qubit_energy = np.zeros((m, n_ck if books else 0))
+    for sp in specs:
+        if sp.reset is not None and sp.stage > 0:  # a fresh state, from the stage's stream 2
+            w = sp.reset.weights.size
+            u = first_uniforms_stage(key, sp.stage, start, m, INITIAL) if w > 1 else np.zeros(m)
+            fresh = np.ascontiguousarray(sp.reset.sample(u), dtype=np.complex128)
+            resets = resets + (_moment(fresh) - _moment(psi))
+            psi = fresh
+            carry.live[:] = True
+        reset_at[:, sp.c0 : sp.c1] = resets[:, None]
+        ins = sp.inputs
+        col, dtype, beam = ins.collision, np.complex128, ins.beam_arrays
+        real = ins.real_initial(psi) if real_path else None
+        if real is not None and beam.spread != 0 and ins.real_beam is None:
+            real = None  # a spread whose operators are not real in the gauge
+        work = psi
+        if real is not None:  # the same dynamics in the real gauge, in float64
+            col, dtype, work = ins.real_collision, np.float64, real
+            beam = ins.real_beam
+            if beam is None:  # the ideal beam: its (unused) coefficients in float64
+                beam = ideal_beam(ins.outcomes.branch.size, np.float64)
+        work = np.ascontiguousarray(work, dtype=dtype)
+        slots = plan.rho_slot[sp.c0 : sp.c1]
+        kept = slots >= 0
+        local_slot = np.full(slots.size, -1, dtype=np.int64)
+        local_slot[kept] = np.arange(np.count_nonzero(kept))
+        stage_rho = np.zeros((max(int(kept.sum()), 1), n, n), dtype=dtype)
+        arrays = PlanArrays(
+            np.ascontiguousarray(plan.checkpoints[sp.c0 : sp.c1] - sp.first_k), local_slot,
+            int(plan.max_jumps), int(sp.stage), int(sp.first_k), int(sp.n_steps), int(sp.c0),
+        )  # fmt: skip
+        e_start = carry.energy.copy()
+        g_start = carry.cg.sum(axis=1) + carry.ce.sum(axis=1)
+        e_out_start = carry.ce.sum(axis=1)
+        driver = run_banded if ins.driver == "banded" else run_sparse
+        with single_threaded_blas():
+            driver(work, col, ins.outcomes, ins.loss, beam, arrays, key, start,
+                   rec._replace(rho_sum=stage_rho), carry)  # fmt: skip
+        ever_alive &= carry.live
+        if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n), psi_m * g_m
+            stage_rho = stage_rho * np.outer(ins.gauge, ins.gauge.conj())
+            psi = work * ins.gauge
+        else:
+            psi = work
+        if kept.any():
+            rho_sum[slots[kept]] = stage_rho[: int(kept.sum())]
+        if books:  # the qubits' energy: its own count in a Rabi stage
+            cols = slice(sp.c0, sp.c1)
+            if sp.jaynes_cummings:
+                qubit_energy[:, cols] = qubits[:, None] + (
+                    rec.collision_energy[:, cols] - e_start[:, None]
+                )
+                qubits = qubits + (carry.energy - e_start)
+            else:
+                passed = rec.qubit_g[:, cols].sum(axis=2) + rec.qubit_e[:, cols].sum(axis=2)
+                left_e = rec.qubit_e[:, cols].sum(axis=2)
+                qubit_energy[:, cols] = qubits[:, None] + (
+                    (1.0 - sp.q) * (passed - g_start[:, None]) - (left_e - e_out_start[:, None])
+                )
+                qubits = qubits + (
+                    (1.0 - sp.q) * (carry.cg.sum(axis=1) + carry.ce.sum(axis=1) - g_start)
+                    - (carry.ce.sum(axis=1) - e_out_start)
+                )
     rec = rec._asdict()
-    if real is not None:  # back from the real gauge: rho_mn * g_m conj(g_n)
-        rec["rho_sum"] = rec["rho_sum"] * np.outer(inputs.gauge, inputs.gauge.conj())
+    rec["alive"] = ever_alive & rec["alive"]
+    rec["rho_sum"] = rho_sum
+    rec["bath_energy"] = rec["n_mean"] - n0[:, None] - rec["collision_energy"] - reset_at
+    rec["qubit_energy"] = qubit_energy
     return chunk_result(index, rec, plan, time.perf_counter() - t0)
 
 
@@ -323,6 +450,7 @@ def chunk_records(
         jump_kinds=np.zeros((m, j), dtype=np.int8),
         n_jumps=np.zeros(m, dtype=np.int64),
         fock=np.zeros((m, c), dtype=np.int32),
+        collision_energy=np.zeros((m, c)),
         theta=np.full(
             (m, int(plan.checkpoints[-1]) if plan.record_theta else 0), np.nan, dtype=np.float32
         ),

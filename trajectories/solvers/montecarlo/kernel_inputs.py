@@ -44,6 +44,8 @@ __all__ = [
     "BeamArrays",
     "PlanArrays",
     "Records",
+    "Carry",
+    "new_carry",
     "KernelInputs",
     "ideal_beam",
     "nominal_model",
@@ -216,11 +218,25 @@ class PlanArrays(NamedTuple):
         Index into ``rho_sum`` of each checkpoint (-1: rho not kept).
     max_jumps : int
         Jump times recorded per trajectory (J).
+    stage : int
+        The protocol stage (the second word of the random streams' counters; 0 for a
+        single model).
+    first_k : int
+        Global number of the collision before the stage's first one (``checkpoints`` and
+        collisions count from it).
+    n_steps : int
+        Collisions to run in the stage.
+    c0 : int
+        Record column of the stage's first checkpoint.
     """
 
     checkpoints: np.ndarray
     rho_slot: np.ndarray
     max_jumps: int
+    stage: int = 0
+    first_k: int = 0
+    n_steps: int = 0
+    c0: int = 0
 
 
 class Records(NamedTuple):
@@ -253,6 +269,9 @@ class Records(NamedTuple):
         All jumps, also beyond J.
     fock : ndarray of int32, shape (M, C)
         One sampled photon number (-1 after a leak).
+    collision_energy : ndarray of float64, shape (M, C)
+        Energy the collisions brought in since collision 0 (the running sum of ``<n>``
+        after minus ``<n>`` before each collision).
     theta : ndarray of float32, shape (M, K) or (M, 0)
         Each qubit's relative strength ``x`` (``theta_i = theta x``), per trajectory and
         collision ``1 .. K``, when recorded (``record_theta``); ``(M, 0)`` otherwise.
@@ -271,7 +290,59 @@ class Records(NamedTuple):
     jump_kinds: np.ndarray
     n_jumps: np.ndarray
     fock: np.ndarray
+    collision_energy: np.ndarray
     theta: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+
+
+class Carry(NamedTuple):
+    """What a trajectory hands on from one protocol stage to the next (in place).
+
+    Attributes
+    ----------
+    cg, ce : ndarray of int64, shape (M, B)
+        Qubits that left in g, in e, per branch, so far.
+    n_em, n_ab : ndarray of int64, shape (M,)
+        Emissions into and absorptions from the bath so far.
+    leak : ndarray of float64, shape (M,)
+        Expected population lost through the cutoff so far.
+    clock : ndarray of float64, shape (M,)
+        Real time at the start of the next loss interval (random arrivals), units of ``t_r``.
+    energy : ndarray of float64, shape (M,)
+        Energy the collisions brought in so far.
+    live : ndarray of bool, shape (M,)
+        False once the trajectory leaked (until a stage replaces its state).
+    """
+
+    cg: np.ndarray
+    ce: np.ndarray
+    n_em: np.ndarray
+    n_ab: np.ndarray
+    leak: np.ndarray
+    clock: np.ndarray
+    energy: np.ndarray
+    live: np.ndarray
+
+
+def new_carry(m: int, n_branches: int) -> Carry:
+    """The carried records of ``m`` trajectories before their first collision.
+
+    Parameters
+    ----------
+    m : int
+        Trajectories (M).
+    n_branches : int
+        Qubit branches (B).
+
+    Returns
+    -------
+    Carry
+        Zero counts, leak, clock and energy; every trajectory alive.
+    """
+    return Carry(
+        np.zeros((m, n_branches), dtype=np.int64), np.zeros((m, n_branches), dtype=np.int64),
+        np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64), np.zeros(m), np.zeros(m),
+        np.zeros(m), np.ones(m, dtype=np.bool_),
+    )  # fmt: skip
 
 
 def real_gauge(kd: np.ndarray, ko: np.ndarray, ks: np.ndarray) -> np.ndarray | None:

@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from ..._numba import LEAF, abs2, njit
-from ..._streams import DYNAMICS, MEASUREMENT, PUMP, STATE_SIZE, start, uniform
+from ..._streams import DYNAMICS, MEASUREMENT, PUMP, STATE_SIZE, start_stage, uniform
 from ...channels.beam_unravelling import (
     draw_interval,
     draw_strength,
@@ -53,6 +53,7 @@ from ...channels.kraus import collide_banded, collide_banded_loss, collide_spars
 from ...channels.loss_unravelling import loss_interval, loss_jumps, populations
 
 __all__ = ["SUPPORT_TOL", "run_banded", "run_sparse"]
+
 
 #: Levels at the top of the state whose weight is below this (the state is normalised)
 #: are set to zero and left out of every pass until the dynamics reaches them again:
@@ -69,18 +70,65 @@ def _active(psi, na):
     return na
 
 
+@njit(**LEAF)
+def _first_moment(psi, na):
+    """``sum_m m |psi_m|^2`` over the first ``na`` levels."""
+    e = 0.0
+    for m in range(1, na):
+        e += m * abs2(psi[m])
+    return e
+
+
+@njit(**LEAF)
+def _load(i, psi0, psi, carry, rec, cg, ce, jump_log):
+    """Start trajectory ``i`` of a stage from its state and carried records."""
+    for m in range(psi.shape[0]):
+        psi[m] = psi0[i, m]
+    for b in range(cg.shape[0]):
+        cg[b] = carry.cg[i, b]
+        ce[b] = carry.ce[i, b]
+    count = rec.n_jumps[i]
+    jump_log[0, 0] = count
+    for jj in range(min(count, jump_log.shape[0] - 1)):
+        jump_log[jj + 1, 0] = rec.jump_times[i, jj]
+        jump_log[jj + 1, 1] = rec.jump_kinds[i, jj]
+
+
+@njit(**LEAF)
+def _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy):
+    """Hand trajectory ``i``'s state and running records on to the next stage."""
+    for m in range(psi.shape[0]):
+        psi0[i, m] = psi[m]
+    for b in range(cg.shape[0]):
+        carry.cg[i, b] = cg[b]
+        carry.ce[i, b] = ce[b]
+    carry.n_em[i] = n_em
+    carry.n_ab[i] = n_ab
+    carry.live[i] = live
+    carry.leak[i] = leak
+    carry.clock[i] = clock
+    carry.energy[i] = energy
+
+
 @njit(cache=True)
-def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
+def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     """Evolve the trajectories ``psi0`` with a banded collision; fill ``rec`` in place.
 
     ``psi0``, ``kd`` and ``ko`` are all complex128, or all float64 for the dynamics in a
     real gauge (then ``rho_sum`` may be float64 too: it receives the gauged, real products
     ``psi_p psi_q``; the chunk runner maps them back).
 
+    One call runs one protocol stage (a single model is a one-stage protocol): collisions
+    ``plan.first_k + 1 .. plan.first_k + plan.n_steps`` (global numbers: absolute time),
+    from the states ``psi0`` and the running records ``carry``, both handed on in place.
+    Stage ``s = plan.stage`` of trajectory ``offset + i`` draws from the counters
+    ``(0, s, offset + i, stream)`` (:mod:`trajectories._streams`).
+
     Parameters
     ----------
     psi0 : ndarray of complex128 or float64, shape (M, N)
-        Initial normalised state of each trajectory, C-contiguous.
+        Normalised state of each trajectory at the start of the stage, C-contiguous;
+        overwritten with the state at its end (0 for a leaked trajectory).
     col : BandedCollision
         ``kd``, ``ko`` (K, N), ``ks`` (K,) int64, ``leak_top`` float (the named tuples are
         those of :mod:`trajectories.solvers.montecarlo.kernel_inputs`).
@@ -92,13 +140,19 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     beam : BeamArrays
         Arrivals and theta spread; the ideal beam draws nothing from the beam stream.
     plan : PlanArrays
-        ``checkpoints`` and ``rho_slot`` (C,) int64, ``max_jumps`` int.
+        The stage's ``checkpoints`` (local: collisions since the stage began) and
+        ``rho_slot`` (C_s,) int64, ``max_jumps``, ``stage``, ``first_k``, ``n_steps`` and
+        ``c0`` (the record column of the stage's first checkpoint).
     key : ndarray of uint64, shape (2,)
         The run's Philox key; trajectory ``offset + i`` draws from its own streams.
     offset : int
         Index in the run of the chunk's first trajectory.
     rec : Records
-        Zeroed record arrays, filled in place (shapes below).
+        Record arrays (zeroed before the first stage), filled in place (shapes below);
+        ``rho_sum`` holds the stage's slots only.
+    carry : Carry
+        Running counts, leak, clock, collision energy and survival per trajectory, read at
+        the start and written at the end of the stage.
 
     Notes
     -----
@@ -116,6 +170,11 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     arrivals the interval after collision ``k`` spans ``[k - 1, k)``; with random ones it
     spans ``[t_k, t_k + T_k)``, ``t_k`` the sum of the earlier intervals. ``theta``
     (M, K) float32, when it has columns: each qubit's relative strength ``x``.
+    ``collision_energy`` (M, C): the energy the collisions brought in, the running sum over
+    collisions of ``<n>`` of the normalised state just after the collision minus ``<n>``
+    just before (its conditional mean given the state before is
+    ``Tr[n Phi(rho)] - Tr[n rho]``, the exact book; a collision that leaks counts
+    ``-<n>``).
 
     The beam (``docs/MODEL.md``, Sec. 9): per collision, from the beam stream, first the
     qubit's ``x`` (theta spread: its banded operators are rebuilt on the active levels,
@@ -127,10 +186,10 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     kbranch, kis_g = outcomes.branch, outcomes.is_g
     gamma, nbar, full_decay, full_damp, loss_leak = loss
     checkpoints, rho_slot, max_jumps = plan.checkpoints, plan.rho_slot, plan.max_jumps
+    stage, first_k, n_steps, c0 = np.uint64(plan.stage), plan.first_k, plan.n_steps, plan.c0
     n_branches = rec.qubit_g.shape[2]
     n_traj, n = psi0.shape
     n_ck = checkpoints.shape[0]
-    last = checkpoints[n_ck - 1]
     psi = np.empty(n, dtype=psi0.dtype)
     buf = np.empty(n, dtype=psi0.dtype)
     sqrt_n = np.sqrt(np.arange(n + 1.0))
@@ -155,27 +214,27 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     sn = np.zeros(n + 1)
     keep_theta = rec.theta.shape[1] > 0
     for i in range(n_traj):
-        start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
-        start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
-        start(rng_pump, key[0], key[1], np.uint64(offset + i), np.uint64(PUMP))
-        for m in range(n):
-            psi[m] = psi0[i, m]
+        ti = np.uint64(offset + i)
+        start_stage(rng, key[0], key[1], stage, ti, np.uint64(DYNAMICS))
+        start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
+        start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
+        _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
         na = _active(psi, n)
-        cg[:] = 0
-        ce[:] = 0
-        jump_log[0, 0] = 0.0
-        n_em = 0
-        n_ab = 0
-        live = True
-        leak = 0.0
+        n_em = carry.n_em[i]
+        n_ab = carry.n_ab[i]
+        live = carry.live[i]
+        leak = carry.leak[i]
+        clock = carry.clock[i]  # real time at the start of the next loss interval (units of t_r)
+        energy = carry.energy[i]  # energy from the collisions
+        n_cur = _first_moment(psi, na)  # <n> of the (normalised) state
         c = 0
-        clock = 0.0  # real time at the start of the next loss interval (units of t_r)
-        for k in range(last + 1):
+        for kl in range(n_steps + 1):
+            k = first_k + kl  # global collision number
             # the collision can fill one level above the active ones (views of nc levels)
             nc = min(na + 1, n)
             kd, ko, leak_top = col.kd, col.ko, col.leak_top
             decay, damping, t_len, t0 = full_decay, full_damp, 1.0, k - 1.0
-            if k > 0 and live and spread != 0:  # this qubit's theta and operators
+            if kl > 0 and live and spread != 0:  # this qubit's theta and operators
                 x, v = draw_strength(rng_pump, spread, beam.width, beam.cum)
                 if v >= 0:
                     x = beam.values[v]
@@ -190,14 +249,16 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                 leak_top = beam.leak_q * sn_v[n] * sn_v[n] if nc == n else 0.0
                 if keep_theta:
                     rec.theta[i, k - 1] = x
-            if k > 0 and live and random_t:  # the interval after this collision
+            if kl > 0 and live and random_t:  # the interval after this collision
                 t_len = draw_interval(rng_pump, beam.arrival, beam.p)
                 no_jump_factors(decay_t, damp_t, a_loss, b_loss, t_len, nc)
                 decay, damping, t0 = decay_t, damp_t, clock
                 clock += t_len
-            if k > 0 and live and not has_loss:
-                j, p_leak = collide_banded(psi, buf, kd, ko, ks, leak_top, uniform(rng), nc)
+            if kl > 0 and live and not has_loss:
+                j, p_leak, n_mid = collide_banded(psi, buf, kd, ko, ks, leak_top, uniform(rng), nc)
                 leak += p_leak
+                energy += n_mid - n_cur
+                n_cur = n_mid
                 if j < 0:
                     live = False
                 elif kis_g[j]:
@@ -205,18 +266,21 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                 else:
                     ce[kbranch[j]] += 1
                 na = _active(psi, nc)
-            elif k > 0 and live:
+            elif kl > 0 and live:
                 # collision and the loss interval's first pass fused (_collide_loss);
                 # the same draws as _collide followed by _loss_interval
-                j, p_leak, p, s, lv = collide_banded_loss(
+                j, p_leak, p, s, lv, e1, e2 = collide_banded_loss(
                     psi, buf, kd, ko, ks, leak_top, uniform(rng), decay, loss_leak, nc,
                 )  # fmt: skip
                 leak += p_leak
                 if j < 0:
                     live = False
+                    energy -= n_cur
+                    n_cur = 0.0
                     for m in range(n):
                         psi[m] = 0.0
                 else:
+                    energy += e1 / p - n_cur
                     if kis_g[j]:
                         cg[kbranch[j]] += 1
                     else:
@@ -228,6 +292,7 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                         for m in range(nc):
                             psi[m] = buf[m] * (damping[m] * scale)
                         na = nc
+                        n_cur = e2 / s
                     else:
                         norm, first, second = populations(buf, psi, pop, nc)
                         de, da, live, na = loss_jumps(
@@ -236,25 +301,29 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                         )  # fmt: skip
                         n_em += de
                         n_ab += da
+                        n_cur = _first_moment(psi, na) if live else 0.0
                     na = _active(psi, na)
-            if k == checkpoints[c]:
-                _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
+            if c < n_ck and kl == checkpoints[c]:
+                _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
+                rec.collision_energy[i, c0 + c] = energy
                 c += 1
+        _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy)
         _finish(i, live, jump_log, rec)
 
 
 @njit(cache=True)
-def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
+def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     """Evolve the trajectories ``psi0`` with a sparse collision; records as in :func:`run_banded`.
 
     Parameters
     ----------
     psi0 : ndarray of complex128, shape (M, N)
-        Initial normalised state of each trajectory, C-contiguous.
+        Normalised state of each trajectory at the start of the stage (overwritten with
+        the state at its end), C-contiguous.
     col : SparseCollisions
         ``offs`` (S, K, D) int64, ``vals`` (S, K, D, N) complex128, ``nd`` (S, K) int64,
         ``leak_start`` (S,) int64, ``leak_blk`` (S, L, L) complex128 per Kraus set, and
-        ``step_set`` (n_collisions + 1,) int64, the set of each collision. With a discrete
+        ``step_set`` (n_collisions + 1,) int64, the set of each (global) collision. With a discrete
         theta spread of V values, set ``s`` of value ``v`` is stored at ``s V + v``.
     outcomes : Outcomes
         Branch and outcome of each operator, as in :func:`run_banded`.
@@ -264,22 +333,25 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
         Regular arrivals; no spread, or a discrete one (its value drawn per qubit from the
         beam stream, recorded in ``rec.theta`` when it has columns).
     plan : PlanArrays
-        Checkpoints, rho slots and ``max_jumps``, as in :func:`run_banded`.
+        The stage's checkpoints, rho slots, ``max_jumps`` and place in the protocol, as in
+        :func:`run_banded`.
     key : ndarray of uint64, shape (2,)
         The run's Philox key.
     offset : int
         Index in the run of the chunk's first trajectory.
     rec : Records
-        Zeroed records (complex ``rho_sum``), filled in place as in :func:`run_banded`.
+        Records (complex ``rho_sum``), filled in place as in :func:`run_banded`.
+    carry : Carry
+        The running records, handed on as in :func:`run_banded`.
     """
     offs, vals, nd, leak_start, leak_blk, step_set = col
     kbranch, kis_g = outcomes.branch, outcomes.is_g
     gamma, nbar, full_decay, full_damp, loss_leak = loss
     checkpoints, rho_slot, max_jumps = plan.checkpoints, plan.rho_slot, plan.max_jumps
+    stage, first_k, n_steps, c0 = np.uint64(plan.stage), plan.first_k, plan.n_steps, plan.c0
     n_branches = rec.qubit_g.shape[2]
     n_traj, n = psi0.shape
     n_ck = checkpoints.shape[0]
-    last = checkpoints[n_ck - 1]
     psi = np.empty(n, dtype=np.complex128)
     buf = np.empty(n, dtype=np.complex128)
     sqrt_n = np.sqrt(np.arange(n + 1.0))
@@ -295,21 +367,22 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
     n_values = beam.cum.shape[0] if spread == 3 else 1
     keep_theta = rec.theta.shape[1] > 0
     for i in range(n_traj):
-        start(rng, key[0], key[1], np.uint64(offset + i), np.uint64(DYNAMICS))
-        start(rng_meas, key[0], key[1], np.uint64(offset + i), np.uint64(MEASUREMENT))
-        start(rng_pump, key[0], key[1], np.uint64(offset + i), np.uint64(PUMP))
-        for m in range(n):
-            psi[m] = psi0[i, m]
-        cg[:] = 0
-        ce[:] = 0
-        jump_log[0, 0] = 0.0
-        n_em = 0
-        n_ab = 0
-        live = True
-        leak = 0.0
+        ti = np.uint64(offset + i)
+        start_stage(rng, key[0], key[1], stage, ti, np.uint64(DYNAMICS))
+        start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
+        start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
+        _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
+        n_em = carry.n_em[i]
+        n_ab = carry.n_ab[i]
+        live = carry.live[i]
+        leak = carry.leak[i]
+        clock = carry.clock[i]
+        energy = carry.energy[i]
+        n_cur = _first_moment(psi, n)
         c = 0
-        for k in range(last + 1):
-            if k > 0 and live:
+        for kl in range(n_steps + 1):
+            k = first_k + kl
+            if kl > 0 and live:
                 s = step_set[k]
                 if spread == 3:  # this qubit's value of theta
                     _, v = draw_strength(rng_pump, spread, beam.width, beam.cum)
@@ -322,7 +395,12 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                 leak += p_leak
                 if j < 0:
                     live = False
+                    energy -= n_cur
+                    n_cur = 0.0
                 else:
+                    n_mid = _first_moment(psi, n)
+                    energy += n_mid - n_cur
+                    n_cur = n_mid
                     if kis_g[j]:
                         cg[kbranch[j]] += 1
                     else:
@@ -335,9 +413,12 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec):
                         leak += lv
                         n_em += de
                         n_ab += da
-            if k == checkpoints[c]:
-                _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
+                        n_cur = _first_moment(psi, n) if live else 0.0
+            if c < n_ck and kl == checkpoints[c]:
+                _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
+                rec.collision_energy[i, c0 + c] = energy
                 c += 1
+        _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy)
         _finish(i, live, jump_log, rec)
 
 

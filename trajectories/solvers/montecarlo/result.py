@@ -31,7 +31,8 @@ from ...model.micromaser import Micromaser
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
 _RECORDS = (
     "n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock", "alive",
-    "jump_times", "jump_kinds", "n_jumps", "theta",
+    "jump_times", "jump_kinds", "n_jumps", "theta", "collision_energy", "bath_energy",
+    "qubit_energy",
 )  # fmt: skip
 #: the dimensions of each per-trajectory record (in :meth:`PerTrajectory.to_xarray`)
 RECORD_DIMS = {
@@ -41,11 +42,20 @@ RECORD_DIMS = {
     "fock": ("trajectory", "k"), "alive": ("trajectory",),
     "jump_times": ("trajectory", "jump"), "jump_kinds": ("trajectory", "jump"),
     "n_jumps": ("trajectory",), "theta": ("trajectory", "collision"),
+    "collision_energy": ("trajectory", "k"), "bath_energy": ("trajectory", "k"),
+    "qubit_energy": ("trajectory", "k"),
 }  # fmt: skip
+#: the per-trajectory records of the energy books (empty in chunks saved before them)
+_BOOK_RECORDS = ("collision_energy", "bath_energy", "qubit_energy")
+#: the energy books of an :class:`EnsembleResult` (Estimates, like :data:`ESTIMATES`)
+BOOKS = ("energy_from_qubits", "switching_work", "energy_from_bath")
 #: the estimates of an :class:`EnsembleResult`, each a mean and a standard error per checkpoint
 ESTIMATES = ("energy", "purity", "fano", "ergotropy")
 
-__all__ = ["Estimate", "PerTrajectory", "EnsembleResult", "ESTIMATES", "RECORD_DIMS", "jackknife"]
+__all__ = [
+    "Estimate", "PerTrajectory", "EnsembleResult", "ESTIMATES", "BOOKS", "RECORD_DIMS",
+    "jackknife",
+]  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +147,17 @@ class PerTrajectory:
         Each qubit's relative strength ``x`` (``theta_i = theta x``) at collisions
         ``1 .. K``, recorded with ``record_theta=True`` (NaN after a leak); no columns
         otherwise.
+    collision_energy : ndarray of float64, shape (M, C)
+        Energy the collisions brought in since collision 0: the sum over collisions of
+        ``<n>`` of the conditional state just after minus just before (a conditional
+        expectation of the energy exchanged; its mean is the exact book).
+    bath_energy : ndarray of float64, shape (M, C)
+        Energy from the bath, ``<n>(k) - <n>(0) - collision_energy - resets`` (resets: the
+        energy changes where a protocol stage replaced the state).
+    qubit_energy : ndarray of float64, shape (M, C)
+        Energy the qubits lost, ``(1 - q) - [left in e]`` summed over the collisions of the
+        Rabi stages (``collision_energy``'s increments in Jaynes-Cummings stages: equal to
+        it when every stage is Jaynes-Cummings).
     """
 
     n_mean: np.ndarray  # (M, C)
@@ -151,6 +172,15 @@ class PerTrajectory:
     jump_kinds: np.ndarray  # (M, J)
     n_jumps: np.ndarray  # (M,)
     theta: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    collision_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    bath_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    qubit_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+
+    @property
+    def qubits_energy(self) -> np.ndarray:
+        """Energy the qubits lost per trajectory, shape (M, C) (``qubit_energy``, or
+        ``collision_energy`` when every stage is Jaynes-Cummings)."""
+        return self.qubit_energy if self.qubit_energy.shape[1] else self.collision_energy
 
     @property
     def jumps_overflow(self) -> np.ndarray:
@@ -208,7 +238,11 @@ class PerTrajectory:
             "jump": np.arange(self.jump_times.shape[1]),
             "collision": np.arange(1, self.theta.shape[1] + 1),
         }
-        data = {name: (RECORD_DIMS[name], getattr(self, name)) for name in _RECORDS}
+        data = {
+            name: (RECORD_DIMS[name], getattr(self, name))
+            for name in _RECORDS
+            if not (name in _BOOK_RECORDS and getattr(self, name).shape[-1] == 0)
+        }  # fmt: skip
         return xr.Dataset(data, coords=coords)
 
     def to_dataframe(self, k: np.ndarray | None = None) -> Any:
@@ -303,6 +337,25 @@ class EnsembleResult:
         The random streams of the trajectories (``"philox4x64-trajectory"``: trajectory
         ``i`` depends only on the seed and ``i``; ``"chunk"``: version 0.1, streams per
         chunk).
+    energy_from_qubits : Estimate or None
+        Cumulative energy the qubits gave the cavity since collision 0 (units of
+        :math:`\hbar\omega`), per checkpoint: for the Jaynes-Cummings collision the energy
+        the collisions brought in (``<n>`` after minus before each collision, per
+        trajectory), for the Rabi collision ``(1 - q) - [qubit left in e]`` per collision.
+        The means estimate :attr:`ExactResult.energy_from_qubits
+        <trajectories.solvers.exact.ExactResult.energy_from_qubits>` (``docs/MODEL.md``,
+        Sec. 12).
+    switching_work : Estimate or None
+        Cumulative work of switching a Rabi interaction on and off (the collisions' energy
+        minus the qubits'); zero for Jaynes-Cummings.
+    energy_from_bath : Estimate or None
+        Cumulative energy from the bath: ``<n>(k) - <n>(0)`` minus the collisions' energy
+        and the resets', per trajectory.
+    stage : ndarray of int64, shape (C,) or None
+        Protocol stage of each checkpoint (0 for a single model).
+    protocol : Protocol or None
+        The protocol simulated (None for a single model; ``model`` is then its first
+        stage's model).
     """
 
     model: Micromaser
@@ -327,6 +380,11 @@ class EnsembleResult:
     seconds: float
     stop_reason: str = "n_trajectories"
     streams: str = "chunk"
+    energy_from_qubits: Estimate | None = None
+    switching_work: Estimate | None = None
+    energy_from_bath: Estimate | None = None
+    stage: np.ndarray | None = None
+    protocol: Any = None
 
     def to_xarray(self, per_trajectory: bool = False) -> Any:
         """The result as an ``xarray.Dataset`` (needs the ``xarray`` extra).

@@ -29,9 +29,11 @@ from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
+from ...model.protocol import Protocol
 from ...progress import Progress, ProgressArg
+from ...validation import collision_count, show
 from .accumulator import EnsembleAccumulator
-from .chunks import InitialStates, run_chunk
+from .chunks import InitialStates, StageSpec, run_chunk
 from .kernel_inputs import KernelInputs, nominal_model
 from .options import DEFAULTS, TrajectoryOptions, plan_ensemble
 from .parallel import ChunkStore, map_chunks
@@ -41,9 +43,9 @@ __all__ = ["simulate"]
 
 
 def simulate(
-    model: Micromaser,
-    n_collisions: int,
-    n_trajectories: int,
+    model: Micromaser | Protocol,
+    n_collisions: int | None = None,
+    n_trajectories: int | None = None,
     *,
     seed: int | np.random.SeedSequence | None = None,
     n_jobs: int = DEFAULTS.n_jobs,
@@ -64,6 +66,15 @@ def simulate(
 ) -> EnsembleResult:
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
 
+    A :class:`~trajectories.model.protocol.Protocol` runs its stages one after the other:
+    each trajectory carries its state and its records (qubit counts, jumps, clock, leak)
+    across the stages; a stage with its own ``initial_state`` replaces each trajectory's
+    state by one sampled from it. Collisions and checkpoints are numbered globally, and
+    stage ``s`` of trajectory ``i`` draws from the counters ``(0, s, i, stream)``, so a
+    one-stage protocol is the single-model run bit for bit. Every run keeps the energy
+    books per trajectory (``energy_from_qubits``, ``switching_work``,
+    ``energy_from_bath``: ``docs/MODEL.md``, Sec. 12).
+
     Each trajectory is a state vector evolved through sampled qubit outcomes and
     exact jump/no-jump loss intervals (``docs/MODEL.md``, Sec. 3); the ensemble average of
     :math:`|\psi\rangle\langle\psi|` equals the exact :math:`\rho(k)` of
@@ -74,12 +85,14 @@ def simulate(
 
     Parameters
     ----------
-    model : Micromaser
-        The model (any collision: Jaynes-Cummings or Rabi); ``N`` is its cutoff.
-    n_collisions : int
-        Collisions per trajectory, ``>= 0``.
+    model : Micromaser or Protocol
+        The model (any collision: Jaynes-Cummings or Rabi); ``N`` is its cutoff. Or a
+        protocol: its stages in order (any models of one cutoff).
+    n_collisions : int, optional
+        Collisions per trajectory, ``>= 0``; required for a model, for a protocol its
+        total (the default; another value is refused).
     n_trajectories : int
-        Number of trajectories, ``>= 1``.
+        Number of trajectories, ``>= 1`` (required).
     seed : int, SeedSequence or None
         Root seed; ``None`` draws fresh entropy (stored in the result as ``seed``).
     n_jobs : int
@@ -97,7 +110,8 @@ def simulate(
         about 40 bytes per trajectory per checkpoint.
     initial_state : array, optional
         Vector ``(N,)`` or density matrix ``(N, N)``, validated; a mixed state is
-        sampled from its eigendecomposition per trajectory. Default: vacuum.
+        sampled from its eigendecomposition per trajectory. Default: vacuum (for a
+        protocol, its own initial state or its first stage's; giving two is refused).
     rho_checkpoints : "all", "last", "none" or iterable of int
         Checkpoints at which the density matrix is rebuilt (needed for purity and
         ergotropy). Memory: ``jackknife_groups x len(rho_checkpoints) x N^2`` complex.
@@ -176,22 +190,33 @@ def simulate(
         jackknife_groups=jackknife_groups, target_stderr=target_stderr, target=target,
         timeout=timeout,
     )  # fmt: skip
+    protocol, segments, n_collisions, initial_state = _segments(
+        model, n_collisions, n_trajectories, initial_state
+    )
+    model = segments[0][0]
     run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options)
     o = run.options
     with single_threaded_blas():
-        collisions = collision_sequence(nominal_model(model))  # the beam is drawn per qubit
-        inputs = KernelInputs.from_channels(collisions, LossChannel(model), int(run.ks[-1]), model)
+        specs = _stage_specs(segments, run.ks)
+    inputs = specs[0].inputs
+    counter_rotating = False
+    for m, _, _ in segments:
+        counter_rotating = counter_rotating or collision_sequence(nominal_model(m)).counter_rotating
     initial = InitialStates.from_density_matrix(run.rho0)
     key = stream_key(run.entropy)
 
     acc = EnsembleAccumulator(
         model, run.ks, run.rho_index, run.n_chunks, o.jackknife_groups, run.n_trajectories
     )
+    acc.protocol = protocol
+    acc.stage = (
+        protocol.stage_of(run.ks) if protocol is not None else np.zeros(run.ks.size, np.int64)
+    )
 
     def truncation(leak: np.ndarray) -> TruncationError:
         first = int(np.argmax(leak > o.leakage_tol))
         return TruncationError(model.cutoff, float(leak[-1]), o.leakage_tol, int(run.ks[first]),
-                               counter_rotating=collisions.counter_rotating)  # fmt: skip
+                               counter_rotating=counter_rotating)  # fmt: skip
 
     acc.fail_above_leakage(o.leakage_tol, truncation)
     if o.target_stderr is not None:
@@ -212,10 +237,11 @@ def simulate(
         report(done)
         for i in sorted(saved):
             acc.offer(index=i, load=lambda i=i: store.load(i))
+        chunk_inputs = tuple(specs)  # a single model is a one-stage protocol
         if acc.stop_reason is None:
             tasks = (
                 delayed(run_chunk)(
-                    inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
+                    chunk_inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
                 )  # fmt: skip
                 for i in range(run.n_chunks)
                 if i not in saved
@@ -238,3 +264,85 @@ def simulate(
         stop_reason=acc.stop_reason or "n_trajectories",
         streams=STREAMS,
     )
+
+
+def _segments(
+    model: Micromaser | Protocol,
+    n_collisions: int | None,
+    n_trajectories: int | None,
+    initial_state: np.ndarray | None,
+) -> tuple[Protocol | None, list, int, np.ndarray | None]:
+    """``(protocol, [(model, collisions, reset state), ...], n_collisions, initial_state)``
+    of a run, validated (one-line ``ValueError``)."""
+    if n_trajectories is None:
+        raise ValueError("n_trajectories is required (the number of trajectories, >= 1)")
+    if not isinstance(model, Protocol):
+        if not isinstance(model, Micromaser):
+            raise ValueError(
+                f"model must be a Micromaser or a Protocol, got {type(model).__name__}"
+            )
+        if n_collisions is None:
+            raise ValueError("n_collisions is required for a model (a protocol has its own)")
+        n_collisions = collision_count("n_collisions", n_collisions)
+        return None, [(model, n_collisions, None)], n_collisions, initial_state
+    protocol = model
+    total = protocol.n_collisions
+    if n_collisions is not None and n_collisions != total:
+        raise ValueError(
+            f"n_collisions must be the protocol's {total} collisions (or None), "
+            f"got {show(n_collisions)}"
+        )
+    given = [
+        x is not None
+        for x in (initial_state, protocol.initial_state, protocol.stages[0].initial_state)
+    ]
+    if sum(given) > 1:
+        raise ValueError(
+            "initial state given twice: pass it once, to simulate, to the Protocol or to its "
+            "first stage"
+        )
+    if initial_state is None:
+        initial_state = (
+            protocol.initial_state
+            if protocol.initial_state is not None
+            else protocol.stages[0].initial_state
+        )
+    segments = [(st.model, st.collisions, st.initial_state) for st in protocol.stages]
+    return protocol, segments, total, initial_state
+
+
+def _stage_specs(segments: list, ks: np.ndarray) -> list[StageSpec]:
+    """The stages the chunks run, up to the last checkpoint, with their channels."""
+    last = int(ks[-1])
+    specs = []
+    first_k = 0
+    built: dict = {}
+    for s, (m, n_k, reset) in enumerate(segments):
+        if s > 0 and first_k >= last:
+            break
+        end = min(first_k + n_k, last)
+        c0 = 0 if s == 0 else int(np.searchsorted(ks, first_k, side="right"))
+        c1 = int(np.searchsorted(ks, end, side="right"))
+        key = (id(m), end)
+        if key not in built:
+            try:
+                built[key] = KernelInputs.from_channels(
+                    collision_sequence(nominal_model(m)), LossChannel(m), end, m
+                )  # the beam is drawn per qubit
+            except ValueError as err:
+                raise ValueError(f"stage {s}: {err}") from None
+        specs.append(
+            StageSpec(
+                stage=s,
+                inputs=built[key],
+                first_k=first_k,
+                n_steps=end - first_k,
+                c0=c0,
+                c1=c1,
+                reset=None if reset is None or s == 0 else InitialStates.from_density_matrix(reset),
+                q=float(m.q),
+                jaynes_cummings=bool(m.is_jaynes_cummings),
+            )  # fmt: skip
+        )
+        first_k += n_k
+    return specs
