@@ -78,6 +78,7 @@ DOCUMENTED = [
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
     "trajectories.statistics.detection",
+    "trajectories.statistics.discharge",
     "trajectories._optional",
     "trajectories.solvers.montecarlo.result",
     "trajectories.runs.io",

@@ -9,7 +9,6 @@ import pytest
 
 import trajectories as tj
 from trajectories.runs import io
-from trajectories.runs.points import simulate_runs_protocols
 from trajectories.runs.presets import preset_points
 from trajectories.runs.runfile import RunFileError, apply_overrides, parse_run_dict
 from trajectories.runs.runner import make_plots
@@ -17,7 +16,6 @@ from trajectories.solvers.montecarlo.result import EnsembleResult, Estimate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 #: Whether this version's trajectory engine runs protocols (branch i18traj).
-SIMULATES_PROTOCOLS = simulate_runs_protocols()
 
 MODEL = {"theta": "pi/sqrt(15)", "q": 0.25, "c": 1, "gamma_tr": 0.1, "nbar": 0.15, "cutoff": 30}
 STAGES = [
@@ -138,11 +136,6 @@ def test_command_line_collisions_of_a_protocol_is_refused():
         apply_overrides(parse_run_dict(spec()), collisions=100)
 
 
-@pytest.mark.skipif(SIMULATES_PROTOCOLS, reason="the trajectory engine runs protocols")
-def test_trajectories_of_a_protocol_need_the_trajectory_engine():
-    assert "run.exact = 'only'" in _error(spec(run={"exact": True}))
-
-
 def test_exact_only_and_its_errors():
     assert "or 'only'" in _error({"run": {"exact": "yes"}})
     (p,) = parse_run_dict({"run": {"exact": "only", "collisions": 10}})
@@ -153,7 +146,7 @@ def test_the_protocol_preset():
     (p,) = preset_points("protocol")
     assert [s.name for s in p.protocol] == ["charge", "store", "discharge"]
     assert p.protocol.cutoff == 60 and p.run.collisions == 550 and p.run.trajectories >= 2000
-    assert p.run.exact == (True if SIMULATES_PROTOCOLS else "only")
+    assert p.run.exact is True
 
 
 # ------------------------------------------------------------------ result files
@@ -239,7 +232,6 @@ def test_constructed_ensemble_round_trip_with_the_exact_protocol(tmp_path, exact
         assert rec.ensemble.protocol.to_dict() == exact.protocol.to_dict()
 
 
-@pytest.mark.skipif(not SIMULATES_PROTOCOLS, reason="simulate does not run protocols yet")
 def test_simulated_protocol_round_trip(tmp_path):  # pragma: no cover - branch i18traj
     (p,) = parse_run_dict(spec(run={"exact": True}))
     ens = tj.simulate(p.protocol, n_trajectories=40, seed=2, checkpoints=p.run.checkpoints)

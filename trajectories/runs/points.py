@@ -65,7 +65,6 @@ __all__ = [
     "check_stage_keys",
     "model_value",
     "beam_label",
-    "simulate_runs_protocols",
     "POINT_BYTES",
 ]
 
@@ -561,21 +560,6 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
         raise chk.fail(key, key + text[len(name) :] if text.startswith(name) else text) from None
 
 
-def simulate_runs_protocols() -> bool:
-    """Whether this version's trajectory engine runs a :class:`~trajectories.Protocol`.
-
-    Returns
-    -------
-    bool
-        True when :func:`trajectories.simulate` accepts a protocol (its result then has a
-        ``protocol`` field); False: a protocol's run file must set ``run.exact = "only"``
-        (the exact solution only).
-    """
-    from ..solvers.montecarlo.result import EnsembleResult
-
-    return "protocol" in {f.name for f in dataclasses.fields(EnsembleResult)}
-
-
 def check_stage_keys(chk: _Checker, index: int, table: Mapping) -> None:
     """Refuse a stage's ``cutoff`` and unknown keys (with the nearest key suggested).
 
@@ -717,12 +701,6 @@ def build_point(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str,
     if protocol is not None:
         ks = sorted(set(run.checkpoints) | {int(b) for b in protocol.boundaries})
         run = dataclasses.replace(run, checkpoints=tuple(ks))
-        if run.exact != "only" and not simulate_runs_protocols():
-            raise chk.fail(
-                "run.exact",
-                "the trajectory engine of this version runs single models only: set "
-                "run.exact = 'only' to solve the protocol exactly (no trajectories)",
-            )
     output = _build_output(chk, spec.get("output", {}))
     _check_point_memory(chk, model, run)
     return RunPoint(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .points import simulate_runs_protocols
 from .runfile import RunFileError, RunPoint, parse_run_dict
 
 __all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "preset_points", "describe_presets"]
@@ -131,7 +130,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "checkpoints": {"every": 5},
             "rho_checkpoints": "all",
             # the trajectories as soon as the engine runs protocols; until then exact only
-            "exact": True if simulate_runs_protocols() else "only",
+            "exact": True,
         },
         "output": {"folder": "runs", "name": "protocol", "plots": ["png"]},
     },
