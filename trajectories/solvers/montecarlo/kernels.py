@@ -280,19 +280,20 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                     for m in range(n):
                         psi[m] = 0.0
                 else:
-                    energy += e1 / p - n_cur
+                    inv_p = 1.0 / p  # one division for both ratios
+                    energy += e1 * inv_p - n_cur
                     if kis_g[j]:
                         cg[kbranch[j]] += 1
                     else:
                         ce[kbranch[j]] += 1
-                    leak += lv / p
+                    leak += lv * inv_p
                     u = uniform(rng)
                     if s >= u * p:  # no jump: psi = K psi damped over the interval, normalised
                         scale = 1.0 / math.sqrt(s)
                         for m in range(nc):
                             psi[m] = buf[m] * (damping[m] * scale)
                         na = nc
-                        n_cur = e2 / s
+                        n_cur = e2 * (scale * scale)
                     else:
                         norm, first, second = populations(buf, psi, pop, nc)
                         de, da, live, na = loss_jumps(
