@@ -446,8 +446,10 @@ def render(d: dict) -> str:
         "start of storage. Stored under the charging loss, the energy lasts about one photon "
         f"lifetime ({_f(s0['energy_lifetime'] * s0['gamma'], 3)} / gamma for the Fig. 5 "
         f"state) and the ergotropy a little less ({_f(s0['ergotropy_lifetime'] * s0['gamma'], 3)}"
-        " / gamma): the thermal photons (nbar) that the bath keeps adding carry energy but no "
-        "work. The paper's long-lived states at gamma t_r = 0.001 keep their charge for about "
+        " / gamma; the bath adds thermal photons, nbar, which raise the energy it decays "
+        "towards but mix the state). The incoherent battery's small ergotropy lasts only "
+        f"{_f(d['storage'][2]['ergotropy_lifetime'] * d['storage'][2]['gamma'], 3)} / gamma. "
+        "The paper's long-lived state at gamma t_r = 0.001 keeps its charge for about "
         f"{_f(d['storage'][3]['energy_lifetime'], 4)} collisions, the same in units of 1/gamma.",
         "",
         "## (b) Discharge into ground-state qubits",
@@ -497,8 +499,11 @@ def render(d: dict) -> str:
         f"hands over {_f(cr['work'], 3)} ({_f(cr['work'] / cr['delivered'], 3)} of what it "
         f"delivers), the incoherent one {_f(icr['work'], 3)} "
         f"({_f(icr['work'] / icr['delivered'], 3)}). The coherent battery is also the more "
-        f"reliable source: the delivered quanta have a Fano factor {_f(cr['fano'], 3)} against "
-        f"{_f(icr['fano'], 3)} (sub-Poissonian both).",
+        "reliable source: with the loss the delivered quanta have a Fano factor "
+        f"{_f(cr['fano'], 3)} against {_f(icr['fano'], 3)} for the incoherent battery"
+        + (" (both sub-Poissonian)" if max(cr["fano"], icr["fano"]) < 1 else "")
+        + "; without loss "
+        f"{_f(best[(1.0, False)][1]['fano'], 3)} against {_f(best[(0.0, False)][1]['fano'], 3)}.",
         "",
         "## (c) The cycle, repeated",
         "",
@@ -531,7 +536,9 @@ def render(d: dict) -> str:
         f"is charged and stored: of {_f(p['charged_in'], 3)} quanta per cycle the coherent "
         f"battery holds {_f(p['energy_charged'], 3)} at the end of charging and "
         f"{_f(p['energy_stored'], 3)} after storage, and delivers {_f(p['delivered'], 3)} "
-        f"(efficiency {_f(cy['efficiency_energy'], 3)}). A micromaser battery is a "
+        f"(efficiency {_f(cy['efficiency_energy'], 3)}). Per cycle the coherent battery "
+        f"hands over {_f(p['work'], 3)} of work, the incoherent one "
+        f"{_f(d['cycles'][1]['per_cycle'][-1]['work'], 3)}. A micromaser battery is a "
         "steady-state device: charged continuously it holds its energy against the loss; "
         "stored without charging it loses it at the photon lifetime.",
         "",

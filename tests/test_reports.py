@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import imperfections, metastability, report, ultrastrong
+from analysis import discharge, imperfections, metastability, report, ultrastrong
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -28,6 +28,7 @@ PAGES = {
     "METASTABILITY.md": (DATA / "metastability" / "results.json", metastability.render),
     "ULTRASTRONG.md": (DATA / "ultrastrong" / "results.json", ultrastrong.render),
     "IMPERFECTIONS.md": (DATA / "imperfections" / "results.json", imperfections.render),
+    "DISCHARGE.md": (DATA / "discharge" / "results.json", discharge.render),
 }
 
 
@@ -238,3 +239,35 @@ def test_detection_is_binomial_thinning_and_trajectories_agree(beam_data):
             assert abs(r["mandel_q"] - r["eta"] * q1) < 1e-9
     for r in beam_data["detection_trajectories"]["rows"]:
         assert abs(r["z"]) < 5
+
+
+# --------------------------------------------------------------------------- discharge
+@pytest.fixture(scope="module")
+def discharge_data():
+    return _load(DATA / "discharge" / "results.json")
+
+
+def test_storage_lifetimes_are_photon_lifetimes_and_ergotropy_goes_first(discharge_data):
+    for st in discharge_data["storage"]:
+        assert st["leakage"] < 1e-8
+        assert 0.5 < st["energy_lifetime"] * st["gamma"] < 1.5  # about 1/gamma
+        assert st["ergotropy_lifetime"] <= st["energy_lifetime"]
+
+
+def test_discharge_work_never_exceeds_the_delivered_energy(discharge_data):
+    for sc in discharge_data["scans"]:
+        for r in sc["rows"]:
+            assert r["leakage"] < 1e-8
+            assert -1e-12 <= r["work"] <= r["delivered"] + 1e-12  # a qubit's ergotropy <= energy
+            assert r["fano"] is None or r["fano"] > 0
+
+
+def test_cycles_are_periodic_and_the_trajectory_check_agrees(discharge_data):
+    for cy in discharge_data["cycles"]:
+        assert cy["converged"]
+        assert 0 < cy["efficiency_work"] <= cy["efficiency_energy"] < 1
+    tc = discharge_data["trajectory_check"]
+    assert abs(tc["delivered_traj"] - tc["delivered_exact"]) < 5 * tc["delivered_se"]
+    assert abs(tc["variance_traj"] - tc["variance_exact"]) < 5 * tc["variance_se"]
+    assert tc["chi2_p"] > 1e-3
+    assert max(tc["max_z"].values()) < 5 and max(tc["books_max_z"].values()) < 5
