@@ -13,7 +13,7 @@ import trajectories as tj
 from trajectories._streams import DYNAMICS, new_state, stream_key, uniform
 from trajectories._streams import start as start_stream
 from trajectories.channels.collisions import collision_sequence
-from trajectories.channels.kraus import collide_banded
+from trajectories.channels.kraus_unravelling import collide_banded
 from trajectories.channels.loss import LossChannel
 from trajectories.channels.loss_unravelling import loss_interval
 from trajectories.solvers.montecarlo import kernels

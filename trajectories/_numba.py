@@ -41,6 +41,7 @@ COMPILED_MODULES = (
     "_streams.py",
     "channels/beam_unravelling.py",
     "channels/kraus.py",
+    "channels/kraus_unravelling.py",
     "channels/loss.py",
     "channels/loss_unravelling.py",
     "solvers/montecarlo/kernels.py",

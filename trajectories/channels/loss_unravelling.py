@@ -17,7 +17,7 @@ restarts from the jump time with a fresh ``u``.
 Passes over ``psi`` are fused: after a jump, one pass applies ``a`` or ``a^dag`` with the
 damping to the jump time and sums the populations, their first two moments and the
 no-jump polynomial at the end of the interval. The first pass of an interval is fused
-into the collision (:func:`trajectories.channels.kraus.collide_banded_loss`). Every pass
+into the collision (:func:`trajectories.channels.kraus_unravelling.collide_banded_loss`). Every pass
 runs over the *active* levels ``0 .. na-1`` (``psi[m] = 0`` above them).
 
 ``psi`` is complex128, or float64 when the caller runs the dynamics in a real gauge; the
@@ -435,8 +435,8 @@ def loss_interval(
     time step, the only error is statistical. Between jumps ``psi`` is left unnormalised
     (``pop`` and ``norm`` carry its weight); it is normalised on return. The banded
     trajectory kernel fuses the first pass of this function into the collision
-    (:func:`trajectories.channels.kraus.collide_banded_loss`) and continues with the same
-    :func:`loss_jumps`, drawing the same random numbers. Compiled (numba).
+    (:func:`trajectories.channels.kraus_unravelling.collide_banded_loss`) and continues with
+    the same :func:`loss_jumps`, drawing the same random numbers. Compiled (numba).
 
     Parameters
     ----------

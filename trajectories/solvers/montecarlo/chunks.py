@@ -215,6 +215,13 @@ class ChunkResult:
     bath_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     qubit_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
 
+    def __post_init__(self) -> None:
+        # records not kept: no columns, one row per trajectory (the records' shape)
+        for name in ("theta", "collision_energy", "bath_energy", "qubit_energy"):
+            a = getattr(self, name)
+            if a.size == 0 and a.shape[0] != self.n_trajectories:
+                object.__setattr__(self, name, np.zeros((self.n_trajectories, 0), a.dtype))
+
 
 @dataclasses.dataclass(frozen=True)
 class StageSpec:
@@ -257,11 +264,6 @@ class StageSpec:
 def _moment(psi: np.ndarray) -> np.ndarray:
     """``<n>`` of each row of ``psi`` (M, N) (0 for a zero row)."""
     return (np.abs(psi) ** 2) @ np.arange(psi.shape[1], dtype=np.float64)
-
-    def __post_init__(self) -> None:
-        if self.theta.size == 0 and self.theta.shape[0] != self.n_trajectories:
-            # not recorded: no columns, one row per trajectory (the records' shape)
-            object.__setattr__(self, "theta", np.zeros((self.n_trajectories, 0), np.float32))
 
 
 def run_chunk(

@@ -49,7 +49,7 @@ from ...channels.beam_unravelling import (
     spread_operators,
     strength_tables,
 )
-from ...channels.kraus import collide_banded, collide_banded_loss, collide_sparse
+from ...channels.kraus_unravelling import collide_banded, collide_banded_loss, collide_sparse
 from ...channels.loss_unravelling import loss_interval, loss_jumps, populations
 
 __all__ = ["SUPPORT_TOL", "run_banded", "run_sparse"]

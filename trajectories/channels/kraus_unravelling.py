@@ -1,0 +1,278 @@
+r"""One sampled outcome of a collision on a state vector: the compiled forms (numba).
+
+For the trajectory kernels of :mod:`trajectories.solvers.montecarlo.kernels`: the outcome
+probabilities :math:`\|K_j\psi\|^2` accumulated operator by operator until the draw is
+covered, then :math:`\psi \leftarrow K_j\psi/\|K_j\psi\|` (``docs/MODEL.md``, Sec. 3);
+the leak outcome ends the trajectory. Two forms of the operators of a
+:class:`~trajectories.channels.kraus.KrausChannel`: banded (diagonals ``{0, s}``: ``kd``,
+``ko``, ``ks`` from :meth:`~trajectories.channels.kraus.KrausChannel.banded_arrays`, with the
+first pass of the following loss interval fused in) and sparse (``offs``, ``vals``, ``nd``
+from :meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`, the leak form as
+``(start, block)``). The same passes sum the first moment of ``n`` for the energy books.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._numba import LEAF, abs2, njit
+
+__all__ = ["collide_banded", "collide_banded_loss", "collide_sparse"]
+
+
+# ============================================================ compiled forms (trajectories)
+# One outcome of a collision on a state vector, for the trajectory kernels of
+# trajectories.solvers.montecarlo.kernels: the banded form (operators with the diagonals
+# {0, s}: kd, ko, ks from KrausChannel.banded_arrays) and the sparse form (offs, vals, nd
+# from KrausChannel.sparse_arrays, the leak form as (start, block)).
+
+
+@njit(**LEAF)
+def apply_banded(psi, buf, kd, ko, ks, j, n):
+    """``buf = K_j psi`` on the first ``n`` levels (the rest of ``psi`` is zero) for a banded
+    Kraus operator; returns ``||K_j psi||^2`` and ``sum_m m |(K_j psi)_m|^2``."""
+    acc = 0.0
+    e1 = 0.0
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        v = kd[j, 0] * psi[0]
+        buf[0] = v
+        acc += abs2(v)
+        for m in range(1, n):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+            buf[m] = v
+            w = abs2(v)
+            acc += w
+            e1 += m * w
+    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        for m in range(n - 1):
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+            buf[m] = v
+            w = abs2(v)
+            acc += w
+            e1 += m * w
+        v = kd[j, n - 1] * psi[n - 1]
+        buf[n - 1] = v
+        w = abs2(v)
+        acc += w
+        e1 += (n - 1) * w
+    return acc, e1
+
+
+@njit(**LEAF)
+def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, leak, n):
+    """``buf = K_j psi`` and five sums over ``w_m = |(K_j psi)_m|^2`` in the same pass.
+
+    Returns ``(sum w, sum w decay, sum w leak, sum m w, sum m w decay)``: the outcome's
+    probability, (unnormalised) the no-jump probability of the following loss interval and
+    its leak probability, and the first moments of ``n`` after the collision and after an
+    interval without a jump (the energy books). Only the first ``n`` levels are touched
+    (the rest of ``psi`` is 0).
+    """
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        v = kd[j, 0] * psi[0]
+        buf[0] = v
+        w = abs2(v)
+        p = w
+        s = w * decay[0]
+        lk = w * leak[0]
+        e1 = 0.0
+        e2 = 0.0
+        fm = 0.0  # float(m), kept as a float: no conversion in the loop
+        for m in range(1, n):
+            fm += 1.0
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+            buf[m] = v
+            w = abs2(v)
+            p += w
+            wd = w * decay[m]
+            s += wd
+            lk += w * leak[m]
+            e1 += fm * w
+            e2 += fm * wd
+    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        p = 0.0
+        s = 0.0
+        lk = 0.0
+        e1 = 0.0
+        e2 = 0.0
+        fm = -1.0
+        for m in range(n - 1):
+            fm += 1.0
+            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+            buf[m] = v
+            w = abs2(v)
+            p += w
+            wd = w * decay[m]
+            s += wd
+            lk += w * leak[m]
+            e1 += fm * w
+            e2 += fm * wd
+        v = kd[j, n - 1] * psi[n - 1]
+        buf[n - 1] = v
+        w = abs2(v)
+        p += w
+        s += w * decay[n - 1]
+        lk += w * leak[n - 1]
+        mw = (n - 1) * w
+        e1 += mw
+        e2 += mw * decay[n - 1]
+    return p, s, lk, e1, e2
+
+
+@njit(**LEAF)
+def banded_leak(psi, leak_top, n):
+    """Probability that the collision pushes level ``n - 1`` (the true top when ``n = N``,
+    else an empty level) out of the cutoff: ``leak_top |psi_{n-1}|^2``, ``leak_top`` the
+    leak form on level ``N - 1``."""
+    return leak_top * abs2(psi[n - 1])
+
+
+@njit(**LEAF)
+def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
+    r"""One collision on a trajectory: sample a Kraus operator and apply it in place (numba).
+
+    Outcome ``j`` has probability :math:`\|K_j\psi\|^2`, the leak
+    :math:`\mathrm{leak\_top}\,|\psi_{N-1}|^2`; then :math:`\psi \leftarrow K_j\psi/\|K_j\psi\|`
+    (``docs/MODEL.md``, Sec. 3); the last operator takes ``1 - p_leak - (the others)``.
+
+    Parameters
+    ----------
+    psi, buf : ndarray of complex128 or float64, shape (N,)
+        Normalised state (overwritten) and scratch.
+    kd, ko, ks, leak_top
+        The banded operators (:meth:`~trajectories.channels.kraus.KrausChannel.banded_arrays`).
+    u, n : float, int
+        Uniform draw on ``[0, 1)``; levels touched (``psi[m] = 0`` for ``m >= n - 1``).
+
+    Returns
+    -------
+    index, p_leak, n_after : int, float, float
+        The operator applied (-1: leaked, ``psi`` becomes 0), the leak probability and
+        :math:`\langle n\rangle` of the state after the collision (0 after a leak).
+    """
+    n_ops = kd.shape[0]
+    p_leak = banded_leak(psi, leak_top, n)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p, e1 = apply_banded(psi, buf, kd, ko, ks, j, n)
+        cum += p
+        if u < cum or j == n_ops - 1:
+            scale = 1.0 / math.sqrt(p)
+            for m in range(n):
+                psi[m] = buf[m] * scale
+            return j, p_leak, e1 / p
+    for m in range(n):
+        psi[m] = 0.0
+    return -1, p_leak, 0.0
+
+
+@njit(**LEAF)
+def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n):
+    r"""The collision of :func:`collide_banded` fused with the first pass of the loss interval.
+
+    Samples ``j`` as :func:`collide_banded`, leaves ``buf = K_j psi`` unnormalised, and sums
+    what :func:`~trajectories.channels.loss_unravelling.loss_interval` needs (numba).
+
+    Parameters
+    ----------
+    psi, buf, kd, ko, ks, leak_top, u, n
+        As for :func:`collide_banded` (``buf`` receives ``K_j psi``).
+    full_decay, loss_leak : ndarray of float64, shape (N,)
+        :math:`e^{-\Gamma_n t_r}` and the leak vector of the loss interval.
+
+    Returns
+    -------
+    j, p_leak, p, s, l, e1, e2 : int and floats
+        The operator (-1: leaked), the collision's leak, ``||K_j psi||^2`` and its sums weighted
+        by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the interval's leak),
+        and the first moments of n (``e1 / p``: after the collision; ``e2 / s``: after an
+        interval without a jump).
+    """
+    n_ops = kd.shape[0]
+    p_leak = banded_leak(psi, leak_top, n)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p, s, lk, e1, e2 = apply_banded_loss(psi, buf, kd, ko, ks, j, full_decay, loss_leak, n)
+        cum += p
+        if u < cum or j == n_ops - 1:
+            return j, p_leak, p, s, lk, e1, e2
+    return -1, p_leak, 0.0, 0.0, 0.0, 0.0, 0.0
+
+
+@njit(**LEAF)
+def apply_sparse(psi, buf, offs, vals, nd):
+    """``buf = K psi`` for a Kraus operator stored by diagonals; returns ``||K psi||^2``."""
+    n = psi.shape[0]
+    for m in range(n):
+        buf[m] = 0.0
+    for i in range(nd):
+        d = offs[i]
+        lo = d if d > 0 else 0
+        hi = n + d if d < 0 else n
+        for m in range(lo, hi):
+            buf[m] += vals[i, m] * psi[m - d]
+    acc = 0.0
+    for m in range(n):
+        acc += buf[m].real * buf[m].real + buf[m].imag * buf[m].imag
+    return acc
+
+
+@njit(**LEAF)
+def sparse_leak(psi, start, blk):
+    """``<psi|M_leak|psi>`` with ``M_leak`` non-zero on levels ``start ..`` only."""
+    n = psi.shape[0]
+    size = n - start
+    acc = 0.0
+    for a in range(size):
+        row = 0.0j
+        for b in range(size):
+            row += blk[a, b] * psi[start + b]
+        acc += (np.conj(psi[start + a]) * row).real
+    return max(acc, 0.0)
+
+
+@njit(**LEAF)
+def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
+    r"""One collision with operators stored by diagonals (Rabi), as :func:`collide_banded`.
+
+    The leak probability is :math:`\langle\psi|M_{leak}|\psi\rangle` (numba).
+
+    Parameters
+    ----------
+    psi, buf : ndarray of complex128, shape (N,)
+        Normalised state (overwritten) and scratch.
+    offs, vals, nd, start, blk
+        The operators
+        (:meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`), the leak
+        form's level and block.
+    u : float
+        Uniform draw on ``[0, 1)``.
+
+    Returns
+    -------
+    index, p_leak : int, float
+        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
+    """
+    n_ops = offs.shape[0]
+    n = psi.shape[0]
+    p_leak = sparse_leak(psi, start, blk)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p = apply_sparse(psi, buf, offs[j], vals[j], nd[j])
+        cum += p
+        if (u < cum or j == n_ops - 1) and p > 0.0:
+            scale = 1.0 / math.sqrt(p)
+            for m in range(n):
+                psi[m] = buf[m] * scale
+            return j, p_leak
+    for m in range(n):
+        psi[m] = 0.0
+    return -1, p_leak
