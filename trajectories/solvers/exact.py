@@ -589,6 +589,26 @@ class _Books:
             self._ops[key] = ops
         return ops
 
+    # populations: every book is linear in p, so the states of a run of collisions with one
+    # channel are summed (one vector add per collision) and traced once at the next checkpoint
+    _psum: np.ndarray | None = None
+    _pending: tuple | None = None
+
+    def add_populations(self, ops: EnergyOperators, p: np.ndarray, jaynes_cummings: bool) -> None:
+        if self._pending is not None and self._pending[0] is ops:
+            self._psum += p
+            return
+        self.flush()
+        self._pending = (ops, jaynes_cummings)
+        self._psum = p.copy()
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        ops, jc = self._pending
+        self.add(ops, ops.traces_populations(self._psum), jc)
+        self._pending = self._psum = None
+
     def add(self, ops: EnergyOperators, traces: tuple, jaynes_cummings: bool) -> None:
         e_before, e_mid, p_e, tr = traces
         self.collisions += e_mid - e_before
@@ -634,6 +654,7 @@ def _run(
 
     def checkpoint(s: int) -> None:
         nonlocal next_i
+        books.flush()
         record(state, leaked)
         book["collisions"][next_i] = books.collisions
         book["qubits"][next_i] = books.qubits
@@ -654,11 +675,16 @@ def _run(
         step = prop.step_populations if use_pops else prop.step_dm
         jc = m.is_jaynes_cummings
         counter_rotating = prop.collisions.counter_rotating
+        same = prop.period == 1  # one collision channel for the whole stage
+        ops = books.operators(prop, k + 1) if same else None
         for _ in range(n_k):
             k += 1  # collisions are numbered across the stages (absolute time)
-            ops = books.operators(prop, k)
-            traces = ops.traces_populations(state) if use_pops else ops.traces(state)
-            books.add(ops, traces, jc)
+            if not same:
+                ops = books.operators(prop, k)
+            if use_pops:
+                books.add_populations(ops, state, jc)
+            else:
+                books.add(ops, ops.traces(state), jc)
             state, leak = step(state, k)
             leaked += leak
             if leaked > leakage_tol:
