@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import collision_count
+from ..validation import collision_count, show
 from .micromaser import Micromaser
 from .states import as_density_matrix
 
-__all__ = ["Protocol", "Stage"]
+__all__ = ["Protocol", "Stage", "run_segments"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -223,3 +223,73 @@ class Protocol:
                 for s in self.stages
             ]
         }
+
+
+def run_segments(
+    model: Micromaser | Protocol,
+    n_collisions: int | None,
+    initial_state: Any,
+    caller: str,
+) -> tuple[Protocol | None, list[tuple[Micromaser, int, Any]], int, Any]:
+    """What a solver runs: a model, or a protocol stage by stage (validated, one line).
+
+    Parameters
+    ----------
+    model : Micromaser or Protocol
+        The physics.
+    n_collisions : int or None
+        Required for a model; for a protocol ``None`` or its total.
+    initial_state : array_like or None
+        The state at collision 0 (given once: to the solver, the protocol or its first stage).
+    caller : str
+        The solver's name, for the messages.
+
+    Returns
+    -------
+    protocol : Protocol or None
+        The protocol (``None`` for a model).
+    segments : list of (Micromaser, int, ndarray or None)
+        Each stage's model, collisions and the state it starts from (``None``: the state
+        passed on; a single model is one segment).
+    n_collisions : int
+        The total number of collisions.
+    initial_state : array_like or None
+        The state at collision 0.
+
+    Raises
+    ------
+    ValueError
+        For a model that is neither, a missing or wrong ``n_collisions``, or an initial state
+        given twice.
+    """
+    if not isinstance(model, Protocol):
+        if not isinstance(model, Micromaser):
+            raise ValueError(
+                f"model must be a Micromaser or a Protocol, got {type(model).__name__}"
+            )
+        if n_collisions is None:
+            raise ValueError("n_collisions is required for a model (a protocol has its own)")
+        n_collisions = collision_count("n_collisions", n_collisions)
+        return None, [(model, n_collisions, None)], n_collisions, initial_state
+    protocol = model
+    total = protocol.n_collisions
+    if n_collisions is not None and n_collisions != total:
+        raise ValueError(
+            f"n_collisions must be the protocol's {total} collisions (or None), "
+            f"got {show(n_collisions)}"
+        )
+    given = [x is not None for x in (initial_state, protocol.initial_state,
+                                     protocol.stages[0].initial_state)]  # fmt: skip
+    if sum(given) > 1:
+        raise ValueError(
+            f"initial state given twice: pass it once, to {caller}, to the Protocol or to its "
+            "first stage"
+        )
+    if initial_state is None:
+        initial_state = (
+            protocol.initial_state
+            if protocol.initial_state is not None
+            else protocol.stages[0].initial_state
+        )
+    segments = [(st.model, st.collisions, st.initial_state) for st in protocol.stages]
+    return protocol, segments, total, initial_state

@@ -38,13 +38,12 @@ from ..channels.collisions import keeps_diagonal
 from ..channels.one_step import OneStepChannel
 from ..errors import DEFAULT_LEAKAGE_TOL, TruncationError, warn_if_close
 from ..model.micromaser import Micromaser
-from ..model.protocol import Protocol
+from ..model.protocol import Protocol, run_segments
 from ..model.states import as_density_matrix, is_diagonal
 from ..validation import (
     check_memory,
     checkpoint_array,
     checkpoint_count,
-    collision_count,
     real_in_range,
     show,
 )
@@ -435,41 +434,10 @@ def solve_exact(
     >>> r.stage.tolist(), round(float(-r.energy_from_qubits[-1] + r.energy_from_qubits[1]), 3)
     ([0, 0, 1], 6.15)
     """
-    protocol = model if isinstance(model, Protocol) else None
-    if protocol is None:
-        if not isinstance(model, Micromaser):
-            raise ValueError(
-                f"model must be a Micromaser or a Protocol, got {type(model).__name__}"
-            )
-        if n_collisions is None:
-            raise ValueError("n_collisions is required for a model (a protocol has its own)")
-        n_collisions = collision_count("n_collisions", n_collisions)
-        segments = [(model, n_collisions, None)]
-    else:
-        total = protocol.n_collisions
-        if n_collisions is not None and n_collisions != total:
-            raise ValueError(
-                f"n_collisions must be the protocol's {total} collisions (or None), "
-                f"got {show(n_collisions)}"
-            )
-        given = [
-            x is not None
-            for x in (initial_state, protocol.initial_state, protocol.stages[0].initial_state)
-        ]
-        if sum(given) > 1:
-            raise ValueError(
-                "initial state given twice: pass it once, to solve_exact, to the Protocol or "
-                "to its first stage"
-            )
-        n_collisions = total
-        if initial_state is None:
-            initial_state = (
-                protocol.initial_state
-                if protocol.initial_state is not None
-                else protocol.stages[0].initial_state
-            )
-        segments = [(st.model, st.collisions, st.initial_state) for st in protocol.stages]
-        model = protocol.stages[0].model
+    protocol, segments, n_collisions, initial_state = run_segments(
+        model, n_collisions, initial_state, "solve_exact"
+    )
+    model = segments[0][0]
     if not isinstance(store_states, (bool, np.bool_)):
         raise ValueError(f"store_states must be True or False, got {store_states!r}")
     check_exact_memory(model, n_collisions, checkpoints, bool(store_states))

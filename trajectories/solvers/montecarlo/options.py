@@ -277,8 +277,9 @@ def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None
 
 def _record_bytes(n_branches: int) -> int:
     """Bytes of per-trajectory records per checkpoint: <n>, <n^2> (8 each), a Fock sample,
-    emissions, absorptions (4 each) and the qubit counts (4 per branch, g and e)."""
-    return 28 + 8 * n_branches
+    emissions, absorptions (4 each), the qubit counts (4 per branch, g and e) and the three
+    energy books (8 each)."""
+    return 52 + 8 * n_branches
 
 
 def check_simulate_memory(
@@ -295,7 +296,7 @@ def check_simulate_memory(
     Lower bounds of what :func:`~trajectories.solvers.montecarlo.simulate.simulate` allocates,
     compared with :func:`~trajectories.validation.machine_memory`: dense ``N x N`` matrices for
     the set-up (initial density matrix and its eigenvectors, complex, and the loss channel's
-    population block: ``40 N^2`` bytes); per trajectory, its records (``28 + 8 B`` bytes per
+    population block: ``40 N^2`` bytes); per trajectory, its records (``52 + 8 B`` bytes per
     checkpoint, ``B`` qubit branches) and ``9`` bytes per recorded jump time; the rho sums,
     ``16 N^2`` bytes per kept checkpoint for each of ``groups`` jackknife groups and the chunk being
     added. ``None`` counts (iterators) are not checked. The ``ValueError`` names the parameter

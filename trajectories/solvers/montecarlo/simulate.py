@@ -29,9 +29,8 @@ from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
-from ...model.protocol import Protocol
+from ...model.protocol import Protocol, run_segments
 from ...progress import Progress, ProgressArg
-from ...validation import collision_count, show
 from .accumulator import EnsembleAccumulator
 from .chunks import InitialStates, StageSpec, run_chunk
 from .kernel_inputs import KernelInputs, nominal_model
@@ -276,39 +275,7 @@ def _segments(
     of a run, validated (one-line ``ValueError``)."""
     if n_trajectories is None:
         raise ValueError("n_trajectories is required (the number of trajectories, >= 1)")
-    if not isinstance(model, Protocol):
-        if not isinstance(model, Micromaser):
-            raise ValueError(
-                f"model must be a Micromaser or a Protocol, got {type(model).__name__}"
-            )
-        if n_collisions is None:
-            raise ValueError("n_collisions is required for a model (a protocol has its own)")
-        n_collisions = collision_count("n_collisions", n_collisions)
-        return None, [(model, n_collisions, None)], n_collisions, initial_state
-    protocol = model
-    total = protocol.n_collisions
-    if n_collisions is not None and n_collisions != total:
-        raise ValueError(
-            f"n_collisions must be the protocol's {total} collisions (or None), "
-            f"got {show(n_collisions)}"
-        )
-    given = [
-        x is not None
-        for x in (initial_state, protocol.initial_state, protocol.stages[0].initial_state)
-    ]
-    if sum(given) > 1:
-        raise ValueError(
-            "initial state given twice: pass it once, to simulate, to the Protocol or to its "
-            "first stage"
-        )
-    if initial_state is None:
-        initial_state = (
-            protocol.initial_state
-            if protocol.initial_state is not None
-            else protocol.stages[0].initial_state
-        )
-    segments = [(st.model, st.collisions, st.initial_state) for st in protocol.stages]
-    return protocol, segments, total, initial_state
+    return run_segments(model, n_collisions, initial_state, "simulate")
 
 
 def _stage_specs(segments: list, ks: np.ndarray) -> list[StageSpec]:
