@@ -169,6 +169,11 @@ def test_a_grid_sweep_gives_one_dataset_with_the_parameters_as_dimensions(tmp_pa
         np.testing.assert_array_equal(at.energy, rec.ensemble.energy.mean)
         np.testing.assert_array_equal(at.purity_stderr, rec.ensemble.purity.stderr)
         np.testing.assert_array_equal(at.exact_energy, rec.exact.energy[::10])
+        # the energy books travel with the observables
+        np.testing.assert_array_equal(at.energy_from_bath, rec.ensemble.energy_from_bath.mean)
+        np.testing.assert_array_equal(
+            at.exact_energy_from_qubits, rec.exact.energy_from_qubits[::10]
+        )
         assert bool(at.complete) and str(at.result_file.values) == f"{point.name}.h5"
 
 

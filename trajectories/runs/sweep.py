@@ -18,7 +18,9 @@ so a run needs no xarray)::
         variables over (sweep..., k): energy, energy_stderr, purity, purity_stderr, fano,
                fano_stderr, ergotropy, ergotropy_stderr, leakage (the trajectories'), and
                exact_energy, exact_purity, exact_fano, exact_ergotropy, exact_entropy,
-               exact_leakage (the exact solution at the same checkpoints)
+               exact_leakage (the exact solution at the same checkpoints); the energy books
+               energy_from_qubits, switching_work, energy_from_bath (with _stderr) and
+               exact_energy_from_qubits, ... when the results have them
         over (sweep..., k_rho, n): populations; over (sweep..., k, n): exact_populations
         over (sweep...): n_trajectories, leaked_trajectories (-1: missing), seed (text),
                seconds, complete (the point's result file was read), result_file
@@ -56,6 +58,9 @@ SWEEP_FORMAT = "micromaser-trajectories sweep"
 SWEEP_SUFFIX = "-sweep.nc"
 #: The exact solution's observables in a combined file (as ``exact_<name>``, over ``k``).
 _EXACT = ("energy", "purity", "fano", "ergotropy", "entropy", "leakage")
+#: The energy books (``docs/MODEL.md``, Sec. 12), from the ensemble (with ``_stderr``) and
+#: from the exact solution (``exact_<name>``), over ``k``, when the results have them.
+_BOOKS = ("energy_from_qubits", "switching_work", "energy_from_bath")
 
 
 def sweep_path(folder: str | os.PathLike, name: str) -> Path:
@@ -88,6 +93,11 @@ def _point_arrays(rec: io.RunRecord) -> dict[str, tuple[tuple[str, ...], tuple, 
             est = getattr(ens, name)
             out[name] = (("k",), (k,), est.mean)
             out[f"{name}_stderr"] = (("k",), (k,), est.stderr)
+        for name in _BOOKS:
+            est = getattr(ens, name, None)
+            if est is not None:
+                out[name] = (("k",), (k,), est.mean)
+                out[f"{name}_stderr"] = (("k",), (k,), est.stderr)
         out["leakage"] = (("k",), (k,), ens.leakage)
         k_rho = k[np.asarray(ens.rho_index, dtype=np.intp)]
         out["populations"] = (("k_rho", "n"), (k_rho, n), ens.populations)
@@ -100,6 +110,10 @@ def _point_arrays(rec: io.RunRecord) -> dict[str, tuple[tuple[str, ...], tuple, 
         kx = np.asarray(ex.k)[keep]
         for name in _EXACT:
             out[f"exact_{name}"] = (("k",), (kx,), getattr(ex, name)[keep])
+        for name in _BOOKS:
+            book = getattr(ex, name, None)
+            if book is not None:
+                out[f"exact_{name}"] = (("k",), (kx,), np.asarray(book)[keep])
         out["exact_populations"] = (("k", "n"), (kx, n), ex.populations[keep])
     return out
 
