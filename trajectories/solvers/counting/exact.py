@@ -100,8 +100,26 @@ def _initial_stack(rho0: np.ndarray, size: int, populations: bool) -> np.ndarray
     return np.repeat(rho0.astype(np.complex128)[None], size, axis=0)
 
 
+class _Detected:
+    """What the exact counting results share: the count and how it is detected."""
+
+    count: str
+    efficiency: float
+    misread: tuple[float, float]
+
+    def describe(self) -> str:
+        """One line: which count, and how it is detected.
+
+        Returns
+        -------
+        str
+            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
+        """
+        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
-class ExactMoments:
+class ExactMoments(_Detected):
     r"""Exact mean and variance of a count per checkpoint (no distribution).
 
     The moments are those of the distribution conditioned on no leakage (they differ from
@@ -136,16 +154,6 @@ class ExactMoments:
     leakage: np.ndarray
     efficiency: float = 1.0
     misread: tuple[float, float] = (0.0, 0.0)
-
-    def describe(self) -> str:
-        """One line: which count, and how it is detected.
-
-        Returns
-        -------
-        str
-            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
-        """
-        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
 
     def __repr__(self) -> str:
         det = Detection(self.efficiency, self.misread)
@@ -389,7 +397,7 @@ def _chernoff_window(
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class ExactCounting:
+class ExactCounting(_Detected):
     r"""Exact distribution of a count after ``k`` collisions (full counting statistics).
 
     Exact up to the rigorous tail bound ``tail_mass`` and rounding.
@@ -445,16 +453,6 @@ class ExactCounting:
     seconds: float = 0.0
     efficiency: float = 1.0
     misread: tuple[float, float] = (0.0, 0.0)
-
-    def describe(self) -> str:
-        """One line: which count, and how it is detected.
-
-        Returns
-        -------
-        str
-            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
-        """
-        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
 
     def at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The distribution at one checkpoint.
