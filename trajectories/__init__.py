@@ -39,7 +39,7 @@ Examples
 
 from __future__ import annotations
 
-from . import observables
+from . import bipartite, observables
 from ._version import __version__
 from .channels.collisions import collision_channel
 from .channels.kraus import KrausChannel
@@ -50,6 +50,7 @@ from .errors import StatisticsWarning, TruncationError, TruncationWarning
 from .model.imperfections import Arrivals, ThetaSpread
 from .model.interactions import JaynesCummings, Modulation, Rabi
 from .model.micromaser import Micromaser, fine_tuned_theta
+from .model.network import Network
 from .model.protocol import Protocol, Stage
 from .model.states import as_density_matrix, coherent_state, fock_state, thermal_state
 from .runs.io import RunRecord, load, save
@@ -61,6 +62,7 @@ from .solvers.closed_forms import (
     incoherent_steady_purity,
 )
 from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .solvers.network_exact import NetworkExactResult
 from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
 from .solvers.montecarlo.simulate import simulate
 from .solvers.spectral import (
@@ -81,6 +83,8 @@ from .statistics.discharge import DischargeReport, discharge_report
 __all__ = [
     "__version__",
     "Micromaser",
+    "Network",
+    "NetworkExactResult",
     "fine_tuned_theta",
     "JaynesCummings",
     "Arrivals",
@@ -124,6 +128,7 @@ __all__ = [
     "TruncationError",
     "TruncationWarning",
     "observables",
+    "bipartite",
     "counting",
     "closed_forms",
     "incoherent_steady_populations",

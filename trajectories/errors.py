@@ -29,8 +29,9 @@ class TruncationError(RuntimeError):
 
     Parameters
     ----------
-    cutoff : int
-        Fock cutoff ``N`` of the run (levels ``0 .. N-1``).
+    cutoff : int or (int, int)
+        Fock cutoff ``N`` of the run (levels ``0 .. N-1``); for a network of two cavities,
+        the pair ``(N_A, N_B)``.
     leakage : float
         Total population lost through the cutoff up to ``collision`` (dimensionless,
         a probability).
@@ -70,7 +71,10 @@ class TruncationError(RuntimeError):
         self.tolerance = tolerance
         self.collision = collision
         self.counter_rotating = counter_rotating
-        suggestion = max(2 * cutoff, cutoff + 20)
+        if isinstance(cutoff, tuple):  # a network: one cutoff per cavity
+            suggestion = tuple(max(2 * n, n + 20) for n in cutoff)
+        else:
+            suggestion = max(2 * cutoff, cutoff + 20)
         why = (
             "the counter-rotating terms of the Rabi collision create photons and pump "
             "population up to the cutoff (excitation number is not conserved); "

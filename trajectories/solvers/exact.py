@@ -38,6 +38,7 @@ from ..channels.collisions import keeps_diagonal
 from ..channels.one_step import OneStepChannel
 from ..errors import DEFAULT_LEAKAGE_TOL, TruncationError, warn_if_close
 from ..model.micromaser import Micromaser
+from ..model.network import Network
 from ..model.protocol import Protocol, run_segments
 from ..model.states import as_density_matrix, is_diagonal
 from ..validation import (
@@ -47,8 +48,10 @@ from ..validation import (
     real_in_range,
     show,
 )
+from .network_exact import NetworkExactResult, solve_network
 
 __all__ = [
+    "NetworkExactResult",
     "ExactPropagator",
     "ExactResult",
     "solve_exact",
@@ -350,7 +353,7 @@ class _Recorder:
 
 
 def solve_exact(
-    model: Micromaser | Protocol,
+    model: Micromaser | Protocol | Network,
     n_collisions: int | None = None,
     *,
     initial_state: np.ndarray | None = None,
@@ -367,9 +370,12 @@ def solve_exact(
 
     Parameters
     ----------
-    model : Micromaser or Protocol
+    model : Micromaser, Protocol or Network
         The physics; a :class:`~trajectories.model.protocol.Protocol` is solved stage by
-        stage, the state passed on (collisions numbered across the stages).
+        stage, the state passed on (collisions numbered across the stages); a
+        :class:`~trajectories.model.network.Network` of two cavities is solved on its joint
+        density matrix (:func:`~trajectories.solvers.network_exact.solve_network`: 101
+        checkpoints by default, a :class:`~trajectories.solvers.network_exact.NetworkExactResult`).
     n_collisions : int, optional
         Number of collisions, ``>= 0``; required for a model, for a protocol its total
         (default; another value is refused).
@@ -392,7 +398,7 @@ def solve_exact(
 
     Returns
     -------
-    ExactResult
+    ExactResult or NetworkExactResult
         Observables and energy books at the ``C`` checkpoints (and the states if asked for).
 
     Raises
@@ -434,6 +440,15 @@ def solve_exact(
     >>> r.stage.tolist(), round(float(-r.energy_from_qubits[-1] + r.energy_from_qubits[1]), 3)
     ([0, 0, 1], 6.15)
     """
+    if isinstance(model, Network):
+        if method != "auto":
+            raise ValueError(f"method must be 'auto' for a network, got {method!r}")
+        if n_collisions is None:
+            raise ValueError("n_collisions is required for a network")
+        return solve_network(
+            model, n_collisions, initial_state=initial_state, checkpoints=checkpoints,
+            store_states=store_states, leakage_tol=leakage_tol,
+        )  # fmt: skip
     protocol, segments, n_collisions, initial_state = run_segments(
         model, n_collisions, initial_state, "solve_exact"
     )
