@@ -62,11 +62,12 @@ from .solvers.closed_forms import (
     incoherent_steady_purity,
 )
 from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
-from .solvers.network_exact import NetworkExactResult
 from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
 from .solvers.montecarlo.simulate import simulate
+from .solvers.network_exact import NetworkExactResult
 from .solvers.spectral import (
     EscapeTime,
+    NetworkSteadyState,
     QuasiStationary,
     Spectrum,
     SteadyState,
@@ -102,6 +103,7 @@ __all__ = [
     "OneStepChannel",
     "Spectrum",
     "SteadyState",
+    "NetworkSteadyState",
     "QuasiStationary",
     "EscapeTime",
     "SteadyStateError",

@@ -86,7 +86,7 @@ def log_negativity(rho: np.ndarray, cutoff: tuple[int, int]) -> float:
 
 
 def joint_levels(cutoff: tuple[int, int]) -> np.ndarray:
-    """The levels ``a + b`` of :math:`H = n_A + n_B` on the kept space, increasing, shape ``(D,)``."""
+    """Levels ``a + b`` of :math:`H = n_A + n_B` on the kept space, increasing, shape ``(D,)``."""
     na, nb = cutoff
     return np.sort(np.add.outer(np.arange(na), np.arange(nb)).reshape(-1)).astype(np.float64)
 

@@ -162,7 +162,7 @@ def shell_unitary(topology: str, theta: tuple[float, float], n: int) -> np.ndarr
 
 @dataclasses.dataclass(frozen=True)
 class KrausBlock:
-    """One shell block of a real Kraus block matrix: rows of shell ``m_out``, columns of ``m_in``."""
+    """One shell block of a real Kraus matrix: rows of shell ``m_out``, columns of ``m_in``."""
 
     m_in: int
     m_out: int
@@ -177,11 +177,7 @@ def _blocks_for(net: Network, basis: ShellBasis, theta: tuple[float, float]) -> 
         u = shell_unitary(net.topology, theta, n)
         # positions of kept states in the complete shell
         gk = np.arange(basis.lo[n], basis.hi[n] + 1) if n < n_shells else np.zeros(0, int)
-        ek = (
-            n + 1 + np.arange(basis.lo[n - 1], basis.hi[n - 1] + 1)
-            if n >= 1
-            else np.zeros(0, int)
-        )
+        ek = n + 1 + np.arange(basis.lo[n - 1], basis.hi[n - 1] + 1) if n >= 1 else np.zeros(0, int)
         for (o, j), rows, cols, m_out, m_in in (
             ((1, 1), gk, gk, n, n),
             ((0, 0), ek, ek, n - 1, n - 1),
@@ -268,7 +264,7 @@ class NetworkCollision:
         self._buf = None
 
     def _as_sparse(self, blocks: list[KrausBlock]) -> sparse.csr_matrix | None:
-        """The block matrix as CSR when at most :data:`SPARSE_FILL` of its block entries are nonzero."""
+        """The block matrix as CSR when at most :data:`SPARSE_FILL` of its entries are nonzero."""
         total = sum(b.matrix.size for b in blocks)
         nnz = sum(int(np.count_nonzero(b.matrix)) for b in blocks)
         if total == 0 or nnz > SPARSE_FILL * total:
@@ -291,13 +287,13 @@ class NetworkCollision:
         if getattr(self, "_buf", None) is None:
             self._buf = {
                 "y": np.empty((2, d, d), dtype=np.complex128),
-                "t": np.empty((d, d), dtype=np.complex128),
+                "t": np.empty((2, 2, d, d), dtype=np.complex128),
                 "tmp": np.empty((d, d), dtype=np.complex128),
             }
         return self._buf
 
     def _rows_product(self, oj: tuple[int, int], node: int, x: np.ndarray, out: np.ndarray) -> None:
-        """``out = R_oj @ x`` (real block matrix, complex ``x``; rows of shells with no block zeroed)."""
+        """``out = R_oj @ x`` (real block matrix, complex ``x``; uncovered shells zeroed)."""
         basis = self.basis
         sparse = self._sparse[node][oj]
         xf = x.view(np.float64)
@@ -345,41 +341,80 @@ class NetworkCollision:
         """
         rho = np.ascontiguousarray(rho, dtype=np.complex128)
         buf = self._buffers()
-        y, t, tmp = buf["y"], buf["t"], buf["tmp"]
+        y, t = buf["y"], buf["t"]
         acc = np.zeros_like(rho)
         outcomes = (0, 1) if outcome is None else (outcome,)
         if traces is not None:
             traces[:] = 0.0
         qs = self.qubit
         for node, wj in enumerate(self.w):
+            pairs = []  # the (o, k) whose T_ok^dagger is in t[o, k]
             for o in outcomes:
                 for j in (0, 1):
                     if qs[j, j] != 0.0:
                         self._rows_product((o, j), node, rho, y[j])
                 for k in (0, 1):
-                    coef = [
-                        wj * qs[j, k] * np.conj(PHASES[(o, k)]) * PHASES[(o, j)]
-                        if qs[j, k] != 0.0 else 0.0
-                        for j in (0, 1)
-                    ]  # fmt: skip
-                    if coef[0] == 0.0 and coef[1] == 0.0:
+                    if qs[k, k] == 0.0:
                         continue
-                    # t = T_ok^dagger, written straight into a contiguous buffer
+                    tk = t[o, k]
                     first = True
                     for j in (0, 1):
-                        if coef[j] == 0.0:
+                        if qs[j, k] == 0.0:
                             continue
-                        if first:
-                            np.multiply(y[j].T, coef[j], out=t)
+                        coef = wj * qs[j, k] * np.conj(PHASES[(o, k)]) * PHASES[(o, j)]
+                        if first:  # T^dagger written straight into a contiguous buffer
+                            np.multiply(y[j].T, coef, out=tk)
                             first = False
                         else:
-                            t += coef[j] * y[j].T
-                    np.conjugate(t, out=t)
-                    self._rows_product((o, k), node, t, tmp)
-                    acc += tmp
-                    if traces is not None:
-                        traces[o] += np.trace(tmp).real
+                            tk += coef * y[j].T
+                    np.conjugate(tk, out=tk)
+                    pairs.append((o, k))
+            self._second_stage(node, pairs, t, acc, traces)
         return acc.conj().T.copy()
+
+    def _second_stage(self, node, pairs, t, acc, traces) -> None:
+        """``acc += sum_(o,k) R_ok t[o, k]``; the trace of each outcome's part into ``traces``."""
+        basis = self.basis
+        if any(self._sparse[node][p] is not None for p in pairs):
+            tmp = self._buffers()["tmp"]
+            for o, k in pairs:
+                self._rows_product((o, k), node, t[o, k], tmp)
+                acc += tmp
+                if traces is not None:
+                    traces[o] += np.trace(tmp).real
+            return
+        # dense blocks: per output shell, sum the contributions in a small cache-resident
+        # panel and write the rows of acc once
+        accf = acc.view(np.float64)
+        by_out = self._by_output(node)
+        panel = np.empty((max(basis.size(m) for m in range(basis.n_shells)), accf.shape[1]))
+        part = np.empty_like(panel)
+        for m_out, entries in by_out.items():
+            rows = basis.rows(m_out)
+            s = basis.size(m_out)
+            p = panel[:s]
+            p[...] = accf[rows]
+            idx = basis.indices(m_out)
+            for o, k, mat, m_in in entries:
+                if (o, k) not in pairs:
+                    continue
+                q = part[:s]
+                np.matmul(mat, t[o, k].view(np.float64)[basis.rows(m_in)], out=q)
+                p += q
+                if traces is not None:
+                    traces[o] += q[np.arange(s), 2 * idx].sum()
+            accf[rows] = p
+
+    def _by_output(self, node: int) -> dict:
+        """``{m_out: [(o, k, matrix, m_in), ...]}`` for the second stage (cached)."""
+        cache = self.__dict__.setdefault("_by_out", {})
+        if node not in cache:
+            out: dict = {}
+            for (o, k), blocks in self.blocks[node].items():
+                for b in blocks:
+                    out.setdefault(b.m_out, []).append((o, k, b.matrix, b.m_in))
+            cache[node] = out
+        return cache[node]
 
     def dense_kraus(self, j_node: int = 0) -> dict:
         """The Kraus block matrices as dense ``(D, D)`` complex arrays (tests, small cutoffs)."""

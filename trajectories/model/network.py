@@ -131,9 +131,7 @@ class Network:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if self.topology not in TOPOLOGIES:
-            raise ValueError(
-                f"topology must be one of {TOPOLOGIES}, got {show(self.topology)}"
-            )
+            raise ValueError(f"topology must be one of {TOPOLOGIES}, got {show(self.topology)}")
         set_(self, "theta", _strict_pair("theta", self.theta,
                                          lambda n, v: real_in_range(n, v, 0.0)))  # fmt: skip
         set_(self, "q", real_in_range("q", self.q, 0.0, 1.0))

@@ -150,9 +150,10 @@ class NetworkExactResult:
 def _check_memory(net: Network, n_checkpoints: int, store_states: bool) -> None:
     d = net.dimension
     needed = 10 * 16 * d * d + (n_checkpoints * 16 * d * d if store_states else 0)
+    what = "the joint density matrix and its work arrays"
     check_memory(
         "cutoff", repr(net.cutoff), needed,
-        "the joint density matrix and its work arrays" + (" and the stored states" if store_states else ""),
+        what + (" and the stored states" if store_states else ""),
         lambda limit: f"at most {format_bytes(limit)}; use smaller cutoffs or fewer stored states",
     )  # fmt: skip
     if not net.arrivals.is_regular:

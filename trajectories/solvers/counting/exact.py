@@ -33,7 +33,6 @@ loss blocks; O(S N^2) in the populations sector (incoherent qubits, diagonal ini
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -45,10 +44,12 @@ from ...channels.collisions import keeps_diagonal
 from ...channels.tilted import COUNTS, QUBIT_COUNTS, Detection, TiltedChannel
 from ...errors import TruncationError
 from ...model.micromaser import Micromaser
+from ...model.network import Network
 from ...model.states import as_density_matrix
 from ...progress import Progress, ProgressArg
 from ...validation import checkpoint_array, integer_at_least, real_in_range
 from ..exact import DEFAULT_LEAKAGE_TOL
+from .results import ExactCounting, ExactMoments
 
 __all__ = ["ExactMoments", "ExactCounting", "exact_moments", "exact_distribution"]
 
@@ -98,71 +99,6 @@ def _initial_stack(rho0: np.ndarray, size: int, populations: bool) -> np.ndarray
         x = np.diagonal(rho0).real.astype(np.complex128)
         return np.repeat(x[None], size, axis=0)
     return np.repeat(rho0.astype(np.complex128)[None], size, axis=0)
-
-
-class _Detected:
-    """What the exact counting results share: the count and how it is detected."""
-
-    count: str
-    efficiency: float
-    misread: tuple[float, float]
-
-    def describe(self) -> str:
-        """One line: which count, and how it is detected.
-
-        Returns
-        -------
-        str
-            E.g. ``"g: detected counts: efficiency eta = 0.4"``.
-        """
-        return f"{self.count}: {Detection(self.efficiency, self.misread).describe()}"
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class ExactMoments(_Detected):
-    r"""Exact mean and variance of a count per checkpoint (no distribution).
-
-    The moments are those of the distribution conditioned on no leakage (they differ from
-    the unconditioned ones by O(leakage), below ``leakage_tol``). Counts are
-    dimensionless numbers of events.
-
-    Attributes
-    ----------
-    count : str
-        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
-    k : ndarray of int64, shape (C,)
-        Checkpoints (collisions).
-    mean : ndarray of float64, shape (C,)
-        :math:`E[J_k]`.
-    variance : ndarray of float64, shape (C,)
-        :math:`\mathrm{Var}[J_k]`.
-    mandel_q : ndarray of float64, shape (C,)
-        ``variance / mean - 1`` (negative: sub-Poissonian); NaN where the mean is 0.
-    leakage : ndarray of float64, shape (C,)
-        Population lost through the cutoff by each checkpoint.
-    efficiency : float
-        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
-    misread : tuple of float
-        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
-    """
-
-    count: str
-    k: np.ndarray
-    mean: np.ndarray
-    variance: np.ndarray
-    mandel_q: np.ndarray
-    leakage: np.ndarray
-    efficiency: float = 1.0
-    misread: tuple[float, float] = (0.0, 0.0)
-
-    def __repr__(self) -> str:
-        det = Detection(self.efficiency, self.misread)
-        extra = "" if det.ideal else f", {det.describe()}"
-        return (
-            f"ExactMoments(count={self.count!r}, checkpoints={self.k.size}, at k = {self.k[-1]}: "
-            f"mean = {self.mean[-1]:.10g}, variance = {self.variance[-1]:.10g}, "
-            f"Mandel Q = {self.mandel_q[-1]:.8g}{extra})"
-        )
 
 
 def _mandel(mean: np.ndarray, var: np.ndarray) -> np.ndarray:
@@ -244,6 +180,13 @@ def exact_moments(
     >>> [round(float(x), 10) for x in mom.mean]
     [0.0, 0.4375, 0.8921294449]
     """
+    if isinstance(model, Network):
+        from .network import network_moments
+
+        return network_moments(
+            model, n_collisions, count, initial_state=initial_state, checkpoints=checkpoints,
+            leakage_tol=leakage_tol, efficiency=efficiency, misread=misread,
+        )  # fmt: skip
     det = _detection(count, efficiency, misread)
     n, ks, rho0, pops = _prepare(model, n_collisions, count, initial_state, checkpoints)
     if leakage_tol != float("inf"):
@@ -396,101 +339,6 @@ def _chernoff_window(
     return lo.astype(np.int64), hi.astype(np.int64), up_mass + dn_mass
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class ExactCounting(_Detected):
-    r"""Exact distribution of a count after ``k`` collisions (full counting statistics).
-
-    Exact up to the rigorous tail bound ``tail_mass`` and rounding.
-
-    Attributes
-    ----------
-    count : str
-        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
-    k : ndarray of int64, shape (C,)
-        Checkpoints (collisions).
-    values : ndarray of int64, shape (J,)
-        The count values of the columns of ``probabilities`` (``0 .. J-1`` except for
-        ``"net"``, which can be negative).
-    probabilities : ndarray of float64, shape (C, J)
-        ``P(count = values[j] after k[c] collisions)``; zero outside each checkpoint's window.
-        Sums to ``1 - leakage`` (the leaked weight carries no count).
-    mean, variance, mandel_q : ndarray of float64, shape (C,)
-        Exact moments (from the Taylor expansion of the tilted channel, independent of the
-        DFT; conditioned on no leakage); ``mandel_q = variance/mean - 1``, NaN where the mean
-        is 0.
-    tail_mass : ndarray of float64, shape (C,)
-        Chernoff upper bound on the probability outside the computed window (below ``tail``).
-    window : ndarray of int64, shape (C, 2)
-        First and last count value ``[lo, lo + S - 1]`` of the window of each checkpoint
-        (before clipping to the natural support).
-    grid_size : int
-        ``S``, the number of counting-field points (``s = 2 pi l / S``).
-    alias_check : ndarray of float64, shape (C,)
-        ``|sum_j j P_j - mean|`` + ``|variance from P - variance|``: an a posteriori check
-        that the DFT did not alias (of order 1e-12 when it did not).
-    leakage : ndarray of float64, shape (C,)
-        Population lost through the cutoff by each checkpoint.
-    seconds : float
-        Wall time, s.
-    efficiency : float
-        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
-    misread : tuple of float
-        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
-    """
-
-    count: str
-    k: np.ndarray
-    values: np.ndarray
-    probabilities: np.ndarray
-    mean: np.ndarray
-    variance: np.ndarray
-    mandel_q: np.ndarray
-    tail_mass: np.ndarray
-    window: np.ndarray
-    grid_size: int
-    alias_check: np.ndarray
-    leakage: np.ndarray
-    seconds: float = 0.0
-    efficiency: float = 1.0
-    misread: tuple[float, float] = (0.0, 0.0)
-
-    def at(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The distribution at one checkpoint.
-
-        Parameters
-        ----------
-        k : int
-            A collision count in :attr:`k`.
-
-        Returns
-        -------
-        values : ndarray of int64, shape (J,)
-            Count values (all checkpoints share them).
-        probabilities : ndarray of float64, shape (J,)
-            ``P(count = values[j])`` after ``k`` collisions.
-
-        Raises
-        ------
-        ValueError
-            If ``k`` is not a checkpoint.
-        """
-        hit = np.flatnonzero(self.k == k)
-        if hit.size == 0:
-            raise ValueError(f"k = {k} is not a checkpoint of this distribution")
-        return self.values, self.probabilities[int(hit[0])]
-
-    def __repr__(self) -> str:
-        det = Detection(self.efficiency, self.misread)
-        extra = "" if det.ideal else f", {det.describe()}"
-        return (
-            f"ExactCounting(count={self.count!r}, checkpoints={self.k.size} (k = {self.k[0]}.."
-            f"{self.k[-1]}), values {self.values[0]}..{self.values[-1]}, grid S = "
-            f"{self.grid_size}, at k = {self.k[-1]}: mean = {self.mean[-1]:.10g}, variance = "
-            f"{self.variance[-1]:.10g}, Mandel Q = {self.mandel_q[-1]:.8g}, tail mass <= "
-            f"{self.tail_mass.max():.1e}, {self.seconds:.3g} s{extra})"
-        )
-
-
 #: Cost of one collision of the moments pass, in grid-point collisions (measured, N = 60).
 _MOMENT_POINTS = 4
 
@@ -597,6 +445,13 @@ def exact_distribution(
     >>> values.tolist(), (p.round(10) + 0.0).tolist()
     ([0, 1, 2], [0.5625, 0.4375, 0.0])
     """
+    if isinstance(model, Network):
+        from .network import network_distribution
+
+        return network_distribution(
+            model, n_collisions, count, initial_state=initial_state, checkpoints=checkpoints,
+            leakage_tol=leakage_tol, efficiency=efficiency, misread=misread,
+        )  # fmt: skip
     t0 = time.perf_counter()
     det = _detection(count, efficiency, misread)
     tail = real_in_range("tail", tail, 1e-300, 1e-3, allowed="in (0, 1e-3]")

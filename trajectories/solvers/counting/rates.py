@@ -12,7 +12,6 @@ built densely: ``N x N`` in the populations sector when the collisions keep diag
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 
@@ -23,7 +22,9 @@ from ..._threads import single_threaded_blas
 from ...channels.collisions import keeps_diagonal
 from ...channels.tilted import TiltedChannel
 from ...model.micromaser import Micromaser
+from ...model.network import Network
 from .exact import _detection, _trace
+from .results import StationaryRates
 
 __all__ = ["StationaryRates", "stationary_rates", "DENSE_CUTOFF_LIMIT", "POPULATION_CUTOFF_LIMIT"]
 
@@ -32,62 +33,6 @@ __all__ = ["StationaryRates", "stationary_rates", "DENSE_CUTOFF_LIMIT", "POPULAT
 DENSE_CUTOFF_LIMIT = 40
 #: Largest cutoff for the dense N x N populations-sector matrices (incoherent qubits).
 POPULATION_CUTOFF_LIMIT = 2000
-
-
-@dataclasses.dataclass(frozen=True)
-class StationaryRates:
-    r"""Long-time counting statistics per collision, from the tilted channel's leading eigenvalue.
-
-    Exact (dense eigenproblem and perturbation theory, no sampling) for the channel on the
-    given cutoff; at long times :math:`E[J_k] \approx \mathrm{rate}\cdot k` and
-    :math:`\mathrm{Var}[J_k] \approx \mathrm{variance\_rate}\cdot k`.
-
-    Attributes
-    ----------
-    count : str
-        The counted event (one of :data:`~trajectories.channels.tilted.COUNTS`).
-    rate : float
-        Mean count per collision, :math:`d\ln\theta/du` at ``u = 0`` (``z = e^u``).
-    variance_rate : float
-        Variance growth per collision (the second derivative).
-    mandel_q : float
-        ``variance_rate / rate - 1`` (NaN for zero rate).
-    eigenvalue : float
-        :math:`\theta(1)`: 1 minus the leakage per collision of the stationary state.
-    second_eigenvalue : float
-        Modulus of the next eigenvalue (relaxation ``~ second_eigenvalue^k``).
-    relaxation_collisions : float
-        ``-1 / ln(second / first)``, collisions (inf if not separated).
-    stationary_energy : float
-        :math:`\langle n\rangle` of the right eigenvector, in units of :math:`\hbar\omega`.
-    dimension : int
-        Size of the dense eigenproblem (``N`` or ``N^2``).
-    method : str
-        Which eigenproblem was solved.
-    efficiency : float
-        Detection efficiency :math:`\eta` of the counted events (1: every event counted).
-    misread : tuple of float
-        :math:`(\epsilon_e, \epsilon_g)`: e read as g, g read as e (qubit counts only).
-
-    Notes
-    -----
-    The eigenvector is the fixed point of the one-step channel *within the cutoff*: when the
-    model is metastable (``relaxation_collisions`` huge; ``docs/METASTABILITY.md``) it need
-    not be the state reached from the vacuum on any practical time scale.
-    """
-
-    count: str
-    rate: float
-    variance_rate: float
-    mandel_q: float
-    eigenvalue: float
-    second_eigenvalue: float
-    relaxation_collisions: float
-    stationary_energy: float
-    dimension: int
-    method: str
-    efficiency: float = 1.0
-    misread: tuple[float, float] = (0.0, 0.0)
 
 
 def _dense(apply, dim: int, populations: bool, n: int) -> np.ndarray:
@@ -186,6 +131,10 @@ def stationary_rates(
     >>> round(stationary_rates(m, "g").rate, 10)
     0.25
     """
+    if isinstance(model, Network):
+        from .network import network_rates
+
+        return network_rates(model, count, efficiency=efficiency, misread=misread)
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
     det = _detection(count, efficiency, misread)

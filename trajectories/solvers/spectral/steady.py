@@ -27,8 +27,10 @@ import numpy as np
 from ... import observables as obs
 from ...channels.one_step import OneStepChannel
 from ...model.micromaser import Micromaser
+from ...model.network import Network
 from ...model.states import as_density_matrix
 from ...validation import integer_at_least, real_in_range
+from .network_steady import network_steady_state
 from .spectrum import (
     _EPS,
     ONE_TOL,
@@ -264,7 +266,7 @@ def _slow_cluster(spec: Spectrum) -> tuple[np.ndarray, bool]:
 
 
 def steady_state(
-    model: Micromaser,
+    model: Micromaser | Network,
     *,
     from_state: np.ndarray | None = None,
     tol: float = 1e-12,
@@ -274,8 +276,11 @@ def steady_state(
 
     Parameters
     ----------
-    model : Micromaser
-        The physics on ``N = model.cutoff`` levels.
+    model : Micromaser or Network
+        The physics on ``N = model.cutoff`` levels. A
+        :class:`~trajectories.model.network.Network` is handed to
+        :func:`~trajectories.solvers.spectral.network_steady.network_steady_state` (its
+        ``tol`` at least ``1e-10``) and returns a ``NetworkSteadyState``.
     from_state : array, optional
         State vector ``(N,)`` or density matrix ``(N, N)``. When given (or, by default, the
         vacuum when slow modes cluster near 1), the quasi-stationary state reached from it
@@ -322,6 +327,8 @@ def steady_state(
     >>> round(ss.energy, 8), round(ss.purity, 8), ss.unique, ss.metastable
     (13.50000105, 0.50000007, True, False)
     """
+    if isinstance(model, Network):
+        return network_steady_state(model, from_state=from_state, tol=max(tol, 1e-10))
     tol = real_in_range("tol", tol, 0.0)
     n_eigs = integer_at_least("n_eigs", n_eigs, 2)
     channel = one_step_channel(model)
