@@ -60,7 +60,8 @@ def test_modules_are_small_and_the_root_holds_the_facade_and_shared_modules():
     root = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert root == [
         "__init__.py", "__main__.py", "_numba.py", "_optional.py", "_streams.py", "_threads.py",
-        "_version.py", "errors.py", "observables.py", "progress.py", "validation.py",
+        "_version.py", "bipartite.py", "errors.py", "observables.py", "progress.py",
+        "validation.py",
     ]  # fmt: skip
     layers = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert layers == ["channels", "model", "plot", "runs", "solvers", "statistics"]

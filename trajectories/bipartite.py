@@ -48,7 +48,19 @@ BIPARTITE_PAIRS = (
 
 
 def reduced_states(rho: np.ndarray, cutoff: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``(rho_A, rho_B)``, shapes ``(N_A, N_A)`` and ``(N_B, N_B)``.
+    r"""The reduced states of a joint density matrix.
+
+    Parameters
+    ----------
+    rho : ndarray, shape (D, D)
+        Joint matrix, natural basis ``a N_B + b``.
+    cutoff : (int, int)
+        ``(N_A, N_B)``.
+
+    Returns
+    -------
+    rho_a, rho_b : ndarray, shapes (N_A, N_A) and (N_B, N_B)
+        :math:`\mathrm{Tr}_B\rho` and :math:`\mathrm{Tr}_A\rho`.
 
     Examples
     --------
@@ -63,7 +75,20 @@ def reduced_states(rho: np.ndarray, cutoff: tuple[int, int]) -> tuple[np.ndarray
 
 
 def partial_transpose(rho: np.ndarray, cutoff: tuple[int, int]) -> np.ndarray:
-    """:math:`\\rho^{T_B}`: ``<a, b|rho^T_B|a', b'> = <a, b'|rho|a', b>``, shape ``(D, D)``."""
+    """The partial transpose on B.
+
+    Parameters
+    ----------
+    rho : ndarray, shape (D, D)
+        Joint matrix, natural basis.
+    cutoff : (int, int)
+        ``(N_A, N_B)``.
+
+    Returns
+    -------
+    ndarray, shape (D, D)
+        :math:`\\rho^{T_B}`: ``<a, b|rho^T_B|a', b'> = <a, b'|rho|a', b>``.
+    """
     na, nb = cutoff
     d = na * nb
     return np.asarray(rho).reshape(na, nb, na, nb).transpose(0, 3, 2, 1).reshape(d, d)
@@ -71,6 +96,18 @@ def partial_transpose(rho: np.ndarray, cutoff: tuple[int, int]) -> np.ndarray:
 
 def log_negativity(rho: np.ndarray, cutoff: tuple[int, int]) -> float:
     r"""Logarithmic negativity :math:`\ln \|\rho^{T_B}\|_1` (nats).
+
+    Parameters
+    ----------
+    rho : ndarray, shape (D, D)
+        Hermitian joint density matrix, natural basis.
+    cutoff : (int, int)
+        ``(N_A, N_B)``.
+
+    Returns
+    -------
+    float
+        The log negativity (0 for a separable state of unit trace).
 
     Examples
     --------
@@ -86,7 +123,18 @@ def log_negativity(rho: np.ndarray, cutoff: tuple[int, int]) -> float:
 
 
 def joint_levels(cutoff: tuple[int, int]) -> np.ndarray:
-    """Levels ``a + b`` of :math:`H = n_A + n_B` on the kept space, increasing, shape ``(D,)``."""
+    """The levels of :math:`H = n_A + n_B` on the kept space.
+
+    Parameters
+    ----------
+    cutoff : (int, int)
+        ``(N_A, N_B)``.
+
+    Returns
+    -------
+    ndarray of float64, shape (D,)
+        The values ``a + b``, increasing.
+    """
     na, nb = cutoff
     return np.sort(np.add.outer(np.arange(na), np.arange(nb)).reshape(-1)).astype(np.float64)
 

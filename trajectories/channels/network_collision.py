@@ -86,7 +86,17 @@ class ShellBasis:
 
     @classmethod
     def of(cls, cutoff: tuple[int, int]) -> ShellBasis:
-        """The basis of cutoffs ``(N_A, N_B)``."""
+        """The basis of cutoffs ``(N_A, N_B)``.
+
+        Parameters
+        ----------
+        cutoff : (int, int)
+            ``(N_A, N_B)``.
+
+        Returns
+        -------
+        ShellBasis
+        """
         na, nb = cutoff
         m = np.arange(na + nb - 1)
         return cls((na, nb), np.maximum(0, m - nb + 1), np.minimum(m, na - 1))
@@ -97,20 +107,53 @@ class ShellBasis:
         return len(self.lo)
 
     def size(self, m: int) -> int:
-        """Kept states in shell ``m`` (0 outside ``0 .. M-1``)."""
+        """Kept states in shell ``m``.
+
+        Parameters
+        ----------
+        m : int
+            The shell ``a + b``.
+
+        Returns
+        -------
+        int
+            ``s_m`` (0 outside ``0 .. M-1``).
+        """
         if m < 0 or m >= self.n_shells:
             return 0
         return int(self.hi[m] - self.lo[m] + 1)
 
     def rows(self, m: int) -> slice:
-        """The joint indices of shell ``m`` as a slice (stride ``N_B - 1``; ``N_B = 1`` aside)."""
+        """The joint indices of shell ``m`` as a slice.
+
+        Parameters
+        ----------
+        m : int
+            The shell, ``0 <= m < M``.
+
+        Returns
+        -------
+        slice
+            Start ``lo_m N_B + m - lo_m``, stride ``N_B - 1``: rows of a matrix in one view.
+        """
         nb = self.cutoff[1]
         start = int(self.lo[m]) * nb + (m - int(self.lo[m]))
         step = nb - 1 if nb > 1 else 1
         return slice(start, start + (self.size(m) - 1) * step + 1, step)
 
     def indices(self, m: int) -> np.ndarray:
-        """The joint indices of shell ``m`` (int64, increasing ``a``)."""
+        """The joint indices of shell ``m``.
+
+        Parameters
+        ----------
+        m : int
+            The shell, ``0 <= m < M``.
+
+        Returns
+        -------
+        ndarray of int64, shape (s_m,)
+            ``a N_B + (m - a)`` for increasing ``a``.
+        """
         a = np.arange(self.lo[m], self.hi[m] + 1)
         return a * self.cutoff[1] + (m - a)
 
@@ -162,7 +205,17 @@ def shell_unitary(topology: str, theta: tuple[float, float], n: int) -> np.ndarr
 
 @dataclasses.dataclass(frozen=True)
 class KrausBlock:
-    """One shell block of a real Kraus matrix: rows of shell ``m_out``, columns of ``m_in``."""
+    """One shell block of a real Kraus matrix: rows of shell ``m_out``, columns of ``m_in``.
+
+    Attributes
+    ----------
+    m_in : int
+        Input shell (``n_A + n_B`` before the collision).
+    m_out : int
+        Output shell.
+    matrix : ndarray of float64, shape (s_out, s_in)
+        The block (the Kraus operator divided by its phase), kept states by increasing ``a``.
+    """
 
     m_in: int
     m_out: int
@@ -203,6 +256,11 @@ def network_spread_nodes(net: Network) -> tuple[np.ndarray, np.ndarray, int]:
     by twice the largest, on a grid finer than the spread's support): the entries of the
     averaged density-matrix map are linear combinations of those averages with
     coefficients of modulus at most one.
+
+    Parameters
+    ----------
+    net : Network
+        The model (``theta``, ``cutoff``, ``theta_spread`` are read).
 
     Returns
     -------
@@ -417,7 +475,19 @@ class NetworkCollision:
         return cache[node]
 
     def dense_kraus(self, j_node: int = 0) -> dict:
-        """The Kraus block matrices as dense ``(D, D)`` complex arrays (tests, small cutoffs)."""
+        """The Kraus operators as dense matrices (for tests at small cutoffs).
+
+        Parameters
+        ----------
+        j_node : int
+            Which theta-spread value (0 without spread).
+
+        Returns
+        -------
+        dict
+            ``{(o, j): ndarray of complex128, shape (D, D)}``: :math:`\\langle o|U|j\\rangle`
+            restricted to the kept levels.
+        """
         d = self.net.dimension
         out = {}
         for oj, blocks in self.blocks[j_node].items():

@@ -36,7 +36,18 @@ __all__ = ["NetworkLoss", "random_arrivals_bytes"]
 
 
 def random_arrivals_bytes(cutoff: tuple[int, int]) -> int:
-    """Bytes of the averaged ``(d_A, d_B)`` sector blocks for random arrivals."""
+    """Bytes of the averaged ``(d_A, d_B)`` sector blocks for random arrivals.
+
+    Parameters
+    ----------
+    cutoff : (int, int)
+        ``(N_A, N_B)``.
+
+    Returns
+    -------
+    int
+        ``8 (sum_d (N_A - |d|)^2) (sum_d (N_B - |d|)^2)``.
+    """
     na, nb = cutoff
     sa = sum((na - abs(d)) ** 2 for d in range(-na + 1, na))
     sb = sum((nb - abs(d)) ** 2 for d in range(-nb + 1, nb))

@@ -59,11 +59,30 @@ class NetworkStep:
         return out, before - float(np.trace(out).real)
 
     def step_outcome(self, rho: np.ndarray, outcome: int) -> np.ndarray:
-        """The unnormalised state after a step whose qubit left in ``outcome`` (0 = e, 1 = g)."""
+        """The unnormalised state after a step whose qubit left in ``outcome``.
+
+        Parameters
+        ----------
+        rho : ndarray of complex128, shape (D, D)
+            Joint density matrix.
+        outcome : {0, 1}
+            0: the qubit left in e; 1: in g.
+
+        Returns
+        -------
+        ndarray of complex128, shape (D, D)
+            Loss applied to that outcome's part of the collision (trace: its probability).
+        """
         return self.loss.apply(self.collision.apply(rho, outcome))
 
     def operator(self) -> LinearOperator:
-        """The step as a linear operator on ``vec(rho)`` (length ``D^2``), for eigensolvers."""
+        """The step as a linear operator on ``vec(rho)``, for eigensolvers.
+
+        Returns
+        -------
+        scipy.sparse.linalg.LinearOperator
+            Shape ``(D^2, D^2)``, complex; ``matvec`` applies the channel matrix-free.
+        """
         d = self.net.dimension
 
         def matvec(v: np.ndarray) -> np.ndarray:

@@ -222,11 +222,28 @@ class Network:
         )  # fmt: skip
 
     def replace(self, **changes: Any) -> Network:
-        """A copy with some parameters changed (validated again)."""
+        """A copy with some parameters changed (validated again).
+
+        Parameters
+        ----------
+        **changes
+            Any of the constructor's parameters, by name.
+
+        Returns
+        -------
+        Network
+            The new model.
+        """
         return dataclasses.replace(self, **changes)
 
     def describe(self) -> str:
-        """One line: topology, theta pair, qubit state, loss, cutoffs."""
+        """One line: topology, theta pair, qubit state, loss, cutoffs.
+
+        Returns
+        -------
+        str
+            The description.
+        """
         ta, tb = self.theta
         return (
             f"network ({self.topology}): theta=({ta:.6g}, {tb:.6g}), q={self.q:g}, "
@@ -259,6 +276,16 @@ class Network:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Network:
         """Inverse of :meth:`to_dict` (numpy arrays and HDF5 attributes accepted).
+
+        Parameters
+        ----------
+        d : dict
+            The stored parameters.
+
+        Returns
+        -------
+        Network
+            The model, validated.
 
         Examples
         --------

@@ -42,7 +42,19 @@ DEFAULT_NETWORK_CHECKPOINTS = 100
 
 
 def default_network_checkpoints(n_collisions: int) -> np.ndarray:
-    """101 checkpoints evenly spread over ``0 .. n_collisions`` (fewer for short runs)."""
+    """The default checkpoints of a network run.
+
+    Parameters
+    ----------
+    n_collisions : int
+        Length of the run.
+
+    Returns
+    -------
+    ndarray of int64
+        101 collision counts evenly spread over ``0 .. n_collisions`` (all of them for
+        runs of at most 100 collisions).
+    """
     n = min(n_collisions, DEFAULT_NETWORK_CHECKPOINTS)
     return np.unique(np.rint(np.linspace(0, n_collisions, n + 1)).astype(np.int64))
 
@@ -128,7 +140,18 @@ class NetworkExactResult:
         return float(self.leakage[-1])
 
     def at(self, k: int) -> dict[str, object]:
-        """The observables at checkpoint ``k`` (a dict of floats and pairs)."""
+        """The observables at one checkpoint.
+
+        Parameters
+        ----------
+        k : int
+            A checkpoint of the result.
+
+        Returns
+        -------
+        dict
+            Scalars as floats, per-cavity values as ``(A, B)`` tuples.
+        """
         hits = np.flatnonzero(self.k == k)
         if not hits.size:
             raise ValueError(f"k={k!r} is not a checkpoint of this result")
