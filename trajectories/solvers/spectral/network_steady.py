@@ -32,7 +32,11 @@ from ...model.states import as_density_matrix
 from ...validation import check_memory, format_bytes, integer_at_least, real_in_range
 from .spectrum import ONE_TOL, SteadyStateError
 
-__all__ = ["NetworkSteadyState", "network_steady_state"]
+__all__ = ["NetworkSteadyState", "network_steady_state", "MAX_RESTARTS"]
+
+#: Implicit restarts ARPACK may take before the solver gives up (each costs about ``ncv``
+#: channel applications).
+MAX_RESTARTS = 300
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -148,9 +152,17 @@ def network_steady_state(
     k = min(n_eigs, d * d - 2)
     with single_threaded_blas():
         try:
-            w, v = eigs(op, k=k, which="LM", v0=v0.reshape(-1), ncv=ncv, tol=1e-14)
+            w, v = eigs(
+                op, k=k, which="LM", v0=v0.reshape(-1), ncv=ncv, tol=1e-14, maxiter=MAX_RESTARTS
+            )
         except (ArpackNoConvergence, ArpackError) as err:
-            raise SteadyStateError(f"ARPACK did not converge for the network: {err}") from err
+            raise SteadyStateError(
+                f"ARPACK did not converge for the network within {MAX_RESTARTS} restarts "
+                f"({err}): eigenvalue 1 may be degenerate or nearly so (without loss the "
+                "network can conserve more than the trace, e.g. the dark mode of the "
+                "simultaneous topology with theta_A = theta_B); follow the evolution with "
+                "solve_exact instead"
+            ) from err
         order = np.argsort(-np.abs(w))
         w, v = w[order], v[:, order]
         rho = v[:, 0].reshape(d, d)
