@@ -10,6 +10,9 @@
     micromaser steady sweep.toml            # steady states and relaxation times
     micromaser presets                      # the paper's cases by name
 
+A run file with a ``[network]`` table runs a network of two cavities
+(:mod:`trajectories.runs.network_points`); ``show`` and ``plot`` read its result file.
+
 Exit status: 0 done; 1 the run failed (e.g. truncation); 2 bad input (run file, arguments,
 files in the way), before any work; 130 interrupted (finished chunks are kept: resume).
 """
@@ -397,6 +400,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _print_summary(record, rows: int = 6) -> None:
     ens, ex = record.ensemble, record.exact
+    if _is_network(record.model):
+        from .show_tables import network_summary
+
+        print(network_summary(ens, ex))
+        return
     if ens is None:
         return
     print(ens)
@@ -435,6 +443,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     rec = io.load(st["result"])
     meta = rec.metadata
     _say(f"file: {rec.path}")
+    if _is_network(rec.model):
+        return _show_network(rec, args.rows)
 
     def known(key: str) -> str:
         value = meta.get(key)
@@ -457,6 +467,31 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_network(model) -> bool:
+    return hasattr(model, "topology")
+
+
+def _show_network(rec, rows: int) -> int:
+    """``micromaser show`` of a network's result file (after its ``file:`` line)."""
+    from .show_tables import network_tables
+
+    meta, ens, ex = rec.metadata, rec.ensemble, rec.exact
+    _say(f"status: {meta.get('status') or 'unknown'}; version {meta.get('version') or 'unknown'}")
+    _say(f"started {meta.get('started') or 'unknown'}; finished "
+         f"{meta.get('finished') or 'unknown'}")  # fmt: skip
+    _say(f"model: {_model_text(rec.model)}")
+    if ex is not None:
+        _say(f"exact: {ex.k.size} checkpoints, leakage through the cutoffs "
+             f"{ex.leakage[-1]:.2e}, {ex.setup_seconds + ex.run_seconds:.3g} s")  # fmt: skip
+    if ens is not None:
+        wall = getattr(ens, "wall_seconds", float("nan"))
+        _say(f"run: {ens.n_trajectories} trajectories in chunks of {ens.chunk_size}, seed "
+             f"{ens.seed}, {getattr(ens, 'sampler', '?')} jump times; expected leakage "
+             f"{ens.leakage[-1]:.2e}, {wall:.3g} s")  # fmt: skip
+    print(network_tables(ens, ex, rows))
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .. import plot
     from . import io
@@ -468,6 +503,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     formats = tuple(args.format)
     # NAME-observables.* as `micromaser run` writes it; NAME-photons.*, NAME-records.*
     written = make_plots(rec.ensemble, rec.exact, str(folder), stem, formats)
+    if _is_network(rec.model):  # one figure: the observables of the pair
+        for p in written:
+            print(f"wrote {p}")
+        return 0
     main_result = rec.ensemble if rec.ensemble is not None else rec.exact
     overlay = rec.exact if rec.ensemble is not None else None
     figs = {"photons": lambda: plot.photon_distribution(main_result, exact=overlay, k=args.k)}
@@ -548,6 +587,11 @@ def steady_command(
     status = 0
     for point in points:
         model = point.model
+        if _is_network(model):
+            raise ValueError(
+                f"{point.name}: steady states of a network of two cavities "
+                "are not available; micromaser steady reads [model] files"
+            )
         print(f"== {point.name}: {_model_text(model)}", file=out)
         t0 = time.perf_counter()
         try:
@@ -606,6 +650,8 @@ def steady_command(
 
 
 def _model_text(m) -> str:
+    if _is_network(m):
+        return m.describe() + _beam_text(m)
     c = m.c.real if complex(m.c).imag == 0 else m.c
     return (
         f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
@@ -673,6 +719,9 @@ def counts_command(
     Detection(options.get("efficiency", 1.0), options.get("misread", (0.0, 0.0)))
 
     rec = io.load(path)
+    if _is_network(rec.model):
+        raise ValueError(f"{path} holds a network of two cavities: counting statistics are "
+                         "for one cavity ('micromaser show' and 'plot' read it)")  # fmt: skip
     if rec.ensemble is None:
         raise ValueError(f"{path} holds no trajectory ensemble: nothing to count")
     folder = Path(output_folder) if output_folder is not None else rec.path.parent
