@@ -28,12 +28,14 @@ Files of a network have ``format_version`` 2, so that a version of the package t
 only single cavities says to upgrade instead of failing to read them. Every dataset carries
 a ``description``. Fields of a result this layout does not name are written and read back
 by the same rules (an array under its name, an estimate as ``_mean`` and ``_stderr``, a
-number or text as an attribute), so a result and its file keep the same fields.
+number or text as an attribute, any other value as JSON text named in the attribute
+``json_attributes``), so a result and its file keep the same fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import numpy as np
@@ -71,6 +73,8 @@ _RHO_FIELDS = frozenset((
 _TAIL_DIMS = {
     "populations_a": ("n_a",), "populations_b": ("n_b",), "states": ("i", "j"), "rho": ("i", "j"),
 }  # fmt: skip
+#: the attribute listing the attributes written as JSON text (read back as JSON values)
+_JSON_ATTRS = "json_attributes"
 #: the dimensions of each per-trajectory record
 _RECORD_DIMS = {
     "n_mean": ("trajectory", "k", "cavity"), "n2_mean": ("trajectory", "k", "cavity"),
@@ -274,8 +278,23 @@ def _write_group(g, result: Any) -> None:
                          _dims(name, value.shape, first, scales))  # fmt: skip
         elif name == "seed" and isinstance(value, int) and not -(2**63) <= value < 2**63:
             g.attrs[name] = str(value)  # SeedSequence entropy (128 bits) does not fit an int64
-        else:
+        elif isinstance(value, (str, bool, int, float, np.generic)):
             g.attrs[name] = value
+        else:  # anything else JSON can write (a tuple of names, a dict): as JSON text
+            g.attrs[name] = json.dumps(value, default=_json_default)
+            g.attrs[_JSON_ATTRS] = [*_json_names(g), name]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot be written to a result file")
+
+
+def _json_names(g) -> list[str]:
+    return [hdf5.scalar(n) for n in g.attrs.get(_JSON_ATTRS, [])]
 
 
 def _write_records(g, records: Any, k: np.ndarray) -> None:
@@ -349,6 +368,8 @@ def _read_group(g, cls: type, model: Network, records_cls: type | None = None) -
             kwargs[name] = g[name][()]
         elif name in g.attrs:
             value = hdf5.scalar(g.attrs[name])
+            if name in _json_names(g):
+                value = json.loads(value)
             kwargs[name] = int(value) if name == "seed" and isinstance(value, str) else value
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             kwargs[name] = None  # not in the file (e.g. states not stored, records not kept)

@@ -209,7 +209,8 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     Parameters
     ----------
     data : Mapping
-        The run description: optional ``model``, ``run`` and ``output`` tables.
+        The run description: optional ``model`` (or ``network``: a network of two
+        cavities, :mod:`trajectories.runs.network_points`), ``run`` and ``output`` tables.
     source : str, optional
         A file name or preset, prefixed to error messages (``"<dict>"``: none).
 
