@@ -262,8 +262,9 @@ def test_run_writes_a_result_file_whose_exact_solution_is_the_apis_and_a_plot(tm
         assert list(f["exact/energy"].dims[1].keys()) == ["cavity"]
     assert rec.metadata["request"]["seed"] == 11 and rec.metadata["kind"] == "network"
     api = tj.solve_exact(net, 6, checkpoints=range(7), leakage_tol=0.05)
-    for name in ("energy", "total_energy", "purity", "ergotropy", "collective_ergotropy",
-                 "log_negativity", "mutual_information", "local_ergotropy", "p_excited"):  # fmt: skip
+    names = ("energy", "total_energy", "purity", "ergotropy", "collective_ergotropy",
+             "log_negativity", "mutual_information", "local_ergotropy", "p_excited")  # fmt: skip
+    for name in names:
         np.testing.assert_allclose(getattr(rec.exact, name), getattr(api, name), rtol=1e-12,
                                    atol=1e-14, err_msg=name)  # fmt: skip
     # excitation books: what the qubits lost is what the cavities gained or lost to baths
@@ -278,8 +279,9 @@ def test_show_prints_every_observable_of_the_pair_within_80_columns(tmp_path, ca
     code, out, err = run_cli(capsys, "show", tmp_path / "out" / "tiny.h5", "--rows", "4")
     assert code == 0, err
     assert max(len(line) for line in out.splitlines()) <= 80, out
-    for head in ("E_A", "E_B", "E_A+E_B", "purity A", "purity B", "ergotropy", "local A",
-                 "local B", "collective", "log neg.", "mutual inf.", "network (series)"):  # fmt: skip
+    heads = ("E_A", "E_B", "E_A+E_B", "purity A", "purity B", "ergotropy", "local A",
+             "local B", "collective", "log neg.", "mutual inf.", "network (series)")  # fmt: skip
+    for head in heads:
         assert head in out, head
     ex = tj.load(tmp_path / "out" / "tiny.h5").exact
     last = next(line for line in out.splitlines() if line.split()[:1] == ["6"])
@@ -307,10 +309,17 @@ def test_commands_a_network_cannot_take_exit_2_with_one_line(tmp_path, capsys):
     run_cli(capsys, "run", runfile, "-q")
     code, _, err = run_cli(capsys, "counts", tmp_path / "out" / "tiny.h5")
     assert code == 2 and "counting statistics are for one cavity" in one_line(err)
-    code, _, err = run_cli(capsys, "steady", runfile)
-    assert code == 2 and "steady states of a network" in one_line(err)
     code, _, err = run_cli(capsys, "run", runfile, "-q")
     assert code == 2 and "exists; use --force" in one_line(err)
+
+
+def test_steady_prints_the_networks_fixed_point_or_says_why_not(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "steady", tiny_file(tmp_path))
+    assert "== tiny: network (series)" in out
+    if "refused" in out:  # a version whose steady_state takes no network
+        assert code == 1 and "Traceback" not in err
+    else:
+        assert code == 0 and "fixed point: energy A" in out, out + err
 
 
 def test_a_network_sweep_gives_one_dataset_with_the_network_variables(tmp_path, capsys):
