@@ -662,11 +662,12 @@ def _network_steady(net, out: TextIO) -> int:
         print(f"   refused: {err}", file=out)
         return 1
     (ea, eb), (la, lb) = o["energy"], o["local_ergotropy"]
-    print(f"   fixed point: energy A {ea:.10g}, B {eb:.10g}; purity {o['purity']:.10g}; "
-          f"ergotropy {o['ergotropy']:.10g} (local {la:.6g} + {lb:.6g}, collective "
-          f"{o['collective_ergotropy']:.6g}); log negativity {o['log_negativity']:.6g}; "
-          f"mutual information {o['mutual_information']:.6g}; residual "
-          f"{ss.residual:.2e}", file=out)  # fmt: skip
+    text = (f"   fixed point: energy A {ea:.10g}, B {eb:.10g}; purity {o['purity']:.10g}; "
+            f"ergotropy {o['ergotropy']:.10g} (local {la:.6g} + {lb:.6g}, collective "
+            f"{o['collective_ergotropy']:.6g}); log negativity {o['log_negativity']:.6g}; "
+            f"mutual information {o['mutual_information']:.6g}; residual "
+            f"{ss.residual:.2e}")  # fmt: skip
+    print(textwrap.fill(text, WIDTH, subsequent_indent=" " * 5), file=out)
     print(f"   slowest relaxation: {ss.relaxation_collisions:.6g} collisions "
           f"({time.perf_counter() - t0:.2f} s)", file=out)  # fmt: skip
     return 0
