@@ -13,11 +13,13 @@ of an empty panel) are in :mod:`trajectories.plot.style`. The command line write
 figures as ``NAME-observables`` and ``NAME-books`` (the energy books,
 :func:`energy_books`; ``micromaser run`` and ``micromaser plot``),
 ``NAME-photons`` and ``NAME-records`` (``micromaser plot``) and ``NAME-counts-*``
-(``micromaser counts``), each under one name.
+(``micromaser counts``), each under one name. A network of two cavities has one figure,
+:func:`network_observables` (``NAME-observables``).
 """
 
 from .books import energy_books, has_books, mark_stages
 from .figures import count_histograms, energy_per_trajectory, observables, photon_distribution
+from .network import is_network, network_observables, network_title
 from .style import save, theta_label
 
 __all__ = [
@@ -28,6 +30,9 @@ __all__ = [
     "energy_books",
     "has_books",
     "mark_stages",
+    "network_observables",
+    "network_title",
+    "is_network",
     "theta_label",
     "save",
     "close",

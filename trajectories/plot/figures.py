@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 
 from . import style
 from .books import mark_stages, protocol_of, protocol_title
+from .network import is_network, network_observables
 from .style import EXACT_COLOR, TRAJ_ERROR_COLOR
 
 __all__ = ["observables", "photon_distribution", "count_histograms", "energy_per_trajectory"]
@@ -101,8 +102,12 @@ def observables(
     -------
     matplotlib.figure.Figure
         One panel per recorded observable (2 x 2 when all four are), energy and ergotropy
-        in units of hbar*omega, a shared collision axis, the legend below the panels.
+        in units of hbar*omega, a shared collision axis, the legend below the panels. A
+        network's result is drawn by :func:`~trajectories.plot.network.network_observables`.
     """
+    if is_network(result):
+        return network_observables(result, path, exact=exact, title=title, sigma=sigma,
+                                   kscale=kscale)  # fmt: skip
     ensemble = _is_ensemble(result)
     shown, missing = [], []
     for name, label in _PANELS:

@@ -10,6 +10,9 @@
     micromaser steady sweep.toml            # steady states and relaxation times
     micromaser presets                      # the paper's cases by name
 
+A run file with a ``[network]`` table runs a network of two cavities
+(:mod:`trajectories.runs.network_points`); ``show`` and ``plot`` read its result file.
+
 Exit status: 0 done; 1 the run failed (e.g. truncation); 2 bad input (run file, arguments,
 files in the way), before any work; 130 interrupted (finished chunks are kept: resume).
 """
@@ -397,6 +400,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _print_summary(record, rows: int = 6) -> None:
     ens, ex = record.ensemble, record.exact
+    if _is_network(record.model):
+        from .show_tables import network_summary
+
+        print(network_summary(ens, ex))
+        return
     if ens is None:
         return
     print(ens)
@@ -435,6 +443,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     rec = io.load(st["result"])
     meta = rec.metadata
     _say(f"file: {rec.path}")
+    if _is_network(rec.model):
+        return _show_network(rec, args.rows)
 
     def known(key: str) -> str:
         value = meta.get(key)
@@ -457,6 +467,31 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_network(model) -> bool:
+    return hasattr(model, "topology")
+
+
+def _show_network(rec, rows: int) -> int:
+    """``micromaser show`` of a network's result file (after its ``file:`` line)."""
+    from .show_tables import network_tables
+
+    meta, ens, ex = rec.metadata, rec.ensemble, rec.exact
+    _say(f"status: {meta.get('status') or 'unknown'}; version {meta.get('version') or 'unknown'}")
+    _say(f"started {meta.get('started') or 'unknown'}; finished "
+         f"{meta.get('finished') or 'unknown'}")  # fmt: skip
+    _say(f"model: {_model_text(rec.model)}")
+    if ex is not None:
+        _say(f"exact: {ex.k.size} checkpoints, leakage through the cutoffs "
+             f"{ex.leakage[-1]:.2e}, {ex.setup_seconds + ex.run_seconds:.3g} s")  # fmt: skip
+    if ens is not None:
+        wall = getattr(ens, "wall_seconds", float("nan"))
+        _say(f"run: {ens.n_trajectories} trajectories in chunks of {ens.chunk_size}, seed "
+             f"{ens.seed}, {getattr(ens, 'sampler', '?')} jump times; expected leakage "
+             f"{ens.leakage[-1]:.2e}, {wall:.3g} s")  # fmt: skip
+    print(network_tables(ens, ex, rows))
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .. import plot
     from . import io
@@ -468,6 +503,10 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     formats = tuple(args.format)
     # NAME-observables.* as `micromaser run` writes it; NAME-photons.*, NAME-records.*
     written = make_plots(rec.ensemble, rec.exact, str(folder), stem, formats)
+    if _is_network(rec.model):  # one figure: the observables of the pair
+        for p in written:
+            print(f"wrote {p}")
+        return 0
     main_result = rec.ensemble if rec.ensemble is not None else rec.exact
     overlay = rec.exact if rec.ensemble is not None else None
     figs = {"photons": lambda: plot.photon_distribution(main_result, exact=overlay, k=args.k)}
@@ -524,8 +563,11 @@ def steady_command(
     purity, ergotropy, Fano factor, the residual, whether it is metastable, the
     quasi-stationary state from the vacuum with its lifetime (when slow modes cluster near
     1), and the leading eigenvalues with relaxation times in collisions
-    (:func:`trajectories.solvers.spectral.steady_state`, ``docs/MODEL.md``). A point the
-    solver refuses is reported with the reason.
+    (:func:`trajectories.solvers.spectral.steady_state`, ``docs/MODEL.md``). For a network
+    of two cavities: the fixed point's energies, purity, ergotropies, log negativity and
+    mutual information, and the slowest relaxation time, in versions whose
+    ``steady_state`` takes a network. A point the solver refuses is reported with the
+    reason.
 
     Parameters
     ----------
@@ -549,6 +591,9 @@ def steady_command(
     for point in points:
         model = point.model
         print(f"== {point.name}: {_model_text(model)}", file=out)
+        if _is_network(model):
+            status = max(status, _network_steady(model, out))
+            continue
         t0 = time.perf_counter()
         try:
             ss = steady_state(model, n_eigs=n_eigs)
@@ -605,7 +650,32 @@ def steady_command(
     return status
 
 
+def _network_steady(net, out: TextIO) -> int:
+    """One network point of ``micromaser steady``: its fixed point, or why not (status)."""
+    from ..solvers.spectral import SteadyStateError, steady_state
+
+    t0 = time.perf_counter()
+    try:
+        ss = steady_state(net)
+        o = ss.observables
+    except (SteadyStateError, ValueError, AttributeError) as err:
+        print(f"   refused: {err}", file=out)
+        return 1
+    (ea, eb), (la, lb) = o["energy"], o["local_ergotropy"]
+    text = (f"   fixed point: energy A {ea:.10g}, B {eb:.10g}; purity {o['purity']:.10g}; "
+            f"ergotropy {o['ergotropy']:.10g} (local {la:.6g} + {lb:.6g}, collective "
+            f"{o['collective_ergotropy']:.6g}); log negativity {o['log_negativity']:.6g}; "
+            f"mutual information {o['mutual_information']:.6g}; residual "
+            f"{ss.residual:.2e}")  # fmt: skip
+    print(textwrap.fill(text, WIDTH, subsequent_indent=" " * 5), file=out)
+    print(f"   slowest relaxation: {ss.relaxation_collisions:.6g} collisions "
+          f"({time.perf_counter() - t0:.2f} s)", file=out)  # fmt: skip
+    return 0
+
+
 def _model_text(m) -> str:
+    if _is_network(m):
+        return m.describe() + _beam_text(m)
     c = m.c.real if complex(m.c).imag == 0 else m.c
     return (
         f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
@@ -673,6 +743,9 @@ def counts_command(
     Detection(options.get("efficiency", 1.0), options.get("misread", (0.0, 0.0)))
 
     rec = io.load(path)
+    if _is_network(rec.model):
+        raise ValueError(f"{path} holds a network of two cavities: counting statistics are "
+                         "for one cavity ('micromaser show' and 'plot' read it)")  # fmt: skip
     if rec.ensemble is None:
         raise ValueError(f"{path} holds no trajectory ensemble: nothing to count")
     folder = Path(output_folder) if output_folder is not None else rec.path.parent

@@ -42,6 +42,10 @@ read a file (a reader refuses a larger one); ``format_minor`` counts additions t
 readers ignore (1: dimension scales and compression; files without it, version 0.1, still
 load).
 
+A network of two cavities (:class:`~trajectories.Network`) is written in a layout of its own
+(root attribute ``kind = "network"``, format version 2: :mod:`trajectories.runs.network_io`);
+:func:`save` and :func:`load` choose it by the result's model.
+
 Interrupted runs keep their finished chunks in a chunk directory
 (:mod:`trajectories.runs.chunkstore`).
 """
@@ -49,7 +53,6 @@ Interrupted runs keep their finished chunks in a chunk directory
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import logging
 import os
@@ -58,11 +61,13 @@ from typing import Any
 
 import numpy as np
 
-from .._version import __version__
 from ..model.micromaser import Micromaser
+from ..model.network import Network
 from ..model.protocol import Protocol, Stage
 from ..solvers.exact import ExactResult
 from ..solvers.montecarlo.result import RECORD_DIMS, EnsembleResult, Estimate, PerTrajectory
+from . import hdf5, network_io
+from .hdf5 import FORMAT
 
 log = logging.getLogger("trajectories")
 
@@ -80,17 +85,11 @@ __all__ = [
     "FORMAT_MINOR",
 ]
 
-#: The ``format`` attribute of every result file.
-FORMAT = "micromaser-trajectories result"
-#: The layout's version: a reader refuses files of a larger one.
+#: The layout's version (one cavity): a reader refuses files of a larger one (a network's
+#: files have their own, :data:`trajectories.runs.network_io.NETWORK_FORMAT_VERSION`).
 FORMAT_VERSION = 1
 #: Additions to the layout that older readers ignore (1: dimension scales, compression).
 FORMAT_MINOR = 1
-#: Numeric datasets this large (bytes) or larger, and every one of two or more dimensions,
-#: are gzip-compressed, in chunks of about :data:`_CHUNK_BYTES`.
-_COMPRESS_BYTES = 16 * 1024
-_CHUNK_BYTES = 1 << 20
-_GZIP_LEVEL = 4
 
 _DESCRIPTIONS = {
     "k": "collision count of each checkpoint",
@@ -159,11 +158,11 @@ class RunRecord:
     ----------
     path : pathlib.Path
         The result file.
-    model : Micromaser
+    model : Micromaser or Network
         The model of the run (a protocol's first stage's model).
-    ensemble : EnsembleResult or None
+    ensemble : EnsembleResult, NetworkEnsemble or None
         The trajectories' result, if the file has one.
-    exact : ExactResult or None
+    exact : ExactResult, NetworkExactResult or None
         The exact solution, if the file has one.
     metadata : dict of str
         The run's metadata (its request, start and end times) and the file's ``version``,
@@ -173,27 +172,31 @@ class RunRecord:
     """
 
     path: Path
-    model: Micromaser
-    ensemble: EnsembleResult | None
-    exact: ExactResult | None
+    model: Micromaser | Network
+    ensemble: Any
+    exact: Any
     metadata: dict[str, Any]
     protocol: Protocol | None = None
 
 
-def model_from_dict(d: dict[str, Any]) -> Micromaser:
+def model_from_dict(d: dict[str, Any]) -> Micromaser | Network:
     """The model stored in a file's ``/model`` attributes.
 
     Parameters
     ----------
     d : dict of str
         :meth:`Micromaser.to_dict <trajectories.model.micromaser.Micromaser.to_dict>`'s
-        output (files without ``collision``: Jaynes-Cummings).
+        output (files without ``collision``: Jaynes-Cummings), or
+        :meth:`Network.to_dict <trajectories.model.network.Network.to_dict>`'s (it has
+        the key ``network``, the topology).
 
     Returns
     -------
-    Micromaser
+    Micromaser or Network
         The model.
     """
+    if "network" in d:
+        return Network.from_dict(d)
     return Micromaser.from_dict(d)
 
 
@@ -268,38 +271,17 @@ def _read_protocol(g) -> Protocol:
     return protocol_from_dict(d, states, rho0)
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _chunks(data: np.ndarray) -> tuple[int, ...]:
-    """Chunks of whole rows (first axis), about :data:`_CHUNK_BYTES` each."""
-    row = max(data.nbytes // data.shape[0], 1)
-    return (max(1, min(data.shape[0], _CHUNK_BYTES // row)), *data.shape[1:])
-
-
 def _dataset(group, name: str, data: Any, description: str | None = None, dims=()):
-    """Write one dataset with its description; large ones compressed; ``dims``: the
-    dimension scales (h5py datasets) of its axes, in order."""
-    data = np.asarray(data)
-    options: dict[str, Any] = {}
-    big = data.ndim >= 2 or data.nbytes >= _COMPRESS_BYTES
-    if big and data.dtype.kind in "biufc" and 0 not in data.shape:
-        # the byte shuffle helps integers and reals, not complex density matrices (measured)
-        options = {"compression": "gzip", "compression_opts": _GZIP_LEVEL,
-                   "shuffle": not np.iscomplexobj(data), "chunks": _chunks(data)}  # fmt: skip
-    ds = group.create_dataset(name, data=data, **options)
-    desc = (
-        description
-        or _DESCRIPTIONS.get(name)
-        or _DESCRIPTIONS.get(name.removesuffix("_mean").removesuffix("_stderr"))
-    )
-    if desc:
-        suffix = " (standard error)" if name.endswith("_stderr") else ""
-        ds.attrs["description"] = desc + suffix
-    for axis, scale in enumerate(dims):
-        ds.dims[axis].attach_scale(scale)
-    return ds
+    """Write one dataset with its description (by default from :data:`_DESCRIPTIONS`);
+    large ones compressed; ``dims``: the dimension scales (h5py datasets) of its axes."""
+    desc = description
+    if not desc:
+        desc = _DESCRIPTIONS.get(name) or _DESCRIPTIONS.get(
+            name.removesuffix("_mean").removesuffix("_stderr")
+        )
+        if desc and name.endswith("_stderr"):
+            desc += " (standard error)"
+    return hdf5.dataset(group, name, data, desc, dims)
 
 
 def _scale(group, name: str, values: Any):
@@ -322,9 +304,9 @@ def save(
     ----------
     path : str or path-like
         The file to write (overwritten if it exists).
-    ensemble : EnsembleResult, optional
+    ensemble : EnsembleResult or NetworkEnsemble, optional
         The trajectories' result.
-    exact : ExactResult, optional
+    exact : ExactResult or NetworkExactResult, optional
         The exact solution.
     metadata : dict of str, optional
         JSON-serialisable metadata, stored as JSON in the root attribute ``metadata``.
@@ -337,7 +319,8 @@ def save(
     Raises
     ------
     ValueError
-        If neither ``ensemble`` nor ``exact`` is given.
+        If neither ``ensemble`` nor ``exact`` is given, or one is of a network and the
+        other not (or of another network).
     OSError
         If the file cannot be written (nothing is left behind).
     """
@@ -346,9 +329,13 @@ def save(
         raise ValueError("save needs an ensemble, an exact result, or both")
     path = Path(path)
     model = (ensemble or exact).model  # type: ignore[union-attr]
+    write = _write_result
+    if isinstance(model, Network) or isinstance(getattr(exact, "model", None), Network):
+        network_io.check_pair(ensemble, exact)
+        write = network_io.write_network
     part = path.with_name(path.name + ".part")
     try:
-        _write_result(part, model, ensemble, exact, metadata)
+        write(part, model, ensemble, exact, metadata)
         os.replace(part, path)
     except BaseException:
         part.unlink(missing_ok=True)  # a full disk or a kill mid-write leaves no .part behind
@@ -360,14 +347,7 @@ def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
     import h5py
 
     with h5py.File(part, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["format_minor"] = FORMAT_MINOR
-        f.attrs["package"] = "micromaser-trajectories"
-        f.attrs["version"] = __version__
-        f.attrs["created"] = _now()
-        f.attrs["status"] = "complete"
-        f.attrs["metadata"] = json.dumps(metadata or {}, sort_keys=True)
+        hdf5.write_header(f, FORMAT_VERSION, FORMAT_MINOR, metadata)
         g = f.create_group("model")
         for key, value in model.to_dict().items():
             g.attrs[key] = value
@@ -514,7 +494,9 @@ def load(path: str | os.PathLike) -> RunRecord:
     Returns
     -------
     RunRecord
-        The model, the ensemble and the exact solution the file holds, and its metadata.
+        The model, the ensemble and the exact solution the file holds, and its metadata
+        (for a network: its :class:`~trajectories.Network`, ``NetworkEnsemble`` and
+        :class:`~trajectories.NetworkExactResult`).
 
     Raises
     ------
@@ -529,12 +511,14 @@ def load(path: str | os.PathLike) -> RunRecord:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
                 raise ResultFileError(f"{path} is not a {FORMAT} file")
+            network = _scalar(f.attrs.get("kind", "")) == network_io.KIND
+            readable = network_io.NETWORK_FORMAT_VERSION if network else FORMAT_VERSION
             version = int(f.attrs.get("format_version", 1))
-            if version > FORMAT_VERSION:
+            if version > readable:
                 raise ResultFileError(
                     f"{path} was written in result format {version} by version "
                     f"{_scalar(f.attrs.get('version', '?'))}; this version reads formats up "
-                    f"to {FORMAT_VERSION}: upgrade micromaser-trajectories"
+                    f"to {readable}: upgrade micromaser-trajectories"
                 )
             model = model_from_dict(dict(f["model"].attrs))
             metadata = json.loads(f.attrs.get("metadata", "{}"))
@@ -542,8 +526,16 @@ def load(path: str | os.PathLike) -> RunRecord:
                 {k: _scalar(f.attrs[k]) for k in ("version", "created", "status") if k in f.attrs}
             )
             protocol = _read_protocol(f["protocol"]) if "protocol" in f else None
-            ens = _read_ensemble(f["ensemble"], model, protocol) if "ensemble" in f else None
-            ex = _read_exact(f["exact"], model, protocol) if "exact" in f else None
+            if network:
+                if "ensemble" in f and not network_io.can_read_ensemble():
+                    raise ResultFileError(
+                        f"{path} holds trajectories of a network, which this version cannot "
+                        "read: upgrade micromaser-trajectories"
+                    )
+                ens, ex = network_io.read_network(f, model)
+            else:
+                ens = _read_ensemble(f["ensemble"], model, protocol) if "ensemble" in f else None
+                ex = _read_exact(f["exact"], model, protocol) if "exact" in f else None
     except ResultFileError:
         raise
     except (OSError, KeyError, TypeError, ValueError) as err:
@@ -552,10 +544,7 @@ def load(path: str | os.PathLike) -> RunRecord:
                      protocol=protocol)  # fmt: skip
 
 
-def _scalar(v: Any) -> Any:
-    if isinstance(v, bytes):
-        return v.decode()
-    return v.item() if isinstance(v, np.generic) else v
+_scalar = hdf5.scalar
 
 
 def _read_ensemble(g, model: Micromaser, protocol: Protocol | None = None) -> EnsembleResult:

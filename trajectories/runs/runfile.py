@@ -28,6 +28,9 @@ A run file has three sections, all optional::
     name = "fig5"                  # file stem; sweep points get a suffix from their values
     plots = ["png"]
 
+A ``[network]`` table instead of ``[model]`` runs a network of two cavities
+(:mod:`trajectories.runs.network_points`); a file with both is refused.
+
 :func:`load_run_file` and :func:`parse_run_dict` expand the sweep into a list of
 :class:`~trajectories.runs.settings.RunPoint` (one validated model and its settings each).
 Every mistake, from a misspelt key to a model parameter out of range, raises
@@ -66,6 +69,7 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
     except ImportError:
         tomllib = None
 
+from .network_points import build_network_point, network_value
 from .points import POINT_BYTES, beam_label, build_point, check_stage_keys, model_value
 from .schema import (
     _LIST_VALUED,
@@ -75,6 +79,9 @@ from .schema import (
     BEAM_KEYS,
     BEAM_WIDTH_AXES,
     MODEL_KEYS,
+    NETWORK_KEYS,
+    NETWORK_PAIR_KEYS,
+    NETWORK_SECTION,
     OUTPUT_KEYS,
     RUN_KEYS,
     STAGE_SECTION,
@@ -104,6 +111,8 @@ __all__ = [
 
 
 def _format_value(value: Any, digits: int) -> str:
+    if isinstance(value, tuple):  # a pair of a network: "0.1,0.05"
+        return ",".join(_format_value(v, digits) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, complex):
@@ -139,8 +148,9 @@ def _sweep_value(
             return _StageChecker(chk.source, label).integer(f"{label}.collisions", value, 1)
         chk = _StageChecker(chk.source, label)
         section, name = "model", name.split("_", 1)[1]
-    if section == "model":
-        resolved = model_value(chk, key, value)
+    if section in ("model", NETWORK_SECTION):
+        convert = model_value if section == "model" else network_value
+        resolved = convert(chk, key, value)
         if name == "arrivals_p":
             return resolved.p
         if name == "theta_spread_width":
@@ -199,7 +209,8 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     Parameters
     ----------
     data : Mapping
-        The run description: optional ``model``, ``run`` and ``output`` tables.
+        The run description: optional ``model`` (or ``network``: a network of two
+        cavities, :mod:`trajectories.runs.network_points`), ``run`` and ``output`` tables.
     source : str, optional
         A file name or preset, prefixed to error messages (``"<dict>"``: none).
 
@@ -224,19 +235,22 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
         raise chk.fail(None, f"a run description must be a table, got {_describe(data)}")
     _check_document(chk, data)
     for section in data:
-        if section not in _SECTIONS and section != STAGE_SECTION:
+        if section not in _SECTIONS and section not in (STAGE_SECTION, NETWORK_SECTION):
             owner = [f"{s}.{section}" for s, keys in _SECTIONS.items() if section in keys]
             hint = (
                 f"; did you mean {owner[0]} (in the [{owner[0].split('.')[0]}] section)?"
                 if owner
-                else _suggest(str(section), _SECTIONS)
+                else _suggest(str(section), [*_SECTIONS, NETWORK_SECTION])
             )
-            raise chk.fail(
-                str(section),
-                f"unknown section [{section}]{hint or '; allowed: [model], [run], [output]'}",
-            )
-    sections = {name: chk.table(name, data.get(name, {})) for name in _SECTIONS}
-    for name, keys in _SECTIONS.items():
+            allowed = "; allowed: [model] or [network], [run], [output]"
+            raise chk.fail(str(section), f"unknown section [{section}]{hint or allowed}")
+    schema = dict(_SECTIONS)
+    if NETWORK_SECTION in data:  # a network of two cavities instead of one model
+        _check_network_file(chk, data)
+        del schema["model"]
+        schema = {NETWORK_SECTION: NETWORK_KEYS, **schema}
+    sections = {name: chk.table(name, data.get(name, {})) for name in schema}
+    for name, keys in schema.items():
         chk.known_keys(name, sections[name], keys)
     stages = _stage_tables(chk, data)
 
@@ -245,16 +259,21 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
     # ---- sweep axes, in file order: model keys first, then run keys. An axis is
     # (section, key, the key's values, the sweep parameter's name, its dotted name)
     axes: list[tuple[str, str, list[Any], str, str]] = []
-    for section in ("model", "run"):
-        for key, value in sections[section].items():
+    for section in ("model", NETWORK_SECTION, "run"):
+        for key, value in sections.get(section, {}).items():
             if (section, key) in _LIST_VALUED or (section, key) in _NOT_SWEPT:
                 continue
             name, dotted, values = key, f"{section}.{key}", value
-            width_axis = _beam_width_axis(section, key, value)
+            width_axis = _beam_width_axis("run" if section == "run" else "model", key, value)
+            pairs = section == NETWORK_SECTION and key in NETWORK_PAIR_KEYS
             if width_axis is not None:  # theta_spread = { gaussian = [0.01, 0.05] }
                 name, kind = width_axis
-                dotted = f"model.{key}.{kind}"
+                dotted = f"{section}.{key}.{kind}"
                 values = [{kind: v} for v in value[kind]]
+            elif pairs:  # a flat list is the pair itself; a list of pairs is a sweep
+                if not (isinstance(value, (list, tuple)) and value
+                        and any(isinstance(v, (list, tuple)) for v in value)):  # fmt: skip
+                    continue
             elif not isinstance(value, (list, tuple)):
                 continue
             if len(values) == 0:
@@ -262,7 +281,11 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
                     dotted, f"{dotted} is an empty list; a sweep axis needs at least one value"
                 )
             for i, v in enumerate(value[kind] if width_axis else values):
-                if isinstance(v, (list, tuple)):
+                if pairs and isinstance(v, (list, tuple)):
+                    if any(isinstance(x, (list, tuple)) for x in v):
+                        raise chk.fail(dotted, f"{dotted}[{i}] nests lists; a sweep value of "
+                                       f"{dotted} is a pair or one value, got {v!r}")  # fmt: skip
+                elif isinstance(v, (list, tuple)):
                     raise chk.fail(
                         dotted,
                         f"{dotted}[{i}] is a list; sweep values must be single values, got {v!r}",
@@ -370,8 +393,28 @@ def parse_run_dict(data: Mapping, *, source: str = "<dict>") -> list[RunPoint]:
             sweep_values[sweep_name] = resolved[a][i]
             suffix.append(f"{sweep_name}-{labels[a][i]}")
         name = "_".join([str(base_name), *suffix])
-        points.append(build_point(chk, spec, name, sweep_values))
+        points.append(_build(chk, spec, name, sweep_values))
     return points
+
+
+def _build(chk: _Checker, spec: Mapping, name: str, sweep_values: dict[str, Any]) -> RunPoint:
+    """One point: a network's (``[network]``) or a model's or protocol's."""
+    builder = build_network_point if NETWORK_SECTION in spec else build_point
+    return builder(chk, spec, name, sweep_values)
+
+
+def _check_network_file(chk: _Checker, data: Mapping) -> None:
+    """A network file has no [model] and no [[stage]] tables."""
+    if "model" in data:
+        raise chk.fail(
+            NETWORK_SECTION,
+            "a run file has [model] (one cavity) or [network] (two cavities), not both",
+        )
+    if STAGE_SECTION in data:
+        raise chk.fail(
+            STAGE_SECTION,
+            "[[stage]] tables (a protocol) need [model]; a [network] run has no stages",
+        )
 
 
 def _stage_tables(chk: _Checker, data: Mapping) -> list[Mapping] | None:
@@ -465,7 +508,9 @@ def _spec_of(point: RunPoint) -> dict[str, dict[str, Any]]:
     """The point's unresolved sections; rebuilt from its settings if it has none."""
     if point._spec is not None:
         spec = copy.deepcopy(dict(point._spec))
-        out = {name: dict(spec.get(name, {})) for name in _SECTIONS}
+        names = [*_SECTIONS, NETWORK_SECTION] if NETWORK_SECTION in spec else _SECTIONS
+        out = {name: dict(spec.get(name, {})) for name in names if name != "model"
+               or NETWORK_SECTION not in spec}  # fmt: skip
         if STAGE_SECTION in spec:
             out[STAGE_SECTION] = [dict(t) for t in spec[STAGE_SECTION]]
         return out
@@ -474,6 +519,8 @@ def _spec_of(point: RunPoint) -> dict[str, dict[str, Any]]:
     if tuple(run["checkpoints"]) == default_checkpoints(point.run.collisions):
         del run["checkpoints"]  # the default: follow a new number of collisions
     output = dict(d["output"])
+    if NETWORK_SECTION in d:
+        return {NETWORK_SECTION: dict(d[NETWORK_SECTION]), "run": run, "output": output}
     return {"model": dict(d["model"]), "run": run, "output": output}
 
 
@@ -543,5 +590,5 @@ def apply_overrides(
                     f"this run ({point.name})",
                 )
             spec[section][key] = value
-        out.append(build_point(chk, spec, point.name, point.sweep_values))
+        out.append(_build(chk, spec, point.name, point.sweep_values))
     return out

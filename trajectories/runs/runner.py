@@ -15,6 +15,12 @@ keeps it for ``--resume``; a failed write (full disk, unwritable folder) raises
 :class:`RunStopped`, keeps every finished chunk, and names the command that finishes
 the run once the cause is mended.
 
+A network of two cavities (a ``[network]`` run file) runs the same way, without a chunk
+directory: the exact solution at the run's checkpoints, then (unless ``exact = "only"``) the
+trajectories in one call of :func:`~trajectories.simulate`, then the result file
+(:mod:`trajectories.runs.network_io`) and its figure. It cannot be resumed, and stops on
+neither a target error nor a time limit.
+
 After the points of a sweep, ``micromaser run`` combines their result files into one
 dataset with the sweep parameters as dimensions (:func:`trajectories.runs.sweep.write_sweep`).
 """
@@ -36,6 +42,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import TruncationError
 from ..model.micromaser import Micromaser
+from ..model.network import Network
 from ..model.protocol import Protocol
 from ..solvers.exact import solve_exact
 from ..solvers.montecarlo.options import DEFAULTS, TrajectoryOptions, default_chunk_size
@@ -92,8 +99,8 @@ class RunRequest:
         The file stem of the point's outputs.
     folder : str
         The output folder.
-    model : Micromaser
-        The model (a protocol's first stage's model).
+    model : Micromaser or Network
+        The model (a protocol's first stage's model), or a network of two cavities.
     n_collisions : int
         Collisions per trajectory (a protocol's total).
     n_trajectories : int
@@ -130,7 +137,7 @@ class RunRequest:
 
     name: str
     folder: str
-    model: Micromaser
+    model: Micromaser | Network
     n_collisions: int
     n_trajectories: int
     seed: int
@@ -216,7 +223,8 @@ class RunRequest:
         -------
         dict of str
             Every field, the model as :meth:`Micromaser.to_dict
-            <trajectories.model.micromaser.Micromaser.to_dict>`, tuples as lists.
+            <trajectories.model.micromaser.Micromaser.to_dict>`, tuples as lists, a
+            complex sweep value as ``{"re": .., "im": ..}``.
         """
         d = dataclasses.asdict(self)
         d["model"] = self.model.to_dict()
@@ -228,6 +236,7 @@ class RunRequest:
         )
         d["checkpoints"] = list(self.checkpoints)
         d["plots"] = list(self.plots)
+        d["sweep_values"] = {k: _plain(v) for k, v in self.sweep_values.items()}
         d["leakage_tol"] = float(self.leakage_tol)
         return d
 
@@ -255,6 +264,15 @@ class RunRequest:
         d["plots"] = tuple(d["plots"])
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+def _plain(value: Any) -> Any:
+    """A sweep value as JSON: ``{"re": .., "im": ..}`` for a complex ``c``, a list for a pair."""
+    if isinstance(value, complex):
+        return {"re": value.real, "im": value.imag}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def result_paths(folder: str | os.PathLike, name: str) -> dict[str, Path]:
@@ -298,6 +316,8 @@ def check_can_start(
     """Fail before any work if files are in the way, another run writes the same result,
     or the folder is not writable."""
     paths = result_paths(req.folder, req.name)
+    if isinstance(req.model, Network):
+        _check_network_request(req)
     if paths["result"].exists() and not force:
         also = "" if skip_existing else " (in a sweep, --skip-existing skips finished points)"
         raise RunError(f"{paths['result']} exists; use --force to overwrite it{also}")
@@ -311,6 +331,22 @@ def check_can_start(
     except LockedError as err:
         raise RunError(str(err)) from None
     _check_writable(Path(req.folder))
+
+
+def _check_network_request(req: RunRequest) -> None:
+    """What a network run cannot do, refused before any work."""
+    from .network_points import network_trajectories_available
+
+    stops = [o for o, v in (("--target-stderr", req.target_stderr), ("--timeout", req.timeout))
+             if v is not None]  # fmt: skip
+    if stops:
+        raise RunError(f"{' and '.join(stops)} cannot stop a network run: it runs every "
+                       "trajectory in one call")  # fmt: skip
+    if req.exact != "only" and not network_trajectories_available():
+        raise RunError(
+            "this version cannot simulate trajectories of a network: set run.exact = 'only' "
+            "for the exact solution alone"
+        )
 
 
 def execute(
@@ -361,6 +397,8 @@ def execute(
     except OSError as err:
         raise RunStopped(f"cannot write {paths['lock']}: {err.strerror or err}") from None
     try:
+        if isinstance(req.model, Network):
+            return _execute_network(req, paths, progress=progress)
         return _execute_locked(req, paths, force=force, resume=resume, progress=progress)
     finally:
         lock.release()
@@ -423,6 +461,45 @@ def _execute_locked(
     return io.RunRecord(paths["result"], req.model, ens, exact, metadata, req.protocol)
 
 
+def _execute_network(req: RunRequest, paths: dict[str, Path], *, progress: bool) -> io.RunRecord:
+    """A network's run: exact solution, trajectories, result file, figure (no chunks)."""
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    if paths["chunks"].exists():  # --force over an interrupted single-cavity run's chunks
+        shutil.rmtree(paths["chunks"])
+    net, ks = req.model, list(req.checkpoints)
+    exact = ens = None
+    if req.exact:
+        exact = solve_exact(net, req.n_collisions, checkpoints=ks, leakage_tol=req.leakage_tol)
+    if req.exact != "only":
+        with warnings.catch_warnings():
+            warnings.simplefilter("once")
+            ens = simulate(
+                net, req.n_collisions, req.n_trajectories, seed=req.seed, n_jobs=req.n_jobs,
+                backend=req.backend, chunk_size=req.chunk_size, checkpoints=ks,
+                rho_checkpoints=req.rho_checkpoints if isinstance(req.rho_checkpoints, str)
+                else list(req.rho_checkpoints),
+                leakage_tol=req.leakage_tol, progress=progress,
+            )  # fmt: skip
+    finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    metadata = {"request": req.to_manifest(), "started": started, "finished": finished,
+                "kind": "network"}  # fmt: skip
+    try:
+        io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata)
+    except OSError as err:
+        raise RunStopped(
+            f"could not write {paths['result']}: {err.strerror or err}; "
+            "nothing is kept: make room (or fix the folder), run again"
+        ) from None
+    try:
+        make_plots(ens, exact, req.folder, req.name, req.plots)
+    except OSError as err:
+        raise RunStopped(
+            f"wrote {paths['result']} but not its plot ({err.strerror or err}); draw it with "
+            f"'micromaser plot {paths['result']}'"
+        ) from None
+    return io.RunRecord(paths["result"], net, ens, exact, metadata)
+
+
 def _stopped(err: OSError, store: ChunkDirectory, result: Path) -> str:
     """One line for a write that failed: what, why, what is kept, how to finish."""
     where = f" ({err.filename})" if getattr(err, "filename", None) else ""
@@ -458,10 +535,11 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
 
     Parameters
     ----------
-    ens : EnsembleResult or None
+    ens : EnsembleResult, NetworkEnsemble or None
         The trajectories' result.
-    exact : ExactResult or None
-        The exact solution.
+    exact : ExactResult, NetworkExactResult or None
+        The exact solution (a network's: one figure,
+        :func:`trajectories.plot.network_observables`).
     folder : str
         The output folder.
     name : str
@@ -476,6 +554,14 @@ def make_plots(ens, exact, folder: str, name: str, formats: tuple[str, ...]) -> 
     """
     from .. import plot
 
+    if plot.is_network(ens if ens is not None else exact):  # one figure: plot.network
+        fig = plot.network_observables(ens if ens is not None else exact,
+                                       exact=exact if ens is not None else None)  # fmt: skip
+        out = [Path(folder) / f"{name}-observables.{fmt}" for fmt in formats]
+        for path in out:
+            plot.save(fig, path)
+        plot.close(fig)
+        return out
     fig = plot.observables(ens if ens is not None else exact,
                            exact=exact if ens is not None else None)  # fmt: skip
     out = [Path(folder) / f"{name}-observables.{fmt}" for fmt in formats]

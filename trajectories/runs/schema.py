@@ -32,7 +32,10 @@ else:  # pragma: no cover - Python 3.10: the tomli backport, if installed
         tomllib = None
 
 
-__all__ = ["MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS", "BEAM_KEYS", "STAGE_KEYS"]
+__all__ = [
+    "MODEL_KEYS", "RUN_KEYS", "OUTPUT_KEYS", "COLLISION_KEYS", "BEAM_KEYS", "STAGE_KEYS",
+    "NETWORK_KEYS", "NETWORK_PAIR_KEYS", "NETWORK_SECTION",
+]  # fmt: skip
 
 #: joblib backends accepted besides those registered when the run file is read.
 _EXTRA_BACKENDS = ("dask", "ray", "spark")
@@ -86,6 +89,16 @@ _SECTIONS = {"model": MODEL_KEYS, "run": RUN_KEYS, "output": OUTPUT_KEYS}
 STAGE_KEYS = ("name", "collisions", *(k for k in MODEL_KEYS if k != "cutoff"))
 #: The array of tables that makes a run file a protocol (``[[stage]]``).
 STAGE_SECTION = "stage"
+#: The table that makes a run file a network of two cavities (instead of [model]).
+NETWORK_SECTION = "network"
+#: keys of the [network] section: the :class:`~trajectories.Network` parameters.
+#: ``theta`` and ``cutoff`` are pairs ``[A, B]``; ``gamma_tr`` and ``nbar`` one value
+#: (shared by both cavities) or a pair; ``q``, ``c``, the beam keys as in [model];
+#: ``topology`` is ``"series"`` or ``"simultaneous"``
+NETWORK_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", "topology", *BEAM_KEYS)
+#: [network] keys whose value is a pair ``[A, B]`` (``gamma_tr``, ``nbar``: or one value):
+#: a flat list is the pair, a list of pairs (or of values) is a sweep axis
+NETWORK_PAIR_KEYS = ("theta", "gamma_tr", "nbar", "cutoff")
 #: Keys whose list value is the value itself, never a sweep axis.
 _LIST_VALUED = {("run", "checkpoints"), ("run", "rho_checkpoints"), ("output", "plots")}
 _NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..model.interactions import JaynesCummings, Rabi
 from ..model.micromaser import Micromaser, fine_tuned_theta
+from ..model.network import Network
 from ..solvers.montecarlo.options import DEFAULT_CHECKPOINTS, DEFAULTS, TrajectoryOptions
 from ..solvers.montecarlo.options import default_checkpoints as _default_checkpoints
 
@@ -226,8 +227,8 @@ class RunPoint:
     name : str
         The file stem, unique within the sweep (the output name plus a suffix built from
         the swept values, e.g. ``fig5_gamma_tr-0.001``).
-    model : Micromaser
-        The validated model.
+    model : Micromaser or Network
+        The validated model, or the network of two cavities of a ``[network]`` file.
     run : RunSettings
         How it is run.
     output : OutputSettings
@@ -245,7 +246,7 @@ class RunPoint:
     """
 
     name: str
-    model: Micromaser
+    model: Micromaser | Network
     run: RunSettings
     output: OutputSettings
     sweep_values: dict = dataclasses.field(default_factory=dict)
@@ -266,7 +267,8 @@ class RunPoint:
         Returns
         -------
         dict
-            ``name``, ``model`` (its run-file keys, the beam's only when not ideal),
+            ``name``, ``model`` (its run-file keys, the beam's only when not ideal; for a
+            network ``network``, its [network] keys, and no ``run.max_jumps``),
             ``run``, ``output`` and ``sweep_values``, and for a protocol ``stages`` (each
             stage's ``name``, ``collisions`` and its model's run-file keys, the cutoff
             included); ``c`` is written as
@@ -279,9 +281,14 @@ class RunPoint:
             run["rho_checkpoints"] = list(self.run.rho_checkpoints)
         output = dataclasses.asdict(self.output)
         output["plots"] = list(self.output.plots)
+        if isinstance(m, Network):  # its [network] keys; no jump log
+            del run["max_jumps"]
+            model = {"network": _network_dict(m)}
+        else:
+            model = {"model": _model_dict(m)}
         d = {
             "name": self.name,
-            "model": _model_dict(m),
+            **model,
             "run": run,
             "output": output,
             "sweep_values": {k: _plain(v) for k, v in self.sweep_values.items()},
@@ -308,6 +315,20 @@ def _model_dict(m: Micromaser) -> dict[str, Any]:
     }
 
 
+def _network_dict(n: Network) -> dict[str, Any]:
+    """A network's run-file [network] keys (the beam's only when not ideal)."""
+    return {
+        "theta": list(n.theta),
+        "q": n.q,
+        "c": _complex_dict(n.c),
+        "gamma_tr": list(n.gamma_tr),
+        "nbar": list(n.nbar),
+        "cutoff": list(n.cutoff),
+        "topology": n.topology,
+        **_beam_dict(n),
+    }
+
+
 def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:
     """The run-file [model] keys of a collision (none for Jaynes-Cummings)."""
     if not isinstance(col, Rabi):
@@ -323,7 +344,7 @@ def _collision_dict(col: JaynesCummings | Rabi) -> dict[str, Any]:
     return d
 
 
-def _beam_dict(m: Micromaser) -> dict[str, Any]:
+def _beam_dict(m: Micromaser | Network) -> dict[str, Any]:
     """The run-file [model] keys of the qubit beam (none for the ideal beam)."""
     d: dict[str, Any] = {}
     arr, spread = m.arrivals, m.theta_spread

@@ -12,7 +12,7 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["WIDTH"]
+__all__ = ["WIDTH", "network_tables", "network_summary"]
 
 #: Width of the text that ``micromaser show`` and ``counts`` print (columns).
 WIDTH = 80
@@ -180,3 +180,149 @@ def _seven(x: float) -> str:
 def _z(mean: float, stderr: float, exact: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         return (mean - exact) / stderr if stderr > 0 else float("nan")
+
+
+# ------------------------------------------------------------------ networks
+#: The exact solution's columns of ``micromaser show`` for a network: (header, field,
+#: cavity index or None), two tables of six.
+_NET_EXACT = (
+    (("E_A", "energy", 0), ("E_B", "energy", 1), ("E_A+E_B", "total_energy", None),
+     ("purity", "purity", None), ("purity A", "local_purity", 0),
+     ("purity B", "local_purity", 1)),
+    (("ergotropy", "ergotropy", None), ("local A", "local_ergotropy", 0),
+     ("local B", "local_ergotropy", 1), ("collective", "collective_ergotropy", None),
+     ("log neg.", "log_negativity", None), ("mutual inf.", "mutual_information", None)),
+)  # fmt: skip
+#: The ensemble's estimates over every checkpoint (a table of four columns).
+_NET_ENERGIES = (("E_A", "energy", 0), ("E_B", "energy", 1), ("E_A+E_B", "total_energy", None))
+#: Columns of one estimate with its error and z-score: ``-1.23456 ± 1e-03 (+0.4)``.
+_NET_CELL = 23
+#: The ensemble's estimates at the checkpoints that keep the joint state (one line each).
+_NET_JOINT = (
+    ("purity", "purity", None), ("purity A", "local_purity", 0),
+    ("purity B", "local_purity", 1), ("ergotropy", "ergotropy", None),
+    ("local ergotropy A", "local_ergotropy", 0), ("local ergotropy B", "local_ergotropy", 1),
+    ("collective ergotropy", "collective_ergotropy", None),
+    ("log negativity", "log_negativity", None), ("mutual information", "mutual_information", None),
+)  # fmt: skip
+
+
+def _value(result, field: str, i: int | None):
+    """(values, stderr or None) of a field of a network result, one cavity's if ``i``."""
+    v = getattr(result, field, None)
+    if v is None:
+        return None
+    mean, se = (np.asarray(v, float), None) if isinstance(v, np.ndarray) else (
+        np.asarray(v.mean, float), np.asarray(v.stderr, float))  # fmt: skip
+    if i is not None:
+        mean, se = mean[:, i], None if se is None else se[:, i]
+    return mean, se
+
+
+def _rows(ks: np.ndarray, rows: int) -> np.ndarray:
+    return np.unique(np.linspace(0, ks.size - 1, min(rows, ks.size)).round().astype(int))
+
+
+def _exact_at(ex, field: str, i: int | None, k: int) -> float:
+    """The exact value at checkpoint ``k`` (NaN where the exact solution has none)."""
+    if ex is None:
+        return float("nan")
+    hit = np.flatnonzero(np.asarray(ex.k) == k)
+    got = _value(ex, field, i)
+    return float(got[0][hit[0]]) if hit.size and got is not None else float("nan")
+
+
+def network_tables(ens, ex, rows: int = 11) -> str:
+    """The tables of ``micromaser show`` for a network: at most :data:`WIDTH` columns.
+
+    The exact solution at ``rows`` checkpoints (energies and purities; ergotropies,
+    negativity and mutual information); the trajectories' energies with standard errors and
+    z-scores against the exact solution; the joint state's observables from the
+    trajectories at each checkpoint that kept it (the last three), with the exact value
+    and z-score.
+
+    Parameters
+    ----------
+    ens : NetworkEnsemble or None
+        The trajectories' result.
+    ex : NetworkExactResult or None
+        The exact solution.
+    rows : int, optional
+        Checkpoints in each table (evenly spread, first and last included).
+
+    Returns
+    -------
+    str
+        The tables, energies in units of hbar omega, entropies in nats.
+    """
+    lines: list[str] = []
+    if ex is not None:
+        lines.append("exact solution (energies in hbar omega, entropies in nats)")
+        for table in _NET_EXACT:
+            lines.append(f"{'k':>6} " + " ".join(f"{h:>11}" for h, _, _ in table))
+            for j in _rows(ex.k, rows):
+                cells = [_cell(_value(ex, f, i)[0][j], ".6g") for _, f, i in table]
+                lines.append(f"{int(ex.k[j]):>6} " + " ".join(f"{c:>11}" for c in cells))
+            lines.append("")
+    if ens is None:
+        return "\n".join(lines).rstrip()
+    z_note = "; (z) against the exact solution" if ex is not None else ""
+    lines.append(f"trajectories: estimate ± standard error{z_note}")
+    shown = [(h, f, i) for h, f, i in _NET_ENERGIES if _value(ens, f, i) is not None]
+    lines.append(f"{'k':>6} " + " ".join(f"{h:>{_NET_CELL}}" for h, _, _ in shown))
+    for j in _rows(ens.k, rows):
+        k = int(ens.k[j])
+        cells = []
+        for _, f, i in shown:
+            mean, se = _value(ens, f, i)
+            z = _z(mean[j], se[j], _exact_at(ex, f, i, k))
+            text = "-" if not np.isfinite(mean[j]) else f"{_seven(mean[j])} ± {_cell(se[j], '.0e')}"
+            cells.append(text if not np.isfinite(z) else f"{text} ({z:+.1f})")
+        lines.append(f"{k:>6} " + " ".join(f"{c:>{_NET_CELL}}" for c in cells))
+    rho_k = np.asarray(getattr(ens, "rho_k", ()), dtype=np.int64)
+    for r in range(max(0, rho_k.size - 3), rho_k.size):
+        k = int(rho_k[r])
+        lines += ["", f"joint state from the trajectories at k = {k}:"]
+        for label, f, i in _NET_JOINT:
+            got = _value(ens, f, i)
+            if got is None:
+                continue
+            mean, se = float(got[0][r]), float(got[1][r])
+            x = _exact_at(ex, f, i, k)
+            text = f"  {label:<21} {_cell(mean, '.6g'):>10} ± {_cell(se, '.1e'):<8}"
+            if np.isfinite(x):
+                z = _z(mean, se, x)
+                text += f"  exact {x:.6g}" + (f", z {z:+.2f}" if np.isfinite(z) else "")
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def network_summary(ens, ex) -> str:
+    """One or two lines after a network run: the result and the largest energy z-scores.
+
+    Parameters
+    ----------
+    ens : NetworkEnsemble or None
+        The trajectories' result.
+    ex : NetworkExactResult or None
+        The exact solution.
+
+    Returns
+    -------
+    str
+        The results' one-line descriptions, and the largest ``|z|`` of the energies over
+        the checkpoints both have (when both are given).
+    """
+    lines = [repr(r) for r in (ex, ens) if r is not None]
+    if ens is not None and ex is not None:
+        worst = {}
+        for label, f, i in _NET_ENERGIES:
+            mean, se = _value(ens, f, i)
+            zs = [_z(mean[j], se[j], _exact_at(ex, f, i, int(k))) for j, k in enumerate(ens.k)]
+            zs = [abs(z) for z in zs if np.isfinite(z)]
+            if zs:
+                worst[label] = max(zs)
+        if worst:
+            lines.append("max |z| against the exact solver: "
+                         + ", ".join(f"{k} {v:.2f}" for k, v in worst.items()))  # fmt: skip
+    return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)

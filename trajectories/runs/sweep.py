@@ -25,6 +25,11 @@ so a run needs no xarray)::
         over (sweep...): n_trajectories, leaked_trajectories (-1: missing), seed (text),
                seconds, complete (the point's result file was read), result_file
 
+A sweep of a network (``[network]``) has the network's variables instead
+(:func:`trajectories.runs.network_io.sweep_arrays`: per-cavity ones over ``(sweep..., k,
+cavity)``, the joint state's over ``k_rho``, the exact ones as ``exact_<name>``, the reduced
+photon distributions over ``n_a`` and ``n_b``).
+
 Points whose checkpoints or cutoffs differ share the union of the coordinates; values a
 point does not have are NaN. A point whose result file is missing (a failed point of a
 ``--keep-going`` sweep) is NaN throughout, with ``complete`` false.
@@ -46,7 +51,7 @@ import numpy as np
 from .._optional import DISTRIBUTION, require
 from .._version import __version__
 from ..solvers.montecarlo.result import ESTIMATES
-from . import io
+from . import io, network_io
 
 log = logging.getLogger("trajectories")
 
@@ -83,6 +88,8 @@ def sweep_path(folder: str | os.PathLike, name: str) -> Path:
 
 def _point_arrays(rec: io.RunRecord) -> dict[str, tuple[tuple[str, ...], tuple, np.ndarray]]:
     """Variables of one point: name -> (dims, coordinates along them, values)."""
+    if network_io.is_network_result(rec.exact or rec.ensemble):
+        return network_io.sweep_arrays(rec)
     out: dict[str, tuple[tuple[str, ...], tuple, np.ndarray]] = {}
     ens, ex = rec.ensemble, rec.exact
     n = np.arange(rec.model.cutoff)
@@ -210,7 +217,7 @@ def write_sweep(points: Sequence[Any], path: str | os.PathLike | None = None) ->
         for var, (vdims, _, _) in (a or {}).items():
             variables.setdefault(var, vdims)
     coords: dict[str, np.ndarray] = {}
-    for d in ("k", "k_rho", "n"):
+    for d in ("k", "k_rho", "n", "cavity", "n_a", "n_b"):
         parts = [c[i] for a in arrays if a for vd, c, _ in a.values() for i, x in enumerate(vd)
                  if x == d]  # fmt: skip
         if parts:

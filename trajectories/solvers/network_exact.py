@@ -35,7 +35,9 @@ from ..validation import (
     real_in_range,
 )
 
-__all__ = ["NetworkExactResult", "solve_network", "default_network_checkpoints"]
+__all__ = [
+    "NetworkExactResult", "solve_network", "default_network_checkpoints", "check_network_memory",
+]  # fmt: skip
 
 #: Default number of intervals between checkpoints: 100 (101 checkpoints, both ends).
 DEFAULT_NETWORK_CHECKPOINTS = 100
@@ -188,6 +190,33 @@ def _check_memory(net: Network, n_checkpoints: int, store_states: bool) -> None:
             "sector blocks)",
             "use smaller cutoffs, or trajectories (simulate), which sample the intervals",
         )  # fmt: skip
+
+
+def check_network_memory(net: Network, n_checkpoints: int, store_states: bool = False) -> None:
+    """Refuse, before any allocation, an exact network run this machine cannot hold.
+
+    What :func:`solve_network` checks first, for callers (run files) that validate a run
+    before starting it.
+
+    Parameters
+    ----------
+    net : Network
+        The model (its joint dimension ``D = N_A N_B`` sets the size).
+    n_checkpoints : int
+        Number of checkpoints (matters only with ``store_states``).
+    store_states : bool, optional
+        Whether the joint density matrix is kept at every checkpoint.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        Naming ``cutoff``, the memory needed and the machine's.
+    """
+    _check_memory(net, int(n_checkpoints), bool(store_states))
 
 
 def solve_network(
