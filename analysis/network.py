@@ -271,7 +271,7 @@ def _cell(x, digits=3) -> str:
 def render(d: dict) -> str:
     """The page, from the data only."""
     meta = d["meta"]
-    rows = d["rows"]
+
     lines = [
         "# Networks of batteries: do correlations speed up charging?",
         "",
@@ -327,8 +327,8 @@ def render(d: dict) -> str:
                     f"{fmt(float(ln.max()), 3)} | {fmt(r['mutual_information'][last], 3)} | "
                     f"{_cell(r['cutoff_check'], 2)} |"
                 )
-            notes = sorted({r["steady_note"] for r in _rows(d, coh, loss)
-                            if r["steady_note"] != "fixed point of the one-step channel"})  # fmt: skip
+            fixed = "fixed point of the one-step channel"
+            notes = sorted({r["steady_note"] for r in _rows(d, coh, loss)} - {fixed})
             if notes:
                 lines += ["", "Steady energy: " + "; ".join(notes) + "."]
             lines.append("")
@@ -368,8 +368,9 @@ def _conclusions(d: dict) -> list[str]:
                 f" against {_cell(half['steady_energy'], 4)}; simultaneous with theta/sqrt2: "
                 f"{_cell(bright['steady_energy'], 4)} in {_cell(bright['t90'])} qubits (one "
                 f"battery: {_cell(one['steady_energy'], 4)}); simultaneous with theta: "
-                f"{_cell(sim['steady_energy'], 4)}, initial power {_cell(sim['energy_per_qubit_20'])}"
-                f" per qubit against {_cell(one['energy_per_qubit_20'])}."
+                f"{_cell(sim['steady_energy'], 4)}, initial power "
+                f"{_cell(sim['energy_per_qubit_20'])} per qubit against "
+                f"{_cell(one['energy_per_qubit_20'])}."
             )
     out.append("")
     return out

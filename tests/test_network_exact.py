@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-import scipy.linalg as sla
 
 import trajectories as tj
 from trajectories.channels.arrivals import averaged_exp
