@@ -189,10 +189,17 @@ def compute(jobs: int) -> dict:
     rows.sort(key=lambda r: order[(r["coherence"], r["loss"], r["scheme"])])
     return {
         "meta": {
-            "machine": machine(), "python": platform.python_version(),
-            "version": tj.__version__, "seconds": time.time() - t0, "K": K, "q": Q,
-            "theta": THETA, "cutoff": CUTOFF, "check_cutoff": CHECK_CUTOFF,
-            "single_cutoff": SINGLE_CUTOFF, "leak_tol": LEAK_TOL,
+            "machine": machine(),
+            "python": platform.python_version(),
+            "version": tj.__version__,
+            "seconds": time.time() - t0,
+            "K": K,
+            "q": Q,
+            "theta": THETA,
+            "cutoff": CUTOFF,
+            "check_cutoff": CHECK_CUTOFF,
+            "single_cutoff": SINGLE_CUTOFF,
+            "leak_tol": LEAK_TOL,
         },  # fmt: skip
         "rows": rows,
     }

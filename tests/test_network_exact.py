@@ -141,9 +141,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['topology']}-c={c['c']}")
 def test_against_dense_construction(case):
-    net = tj.Network(
-        theta=(0.9, 0.55), q=0.35, gamma_tr=(0.15, 0.3), cutoff=(4, 3), **case
-    )
+    net = tj.Network(theta=(0.9, 0.55), q=0.35, gamma_tr=(0.15, 0.3), cutoff=(4, 3), **case)
     n = 6
     states = _dense_run(net, n)
     r = tj.solve_exact(net, n, checkpoints=range(n + 1), leakage_tol=math.inf, store_states=True)

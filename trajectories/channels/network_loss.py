@@ -125,9 +125,9 @@ class NetworkLoss:
         # (a, a', b, b') -> (b, b', a, a'), the same for B, then back
         x = np.ascontiguousarray(x.T)
         x = self._rows(x, 1)
-        return np.ascontiguousarray(
-            x.reshape(nb, nb, na, na).transpose(2, 0, 3, 1)
-        ).reshape(na * nb, na * nb)
+        return np.ascontiguousarray(x.reshape(nb, nb, na, na).transpose(2, 0, 3, 1)).reshape(
+            na * nb, na * nb
+        )
 
     def _rows(self, x: np.ndarray, cav: int) -> np.ndarray:
         """Cavity ``cav``'s blocks on the rows ``(i, i + d)`` of ``x`` (shape ``(N^2, K)``)."""

@@ -171,7 +171,6 @@ class ExactCounting(_Detected):
         )
 
 
-
 @dataclasses.dataclass(frozen=True)
 class StationaryRates:
     r"""Long-time counting statistics per collision, from the tilted channel's leading eigenvalue.
