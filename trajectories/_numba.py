@@ -44,7 +44,9 @@ COMPILED_MODULES = (
     "channels/kraus_unravelling.py",
     "channels/loss.py",
     "channels/loss_unravelling.py",
+    "channels/network_unravelling.py",
     "solvers/montecarlo/kernels.py",
+    "solvers/montecarlo/network_kernel.py",
 )
 _STAMP = "numba-sources.sha256"
 

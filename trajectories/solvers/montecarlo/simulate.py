@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from joblib import delayed
@@ -29,6 +30,7 @@ from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
+from ...model.network import Network
 from ...model.protocol import Protocol, run_segments
 from ...progress import Progress, ProgressArg
 from .accumulator import EnsembleAccumulator
@@ -38,11 +40,14 @@ from .options import DEFAULTS, TrajectoryOptions, plan_ensemble
 from .parallel import ChunkStore, map_chunks
 from .result import EnsembleResult
 
+if TYPE_CHECKING:
+    from .network_result import NetworkEnsemble
+
 __all__ = ["simulate"]
 
 
 def simulate(
-    model: Micromaser | Protocol,
+    model: Micromaser | Protocol | Network,
     n_collisions: int | None = None,
     n_trajectories: int | None = None,
     *,
@@ -52,7 +57,7 @@ def simulate(
     chunk_size: int | None = DEFAULTS.chunk_size,
     checkpoints: Iterable[int] | None = DEFAULTS.checkpoints,
     initial_state: np.ndarray | None = None,
-    rho_checkpoints: Iterable[int] | str | None = DEFAULTS.rho_checkpoints,
+    rho_checkpoints: Iterable[int] | str | None = None,
     max_jumps: int = DEFAULTS.max_jumps,
     record_theta: bool = DEFAULTS.record_theta,
     leakage_tol: float = DEFAULTS.leakage_tol,
@@ -62,8 +67,15 @@ def simulate(
     target_stderr: float | None = DEFAULTS.target_stderr,
     target: str = DEFAULTS.target,
     timeout: float | None = DEFAULTS.timeout,
-) -> EnsembleResult:
+) -> EnsembleResult | NetworkEnsemble:
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
+
+    A :class:`~trajectories.model.network.Network` of two cavities is run on its joint
+    state vectors (:func:`~trajectories.solvers.montecarlo.network_simulate.simulate_network`,
+    ``docs/MODEL.md``, Sec. 13) and returns a
+    :class:`~trajectories.solvers.montecarlo.network_result.NetworkEnsemble`; the options
+    of a single cavity only (``max_jumps``, ``record_theta``, ``store``, ``target_stderr``,
+    ``target``, ``timeout``) must then keep their defaults.
 
     A :class:`~trajectories.model.protocol.Protocol` runs its stages one after the other:
     each trajectory carries its state and its records (qubit counts, jumps, clock, leak)
@@ -111,9 +123,10 @@ def simulate(
         Vector ``(N,)`` or density matrix ``(N, N)``, validated; a mixed state is
         sampled from its eigendecomposition per trajectory. Default: vacuum (for a
         protocol, its own initial state or its first stage's; giving two is refused).
-    rho_checkpoints : "all", "last", "none" or iterable of int
+    rho_checkpoints : "all", "last", "none", iterable of int or None
         Checkpoints at which the density matrix is rebuilt (needed for purity and
         ergotropy). Memory: ``jackknife_groups x len(rho_checkpoints) x N^2`` complex.
+        None (default): ``"all"`` for a single cavity, ``"last"`` for a network.
     max_jumps : int
         Capacity for recorded jump times per trajectory (0: none recorded; counts
         are always kept; overflow is flagged in ``per_trajectory.jumps_overflow``).
@@ -157,7 +170,7 @@ def simulate(
 
     Returns
     -------
-    EnsembleResult
+    EnsembleResult or NetworkEnsemble
         Estimates with error bars at the ``C`` checkpoints (energy in units of
         :math:`\hbar\omega`), rho at the kept ones, and the per-trajectory records
         (``M x C`` arrays, ``M`` the trajectories run): see
@@ -182,6 +195,24 @@ def simulate(
     >>> bool(abs(ens.energy.mean[-1] - exact.energy[-1]) < 3 * ens.energy.stderr[-1])
     True
     """
+    if isinstance(model, Network):
+        from .network_simulate import simulate_network
+
+        return simulate_network(
+            model, n_collisions, n_trajectories, seed=seed, n_jobs=n_jobs, backend=backend,
+            chunk_size=chunk_size, checkpoints=checkpoints,
+            rho_checkpoints="last" if rho_checkpoints is None else rho_checkpoints,
+            jackknife_groups=jackknife_groups, progress=progress, leakage_tol=leakage_tol,
+            initial_state=initial_state,
+            unsupported={
+                "max_jumps": (max_jumps, DEFAULTS.max_jumps),
+                "record_theta": (record_theta, DEFAULTS.record_theta),
+                "store": (store, None), "target_stderr": (target_stderr, None),
+                "target": (target, DEFAULTS.target), "timeout": (timeout, None),
+            },
+        )  # fmt: skip
+    if rho_checkpoints is None:
+        rho_checkpoints = DEFAULTS.rho_checkpoints
     options = TrajectoryOptions(
         n_jobs=n_jobs, backend=backend, chunk_size=chunk_size, checkpoints=checkpoints,
         rho_checkpoints=rho_checkpoints, max_jumps=max_jumps, record_theta=record_theta,
