@@ -62,6 +62,7 @@ from .solvers.closed_forms import (
     incoherent_steady_purity,
 )
 from .solvers.exact import DEFAULT_LEAKAGE_TOL, ExactPropagator, ExactResult, solve_exact
+from .solvers.montecarlo.network_result import NetworkEnsemble, NetworkRecords
 from .solvers.montecarlo.result import EnsembleResult, Estimate, PerTrajectory
 from .solvers.montecarlo.simulate import simulate
 from .solvers.network_exact import NetworkExactResult
@@ -86,6 +87,8 @@ __all__ = [
     "Micromaser",
     "Network",
     "NetworkExactResult",
+    "NetworkEnsemble",
+    "NetworkRecords",
     "fine_tuned_theta",
     "JaynesCummings",
     "Arrivals",

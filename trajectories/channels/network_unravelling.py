@@ -56,6 +56,7 @@ __all__ = [
     "NETWORK_SUPPORT_TOL",
     "apply_outcome",
     "collide",
+    "first_jump",
     "interval_leak",
     "pair_no_jump_factors",
     "loss_interval",
@@ -469,6 +470,69 @@ def _pick_level(psi, sw0, tot, off, lo, hi, u):  # pragma: no cover - compiled
 
 
 @njit(**LEAF)
+def first_jump(  # pragma: no cover - compiled
+    psi, sw0, tot, sw, sh, loss, lo, hi, t_left, rng, fa, fbr, rates
+):
+    r"""The first jump of a normalised state within ``t_left``, by mixture sampling.
+
+    A level ``x`` with probability :math:`|\psi_x|^2` (shell weights ``sw0 / tot``), then
+    :math:`T = -\ln(1 - u)/R_x`; with ``T < t_left`` the state is evolved to ``T`` (left
+    unnormalised, its shell weights in ``sw``) and the jump drawn from its rates there
+    (``rates``, :func:`_jump_rates`). Three draws from ``rng`` with a jump, two without.
+
+    Parameters
+    ----------
+    psi : ndarray of float64 or complex128, shape (D,)
+        Normalised state (shell order); evolved to ``T`` when a jump comes first.
+    sw0, tot, sw : ndarray, float, ndarray
+        The state's shell weights times ``tot``, their sum, and scratch (``S``,).
+    sh : ShellArrays
+        The shell order.
+    loss : NetworkLossArrays
+        The loss of both cavities.
+    lo, hi : int
+        Shells the state occupies.
+    t_left : float
+        Time left in the interval, units of ``t_r``.
+    rng : ndarray of uint64
+        The dynamics stream.
+    fa, fbr : ndarray of float64
+        Scratch for the no-jump factors.
+    rates : ndarray of float64, shape (6,)
+        Receives the jump rates at ``T``.
+
+    Returns
+    -------
+    t, kind : float, int
+        ``T`` (``inf`` for a level with :math:`R_x = 0`) and the jump: 0 emission of A,
+        1 absorption of A within the kept levels, 2 absorption of A out of its top level,
+        3, 4, 5 likewise for B; -1 when ``T >= t_left`` (no jump, ``psi`` unchanged).
+    """
+    x = _pick_level(psi, sw0, tot, sh.off, lo, hi, uniform(rng))
+    v = 1.0 - uniform(rng)  # in (0, 1]
+    r = loss.rates[x]
+    t = -math.log(v) / r if r > 0.0 else math.inf
+    if t >= t_left:
+        return t, -1
+    pair_no_jump_factors(fa, fbr, loss, t)
+    _damp(psi, sh, fa, fbr, lo, hi, sw)
+    _jump_rates(psi, sh, loss, lo, hi, rates)
+    total = 0.0
+    for i in range(6):
+        total += rates[i]
+    w = uniform(rng) * total
+    kind = -1
+    cum = 0.0
+    for i in range(6):
+        cum += rates[i]
+        if rates[i] > 0.0:
+            kind = i  # the last jump with a positive rate, if rounding passes them all
+            if w < cum:
+                break
+    return t, kind
+
+
+@njit(**LEAF)
 def loss_interval(  # pragma: no cover - compiled
     psi, buf, sw0, tot, sw, sh, loss, t_len, lo, hi, rng, fa, fbr, rates, jumps
 ):
@@ -515,11 +579,9 @@ def loss_interval(  # pragma: no cover - compiled
     n_shells = off.shape[0] - 1
     t_left = t_len
     while True:
-        x = _pick_level(psi, sw0, tot, off, lo, hi, uniform(rng))
-        v = 1.0 - uniform(rng)  # in (0, 1]
-        r = loss.rates[x]
-        t_jump = -math.log(v) / r if r > 0.0 else math.inf
-        if t_jump >= t_left:  # no jump in what is left of the interval
+        t_jump, kind = first_jump(psi, sw0, tot, sw, sh, loss, lo, hi, t_left, rng, fa, fbr,
+                                  rates)  # fmt: skip
+        if kind < 0:  # no jump in what is left of the interval
             if t_left == 1.0:
                 s = _damp(psi, sh, loss.fa1, loss.fb1r, lo, hi, sw0)
             else:
@@ -528,21 +590,6 @@ def loss_interval(  # pragma: no cover - compiled
             lo, hi, tot = _settle(psi, psi, True, sw0, sw0, off, lo, hi, lo, hi, s)
             return True, lo, hi, tot
         t_left -= t_jump
-        pair_no_jump_factors(fa, fbr, loss, t_jump)
-        _damp(psi, sh, fa, fbr, lo, hi, sw)
-        _jump_rates(psi, sh, loss, lo, hi, rates)
-        total = 0.0
-        for i in range(6):
-            total += rates[i]
-        w = uniform(rng) * total
-        kind = -1
-        cum = 0.0
-        for i in range(6):
-            cum += rates[i]
-            if rates[i] > 0.0:
-                kind = i  # the last jump with a positive rate, if rounding passes them all
-                if w < cum:
-                    break
         if kind == 2 or kind == 5:  # an absorption out of a top level: the weight leaves
             jumps[1 if kind == 2 else 3] += 1
             for p in range(off[lo], off[hi + 1]):
