@@ -152,9 +152,11 @@ def test_mixture_sampler_jump_kinds_follow_the_exact_jump_integrals():
     na, nb = NET_JUMPS.cutoff
     a, b, r = sh.a, sh.b, loss.rates
     weight = w * (1 - np.exp(-r)) / r  # int_0^1 |psi_x(t)|^2 dt
+    ea, ka, la = loss.emit[0], loss.absorb[0], loss.absorb[0]
+    eb, kb, lb = loss.emit[1], loss.absorb[1], loss.absorb[1]
     coef = [
-        loss.emit[0] * a, loss.absorb[0] * (a + 1) * (a < na - 1), loss.absorb[0] * na * (a == na - 1),
-        loss.emit[1] * b, loss.absorb[1] * (b + 1) * (b < nb - 1), loss.absorb[1] * nb * (b == nb - 1),
+        ea * a, ka * (a + 1) * (a < na - 1), la * na * (a == na - 1),
+        eb * b, kb * (b + 1) * (b < nb - 1), lb * nb * (b == nb - 1),
     ]  # fmt: skip
     probs = np.array([c @ weight for c in coef] + [w @ np.exp(-r)])  # the last: no jump
     assert np.isclose(probs.sum(), 1.0, atol=1e-12)
@@ -212,8 +214,8 @@ def test_a_complex_initial_state_runs_in_complex_arithmetic_and_agrees():
     mixed = 0.7 * np.outer(psi0, psi0.conj())
     mixed[1, 1] += 0.3
     for init in (psi0, mixed):
-        ens = tj.simulate(net, 10, 3000, initial_state=init,
-                          **{**RUN, "checkpoints": [0, 4, 10], "rho_checkpoints": [4, 10]})
+        kw = {**RUN, "checkpoints": [0, 4, 10], "rho_checkpoints": [4, 10]}
+        ens = tj.simulate(net, 10, 3000, initial_state=init, **kw)
         exact = tj.solve_exact(net, 10, initial_state=init, checkpoints=[0, 4, 10],
                                leakage_tol=INF)  # fmt: skip
         assert max(z_scores(ens, exact).values()) <= 1.0
