@@ -142,23 +142,44 @@ def _dense_block(ob, pin, vals, q, c):  # pragma: no cover - compiled
 
 @njit(**LEAF)
 def _band_block(ob, pin, vals, q, shift, width, c):  # pragma: no cover - compiled
-    """``ob[i] += c sum_w D_w[i] pin[i + shift + w]`` for the rows whose input lies in
-    ``pin`` (the other entries are zero); the diagonals ``D_w`` (length ``len(ob)``) at
-    ``vals[q:]``, one after the other. Views indexed from 0 (the loops vectorise); each
-    entry adds its terms by ``w``."""
+    """``ob[i] += c sum_w D_w[i] pin[i + shift + w]``, the diagonals ``D_w`` (length
+    ``len(ob)``) at ``vals[q:]``, one after the other; terms whose input falls outside
+    ``pin`` are zero and left out.
+
+    Every row adds ``c (D_0 x_0 + D_1 x_1 + ...)`` (the terms in ``w`` order, those out of
+    range left out), one pass over the rows where all terms are in range (views indexed
+    from 0: the loop vectorises), rows at the ends apart.
+    """
     s_out = ob.shape[0]
     s_in = pin.shape[0]
-    for w in range(width):
-        k = shift + w
-        i_lo = max(0, -k)
-        i_hi = min(s_out, s_in - k)
-        if i_hi <= i_lo:
-            continue
+    i_lo = max(0, -shift)  # rows where every term is in range: i_lo <= i < i_hi
+    i_hi = max(min(s_out, s_in - shift - width + 1), i_lo)
+    if width == 2 and i_hi > i_lo:
+        n = i_hi - i_lo
         o = ob[i_lo:i_hi]
-        dv = vals[q + w * s_out + i_lo : q + w * s_out + i_hi]
-        x = pin[i_lo + k : i_hi + k]
-        for i in range(i_hi - i_lo):
-            o[i] = o[i] + (c * dv[i]) * x[i]
+        d0 = vals[q + i_lo : q + i_hi]
+        d1 = vals[q + s_out + i_lo : q + s_out + i_hi]
+        x0 = pin[i_lo + shift : i_hi + shift]
+        x1 = pin[i_lo + shift + 1 : i_hi + shift + 1]
+        for i in range(n):
+            o[i] = o[i] + c * (d0[i] * x0[i] + d1[i] * x1[i])
+    else:
+        i_hi = i_lo  # every row by the general loop
+    for i in range(s_out):
+        if i_lo <= i < i_hi:
+            continue
+        acc = 0.0 * pin[0]
+        hit = False
+        for w in range(width):
+            k = i + shift + w
+            if 0 <= k < s_in:
+                if hit:
+                    acc = acc + vals[q + w * s_out + i] * pin[k]
+                else:
+                    acc = vals[q + w * s_out + i] * pin[k]
+                    hit = True
+        if hit:
+            ob[i] = ob[i] + c * acc
 
 
 @njit(**LEAF)
