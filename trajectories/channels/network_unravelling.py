@@ -337,7 +337,24 @@ def collide(  # pragma: no cover - compiled
 
 @njit(**LEAF)
 def interval_leak(psi, leak, off, lo, hi):  # pragma: no cover - compiled
-    """``sum_x |psi_x|^2 leak_x`` over the shells ``lo .. hi``."""
+    r"""The expected weight the coming loss interval sends out of the kept levels.
+
+    Parameters
+    ----------
+    psi : ndarray of float64 or complex128, shape (D,)
+        Normalised state (shell order).
+    leak : ndarray of float64, shape (D,)
+        The leak vector of one interval (``NetworkLossArrays.leak``).
+    off : ndarray of int64, shape (S + 1,)
+        Shell offsets.
+    lo, hi : int
+        Shells the state occupies.
+
+    Returns
+    -------
+    float
+        :math:`\sum_x |\psi_x|^2 L_x` over the shells ``lo .. hi``.
+    """
     s = 0.0
     for p in range(off[lo], off[hi + 1]):
         s += abs2(psi[p]) * leak[p]
@@ -351,6 +368,15 @@ def pair_no_jump_factors(fa, fbr, loss, t):  # pragma: no cover - compiled
     By cumulative powers: two exponentials per cavity (:math:`\Gamma_n` is linear in
     ``n``). The no-jump factor of the level ``(a, b)`` is ``fa[a] fbr[N_B - 1 - b]``
     (reversed, so that a shell reads both forwards).
+
+    Parameters
+    ----------
+    fa, fbr : ndarray of float64, shapes (N_A,), (N_B,)
+        Receive the factors.
+    loss : NetworkLossArrays
+        ``rate0``, ``rate1``: :math:`\Gamma^X_n = \mathrm{rate0}[X] + \mathrm{rate1}[X]\,n`.
+    t : float
+        Duration, units of ``t_r``.
     """
     nb = fbr.shape[0]
     y = math.exp(-0.5 * loss.rate1[0] * t)
@@ -367,8 +393,23 @@ def pair_no_jump_factors(fa, fbr, loss, t):  # pragma: no cover - compiled
 
 @njit(**LEAF)
 def moments(psi, sh, lo, hi):  # pragma: no cover - compiled
-    """``(sum a w, sum b w, sum a^2 w, sum b^2 w)``, ``w = |psi|^2``, over the shells
-    ``lo .. hi``."""
+    """The first two moments of the photon numbers of both cavities.
+
+    Parameters
+    ----------
+    psi : ndarray of float64 or complex128, shape (D,)
+        The state (shell order).
+    sh : ShellArrays
+        The shell order.
+    lo, hi : int
+        Shells the state occupies.
+
+    Returns
+    -------
+    tuple of float
+        ``(sum a w, sum b w, sum a^2 w, sum b^2 w)``, ``w = |psi|^2``, over the shells
+        ``lo .. hi`` (unnormalised).
+    """
     s1a = 0.0
     s1b = 0.0
     s2a = 0.0

@@ -204,7 +204,7 @@ def run_network(psi0, sh, col, loss, plan, key, offset, rec):  # pragma: no cove
     ----------
     psi0 : ndarray of float64 or complex128, shape (M, D)
         Normalised initial state of each trajectory, shell order, in the gauge
-        (:func:`~trajectories.channels.network_unravelling.network_trajectory_arrays`);
+        (:func:`~trajectories.channels.network_arrays.network_trajectory_arrays`);
         C-contiguous.
     sh : ShellArrays
         Shell order and jump targets.

@@ -299,7 +299,13 @@ class NetworkAccumulator:
         return int(self.m.sum())
 
     def mean_leakage(self) -> np.ndarray:
-        """Mean cumulative weight lost through the cutoffs so far, shape (C,)."""
+        """Mean cumulative weight lost through the cutoffs so far.
+
+        Returns
+        -------
+        ndarray of float64, shape (C,)
+            At each checkpoint.
+        """
         return self.leak / max(self.n_trajectories, 1)
 
     def _rho_estimates(self, s: np.ndarray, local: np.ndarray, m: float, alive: np.ndarray) -> dict:
