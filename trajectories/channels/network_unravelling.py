@@ -16,7 +16,8 @@ unitarity, the leak is the input weight :math:`|\alpha|^2\|\psi_{n-1}\|^2 +
 g in shell ``n``): a difference of small numbers, exact to their rounding. It is computed
 (the other outcome on those shells only, if it was not needed) when the state's weight
 there is at least :data:`~trajectories.channels.kraus_unravelling.LEAK_FLOOR` (below, the
-leak, at most that weight, counts as 0, as for one cavity). A drawn leak ends the
+leak, at most that weight, counts as 0, as for one cavity). The leak is drawn when the
+uniform draw falls in ``[1 - leak, 1)`` (outcomes below), as for one cavity; it ends the
 trajectory.
 
 *Loss.* The no-jump evolution is diagonal, :math:`\psi_x(t) = \psi_x e^{-R_x t/2}`,
@@ -66,6 +67,27 @@ __all__ = [
 #: Shells at the ends of the support whose weight (of the normalised state) is below this
 #: are zeroed and dropped (amplitudes below 1e-18: module docstring).
 NETWORK_SUPPORT_TOL = 1e-36
+
+
+@njit(**LEAF, inline="always")
+def _sumsq(v):  # pragma: no cover - compiled
+    """``sum |v|^2`` with four partial sums (a fixed order: independent chains)."""
+    n = v.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    i = 0
+    while i + 4 <= n:
+        s0 += abs2(v[i])
+        s1 += abs2(v[i + 1])
+        s2 += abs2(v[i + 2])
+        s3 += abs2(v[i + 3])
+        i += 4
+    while i < n:
+        s0 += abs2(v[i])
+        i += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(**LEAF)
@@ -140,19 +162,39 @@ def _dense_block(ob, pin, vals, q, c):  # pragma: no cover - compiled
         k += 1
 
 
-@njit(**LEAF)
+@njit(**LEAF, inline="always")
+def _band_row(ob, pin, vals, q, shift, width, c, i):  # pragma: no cover - compiled
+    """Row ``i`` of :func:`_band_block`, its terms out of range left out."""
+    s_out = ob.shape[0]
+    s_in = pin.shape[0]
+    acc = 0.0 * pin[0]
+    hit = False
+    for w in range(width):
+        k = i + shift + w
+        if 0 <= k < s_in:
+            t = vals[q + w * s_out + i] * pin[k]
+            if hit:
+                acc = acc + t
+            else:
+                acc = t
+                hit = True
+    if hit:
+        ob[i] = ob[i] + c * acc
+
+
+@njit(**LEAF, inline="always")
 def _band_block(ob, pin, vals, q, shift, width, c):  # pragma: no cover - compiled
     """``ob[i] += c sum_w D_w[i] pin[i + shift + w]``, the diagonals ``D_w`` (length
     ``len(ob)``) at ``vals[q:]``, one after the other; terms whose input falls outside
     ``pin`` are zero and left out.
 
     Every row adds ``c (D_0 x_0 + D_1 x_1 + ...)`` (the terms in ``w`` order, those out of
-    range left out), one pass over the rows where all terms are in range (views indexed
-    from 0: the loop vectorises), rows at the ends apart.
+    range left out): for two diagonals (the series topology) one pass over the rows where
+    both terms are in range (views indexed from 0: the loop vectorises), the end rows apart.
     """
     s_out = ob.shape[0]
     s_in = pin.shape[0]
-    i_lo = max(0, -shift)  # rows where every term is in range: i_lo <= i < i_hi
+    i_lo = min(max(0, -shift), s_out)  # rows where every term is in range: i_lo <= i < i_hi
     i_hi = max(min(s_out, s_in - shift - width + 1), i_lo)
     if width == 2 and i_hi > i_lo:
         n = i_hi - i_lo
@@ -163,23 +205,13 @@ def _band_block(ob, pin, vals, q, shift, width, c):  # pragma: no cover - compil
         x1 = pin[i_lo + shift + 1 : i_hi + shift + 1]
         for i in range(n):
             o[i] = o[i] + c * (d0[i] * x0[i] + d1[i] * x1[i])
+        for i in range(i_lo):
+            _band_row(ob, pin, vals, q, shift, width, c, i)
+        for i in range(i_hi, s_out):
+            _band_row(ob, pin, vals, q, shift, width, c, i)
     else:
-        i_hi = i_lo  # every row by the general loop
-    for i in range(s_out):
-        if i_lo <= i < i_hi:
-            continue
-        acc = 0.0 * pin[0]
-        hit = False
-        for w in range(width):
-            k = i + shift + w
-            if 0 <= k < s_in:
-                if hit:
-                    acc = acc + vals[q + w * s_out + i] * pin[k]
-                else:
-                    acc = vals[q + w * s_out + i] * pin[k]
-                    hit = True
-        if hit:
-            ob[i] = ob[i] + c * acc
+        for i in range(s_out):
+            _band_row(ob, pin, vals, q, shift, width, c, i)
 
 
 @njit(**LEAF)
@@ -241,9 +273,7 @@ def apply_outcome(psi, out, sw, col, node, br, o, lo, hi, off, omin):  # pragma:
                 _band_block(ob, pin, vals, ptr[node, t, m], col.shift[node, t, m], col.width, c)
             else:
                 _dense_block(ob, pin, vals, ptr[node, t, m], c)
-        w = 0.0
-        for r in range(ob.shape[0]):
-            w += abs2(ob[r])
+        w = _sumsq(ob)
         sw[m] = w
         total += w
     return total, olo, ohi
@@ -320,14 +350,14 @@ def collide(  # pragma: no cover - compiled
         leak = max(w_in - w_e - w_g, 0.0)
     if u < p1:
         o = first
-    elif u < p1 + p2 or (leak == 0.0 and p2 > 0.0):
-        o = second
-    elif leak == 0.0:  # the draw passed p1 + p2 by rounding only, and p2 = 0
-        o = first
-    else:
+    elif leak > 0.0 and u >= 1.0 - leak:  # the leak takes the top of [0, 1)
         for p in range(off[lo], off[hi + 1]):
             psi[p] = 0.0
         return -1, leak, lo, hi, tot
+    elif p2 > 0.0:  # also when rounding leaves u beyond p1 + p2
+        o = second
+    else:
+        o = first
     if o == first:
         nlo, nhi, tot = _settle(psi, out1, False, sw1, sw0, off, lo, hi, lo1, hi1, p1)
     else:
@@ -355,10 +385,19 @@ def interval_leak(psi, leak, off, lo, hi):  # pragma: no cover - compiled
     float
         :math:`\sum_x |\psi_x|^2 L_x` over the shells ``lo .. hi``.
     """
-    s = 0.0
-    for p in range(off[lo], off[hi + 1]):
-        s += abs2(psi[p]) * leak[p]
-    return s
+    v = psi[off[lo] : off[hi + 1]]
+    x = leak[off[lo] : off[hi + 1]]
+    n = v.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    i = 0
+    while i + 2 <= n:
+        s0 += abs2(v[i]) * x[i]
+        s1 += abs2(v[i + 1]) * x[i + 1]
+        i += 2
+    if i < n:
+        s0 += abs2(v[i]) * x[i]
+    return s0 + s1
 
 
 @njit(**LEAF)
@@ -472,31 +511,66 @@ def _damp(psi, sh, fa, fbr, lo, hi, sw):  # pragma: no cover - compiled
 
 @njit(**LEAF)
 def _jump_rates(psi, sh, loss, lo, hi, rates):  # pragma: no cover - compiled
-    """Fill ``rates`` (6,) with the jump rates of the (unnormalised) state: for A then B,
-    emission, absorption within the kept levels, absorption out of the top level (each a
-    sum of non-negative terms)."""
+    r"""Fill ``rates`` (6,) with the jump rates of the (unnormalised) state: for A then B,
+    emission, absorption within the kept levels, absorption out of the top level.
+
+    Per shell ``m`` (position ``i``: ``a = a0 + i``, ``b = b_end + (s - 1 - i)``) the sums
+    :math:`\sum w`, :math:`\sum i\,w`, :math:`\sum (s-1-i)\,w` over its inner positions and
+    its two end positions give every rate as a sum of non-negative terms (A's top level can
+    only be a shell's last position, B's its first: an absorption rate within the kept
+    levels that should vanish is exactly 0).
+    """
     na = loss.cutoff[0]
     nb = loss.cutoff[1]
+    off, a0 = sh.off, sh.a0
     s1a = 0.0
     s1b = 0.0
     ka = 0.0
     kb = 0.0
     ta = 0.0
     tb = 0.0
-    for p in range(sh.off[lo], sh.off[hi + 1]):
-        w = abs2(psi[p])
-        a = sh.a[p]
-        b = sh.b[p]
-        s1a += a * w
-        s1b += b * w
-        if a < na - 1:
-            ka += (a + 1) * w
+    for m in range(lo, hi + 1):
+        v = psi[off[m] : off[m + 1]]
+        n = v.shape[0]
+        fa = float(a0[m])  # a at the first position
+        fb_end = float(m - a0[m] - n + 1)  # b at the last position
+        x_first = abs2(v[0])
+        if n == 1:
+            s1a += fa * x_first
+            s1b += fb_end * x_first
+            if a0[m] == na - 1:
+                ta += x_first
+            else:
+                ka += (fa + 1.0) * x_first
+            if m - a0[m] == nb - 1:
+                tb += x_first
+            else:
+                kb += (fb_end + 1.0) * x_first
+            continue
+        x_last = abs2(v[n - 1])
+        wm = 0.0  # inner positions 1 .. n - 2: sum w, sum i w, sum (n - 1 - i) w
+        im = 0.0
+        jm = 0.0
+        fi = 1.0
+        for i in range(1, n - 1):
+            x = abs2(v[i])
+            wm += x
+            im += fi * x
+            jm += (n - 1 - fi) * x
+            fi += 1.0
+        last = float(n - 1)
+        s1a += fa * (x_first + wm + x_last) + (im + last * x_last)
+        s1b += fb_end * (x_first + wm + x_last) + (last * x_first + jm)
+        if a0[m] + n - 1 == na - 1:  # the last position is A's top level
+            ka += (fa + 1.0) * (x_first + wm) + im
+            ta += x_last
         else:
-            ta += w
-        if b < nb - 1:
-            kb += (b + 1) * w
+            ka += (fa + 1.0) * (x_first + wm + x_last) + (im + last * x_last)
+        if m - a0[m] == nb - 1:  # the first position is B's top level
+            kb += (fb_end + 1.0) * (wm + x_last) + jm
+            tb += x_first
         else:
-            tb += w
+            kb += (fb_end + 1.0) * (x_first + wm + x_last) + (last * x_first + jm)
     rates[0] = loss.emit[0] * s1a
     rates[1] = loss.absorb[0] * ka
     rates[2] = loss.absorb[0] * (na * ta)
@@ -678,9 +752,7 @@ def loss_interval(  # pragma: no cover - compiled
                 buf[q] = sh.sqrt_n[level[p] + shift] * psi[p]
         total = 0.0
         for m in range(nlo, nhi + 1):
-            s = 0.0
-            for p in range(off[m], off[m + 1]):
-                s += abs2(buf[p])
-            sw[m] = s
-            total += s
+            w = _sumsq(buf[off[m] : off[m + 1]])
+            sw[m] = w
+            total += w
         lo, hi, tot = _settle(psi, buf, False, sw, sw0, off, lo, hi, nlo, nhi, total)
