@@ -32,7 +32,9 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+from joblib import Parallel, delayed
 
+from ..._threads import single_threaded_blas
 from ...bipartite import bipartite_observables, reduced_states
 from ...model.network import Network
 from ...observables import fano_from_moments
@@ -44,6 +46,26 @@ __all__ = ["NetworkEnsemble", "NetworkRecords", "NetworkAccumulator"]
 #: the estimates at the rho checkpoints taken from bipartite_observables(S / M)
 _FROM_RHO = ("entropy", "ergotropy", "collective_ergotropy", "log_negativity",
              "mutual_information", "local_entropy", "local_ergotropy")  # fmt: skip
+
+
+def _rho_point(s: np.ndarray, local: float, m: float, alive: float, cutoff: tuple) -> dict:
+    """The rho-based estimates of one checkpoint from the sum ``s`` (D, D) of ``m``
+    trajectories (``alive`` of them not leaked, ``local`` their summed local purities),
+    with BLAS on one thread (the same bits in any process)."""
+    with single_threaded_blas():
+        obs = bipartite_observables(s / m, cutoff)
+        out = {name: obs[name] for name in _FROM_RHO}
+        sa, sb = reduced_states(s, cutoff)
+        loc = np.array([float(np.sum(np.abs(x) ** 2)) for x in (sa, sb)])
+        tr_s2 = float(np.sum(np.abs(s) ** 2))
+    if m > 1:
+        denom = m * (m - 1.0)
+        out["purity"] = (tr_s2 - alive) / denom
+        out["local_purity"] = (loc - local) / denom
+    else:
+        out["purity"] = np.nan
+        out["local_purity"] = np.full(2, np.nan)
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,27 +330,54 @@ class NetworkAccumulator:
         """
         return self.leak / max(self.n_trajectories, 1)
 
-    def _rho_estimates(self, s: np.ndarray, local: np.ndarray, m: float, alive: np.ndarray) -> dict:
-        """Every rho-based estimate from the sums ``s`` (R, D, D) of ``m`` trajectories."""
-        cutoff = self.model.cutoff
-        out: dict[str, list] = {name: [] for name in (*_FROM_RHO, "purity", "local_purity")}
-        for r in range(s.shape[0]):
-            obs = bipartite_observables(s[r] / m, cutoff)
-            for name in _FROM_RHO:
-                out[name].append(obs[name])
-            denom = m * (m - 1.0)
-            tr_s2 = float(np.sum(np.abs(s[r]) ** 2))
-            sa, sb = reduced_states(s[r], cutoff)
-            loc = [float(np.sum(np.abs(x) ** 2)) for x in (sa, sb)]
-            if m > 1:
-                out["purity"].append((tr_s2 - alive[r]) / denom)
-                out["local_purity"].append(np.array([(v - local[r]) / denom for v in loc]))
-            else:
-                out["purity"].append(np.nan)
-                out["local_purity"].append(np.full(2, np.nan))
-        return {name: np.array(v, dtype=np.float64) for name, v in out.items()}
+    def _rho_estimates(self, n_jobs: int, backend: str) -> tuple[dict, list | None]:
+        """The rho-based estimates from all the trajectories and with each group left out.
 
-    def result(self, *, seed: int, chunk_size: int, wall_seconds: float) -> NetworkEnsemble:
+        ``(G + 1) R`` evaluations of :func:`~trajectories.bipartite.bipartite_observables`
+        (two ``D x D`` eigendecompositions each), spread over ``n_jobs`` workers when more
+        than one; each runs BLAS on one thread, so the numbers do not depend on ``n_jobs``.
+        """
+        ri = self.rho_index
+        cutoff = self.model.cutoff
+        sizes = self.m.astype(float)
+        s_tot = self.s.sum(axis=0)
+        local_tot = self.local.sum(axis=0)
+        alive_tot = self.alive.sum(axis=0)[ri].astype(float)
+        m_tot = float(sizes.sum())
+        jack = self.groups > 1
+        sets = [(None, m_tot)]
+        if jack:
+            sets += [(g, m_tot - sizes[g]) for g in range(self.groups)]
+
+        def tasks():
+            for g, m in sets:
+                for r in range(ri.size):
+                    if g is None:
+                        yield delayed(_rho_point)(s_tot[r], local_tot[r], m, alive_tot[r], cutoff)
+                    else:
+                        yield delayed(_rho_point)(
+                            s_tot[r] - self.s[g, r], local_tot[r] - self.local[g, r], m,
+                            alive_tot[r] - self.alive[g, ri[r]], cutoff,
+                        )  # fmt: skip
+
+        if n_jobs == 1:
+            points = [f(*args, **kw) for f, args, kw in tasks()]
+        else:  # in order (the tasks' arguments made one by one, as workers take them)
+            points = Parallel(n_jobs=n_jobs, backend=backend, return_as="list")(tasks())
+        names = (*_FROM_RHO, "purity", "local_purity")
+        shape = {n: (ri.size, 2) if n.startswith("local") else (ri.size,) for n in names}
+        per_set = [
+            {n: np.array([points[k * ri.size + r][n] for r in range(ri.size)],
+                         dtype=np.float64).reshape(shape[n])
+             for n in names}
+            for k in range(len(sets))
+        ]  # fmt: skip
+        return per_set[0], (per_set[1:] if jack else None)
+
+    def result(
+        self, *, seed: int, chunk_size: int, wall_seconds: float, n_jobs: int = 1,
+        backend: str = "loky",
+    ) -> NetworkEnsemble:  # fmt: skip
         """The :class:`NetworkEnsemble` of the chunks added.
 
         Parameters
@@ -339,15 +388,21 @@ class NetworkAccumulator:
             Trajectories per chunk.
         wall_seconds : float
             Wall-clock time of the run.
+        n_jobs : int, optional
+            Workers for the rho-based estimates (the numbers do not depend on it).
+        backend : str, optional
+            Their joblib backend.
 
         Returns
         -------
         NetworkEnsemble
         """
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self._result(seed, chunk_size, wall_seconds)
+            return self._result(seed, chunk_size, wall_seconds, n_jobs, backend)
 
-    def _result(self, seed: int, chunk_size: int, wall_seconds: float) -> NetworkEnsemble:
+    def _result(
+        self, seed: int, chunk_size: int, wall_seconds: float, n_jobs: int, backend: str
+    ) -> NetworkEnsemble:
         m_tot = float(self.m.sum())
         sizes = self.m.astype(float)
         n_tot, n2_tot = self.sum_n.sum(axis=0), self.sum_n2.sum(axis=0)
@@ -359,16 +414,8 @@ class NetworkAccumulator:
         ])  # fmt: skip
         ri = self.rho_index
         s_tot = self.s.sum(axis=0)
-        local_tot = self.local.sum(axis=0)
-        alive_tot = self.alive.sum(axis=0)[ri].astype(float)
-        full = self._rho_estimates(s_tot, local_tot, m_tot, alive_tot)
-        if self.groups > 1 and ri.size:
-            lo = [
-                self._rho_estimates(s_tot - self.s[g], local_tot - self.local[g],
-                                    m_tot - sizes[g], alive_tot - self.alive[g, ri])
-                for g in range(self.groups)
-            ]  # fmt: skip
-        else:
+        full, lo = self._rho_estimates(n_jobs, backend)
+        if not ri.size:
             lo = None
         est = {}
         for name, value in full.items():

@@ -165,7 +165,10 @@ def simulate_network(
         ergotropies, negativity, mutual information). Memory: ``G x R x D^2`` complex
         numbers for ``G`` jackknife groups and ``R`` such checkpoints (51 MB at
         ``N_A = N_B = 20``, 20 groups, ``"last"``; 0.8 GB at 40); a run that does not fit
-        in the machine's memory is refused before any work.
+        in the machine's memory is refused before any work. Time: the estimates then take
+        ``2 (G + 1) R`` eigendecompositions of ``D x D`` matrices (measured on one core:
+        1 s at ``N_A = N_B = 20``, 12 s at 30, 70 s at 40, with ``G = 20``, ``R = 1``),
+        spread over the workers.
     jackknife_groups : int
         Groups of chunks for the jackknife errors, ``>= 2``; fewer than 20 groups (or
         chunks) are warned about (:class:`~trajectories.errors.StatisticsWarning`).
@@ -294,4 +297,5 @@ def simulate_network(
     warn_if_close(net.cutoff, float(acc.mean_leakage()[-1]), leakage_tol)
     with single_threaded_blas():
         return acc.result(seed=entropy, chunk_size=chunk_size,
-                          wall_seconds=time.perf_counter() - t0)  # fmt: skip
+                          wall_seconds=time.perf_counter() - t0, n_jobs=int(n_jobs),
+                          backend=backend)  # fmt: skip
