@@ -23,10 +23,11 @@ for every branch (the eigen-branches of a qubit state differ by :math:`\pi` in
 change no record, so the trajectories evolve :math:`\tilde\psi` with real operators, in
 real arithmetic when :math:`\tilde\psi` starts real (the vacuum, Fock states).
 
-*Two layouts of the blocks.* When every row of every block has at most
-:data:`BAND_WIDTH` consecutive entries of modulus at least :data:`BAND_DROP` (the series
-topology: two), each output row keeps that run (``banded``); otherwise (the simultaneous
-topology: full blocks) each shell block is stored dense, column by column.
+*Two layouts of the blocks.* When every row of every block has its entries of modulus at
+least :data:`BAND_DROP` within :data:`BAND_WIDTH` consecutive columns (the series topology:
+two), each output row keeps that run and its first input position (``banded``: one pass
+over the output rows); otherwise (the simultaneous topology: full blocks) each shell block
+is stored dense, column by column.
 
 *Leak of an interval.* :func:`interval_leak_vector`: the expected weight one loss interval
 sends out of the kept levels from each joint level, exactly, also for random arrivals.
@@ -105,24 +106,29 @@ class CollisionArrays(NamedTuple):
     r"""The collision's real blocks per theta-spread node, in one of two layouts.
 
     Operator ``t = 2 o + j`` is :math:`R_{oj}` (qubit index 0 = e, 1 = g); it maps shell
-    ``m`` to shell ``m + [j = e] - [o = e]``. The block of node ``x``, operator ``t`` and
-    output shell ``m`` starts at ``vals[ptr[x, t, m]]`` (-1: no block):
+    ``m`` to shell ``m + [j = e] - [o = e]``.
 
-    - banded: ``width`` diagonals of length ``s_out`` one after the other; row ``i`` of
-      diagonal ``w`` multiplies input ``i + shift[x, t, m] + w`` of the input shell (the
-      entries whose input falls outside the shell are zero);
-    - dense: the ``s_out x s_in`` block, column-major.
+    - banded: output row ``r`` (a shell-order position) of node ``x``'s operator ``t`` is
+      :math:`\sum_w` ``band[x, t, w, r] psi[first[x, t, r] + w]`` (``w < width``; zero-padded,
+      and ``first <= D - width``, so that every read is in the vector; a row without a
+      block has zeros);
+    - dense: the block of node ``x``, operator ``t`` and output shell ``m`` starts at
+      ``vals[ptr[x, t, m]]`` (-1: none), ``s_out x s_in``, column-major.
 
     Attributes
     ----------
     banded : bool
         The layout.
     width : int
-        Banded: the number of diagonals (1 for dense).
-    ptr, shift : ndarray of int64, shape (X, 4, S)
-        Start of each block in ``vals``, and (banded) the input offset of its diagonal 0.
+        Banded: the number of entries per row (1 for dense).
+    first : ndarray of int64, shape (X, 4, D)
+        Banded: the first input position of each row (shape (X, 4, 1) for dense).
+    band : ndarray of float64, shape (X, 4, W, D)
+        Banded: the row entries (shape (X, 4, 1, 1) for dense).
+    ptr : ndarray of int64, shape (X, 4, S)
+        Dense: start of each block in ``vals``.
     vals : ndarray of float64, shape (V,)
-        The blocks.
+        Dense: the blocks.
     coef : ndarray of float64, shape (B, 2, 2)
         The real gauge coefficient :math:`\kappa` of :math:`R_{oj}` in branch ``b``:
         ``coef[b, o, j]``.
@@ -139,8 +145,9 @@ class CollisionArrays(NamedTuple):
 
     banded: bool
     width: int
+    first: np.ndarray
+    band: np.ndarray
     ptr: np.ndarray
-    shift: np.ndarray
     vals: np.ndarray
     coef: np.ndarray
     amp2: np.ndarray
@@ -266,6 +273,7 @@ def _diagonals(mat: np.ndarray) -> tuple[int, int]:
 def _collision_arrays(
     net: Network, collision: NetworkCollision, off: np.ndarray
 ) -> CollisionArrays:
+    d = net.dimension
     n_nodes, n_shells = len(collision.x), off.size - 1
     items = [
         (x, 2 * o + j, blk)
@@ -276,32 +284,34 @@ def _collision_arrays(
     width = max((_diagonals(blk.matrix)[1] for _, _, blk in items), default=1)
     banded = width <= BAND_WIDTH
     width = max(width, 1) if banded else 1
+    first = np.zeros((n_nodes, 4, d if banded else 1), dtype=np.int64)
+    band = np.zeros((n_nodes, 4, width, d if banded else 1))
     ptr = np.full((n_nodes, 4, n_shells), -1, dtype=np.int64)
-    shift = np.zeros((n_nodes, 4, n_shells), dtype=np.int64)
     vals: list[np.ndarray] = []
     used = 0
     for x, t, blk in items:
         mat = blk.matrix
-        ptr[x, t, blk.m_out] = used
         if banded:
-            d0, _ = _diagonals(mat)
-            s_out, s_in = mat.shape
-            diag = np.zeros((width, s_out))
-            for w in range(width):
-                i = np.arange(s_out)
-                ok = (i + d0 + w >= 0) & (i + d0 + w < s_in)
-                diag[w, ok] = mat[i[ok], i[ok] + d0 + w]
-            diag[np.abs(diag) < BAND_DROP] = 0.0
-            shift[x, t, blk.m_out] = d0
-            vals.append(diag.reshape(-1))
+            kept = np.abs(mat) >= BAND_DROP
+            for i in range(mat.shape[0]):
+                nz = np.flatnonzero(kept[i])
+                if nz.size == 0:
+                    continue
+                start = int(off[blk.m_in] + nz[0])
+                f = min(start, d - width)  # every read stays in the vector
+                run = np.where(kept[i], mat[i], 0.0)[nz[0] : nz[-1] + 1]
+                r = off[blk.m_out] + i
+                first[x, t, r] = f
+                band[x, t, start - f : start - f + run.size, r] = run
         else:
+            ptr[x, t, blk.m_out] = used
             vals.append(mat.reshape(-1, order="F"))
-        used += vals[-1].size
+            used += mat.size
     branches = qubit_branches(net.cavity(0))
     _, coef = real_gauge(branches)
     lam = np.array([b[0] for b in branches])
     return CollisionArrays(
-        banded=bool(banded), width=int(width), ptr=ptr, shift=shift,
+        banded=bool(banded), width=int(width), first=first, band=band, ptr=ptr,
         vals=np.concatenate(vals) if vals else np.zeros(1), coef=coef,
         amp2=np.array([[abs(b[1]) ** 2, abs(b[2]) ** 2] for b in branches]),
         branch_cum=np.cumsum(lam), node_cum=np.cumsum(collision.w),

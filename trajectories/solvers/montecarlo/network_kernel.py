@@ -270,8 +270,8 @@ def run_network(psi0, sh, col, loss, plan, key, offset, rec):  # pragma: no cove
                 node = _pick(col.node_cum, uniform(rng_pump)) if n_nodes > 1 else 0
                 t_len = draw_interval(rng_pump, plan.arrival, plan.p) if random_t else 1.0
                 br = _pick(col.branch_cum, uniform(rng)) if n_br > 1 else 0
-                o, lk, lo, hi, tot = collide(psi, out1, out2, sw0, tot, sw1, sw2, col, node, br,
-                                             uniform(rng), first, lo, hi, off)  # fmt: skip
+                o, lk, lo, hi, tot, nxt = collide(psi, out1, out2, sw0, tot, sw1, sw2, col, node,
+                                                  br, uniform(rng), first, lo, hi, off)  # fmt: skip
                 leak += lk
                 if o < 0:
                     live = False
@@ -280,7 +280,7 @@ def run_network(psi0, sh, col, loss, plan, key, offset, rec):  # pragma: no cove
                         ce[br] += 1
                     else:
                         cg[br] += 1
-                    first = o
+                    first = nxt
                     if plan.has_loss:
                         leak += interval_leak(psi, loss.leak, off, lo, hi)
                         live, lo, hi, tot = loss_interval(
