@@ -7,7 +7,8 @@ nbar = 0.15, c = 1 (coherent qubits) and c = 0, both topologies, N_A = N_B = 10,
 - trajectories: trajectory-collisions per second on one core (CPU time of this process, so
   that other load on the machine does not count): the chunk runner alone on trajectories
   of 1000 collisions from vacuum (doubled until it runs at least a second); the set-up of a
-  run (the collision's shell blocks and the trajectory arrays, built once per run); and the
+  run (the collision's shell blocks and the trajectory arrays, built once per run; wall
+  clock, BLAS on one thread as in ``tj.simulate``); and the
   peak of memory allocated (tracemalloc) by a whole ``tj.simulate`` run of a few
   trajectories with the joint rho kept at the end (20 jackknife groups);
 - exact solver: ``tj.solve_exact(net, n, checkpoints=[0, n])``, ``run_seconds / n`` per
@@ -32,6 +33,7 @@ from _common import cpu_name, load_average  # noqa: E402  (benchmarks/ is the sc
 
 import trajectories as tj
 from trajectories._streams import stream_key
+from trajectories._threads import single_threaded_blas
 from trajectories.solvers.montecarlo.network_kernel import NetworkInputs, run_network_chunk
 
 #: collisions of the exact solver's timing run at each cutoff
@@ -51,9 +53,10 @@ def trajectories(net: tj.Network, k: int) -> tuple[float, float, float, float]:
     d = net.dimension
     rho0 = np.zeros((d, d), dtype=complex)
     rho0[0, 0] = 1.0
-    t0 = time.process_time()
-    inputs = NetworkInputs.build(net, rho0, np.array([0, k]), np.array([-1, -1]))
-    setup = time.process_time() - t0
+    t0 = time.perf_counter()
+    with single_threaded_blas():  # as in tj.simulate
+        inputs = NetworkInputs.build(net, rho0, np.array([0, k]), np.array([-1, -1]))
+    setup = time.perf_counter() - t0
     key = stream_key(1)
     m = 4
     while True:
