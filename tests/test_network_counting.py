@@ -94,3 +94,25 @@ def test_count_must_be_defined_for_a_network():
         tj.counting.exact_moments(net, 5, "emission")
     with pytest.raises(ValueError, match="efficiency"):
         tj.counting.exact_moments(net, 5, "g", efficiency=1.5)
+
+
+@pytest.mark.parametrize("topology", ["series", "simultaneous"])
+def test_trajectory_counts_agree_with_exact_moments(topology):
+    net = tj.Network(
+        theta=(0.9, 0.6), q=0.6, c=0.5, gamma_tr=0.3, nbar=0.02, cutoff=(12, 12),
+        topology=topology,
+    )  # fmt: skip
+    ens = tj.simulate(net, 30, 3000, seed=11, checkpoints=[10, 30])
+    exact = tj.counting.exact_moments(net, 30, "g", checkpoints=[10, 30])
+    for eta in (1.0, 0.6):
+        stats = tj.counting.from_ensemble(ens, "g", efficiency=eta)
+        m = tj.counting.exact_moments(net, 30, "g", checkpoints=[10, 30], efficiency=eta)
+        for est, ref in ((stats.mean, m.mean), (stats.variance, m.variance)):
+            assert np.all(np.abs(est.mean - ref) <= 5 * est.stderr + 1e-9)
+    # a wrong reference fails: the counts resolve q to better than 0.05
+    wrong = tj.counting.exact_moments(net.replace(q=0.65), 30, "g", checkpoints=[10, 30])
+    stats = tj.counting.from_ensemble(ens, "g")
+    assert np.any(np.abs(stats.mean.mean - wrong.mean) > 5 * stats.mean.stderr)
+    assert exact.mean[-1] > 0
+    with pytest.raises(ValueError, match="for a network"):
+        tj.counting.from_ensemble(ens, "emission")

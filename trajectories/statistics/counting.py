@@ -38,6 +38,7 @@ delete-one jackknife standard error over trajectories (deterministic: no random 
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ from ..solvers.counting import (
     exact_moments,
     stationary_rates,
 )
+from ..solvers.montecarlo.network_result import NetworkEnsemble
 from ..solvers.montecarlo.result import EnsembleResult, Estimate
 from .detection import DETECTION_SPAWN_KEY, check_count, detected_counts, seed_of
 
@@ -289,8 +291,10 @@ def from_ensemble(
 
     Parameters
     ----------
-    ens : EnsembleResult
-        From :func:`trajectories.simulate` or :func:`trajectories.load`.
+    ens : EnsembleResult or NetworkEnsemble
+        From :func:`trajectories.simulate` or :func:`trajectories.load`; for a network of
+        two cavities the outgoing qubits only (``"g"``, ``"e"``), from its records
+        (trajectories that leaked are left out at every checkpoint).
     count : {"g", "e", "emission", "absorption", "net"}
         ``"g"``/``"e"``: qubits that left in g / e (summed over incoming branches);
         ``"emission"``/``"absorption"``: photons emitted into / absorbed from the bath;
@@ -324,11 +328,17 @@ def from_ensemble(
     check_count(count)
     det = Detection(efficiency, misread)
     det.check_count(count)
+    network = isinstance(ens, NetworkEnsemble)
+    if network:
+        ens = _network_view(ens, count)
     used_seed = None if det.ideal else seed_of(ens, seed)
     counts = detected_counts(
         ens, count, efficiency=det.efficiency, misread=det.misread, seed=used_seed
     )
-    valid = ens.per_trajectory.fock >= 0
+    if network:  # a network's records say whether a trajectory leaked, not when
+        valid = np.broadcast_to(ens.per_trajectory.alive[:, None], counts.shape)
+    else:
+        valid = ens.per_trajectory.fock >= 0
     c = counts.shape[1]
     est = np.empty((7, c))
     err = np.empty((7, c))
@@ -351,6 +361,20 @@ def from_ensemble(
         misread=det.misread,
         detection_seed=used_seed,
     )
+
+
+def _network_view(ens: NetworkEnsemble, count: str) -> SimpleNamespace:
+    """A network ensemble seen as the records :func:`detected_counts` reads (qubit counts)."""
+    if count not in ("g", "e"):
+        raise ValueError(
+            f"count must be 'g' or 'e' for a network (the outgoing qubits; the bath counts "
+            f"are per cavity), got {count!r}"
+        )
+    if ens.records is None:
+        raise ValueError(
+            "the network ensemble kept no per-trajectory records: run simulate with records"
+        )
+    return SimpleNamespace(per_trajectory=ens.records, seed=ens.seed, k=ens.k, model=ens.model)
 
 
 def histogram(
