@@ -319,7 +319,6 @@ class NetworkCollision:
         self.blocks = [_blocks_for(net, self.basis, (ta * x, tb * x)) for x in self.x]
         self.qubit = net.qubit_state
         self._sparse = [{oj: self._as_sparse(bl[oj]) for oj in OUTCOMES} for bl in self.blocks]
-        self._buf = None
 
     def _as_sparse(self, blocks: list[KrausBlock]) -> sparse.csr_matrix | None:
         """The block matrix as CSR when at most :data:`SPARSE_FILL` of its entries are nonzero."""
@@ -340,15 +339,38 @@ class NetworkCollision:
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(d, d)
         )
 
-    def _buffers(self) -> dict:
+    def _buffers(self, dtype=np.complex128) -> dict:
         d = self.net.dimension
-        if getattr(self, "_buf", None) is None:
-            self._buf = {
-                "y": np.empty((2, d, d), dtype=np.complex128),
-                "t": np.empty((2, 2, d, d), dtype=np.complex128),
-                "tmp": np.empty((d, d), dtype=np.complex128),
+        key = np.dtype(dtype).name
+        cache = self.__dict__.setdefault("_bufs", {})
+        if key not in cache:
+            cache[key] = {
+                "y": np.empty((2, d, d), dtype=dtype),
+                "t": np.empty((2, 2, d, d), dtype=dtype),
+                "tmp": np.empty((d, d), dtype=dtype),
             }
-        return self._buf
+        return cache[key]
+
+    @property
+    def gauge(self) -> complex:
+        r"""The unit number ``g`` of the real gauge :math:`P|a, b\rangle = g^{a+b}|a, b\rangle`.
+
+        In that gauge every Kraus operator is real up to a common real coefficient
+        (:math:`PK_{oj}P^\dagger = p_{oj}g^{m_{out} - m_{in}}R_{oj}`, and with
+        ``g = i conj(c)/|c|`` every coefficient of the channel is real), so a real state
+        stays real: :meth:`apply` with ``gauge=True`` then runs in real arithmetic (half
+        the work). The loss commutes with ``P`` and every observable of the pair is
+        invariant under it (``P`` is a product of local phase rotations commuting with
+        :math:`n_A + n_B`).
+        """
+        c = self.net.c
+        return 1.0 + 0j if c == 0 else 1j * np.conj(c / abs(c))
+
+    def _phase(self, oj: tuple[int, int], gauge: bool) -> complex:
+        if not gauge:
+            return PHASES[oj]
+        shift = {(1, 0): 1, (0, 1): -1}.get(oj, 0)  # m_out - m_in of K_oj
+        return PHASES[oj] * self.gauge**shift
 
     def _rows_product(self, oj: tuple[int, int], node: int, x: np.ndarray, out: np.ndarray) -> None:
         """``out = R_oj @ x`` (real block matrix, complex ``x``; uncovered shells zeroed)."""
@@ -367,7 +389,12 @@ class NetworkCollision:
             outf[basis.rows(m)] = 0.0
 
     def apply(
-        self, rho: np.ndarray, outcome: int | None = None, traces: np.ndarray | None = None
+        self,
+        rho: np.ndarray,
+        outcome: int | None = None,
+        traces: np.ndarray | None = None,
+        *,
+        gauge: bool = False,
     ) -> np.ndarray:
         r"""One collision on a joint matrix: :math:`\Phi(\rho)` (or one outcome's part).
 
@@ -382,6 +409,9 @@ class NetworkCollision:
         traces : ndarray of float64, shape (2,), optional
             Filled with the trace of each outcome's part (index 0: qubit left in e, 1: in
             g): the outcome probabilities, for a unit-trace input.
+        gauge : bool
+            ``rho`` is in the real gauge (:attr:`gauge`); a real ``rho`` is then propagated
+            in real arithmetic and the output is real.
 
         Returns
         -------
@@ -397,8 +427,10 @@ class NetworkCollision:
         sparse product where the blocks are sparse, as in the series topology), a few
         ``D x D`` buffers, no ``D^2 x D^2`` superoperator.
         """
-        rho = np.ascontiguousarray(rho, dtype=np.complex128)
-        buf = self._buffers()
+        real = gauge and not np.iscomplexobj(rho)
+        dtype = np.float64 if real else np.complex128
+        rho = np.ascontiguousarray(rho, dtype=dtype)
+        buf = self._buffers(dtype)
         y, t = buf["y"], buf["t"]
         acc = np.zeros_like(rho)
         outcomes = (0, 1) if outcome is None else (outcome,)
@@ -419,7 +451,14 @@ class NetworkCollision:
                     for j in (0, 1):
                         if qs[j, k] == 0.0:
                             continue
-                        coef = wj * qs[j, k] * np.conj(PHASES[(o, k)]) * PHASES[(o, j)]
+                        coef = (
+                            wj * qs[j, k] * np.conj(self._phase((o, k), gauge))
+                            * self._phase((o, j), gauge)
+                        )  # fmt: skip
+                        if real:
+                            if abs(coef.imag) > 1e-14 * max(1.0, abs(coef)):
+                                raise AssertionError("collision coefficient not real in the gauge")
+                            coef = coef.real
                         if first:  # T^dagger written straight into a contiguous buffer
                             np.multiply(y[j].T, coef, out=tk)
                             first = False
@@ -427,14 +466,14 @@ class NetworkCollision:
                             tk += coef * y[j].T
                     np.conjugate(tk, out=tk)
                     pairs.append((o, k))
-            self._second_stage(node, pairs, t, acc, traces)
+            self._second_stage(node, pairs, t, acc, traces, real)
         return acc.conj().T.copy()
 
-    def _second_stage(self, node, pairs, t, acc, traces) -> None:
+    def _second_stage(self, node, pairs, t, acc, traces, real=False) -> None:
         """``acc += sum_(o,k) R_ok t[o, k]``; the trace of each outcome's part into ``traces``."""
         basis = self.basis
         if any(self._sparse[node][p] is not None for p in pairs):
-            tmp = self._buffers()["tmp"]
+            tmp = self._buffers(acc.dtype)["tmp"]
             for o, k in pairs:
                 self._rows_product((o, k), node, t[o, k], tmp)
                 acc += tmp
@@ -460,7 +499,7 @@ class NetworkCollision:
                 np.matmul(mat, t[o, k].view(np.float64)[basis.rows(m_in)], out=q)
                 p += q
                 if traces is not None:
-                    traces[o] += q[np.arange(s), 2 * idx].sum()
+                    traces[o] += q[np.arange(s), idx if real else 2 * idx].sum()
             accf[rows] = p
 
     def _by_output(self, node: int) -> dict:

@@ -308,8 +308,16 @@ def _run(
         books["coll"].append(cum["coll"].copy())
         books["bath"].append(cum["bath"].copy())
         if states is not None:
-            states[nxt] = rho
+            states[nxt] = rho * back if real else rho
         nxt += 1
+
+    # the real gauge: a state real there stays real (half the work; observables invariant)
+    phase = step.collision.gauge ** (lv_a + lv_b)
+    gauged = phase[:, None] * rho * np.conj(phase)[None, :]
+    real = bool(np.max(np.abs(gauged.imag), initial=0.0) <= 1e-15)
+    if real:
+        rho = np.ascontiguousarray(gauged.real)
+        back = np.conj(phase)[:, None] * phase[None, :]
 
     if ks[0] == 0:
         checkpoint()
@@ -318,7 +326,7 @@ def _run(
             break
         tr = float(np.trace(rho).real)
         e0 = _diag_energies(rho, lv_a, lv_b)
-        mid = step.collision.apply(rho, traces=traces)
+        mid = step.collision.apply(rho, traces=traces, gauge=real)
         e1 = _diag_energies(mid, lv_a, lv_b)
         out = step.loss.apply(mid)
         rho = 0.5 * (out + out.conj().T)
