@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the page's sentences are f-strings of data, kept whole for reading)
 r"""Networks of batteries: do correlations between two cavities speed up charging?
 
 Produces ``docs/NETWORK.md``, its figures (``docs/figures/network-*.png``) and
@@ -151,27 +152,55 @@ def case(args: tuple) -> dict:
         else:
             # without loss the simultaneous pair has no unique fixed point (theta/sqrt2: the
             # dark mode is conserved; theta: the bright mode is not trapped and leaks)
-            steady = not (kind == "simultaneous" and gamma == 0.0)
+            steady = gamma != 0.0  # without loss: reference() below
             d = _network(c, gamma, nbar, kind, scale, CUTOFF, steady=steady)
-            if not steady:
-                d["steady_note"] = (
-                    "none without loss: the dark mode is conserved"
-                    if scale < 1
-                    else "none without loss: the bright mode (strength theta sqrt2) is not "
-                    "trapped and charges until it leaks through any cutoff"
-                )
             small = _network(c, gamma, nbar, kind, scale, CHECK_CUTOFF, steady=False, step=5 * STEP)
             sel = np.isin(np.asarray(d["k"]), small["k"])
             big_e, big_l = np.asarray(d["energy"])[sel], np.asarray(d["leakage"])[sel]
             ok = (np.asarray(small["leakage"]) <= LEAK_TOL) & (big_l <= LEAK_TOL)
             diff = np.abs(np.asarray(small["energy"]) - big_e)[ok]
             d["cutoff_check"] = float(diff.max()) if diff.size else None
-    if kind == "simultaneous" and scale < 1 and gamma == 0.0:
-        # no loss: the dark mode is conserved, the fixed point is not unique; from vacuum
-        # the bright mode is the single battery and the dark one stays empty
-        m = tj.Micromaser(theta=THETA, q=Q, c=c, cutoff=SINGLE_CUTOFF)
-        d["steady_energy"] = tj.steady_state(m).energy
-        d["steady_note"] = "bright mode = one battery (dark mode conserved, empty)"
+    d.update(reference(c, gamma, kind, scale))
+    return summarise({
+        "coherence": coh_label, "c": c, "loss": loss_label, "gamma": gamma, "nbar": nbar,
+        "scheme": label, "kind": kind, "scale": scale, **d, "case_seconds": time.time() - t0,
+    })  # fmt: skip
+
+
+def reference(c: float, gamma: float, kind: str, scale: float) -> dict:
+    """The steady energy of a lossless pair where the fixed point of the joint channel is not
+    unique or is out of ARPACK's reach at the full cutoff (empty dict otherwise).
+
+    Simultaneous: the dark mode is conserved, and from vacuum it stays empty while the bright
+    mode is one battery of strength ``theta_each sqrt 2``: pi/sqrt(15) for theta/sqrt2 each,
+    2 pi/sqrt(30) (trapped below 30) for theta each. Series: fine-tuned, both cavities stay
+    below level 15, so the fixed point on 16 x 16 levels is the one on any larger cutoff
+    (its residual is checked; a leak would show there).
+    """
+    if gamma != 0.0 or kind not in ("series", "simultaneous"):
+        return {}
+    if kind == "simultaneous":
+        theta = THETA * scale * math.sqrt(2)
+        m = tj.Micromaser(theta=theta, q=Q, c=c, cutoff=SINGLE_CUTOFF)
+        ss = tj.steady_state(m)
+        long = tj.solve_exact(m, 6 * K, checkpoints=[K, 3 * K, 6 * K])
+        return {
+            "steady_energy": ss.energy, "steady_ergotropy": None,
+            "steady_note": f"bright mode = one battery at theta = {theta:.6g} (dark mode "
+            "conserved, empty from vacuum)",
+            "bright_k": long.k, "bright_energy": long.energy,
+        }  # fmt: skip
+    net = tj.Network(theta=(THETA, THETA), q=Q, c=c, cutoff=(16, 16), topology="series")
+    ss = tj.steady_state(net)
+    return {
+        "steady_energy": ss.total_energy, "steady_ergotropy": ss.observables["ergotropy"],
+        "steady_note": "fixed point on 16 x 16 levels (both cavities trapped below 15)",
+    }  # fmt: skip
+
+
+def summarise(row: dict) -> dict:
+    """The summary numbers of a row from its curves and its steady energy."""
+    d = row
     k = np.asarray(d["k"])
     e = np.asarray(d["energy"], dtype=float)
     good = np.asarray(d["leakage"]) <= LEAK_TOL
@@ -179,13 +208,11 @@ def case(args: tuple) -> dict:
     t90 = _t90(k[good], e[good], ref)
     i20 = int(np.flatnonzero(k == 20)[0])
     return {
-        "coherence": coh_label, "c": c, "loss": loss_label, "gamma": gamma, "nbar": nbar,
-        "scheme": label, "kind": kind, "scale": scale, **d,
+        **d,
         "valid_until": int(k[good][-1]), "t90": t90,
         "power90": (0.9 * ref / t90) if (t90 and ref) else None,
         "energy_per_qubit_20": float(e[i20] / 20.0) if good[i20] else None,
         "collective": np.asarray(d["ergotropy"]) - np.asarray(d["local_ergotropy"]),
-        "case_seconds": time.time() - t0,
     }  # fmt: skip
 
 
@@ -222,9 +249,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--report-only", action="store_true", help="re-render from the data")
+    parser.add_argument(
+        "--resummarise", action="store_true",
+        help="recompute the lossless references and the summaries from the stored curves",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     data_file = DATA_DIR / "results.json"
-    if not args.report_only:
+    if args.resummarise:
+        d = json.loads(data_file.read_text())
+        with single_threaded_blas():
+            d["rows"] = [
+                summarise({**r, **reference(r["c"], r["gamma"], r["kind"], r["scale"])})
+                for r in d["rows"]
+            ]
+        data_file.write_text(json.dumps(to_plain(d), separators=(",", ":")))
+    elif not args.report_only:
         d = compute(args.jobs)
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         data_file.write_text(json.dumps(to_plain(d), separators=(",", ":")))
@@ -371,28 +410,71 @@ def _get(d: dict, coh: str, loss: str, kind: str, scale: float = 1.0) -> dict:
 
 
 def _conclusions(d: dict) -> list[str]:
-    s2 = 1.0 / math.sqrt(2)
-    out = ["## What the numbers say", ""]
-    for coh, _ in COHERENCE:
-        for loss, _, _ in LOSSES:
-            one = _get(d, coh, loss, "single")
-            half = _get(d, coh, loss, "halves")
-            ser = _get(d, coh, loss, "series")
-            sim = _get(d, coh, loss, "simultaneous")
-            bright = _get(d, coh, loss, "simultaneous", s2)
-            out.append(
-                f"- {coh}, {loss}: series t90 {_cell(ser['t90'])} against "
-                f"{_cell(half['t90'])} for two independent batteries (one battery: "
-                f"{_cell(one['t90'])}); steady energy of the pair {_cell(ser['steady_energy'], 4)}"
-                f" against {_cell(half['steady_energy'], 4)}; simultaneous with theta/sqrt2: "
-                f"{_cell(bright['steady_energy'], 4)} in {_cell(bright['t90'])} qubits (one "
-                f"battery: {_cell(one['steady_energy'], 4)}); simultaneous with theta: "
-                f"{_cell(sim['steady_energy'], 4)}, initial power "
-                f"{_cell(sim['energy_per_qubit_20'])} per qubit against "
-                f"{_cell(one['energy_per_qubit_20'])}."
-            )
-    out.append("")
-    return out
+    g = {(co, lo): {r["kind"] + ("/2" if r["scale"] < 1 else ""): r for r in _rows(d, co, lo)}
+         for co, _ in COHERENCE for lo, _, _ in LOSSES}  # fmt: skip
+    ic, il = g[("incoherent", "loss")], g[("incoherent", "no loss")]
+    cc, cl = g[("coherent", "loss")], g[("coherent", "no loss")]
+    sim_c = cl["simultaneous"]
+    last = lambda r, key: r[key][-1]  # noqa: E731
+    return [
+        "## What the numbers say",
+        "",
+        "**Charging speed.** Without loss the series pair and two independent batteries "
+        f"take the same number of qubits to 90 % of their steady energy ({_cell(cl['series']['t90'])} "
+        f"coherent, {_cell(il['series']['t90'])} incoherent, against {_cell(cl['halves']['t90'])} and "
+        f"{_cell(il['halves']['t90'])}) and store the same energy ({_cell(cl['series']['steady_energy'], 4)}, "
+        f"{_cell(il['series']['steady_energy'], 4)}). With loss every pair reaches 90 % of its own "
+        f"steady energy in {_cell(cc['simultaneous']['t90'])}-{_cell(ic['series']['t90'])} qubits against "
+        f"{_cell(cc['halves']['t90'])}-{_cell(ic['halves']['t90'])} for two independent batteries, but only "
+        "the series pair also stores more: "
+        f"{_cell(ic['series']['steady_energy'], 4)} against {_cell(ic['halves']['steady_energy'], 4)} with "
+        f"incoherent qubits (mean power to 90 % {_cell(ic['series']['power90'])} against "
+        f"{_cell(ic['halves']['power90'])}) and {_cell(cc['series']['steady_energy'], 4)} against "
+        f"{_cell(cc['halves']['steady_energy'], 4)} with coherent ones; the simultaneous pairs store less "
+        f"({_cell(cc['simultaneous']['steady_energy'], 4)}-{_cell(ic['simultaneous/2']['steady_energy'], 4)}). "
+        "The series gain comes from the schedule, not from correlations: in series each cavity "
+        "meets every qubit (cavity A is exactly one battery) while each independent battery "
+        "loses photons for two intervals between its qubits, and the series pair is barely "
+        f"entangled (largest log negativity {fmt(max(ic['series']['log_negativity']), 2)}).",
+        "",
+        "**Simultaneous coupling is one bigger battery.** With theta/sqrt 2 per cavity the pair "
+        "charges exactly like one battery (the bright mode (a + b)/sqrt 2 has the single "
+        f"battery's coupling): same steady energy ({_cell(il['simultaneous/2']['steady_energy'], 4)}, "
+        f"{_cell(cl['simultaneous/2']['steady_energy'], 4)} without loss), same t90, while the "
+        f"two cavities become entangled (log negativity up to {fmt(max(il['simultaneous/2']['log_negativity']), 3)}"
+        " for incoherent qubits). With theta per cavity the bright mode couples with theta sqrt 2, "
+        "(2 pi/sqrt 30: trapped below 30 photons instead of 15): with loss it stores less "
+        f"({_cell(ic['simultaneous']['steady_energy'], 4)} and {_cell(cc['simultaneous']['steady_energy'], 4)} "
+        f"against {_cell(ic['series']['steady_energy'], 4)} and {_cell(cc['series']['steady_energy'], 4)} "
+        "in series), and its initial power per qubit is lower than one battery's "
+        f"({_cell(ic['simultaneous']['energy_per_qubit_20'])} against "
+        f"{_cell(ic['single']['energy_per_qubit_20'])}, incoherent with loss). Without loss and "
+        f"coherent qubits it sits on a long-lived plateau at {fmt(last(sim_c, 'energy'), 4)} "
+        f"(the bright battery alone still holds {fmt(sim_c['bright_energy'][-1], 6)} after "
+        f"{sim_c['bright_k'][-1]} qubits) far below its fixed point "
+        f"{_cell(sim_c['steady_energy'], 4)}: a metastable state, not a steady one.",
+        "",
+        "**What correlations do buy: ergotropy that only joint operations extract.** With "
+        "incoherent qubits the collective part of the ergotropy is large: "
+        f"{fmt(last(il['simultaneous/2'], 'collective'), 3)} of {fmt(last(il['simultaneous/2'], 'ergotropy'), 4)} "
+        "without loss (simultaneous, theta/sqrt 2), "
+        f"{fmt(last(ic['simultaneous/2'], 'collective'), 3)} of {fmt(last(ic['simultaneous/2'], 'ergotropy'), 3)} "
+        f"with loss, and {fmt(last(ic['series'], 'collective'), 3)} of {fmt(last(ic['series'], 'ergotropy'), 3)} "
+        "in series with loss, where two independent batteries hold "
+        f"{fmt(last(ic['halves'], 'ergotropy'), 3)} in all ({fmt(last(ic['halves'], 'collective'), 2)} of it "
+        "collective, from having two copies). With coherent qubits the states are nearly pure "
+        "and the collective part is small "
+        f"({fmt(last(cc['series'], 'collective'), 2)}-{fmt(last(cc['simultaneous'], 'collective'), 2)} with loss).",
+        "",
+        "So, to the paper's question: in this model correlations between two micromaser "
+        "batteries do not make them charge faster. Coupling both cavities at once makes one "
+        "bigger oscillator (the bright mode), entangled across the two cavities but charging "
+        "like one battery of the combined coupling; a pair in series beats two batteries "
+        "sharing the stream only with loss, by the schedule; what correlations change is how "
+        "the stored energy can be used: with incoherent qubits a large part of the work is "
+        "extractable only by joint operations on both cavities.",
+        "",
+    ]
 
 
 if __name__ == "__main__":

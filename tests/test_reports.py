@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import discharge, imperfections, metastability, report, ultrastrong
+from analysis import discharge, imperfections, metastability, network, report, ultrastrong
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -29,6 +29,7 @@ PAGES = {
     "ULTRASTRONG.md": (DATA / "ultrastrong" / "results.json", ultrastrong.render),
     "IMPERFECTIONS.md": (DATA / "imperfections" / "results.json", imperfections.render),
     "DISCHARGE.md": (DATA / "discharge" / "results.json", discharge.render),
+    "NETWORK.md": (DATA / "network" / "results.json", network.render),
 }
 
 
