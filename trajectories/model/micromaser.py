@@ -17,7 +17,7 @@ from ..validation import complex_number, integer_at_least, real_in_range, show
 from .imperfections import Arrivals, ThetaSpread
 from .interactions import Interaction, JaynesCummings, Rabi, interaction_from_dict
 
-__all__ = ["Micromaser", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
+__all__ = ["Micromaser", "QubitStream", "fine_tuned_theta", "COHERENCE_TOL", "MAX_CUTOFF"]
 
 #: Tolerance on ``abs(c) <= 1``: ``c = exp(1j*phi)`` can come out as 1 + 2e-16.
 COHERENCE_TOL = 1e-12
@@ -67,8 +67,40 @@ def fine_tuned_theta(m: float, Q: int = 1) -> float:
     return Q * math.pi / math.sqrt(m)
 
 
+class QubitStream:
+    """What a model knows of its incoming qubits, shared by every model.
+
+    Attributes
+    ----------
+    q : float
+        Ground-state population of each incoming qubit, in ``[0, 1]``.
+    c : complex
+        Coherence parameter, ``abs(c) <= 1``.
+    """
+
+    q: float
+    c: complex
+
+    @property
+    def qubit_state(self) -> np.ndarray:
+        """Incoming qubit density matrix, shape (2, 2), basis (|e>, |g>)."""
+        q = self.q
+        k = self.c * math.sqrt(q * (1.0 - q))
+        return np.array([[1.0 - q, k], [np.conj(k), q]], dtype=np.complex128)
+
+    @property
+    def qubit_is_pure(self) -> bool:
+        """True when the incoming qubit state is pure (abs(c) = 1, or q in {0, 1})."""
+        return self.q in (0.0, 1.0) or abs(abs(self.c) - 1.0) <= COHERENCE_TOL
+
+    @property
+    def is_incoherent(self) -> bool:
+        """True when the qubits carry no coherence (c = 0, or q in {0, 1})."""
+        return self.c == 0 or self.q in (0.0, 1.0)
+
+
 @dataclasses.dataclass(frozen=True)
-class Micromaser:
+class Micromaser(QubitStream):
     r"""One cavity mode charged by qubits through resonant Jaynes-Cummings collisions.
 
     Each step is a collision with a fresh qubit in state
@@ -204,23 +236,6 @@ class Micromaser:
                 )
 
     # ---------------------------------------------------------------- derived
-    @property
-    def qubit_state(self) -> np.ndarray:
-        """Incoming qubit density matrix, shape (2, 2), basis (|e>, |g>)."""
-        q = self.q
-        k = self.c * math.sqrt(q * (1.0 - q))
-        return np.array([[1.0 - q, k], [np.conj(k), q]], dtype=np.complex128)
-
-    @property
-    def qubit_is_pure(self) -> bool:
-        """True when the incoming qubit state is pure (abs(c) = 1, or q in {0, 1})."""
-        return self.q in (0.0, 1.0) or abs(abs(self.c) - 1.0) <= COHERENCE_TOL
-
-    @property
-    def is_incoherent(self) -> bool:
-        """True when the qubits carry no coherence (c = 0, or q in {0, 1})."""
-        return self.c == 0 or self.q in (0.0, 1.0)
-
     @property
     def is_jaynes_cummings(self) -> bool:
         """True for the rotating-wave collision (banded channel, phase covariant)."""

@@ -21,14 +21,13 @@ construction; :func:`~trajectories.solvers.exact.solve_exact`,
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 
 from ..validation import complex_number, integer_at_least, real_in_range, show
 from .imperfections import Arrivals, ThetaSpread
-from .micromaser import COHERENCE_TOL, Micromaser
+from .micromaser import COHERENCE_TOL, Micromaser, QubitStream
 
 __all__ = ["Network", "TOPOLOGIES", "MAX_NETWORK_LEVELS"]
 
@@ -66,7 +65,7 @@ def _strict_pair(name: str, value: object, check) -> tuple:
 
 
 @dataclasses.dataclass(frozen=True)
-class Network:
+class Network(QubitStream):
     r"""Two cavities A and B charged by one stream of qubits.
 
     Parameters
@@ -171,23 +170,6 @@ class Network:
     def dimension(self) -> int:
         """Joint Hilbert-space dimension ``N_A N_B``."""
         return self.cutoff[0] * self.cutoff[1]
-
-    @property
-    def qubit_state(self) -> np.ndarray:
-        """Incoming qubit density matrix, shape (2, 2), basis (|e>, |g>)."""
-        q = self.q
-        k = self.c * math.sqrt(q * (1.0 - q))
-        return np.array([[1.0 - q, k], [np.conj(k), q]], dtype=np.complex128)
-
-    @property
-    def qubit_is_pure(self) -> bool:
-        """True when the incoming qubit state is pure."""
-        return self.q in (0.0, 1.0) or abs(abs(self.c) - 1.0) <= COHERENCE_TOL
-
-    @property
-    def is_incoherent(self) -> bool:
-        """True when the qubits carry no coherence (c = 0, or q in {0, 1})."""
-        return self.c == 0 or self.q in (0.0, 1.0)
 
     @property
     def is_ideal_beam(self) -> bool:

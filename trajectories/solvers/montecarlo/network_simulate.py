@@ -34,9 +34,7 @@ from ...progress import Progress, ProgressArg
 from ...validation import (
     check_memory,
     checkpoint_array,
-    collision_count,
     format_bytes,
-    integer_at_least,
     real_in_range,
     show,
 )
@@ -45,9 +43,8 @@ from .network_result import NetworkAccumulator, NetworkEnsemble
 from .options import (
     DEFAULT_JACKKNIFE_GROUPS,
     _rho_index,
-    _seed_entropy,
+    check_run_size,
     default_checkpoints,
-    default_chunk_size,
 )
 from .parallel import check_backend, map_chunks
 
@@ -207,22 +204,8 @@ def simulate_network(
         raise ValueError("n_collisions is required for a network (collisions per trajectory, >= 0)")
     if n_trajectories is None:
         raise ValueError("n_trajectories is required (the number of trajectories, >= 1)")
-    n_collisions = collision_count("n_collisions", n_collisions)
-    n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
-    entropy = _seed_entropy(seed)
-    if (
-        isinstance(n_jobs, (bool, np.bool_))
-        or not isinstance(n_jobs, (int, np.integer))
-        or n_jobs == 0
-    ):
-        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
-    if not isinstance(backend, str):
-        raise ValueError(f"backend must be the name of a joblib backend, got {backend!r}")
-    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
-    chunk_size = (
-        default_chunk_size(n_trajectories, jackknife_groups)
-        if chunk_size is None
-        else integer_at_least("chunk_size", chunk_size, 1)
+    n_collisions, n_trajectories, entropy, jackknife_groups, chunk_size = check_run_size(
+        n_collisions, n_trajectories, seed, n_jobs, backend, jackknife_groups, chunk_size
     )
     if not isinstance(keep_records, (bool, np.bool_)):
         raise ValueError(f"keep_records must be True or False, got {keep_records!r}")

@@ -43,6 +43,7 @@ __all__ = [
     "default_chunk_size",
     "default_checkpoints",
     "check_simulate_memory",
+    "check_run_size",
     "DEFAULT_JACKKNIFE_GROUPS",
     "DEFAULT_CHECKPOINTS",
     "TARGETS",
@@ -282,6 +283,53 @@ def _record_bytes(n_branches: int) -> int:
     return 52 + 8 * n_branches
 
 
+def check_run_size(
+    n_collisions: object,
+    n_trajectories: object,
+    seed: object,
+    n_jobs: object,
+    backend: object,
+    jackknife_groups: object,
+    chunk_size: object,
+) -> tuple[int, int, int, int, int]:
+    """Validate the size of a trajectory run (one cavity or a network), before any work.
+
+    Parameters
+    ----------
+    n_collisions, n_trajectories, seed, n_jobs, backend, jackknife_groups, chunk_size
+        As :func:`~trajectories.solvers.montecarlo.simulate.simulate` takes them.
+
+    Returns
+    -------
+    tuple of int
+        ``(n_collisions, n_trajectories, entropy, jackknife_groups, chunk_size)``: the root
+        seed's entropy drawn when ``seed`` is None, the default chunk size resolved.
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter, its value and what is allowed.
+    """
+    n_collisions = collision_count("n_collisions", n_collisions)
+    n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
+    entropy = _seed_entropy(seed)
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, (int, np.integer))
+        or n_jobs == 0
+    ):
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    if not isinstance(backend, str):
+        raise ValueError(f"backend must be the name of a joblib backend, got {backend!r}")
+    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
+    chunk_size = (
+        default_chunk_size(n_trajectories, jackknife_groups)
+        if chunk_size is None
+        else integer_at_least("chunk_size", chunk_size, 1)
+    )
+    return n_collisions, n_trajectories, entropy, jackknife_groups, chunk_size
+
+
 def check_simulate_memory(
     model: Micromaser,
     n_trajectories: int,
@@ -433,22 +481,8 @@ def plan_ensemble(
     )  # fmt: skip
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
-    n_collisions = collision_count("n_collisions", n_collisions)
-    n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
-    entropy = _seed_entropy(seed)
-    if (
-        isinstance(n_jobs, (bool, np.bool_))
-        or not isinstance(n_jobs, (int, np.integer))
-        or n_jobs == 0
-    ):
-        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
-    if not isinstance(backend, str):
-        raise ValueError(f"backend must be the name of a joblib backend, got {backend!r}")
-    jackknife_groups = integer_at_least("jackknife_groups", jackknife_groups, 2)
-    chunk_size = (
-        default_chunk_size(n_trajectories, jackknife_groups)
-        if chunk_size is None
-        else integer_at_least("chunk_size", chunk_size, 1)
+    n_collisions, n_trajectories, entropy, jackknife_groups, chunk_size = check_run_size(
+        n_collisions, n_trajectories, seed, n_jobs, backend, jackknife_groups, chunk_size
     )
     max_jumps = integer_at_least("max_jumps", max_jumps, 0)
     if not isinstance(o.record_theta, (bool, np.bool_)):
