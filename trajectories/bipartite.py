@@ -115,7 +115,7 @@ def log_negativity(rho: np.ndarray, cutoff: tuple[int, int]) -> float:
 
     >>> import numpy as np
     >>> psi = np.array([1, 0, 0, 1]) / np.sqrt(2)
-    >>> round(log_negativity(np.outer(psi, psi), (2, 2)), 12) == round(np.log(2), 12)
+    >>> round(log_negativity(np.outer(psi, psi), (2, 2)), 12) == round(float(np.log(2)), 12)
     True
     """
     w = np.linalg.eigvalsh(partial_transpose(rho, cutoff))

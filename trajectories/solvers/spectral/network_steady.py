@@ -127,7 +127,7 @@ def network_steady_state(
     Examples
     --------
     >>> import trajectories as tj
-    >>> net = tj.Network(theta=(0.6, 0.6), q=0.5, gamma_tr=0.2, cutoff=(8, 8))
+    >>> net = tj.Network(theta=(0.6, 0.6), q=0.7, gamma_tr=0.3, cutoff=(12, 12))
     >>> ss = tj.steady_state(net)
     >>> bool(ss.residual < 1e-10), bool(ss.total_energy > 0)
     (True, True)
