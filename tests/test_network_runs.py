@@ -35,12 +35,8 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG = b"\x89PNG\r\n\x1a\n"
-HAS_ENSEMBLE = hasattr(tj, "NetworkEnsemble")
-needs_ensemble = pytest.mark.skipif(
-    not HAS_ENSEMBLE, reason="tj.simulate for networks (tj.NetworkEnsemble) is not in this version"
-)
 #: ``run.exact`` of a run that can run here: trajectories too when this version has them
-EXACT = "true" if HAS_ENSEMBLE else '"only"'
+EXACT = "true"
 
 TINY = """
 [network]
@@ -223,23 +219,12 @@ def test_bad_network_run_files_fail_with_one_line_naming_the_key(data, key, mess
     assert "\n" not in text
 
 
-@pytest.mark.skipif(HAS_ENSEMBLE, reason="this version simulates trajectories of networks")
-def test_trajectories_of_a_network_are_refused_when_the_file_is_read_if_unavailable():
-    with pytest.raises(RunFileError) as info:
-        parse_run_dict({"network": NET})
-    assert info.value.key == "run.exact"
-    assert "run.exact = true asks for trajectories" in str(info.value)
-    assert "'only'" in str(info.value)
-
-
 def test_the_guides_network_run_file_is_valid():
     text = (ROOT / "docs" / "guide" / "networks.md").read_text()
     blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[network]" in b]
     assert blocks
     for block in blocks:
         data = tomllib.loads(block)
-        if not HAS_ENSEMBLE:
-            data["run"]["exact"] = "only"
         points = parse_run_dict(data)
         assert {p.model.topology for p in points} == {"series", "simultaneous"}
 
@@ -271,7 +256,7 @@ def test_run_writes_a_result_file_whose_exact_solution_is_the_apis_and_a_plot(tm
     ex = rec.exact
     gained = ex.energy_from_collisions.sum(axis=1) + ex.energy_from_bath.sum(axis=1)
     np.testing.assert_allclose(ex.total_energy - ex.total_energy[0], gained, atol=1e-12)
-    assert (rec.ensemble is not None) == HAS_ENSEMBLE
+    assert rec.ensemble is not None
 
 
 def test_show_prints_every_observable_of_the_pair_within_80_columns(tmp_path, capsys):
@@ -286,9 +271,8 @@ def test_show_prints_every_observable_of_the_pair_within_80_columns(tmp_path, ca
     ex = tj.load(tmp_path / "out" / "tiny.h5").exact
     last = next(line for line in out.splitlines() if line.split()[:1] == ["6"])
     assert float(last.split()[3]) == pytest.approx(ex.total_energy[-1], rel=1e-5)
-    if HAS_ENSEMBLE:
-        assert "joint state from the trajectories at k = 6" in out
-        assert "±" in out
+    assert "joint state from the trajectories at k = 6" in out
+    assert "±" in out
 
 
 def test_plot_writes_the_network_figure_in_each_format(tmp_path, capsys):
@@ -401,13 +385,10 @@ def test_the_network_figure_has_a_panel_per_observable_and_legends_outside():
 # ----------------------------------------------------------------------- trajectories
 @pytest.fixture(scope="module")
 def ensemble():
-    if not HAS_ENSEMBLE:
-        pytest.skip("tj.simulate for networks is not in this version")
     return tj.simulate(tiny_network(), 6, 400, seed=5, chunk_size=50,
                        rho_checkpoints=[3, 6], leakage_tol=0.05)  # fmt: skip
 
 
-@needs_ensemble
 def test_save_and_load_give_back_the_ensemble_and_its_records(tmp_path, ensemble):
     exact = tj.solve_exact(tiny_network(), 6, checkpoints=ensemble.k, leakage_tol=0.05)
     rec = tj.load(tj.save(tmp_path / "x.h5", ensemble=ensemble, exact=exact))
@@ -419,7 +400,6 @@ def test_save_and_load_give_back_the_ensemble_and_its_records(tmp_path, ensemble
         assert list(f["ensemble/purity_mean"].dims[0].keys()) == ["rho_k"]
 
 
-@needs_ensemble
 def test_the_runs_trajectories_agree_with_its_exact_solution(tmp_path, capsys):
     code, _, err = run_cli(capsys, "run", tiny_file(tmp_path), "-q")
     assert code == 0, err
@@ -434,7 +414,6 @@ def test_the_runs_trajectories_agree_with_its_exact_solution(tmp_path, capsys):
     assert np.all(np.abs(zp) < 5), zp
 
 
-@needs_ensemble
 def test_the_figure_draws_the_ensembles_error_bars_over_the_exact_curves(ensemble):
     from matplotlib.container import ErrorbarContainer
 

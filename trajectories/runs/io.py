@@ -527,11 +527,6 @@ def load(path: str | os.PathLike) -> RunRecord:
             )
             protocol = _read_protocol(f["protocol"]) if "protocol" in f else None
             if network:
-                if "ensemble" in f and not network_io.can_read_ensemble():
-                    raise ResultFileError(
-                        f"{path} holds trajectories of a network, which this version cannot "
-                        "read: upgrade micromaser-trajectories"
-                    )
                 ens, ex = network_io.read_network(f, model)
             else:
                 ens = _read_ensemble(f["ensemble"], model, protocol) if "ensemble" in f else None

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..model.network import Network
+from ..solvers.montecarlo.network_result import NetworkEnsemble, NetworkRecords
 from ..solvers.montecarlo.result import Estimate
 from ..solvers.network_exact import NetworkExactResult
 from . import hdf5
@@ -51,7 +52,6 @@ __all__ = [
     "NETWORK_FORMAT_MINOR",
     "is_network_result",
     "check_pair",
-    "can_read_ensemble",
     "write_network",
     "read_network",
     "sweep_arrays",
@@ -171,25 +171,6 @@ def check_pair(ensemble: Any, exact: Any) -> None:
             f"save: the ensemble's network ({ensemble.model.describe()}) differs from the "
             f"exact solution's ({exact.model.describe()})"
         )
-
-
-def can_read_ensemble() -> bool:
-    """Whether this version has the network's ensemble result (``NetworkEnsemble``).
-
-    Returns
-    -------
-    bool
-        True when the module ``trajectories.solvers.montecarlo.network_result`` exists.
-    """
-    return _ensemble_classes() is not None
-
-
-def _ensemble_classes() -> tuple[type, type] | None:
-    try:
-        from ..solvers.montecarlo.network_result import NetworkEnsemble, NetworkRecords
-    except ImportError:
-        return None
-    return NetworkEnsemble, NetworkRecords
 
 
 # ------------------------------------------------------------------ writing
@@ -334,18 +315,13 @@ def read_network(f: Any, model: Network) -> tuple[Any, NetworkExactResult | None
 
     Raises
     ------
-    ValueError
-        When the file holds an ensemble and this version has no ``NetworkEnsemble``.
     KeyError
         When a dataset the results need is missing (a damaged file).
     """
     ex = _read_group(f["exact"], NetworkExactResult, model) if "exact" in f else None
     ens = None
     if "ensemble" in f:
-        classes = _ensemble_classes()
-        if classes is None:
-            raise ValueError("this version cannot read a network's trajectories")
-        ens = _read_group(f["ensemble"], classes[0], model, classes[1])
+        ens = _read_group(f["ensemble"], NetworkEnsemble, model, NetworkRecords)
     return ens, ex
 
 

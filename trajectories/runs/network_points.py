@@ -46,7 +46,6 @@ __all__ = [
     "network_value",
     "build_network",
     "build_network_point",
-    "network_trajectories_available",
     "NETWORK_RECORD_BYTES",
 ]
 
@@ -57,22 +56,6 @@ NETWORK_RECORD_BYTES = 4 * 16 + 2 * 16
 
 _THETA_ALLOWED = "a pair [theta_A, theta_B] of numbers >= 0 or expressions such as 'pi/sqrt(15)'"
 _CUTOFF_ALLOWED = "a pair [N_A, N_B] of integers >= 2"
-
-
-def network_trajectories_available() -> bool:
-    """Whether this version simulates trajectories of a network.
-
-    Returns
-    -------
-    bool
-        True when :func:`trajectories.simulate` takes a :class:`~trajectories.Network`
-        (its ensemble result, ``NetworkEnsemble``, exists).
-    """
-    try:
-        from ..solvers.montecarlo import network_result  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def network_value(chk: _Checker, key: str, value: Any) -> Any:
@@ -264,13 +247,6 @@ def build_network_point(
     """
     net = build_network(chk, spec.get(NETWORK_SECTION, {}))
     run = _build_network_run(chk, spec.get("run", {}))
-    if run.exact != "only" and not network_trajectories_available():
-        raise chk.fail(
-            "run.exact",
-            f"run.exact = {str(run.exact).lower()} asks for trajectories, but this version cannot "
-            "simulate trajectories of a network: set run.exact = 'only' for the exact "
-            "solution alone",
-        )
     output = _build_output(chk, spec.get("output", {}))
     _check_network_memory(chk, net, run)
     return RunPoint(

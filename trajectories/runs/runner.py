@@ -335,18 +335,11 @@ def check_can_start(
 
 def _check_network_request(req: RunRequest) -> None:
     """What a network run cannot do, refused before any work."""
-    from .network_points import network_trajectories_available
-
     stops = [o for o, v in (("--target-stderr", req.target_stderr), ("--timeout", req.timeout))
              if v is not None]  # fmt: skip
     if stops:
         raise RunError(f"{' and '.join(stops)} cannot stop a network run: it runs every "
                        "trajectory in one call")  # fmt: skip
-    if req.exact != "only" and not network_trajectories_available():
-        raise RunError(
-            "this version cannot simulate trajectories of a network: set run.exact = 'only' "
-            "for the exact solution alone"
-        )
 
 
 def execute(

@@ -72,6 +72,18 @@ def _weights(count: str, efficiency: float, misread) -> tuple[float, float]:
     return eta * (1.0 - eps_e), eta * eps_g
 
 
+def _check(net, n_collisions, count, efficiency, misread, checkpoints, leakage_tol):
+    """The arguments both finite-k functions share, checked before any work."""
+    if not isinstance(net, Network):
+        raise ValueError(f"net must be a trajectories.Network, got {type(net).__name__}")
+    n = collision_count("n_collisions", n_collisions)
+    w = _weights(count, efficiency, misread)
+    ks = checkpoint_array(checkpoints, n)
+    if leakage_tol != float("inf"):
+        leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
+    return n, w, ks, leakage_tol
+
+
 class _Tilted:
     """``T x`` and ``T_1 x`` of the module docstring from one pass over the outcomes."""
 
@@ -142,13 +154,9 @@ def network_moments(
     >>> round(float(m.mean[-1]), 12), round(float(m.variance[-1]), 12)
     (3.0, 2.1)
     """
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a trajectories.Network, got {type(net).__name__}")
-    n = collision_count("n_collisions", n_collisions)
-    w = _weights(count, efficiency, misread)
-    ks = checkpoint_array(checkpoints, n)
-    if leakage_tol != float("inf"):
-        leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
+    n, w, ks, leakage_tol = _check(
+        net, n_collisions, count, efficiency, misread, checkpoints, leakage_tol
+    )
     x0 = _start(net, initial_state)
     d = net.dimension
     x1 = np.zeros((d, d), dtype=np.complex128)
@@ -219,13 +227,9 @@ def network_distribution(
         (summing to ``1 - leakage``), moments conditioned on no leakage; no window, tail or
         DFT (``tail_mass`` and ``alias_check`` zero, ``grid_size`` 0).
     """
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a trajectories.Network, got {type(net).__name__}")
-    n = collision_count("n_collisions", n_collisions)
-    w = _weights(count, efficiency, misread)
-    ks = checkpoint_array(checkpoints, n)
-    if leakage_tol != float("inf"):
-        leakage_tol = real_in_range("leakage_tol", leakage_tol, 0.0)
+    n, w, ks, leakage_tol = _check(
+        net, n_collisions, count, efficiency, misread, checkpoints, leakage_tol
+    )
     d = net.dimension
     check_memory(
         "n_collisions", str(n), 3 * 16 * (n + 1) * d * d,
