@@ -133,7 +133,7 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     # the same trajectory (number 17), unfused, from Python: the same dynamics stream
     rng = new_state()
     start_stream(rng, KEY[0], KEY[1], np.uint64(17), np.uint64(DYNAMICS))
-    psi, buf, pop = psi0.copy(), np.empty(N, complex), np.empty(N)
+    psi, buf = psi0.copy(), np.empty(N, complex)
     jump_log = np.zeros((max_jumps + 1, 2))
     sqrt_n = np.sqrt(np.arange(N + 1.0))
     n_em = n_ab = 0
@@ -144,7 +144,7 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
         )
         assert j >= 0
         de, da, alive, lv = loss_interval(
-            psi, pop, sqrt_n, loss.gamma, loss.nbar, loss.full_decay, loss.full_damp, loss.leak,
+            psi, buf, sqrt_n, loss.gamma, loss.nbar, loss.full_decay, loss.full_damp, loss.leak,
             rng, jump_log, k - 1.0,
         )  # fmt: skip
         assert alive

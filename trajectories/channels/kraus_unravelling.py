@@ -30,34 +30,63 @@ __all__ = ["LEAK_FLOOR", "collide_banded", "collide_banded_loss", "collide_spars
 
 
 @njit(**LEAF)
+def _row(psi, kd, ko, ks, j, m, n):
+    """Row ``m`` of ``K_j psi`` for a banded operator (``psi[m] = 0`` from level ``n`` up)."""
+    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
+        if m == 0:
+            return kd[j, 0] * psi[0]
+        return kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
+    if m == n - 1:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
+        return kd[j, m] * psi[m]
+    return kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
+
+
+@njit(**LEAF)
 def apply_banded(psi, buf, kd, ko, ks, j, n):
     """``buf = K_j psi`` on the first ``n`` levels (the rest of ``psi`` is zero) for a banded
-    Kraus operator; returns ``||K_j psi||^2`` and ``sum_m m |(K_j psi)_m|^2``."""
-    acc = 0.0
-    e1 = 0.0
-    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
-        v = kd[j, 0] * psi[0]
-        buf[0] = v
-        acc += abs2(v)
-        for m in range(1, n):
-            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
-            buf[m] = v
-            w = abs2(v)
-            acc += w
-            e1 += m * w
-    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
-        for m in range(n - 1):
-            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
-            buf[m] = v
-            w = abs2(v)
-            acc += w
-            e1 += m * w
-        v = kd[j, n - 1] * psi[n - 1]
-        buf[n - 1] = v
+    Kraus operator; returns ``||K_j psi||^2`` and ``sum_m m |(K_j psi)_m|^2``.
+
+    Two interleaved sets of sums (even and odd levels) halve the chains of dependent
+    additions, the bound of this loop; every machine adds in the same order.
+    """
+    lo = 1 if ks[j] == 1 else 0  # the interior rows: both diagonals inside [0, n)
+    hi = n if ks[j] == 1 else n - 1
+    s = ks[j] == 1
+    kdj = kd[j]
+    koj = ko[j]
+    p0 = p1 = e0 = e1 = 0.0
+    fm = float(lo)
+    m = lo
+    while m + 1 < hi:
+        if s:
+            v = kdj[m] * psi[m] + koj[m] * psi[m - 1]
+            x = kdj[m + 1] * psi[m + 1] + koj[m + 1] * psi[m]
+        else:
+            v = kdj[m] * psi[m] + koj[m] * psi[m + 1]
+            x = kdj[m + 1] * psi[m + 1] + koj[m + 1] * psi[m + 2]
+        buf[m] = v
+        buf[m + 1] = x
         w = abs2(v)
-        acc += w
-        e1 += (n - 1) * w
-    return acc, e1
+        z = abs2(x)
+        p0 += w
+        p1 += z
+        e0 += fm * w
+        e1 += (fm + 1.0) * z
+        fm += 2.0
+        m += 2
+    for r in range(m, hi):  # the last interior row
+        v = _row(psi, kd, ko, ks, j, r, n)
+        buf[r] = v
+        w = abs2(v)
+        p0 += w
+        e0 += r * w
+    edge = 0 if s else n - 1  # the row with one diagonal only
+    v = kdj[edge] * psi[edge]
+    buf[edge] = v
+    w = abs2(v)
+    p1 += w
+    e1 += edge * w
+    return p0 + p1, e0 + e1
 
 
 @njit(**LEAF)
@@ -67,52 +96,60 @@ def apply_banded_loss(psi, buf, kd, ko, ks, j, decay, n):
     Returns ``(sum w, sum w decay, sum m w, sum m w decay)``: the outcome's probability,
     (unnormalised) the no-jump probability of the following loss interval, and the first
     moments of ``n`` after the collision and after an interval without a jump (the energy
-    books). Only the first ``n`` levels are touched (the rest of ``psi`` is 0).
+    books). Only the first ``n`` levels are touched (the rest of ``psi`` is 0). Two
+    interleaved sets of sums, as in :func:`apply_banded` (twice as fast at N = 17 active
+    levels, measured).
     """
-    if ks[j] == 1:  # out[m] = d[m] psi[m] + o[m] psi[m-1]
-        v = kd[j, 0] * psi[0]
-        buf[0] = v
+    s = ks[j] == 1
+    lo = 1 if s else 0  # the interior rows: both diagonals inside [0, n)
+    hi = n if s else n - 1
+    kdj = kd[j]
+    koj = ko[j]
+    p0 = p1 = d0 = d1 = e0 = e1 = f0 = f1 = 0.0
+    fm = float(lo)
+    m = lo
+    while m + 1 < hi:
+        if s:
+            v = kdj[m] * psi[m] + koj[m] * psi[m - 1]
+            x = kdj[m + 1] * psi[m + 1] + koj[m + 1] * psi[m]
+        else:
+            v = kdj[m] * psi[m] + koj[m] * psi[m + 1]
+            x = kdj[m + 1] * psi[m + 1] + koj[m + 1] * psi[m + 2]
+        buf[m] = v
+        buf[m + 1] = x
         w = abs2(v)
-        p = w
-        s = w * decay[0]
-        e1 = 0.0
-        e2 = 0.0
-        fm = 0.0  # float(m), kept as a float: no conversion in the loop
-        for m in range(1, n):
-            fm += 1.0
-            v = kd[j, m] * psi[m] + ko[j, m] * psi[m - 1]
-            buf[m] = v
-            w = abs2(v)
-            p += w
-            wd = w * decay[m]
-            s += wd
-            e1 += fm * w
-            e2 += fm * wd
-    else:  # out[m] = d[m] psi[m] + o[m] psi[m+1]
-        p = 0.0
-        s = 0.0
-        e1 = 0.0
-        e2 = 0.0
-        fm = -1.0
-        for m in range(n - 1):
-            fm += 1.0
-            v = kd[j, m] * psi[m] + ko[j, m] * psi[m + 1]
-            buf[m] = v
-            w = abs2(v)
-            p += w
-            wd = w * decay[m]
-            s += wd
-            e1 += fm * w
-            e2 += fm * wd
-        v = kd[j, n - 1] * psi[n - 1]
-        buf[n - 1] = v
+        z = abs2(x)
+        wd = w * decay[m]
+        zd = z * decay[m + 1]
+        p0 += w
+        p1 += z
+        d0 += wd
+        d1 += zd
+        e0 += fm * w
+        e1 += (fm + 1.0) * z
+        f0 += fm * wd
+        f1 += (fm + 1.0) * zd
+        fm += 2.0
+        m += 2
+    for r in range(m, hi):  # the last interior row
+        v = _row(psi, kd, ko, ks, j, r, n)
+        buf[r] = v
         w = abs2(v)
-        p += w
-        s += w * decay[n - 1]
-        mw = (n - 1) * w
-        e1 += mw
-        e2 += mw * decay[n - 1]
-    return p, s, e1, e2
+        wd = w * decay[r]
+        p0 += w
+        d0 += wd
+        e0 += r * w
+        f0 += r * wd
+    edge = 0 if s else n - 1  # the row with one diagonal only
+    v = kdj[edge] * psi[edge]
+    buf[edge] = v
+    w = abs2(v)
+    wd = w * decay[edge]
+    p1 += w
+    d1 += wd
+    e1 += edge * w
+    f1 += edge * wd
+    return p0 + p1, d0 + d1, e0 + e1, f0 + f1
 
 
 #: Levels whose probability of leaking through the cutoff in one loss interval is below this
@@ -183,7 +220,7 @@ def collide_banded(psi, buf, kd, ko, ks, leak_top, u, n):
 
 
 @njit(**LEAF)
-def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n):
+def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak, n, norm2):
     r"""The collision of :func:`collide_banded` fused with the first pass of the loss interval.
 
     Samples ``j`` as :func:`collide_banded`, leaves ``buf = K_j psi`` unnormalised, and sums
@@ -195,28 +232,32 @@ def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak
         As for :func:`collide_banded` (``buf`` receives ``K_j psi``).
     full_decay, loss_leak : ndarray of float64, shape (N,)
         :math:`e^{-\Gamma_n t_r}` and the leak vector of the loss interval.
+    norm2 : float
+        :math:`\|\psi\|^2` (``psi`` need not be normalised: the probabilities are
+        relative to it; ``buf`` and the sums carry the same scale).
 
     Returns
     -------
     j, p_leak, p, s, l, e1, e2 : int and floats
-        The operator (-1: leaked), the collision's leak, ``||K_j psi||^2`` and its sums weighted
-        by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the interval's leak,
-        over the levels where it is at least :data:`LEAK_FLOOR`),
+        The operator (-1: leaked), the collision's leak probability, ``||K_j psi||^2`` and its
+        sums weighted by ``full_decay`` (``s / p``: no jump) and ``loss_leak`` (``l / p``: the
+        interval's leak, over the levels where it is at least :data:`LEAK_FLOOR`),
         and the first moments of n (``e1 / p``: after the collision; ``e2 / s``: after an
         interval without a jump).
     """
     n_ops = kd.shape[0]
     p_leak = banded_leak(psi, leak_top, n)
+    target = u * norm2
     cum = 0.0
     for j in range(n_ops):
-        if j == n_ops - 1 and u >= 1.0 - p_leak:
+        if j == n_ops - 1 and target >= norm2 - p_leak:
             break
         p, s, e1, e2 = apply_banded_loss(psi, buf, kd, ko, ks, j, full_decay, n)
         cum += p
-        if u < cum or j == n_ops - 1:
+        if target < cum or j == n_ops - 1:
             # the interval's leak, for the chosen operator only (top levels)
-            return j, p_leak, p, s, interval_leak(buf, loss_leak, n), e1, e2
-    return -1, p_leak, 0.0, 0.0, 0.0, 0.0, 0.0
+            return j, p_leak / norm2, p, s, interval_leak(buf, loss_leak, n), e1, e2
+    return -1, p_leak / norm2, 0.0, 0.0, 0.0, 0.0, 0.0
 
 
 @njit(**LEAF)

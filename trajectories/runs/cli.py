@@ -456,7 +456,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     ens, ex = rec.ensemble, rec.exact
     if ens is not None:
         _say(f"run: {ens.n_trajectories} trajectories in {ens.n_chunks} chunks of "
-             f"{ens.chunk_size}, seed {ens.seed}; leaked trajectories "
+             f"{ens.chunk_size}, seed {ens.seed}, {ens.sampler} jump times; leaked trajectories "
              f"{ens.leaked_trajectories}, expected leakage {ens.leakage[-1]:.2e}")  # fmt: skip
     if rec.protocol is not None:
         print(_stage_table(rec.protocol, ens, ex))

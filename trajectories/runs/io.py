@@ -363,7 +363,7 @@ def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
 def _write_ensemble(g, ens: EnsembleResult) -> None:
     for key in ("n_trajectories", "chunk_size", "n_chunks", "seed", "leaked_trajectories",
                 "jackknife_groups", "n_jobs", "backend", "seconds", "stop_reason",
-                "streams"):  # fmt: skip
+                "streams", "sampler"):  # fmt: skip
         value = getattr(ens, key)
         if key == "seed" and value is not None and not -(2**63) <= value < 2**63:
             value = str(value)  # SeedSequence entropy (128 bits) does not fit an HDF5 int

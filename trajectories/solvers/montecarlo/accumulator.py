@@ -359,7 +359,7 @@ class EnsembleAccumulator:
         ----------
         **run_info
             ``seed``, ``chunk_size``, ``n_jobs``, ``backend``, ``seconds`` and optionally
-            ``stop_reason`` and ``streams``, stored in the result.
+            ``stop_reason``, ``streams`` and ``sampler``, stored in the result.
 
         Returns
         -------
@@ -380,6 +380,7 @@ class EnsembleAccumulator:
         seconds: float,
         stop_reason: str = "n_trajectories",
         streams: str = "chunk",
+        sampler: str = "root",
     ) -> EnsembleResult:
         m_tot = float(self.m.sum())
         s_tot = self.s.sum(axis=0)
@@ -446,6 +447,7 @@ class EnsembleAccumulator:
             seconds=seconds,
             stop_reason=stop_reason,
             streams=streams,
+            sampler=sampler,
             stage=self.stage,
             protocol=self.protocol,
             **books,

@@ -50,7 +50,7 @@ from ...channels.beam_unravelling import (
     strength_tables,
 )
 from ...channels.kraus_unravelling import collide_banded, collide_banded_loss, collide_sparse
-from ...channels.loss_unravelling import loss_interval, loss_jumps, populations
+from ...channels.loss_unravelling import loss_interval, loss_jumps
 
 __all__ = ["SUPPORT_TOL", "run_banded", "run_sparse"]
 
@@ -62,12 +62,24 @@ SUPPORT_TOL = 1e-60
 
 
 @njit(**LEAF)
-def _active(psi, na):
-    """Number of active levels: drop (zero) top levels of ``psi[:na]`` below SUPPORT_TOL."""
-    while na > 1 and abs2(psi[na - 1]) < SUPPORT_TOL:
+def _active(psi, na, norm2):
+    """Number of active levels: drop (zero) top levels of ``psi[:na]`` whose weight is below
+    SUPPORT_TOL (``norm2``: the squared norm of ``psi``)."""
+    tol = SUPPORT_TOL * norm2
+    while na > 1 and abs2(psi[na - 1]) < tol:
         psi[na - 1] = 0.0
         na -= 1
     return na
+
+
+@njit(**LEAF)
+def _normalise(psi, na, norm2):
+    """Scale ``psi[:na]`` to unit norm (its squared norm is ``norm2``); returns 1.0."""
+    if norm2 != 1.0:
+        scale = 1.0 / math.sqrt(norm2)
+        for m in range(na):
+            psi[m] *= scale
+    return 1.0
 
 
 @njit(**LEAF)
@@ -193,7 +205,6 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     psi = np.empty(n, dtype=psi0.dtype)
     buf = np.empty(n, dtype=psi0.dtype)
     sqrt_n = np.sqrt(np.arange(n + 1.0))
-    pop = np.empty(n)
     cg = np.zeros(n_branches, dtype=np.int64)
     ce = np.zeros(n_branches, dtype=np.int64)
     jump_log = np.zeros((max_jumps + 1, 2))
@@ -219,7 +230,8 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
         start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
         start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
         _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
-        na = _active(psi, n)
+        na = _active(psi, n, 1.0)
+        norm2 = 1.0  # squared norm of psi (left unnormalised after a jump)
         n_em = carry.n_em[i]
         n_ab = carry.n_ab[i]
         live = carry.live[i]
@@ -265,12 +277,12 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                     cg[kbranch[j]] += 1
                 else:
                     ce[kbranch[j]] += 1
-                na = _active(psi, nc)
+                na = _active(psi, nc, 1.0)
             elif kl > 0 and live:
                 # collision and the loss interval's first pass fused (_collide_loss);
                 # the same draws as _collide followed by _loss_interval
                 j, p_leak, p, s, lv, e1, e2 = collide_banded_loss(
-                    psi, buf, kd, ko, ks, leak_top, uniform(rng), decay, loss_leak, nc,
+                    psi, buf, kd, ko, ks, leak_top, uniform(rng), decay, loss_leak, nc, norm2,
                 )  # fmt: skip
                 leak += p_leak
                 if j < 0:
@@ -294,20 +306,23 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                             psi[m] = buf[m] * (damping[m] * scale)
                         na = nc
                         n_cur = e2 * (scale * scale)
-                    else:
-                        norm, first, second = populations(buf, psi, pop, nc)
-                        de, da, live, na = loss_jumps(
-                            psi, pop, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, u, norm,
-                            first, second, nc,
+                        norm2 = 1.0
+                    else:  # a jump in the interval: from buf into psi, left unnormalised
+                        de, da, live, na, norm2, n_cur = loss_jumps(
+                            psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, p,
+                            s, nc,
                         )  # fmt: skip
                         n_em += de
                         n_ab += da
-                        n_cur = _first_moment(psi, na) if live else 0.0
-                    na = _active(psi, na)
+                        if not 1e-200 < norm2 < 1e200:  # keep the scale in range
+                            norm2 = _normalise(psi, na, norm2)
+                    na = _active(psi, na, norm2)
             if c < n_ck and kl == checkpoints[c]:
+                norm2 = _normalise(psi, na, norm2)
                 _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
                 rec.collision_energy[i, c0 + c] = energy
                 c += 1
+        norm2 = _normalise(psi, na, norm2)
         _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy)
         _finish(i, live, jump_log, rec)
 
@@ -356,7 +371,6 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     psi = np.empty(n, dtype=np.complex128)
     buf = np.empty(n, dtype=np.complex128)
     sqrt_n = np.sqrt(np.arange(n + 1.0))
-    pop = np.empty(n)
     cg = np.zeros(n_branches, dtype=np.int64)
     ce = np.zeros(n_branches, dtype=np.int64)
     jump_log = np.zeros((max_jumps + 1, 2))
@@ -408,7 +422,7 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                         ce[kbranch[j]] += 1
                     if has_loss:
                         de, da, live, lv = loss_interval(
-                            psi, pop, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng,
+                            psi, buf, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng,
                             jump_log, k - 1.0,
                         )  # fmt: skip
                         leak += lv

@@ -337,6 +337,11 @@ class EnsembleResult:
         The random streams of the trajectories (``"philox4x64-trajectory"``: trajectory
         ``i`` depends only on the seed and ``i``; ``"chunk"``: version 0.1, streams per
         chunk).
+    sampler : str
+        How the jump times of the loss were drawn: ``"mixture"`` (a mixture of
+        exponentials, ``docs/MODEL.md`` Sec. 3) or ``"root"`` (results of earlier versions:
+        the root solve of the no-jump norm). Both have the same law; the same seed gives
+        different trajectories.
     energy_from_qubits : Estimate or None
         Cumulative energy the qubits gave the cavity since collision 0 (units of
         :math:`\hbar\omega`), per checkpoint: for the Jaynes-Cummings collision the energy
@@ -380,6 +385,7 @@ class EnsembleResult:
     seconds: float
     stop_reason: str = "n_trajectories"
     streams: str = "chunk"
+    sampler: str = "root"
     energy_from_qubits: Estimate | None = None
     switching_work: Estimate | None = None
     energy_from_bath: Estimate | None = None
@@ -407,8 +413,8 @@ class EnsembleResult:
             <trajectories.model.micromaser.Micromaser.to_dict>`), ``result = "ensemble"``,
             ``seed`` (a string when it does not fit in int64), ``n_trajectories``,
             ``chunk_size``, ``n_chunks``, ``leaked_trajectories``, ``jackknife_groups``,
-            ``n_jobs``, ``backend``, ``seconds``, ``stop_reason``, ``streams``, ``package``
-            and ``version``.
+            ``n_jobs``, ``backend``, ``seconds``, ``stop_reason``, ``streams``, ``sampler``,
+            ``package`` and ``version``.
 
         Raises
         ------
@@ -464,6 +470,7 @@ class EnsembleResult:
                 "seconds",
                 "stop_reason",
                 "streams",
+                "sampler",
             )  # fmt: skip
         }
         return {**self.model.to_dict(), "result": "ensemble", **run, "package": DISTRIBUTION,

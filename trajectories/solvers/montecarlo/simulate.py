@@ -28,6 +28,7 @@ from ..._streams import STREAMS, stream_key
 from ..._threads import single_threaded_blas
 from ...channels.collisions import collision_sequence
 from ...channels.loss import LossChannel
+from ...channels.loss_unravelling import SAMPLER
 from ...errors import TruncationError, warn_if_close
 from ...model.micromaser import Micromaser
 from ...model.network import Network
@@ -293,6 +294,7 @@ def simulate(
         seconds=time.perf_counter() - t0,
         stop_reason=acc.stop_reason or "n_trajectories",
         streams=STREAMS,
+        sampler=SAMPLER,
     )
 
 
