@@ -254,8 +254,16 @@ def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, n
         else:
             m = _pick_powers(buf, ea, xe, target, na)
         g = a + b * m
-        # exponential of rate g truncated to (0, t_rem): 1 - e^{-g t} = v (1 - e^{-g t_rem})
-        t_jump = min(-math.log1p(uniform(rng) * math.expm1(-g * t_rem)) / g, t_rem)
+        # exponential of rate g truncated to (0, t_rem): 1 - e^{-g t} = v (1 - e^{-g t_rem});
+        # exp and log where nothing cancels (g t_rem > 1/16: the absolute error of t stays
+        # below 1e-15 / g), expm1 and log1p (slower) below
+        v = uniform(rng)
+        gt = g * t_rem
+        if gt > 0.0625:
+            t_jump = -math.log(1.0 - v * (1.0 - math.exp(-gt))) / g
+        else:
+            t_jump = -math.log1p(v * math.expm1(-gt)) / g
+        t_jump = min(t_jump, t_rem)
         emission = uniform(rng) * g < r_em * m
         t_rem -= t_jump
         y = math.exp(-0.5 * b * t_jump)

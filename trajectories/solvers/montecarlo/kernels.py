@@ -62,14 +62,40 @@ SUPPORT_TOL = 1e-60
 
 
 @njit(**LEAF)
-def _active(psi, na, norm2):
+def _active(psi, na, norm2, pend, decay):
     """Number of active levels: drop (zero) top levels of ``psi[:na]`` whose weight is below
-    SUPPORT_TOL (``norm2``: the squared norm of ``psi``)."""
+    SUPPORT_TOL (``norm2``: the squared norm of the state; with ``pend``, the state is
+    ``D psi``, ``D^2 = diag(decay)``)."""
     tol = SUPPORT_TOL * norm2
-    while na > 1 and abs2(psi[na - 1]) < tol:
+    while na > 1 and abs2(psi[na - 1]) * (decay[na - 1] if pend else 1.0) < tol:
         psi[na - 1] = 0.0
         na -= 1
     return na
+
+
+@njit(**LEAF)
+def _damp_tables(kd, ko, ks, damp):
+    """``K_j <- K_j D`` in place, ``D = diag(damp)``: the operators that act on a state whose
+    no-jump damping is still pending (``kd[j, m] damp[m]``, ``ko[j, m] damp[m - ks[j]]``)."""
+    n = kd.shape[1]
+    for j in range(kd.shape[0]):
+        for m in range(n):
+            kd[j, m] *= damp[m]
+            src = m - ks[j]
+            ko[j, m] = ko[j, m] * damp[src] if 0 <= src < n else 0.0
+
+
+@njit(**LEAF)
+def _settle(psi, na, norm2, pend, damp):
+    """Apply a pending damping (``pend``) and normalise ``psi[:na]``; returns 1.0, False."""
+    scale = 1.0 / math.sqrt(norm2)
+    if pend:
+        for m in range(na):
+            psi[m] *= damp[m] * scale
+    elif norm2 != 1.0:
+        for m in range(na):
+            psi[m] *= scale
+    return 1.0, False
 
 
 @njit(**LEAF)
@@ -203,7 +229,8 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     n_traj, n = psi0.shape
     n_ck = checkpoints.shape[0]
     psi = np.empty(n, dtype=psi0.dtype)
-    buf = np.empty(n, dtype=psi0.dtype)
+    buf = np.zeros(n, dtype=psi0.dtype)
+    top_buf = 0  # buf[m] = 0 for m >= top_buf, outside what the last pass wrote
     sqrt_n = np.sqrt(np.arange(n + 1.0))
     cg = np.zeros(n_branches, dtype=np.int64)
     ce = np.zeros(n_branches, dtype=np.int64)
@@ -219,6 +246,12 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     b_loss = gamma * (2.0 * nbar + 1.0)
     decay_t = np.empty(n)
     damp_t = np.empty(n)
+    # an interval without a jump leaves psi = buf with its damping D pending: the next
+    # collision applies K_j D (tables below) instead of a pass over psi (ideal beam only)
+    fold = has_loss and not random_t and spread == 0
+    kd_d = col.kd.copy()
+    ko_d = col.ko.copy()
+    _damp_tables(kd_d, ko_d, col.ks, full_damp)
     kd_x = col.kd.copy()
     ko_x = col.ko.copy()
     cs = np.zeros(n + 1)
@@ -230,8 +263,9 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
         start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
         start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
         _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
-        na = _active(psi, n, 1.0)
+        na = _active(psi, n, 1.0, False, full_decay)
         norm2 = 1.0  # squared norm of psi (left unnormalised after a jump)
+        pend = False  # psi's no-jump damping still to apply (folded into the next collision)
         n_em = carry.n_em[i]
         n_ab = carry.n_ab[i]
         live = carry.live[i]
@@ -277,13 +311,17 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                     cg[kbranch[j]] += 1
                 else:
                     ce[kbranch[j]] += 1
-                na = _active(psi, nc, 1.0)
+                na = _active(psi, nc, 1.0, False, full_decay)
             elif kl > 0 and live:
                 # collision and the loss interval's first pass fused (_collide_loss);
                 # the same draws as _collide followed by _loss_interval
+                if pend:  # the pending damping, folded into the operators
+                    kd, ko, leak_top = kd_d, ko_d, leak_top * full_decay[nc - 1]
                 j, p_leak, p, s, lv, e1, e2 = collide_banded_loss(
                     psi, buf, kd, ko, ks, leak_top, uniform(rng), decay, loss_leak, nc, norm2,
                 )  # fmt: skip
+                pend = False
+                top_buf = max(top_buf, nc)
                 leak += p_leak
                 if j < 0:
                     live = False
@@ -300,7 +338,18 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                         ce[kbranch[j]] += 1
                     leak += lv * inv_p
                     u = uniform(rng)
-                    if s >= u * p:  # no jump: psi = K psi damped over the interval, normalised
+                    if s >= u * p and fold:  # no jump: psi = K psi, its damping pending
+                        for m in range(nc, top_buf):  # psi must be 0 above its levels
+                            buf[m] = 0.0
+                        top_buf = na
+                        psi, buf = buf, psi
+                        pend = True
+                        na = nc
+                        n_cur = e2 / s
+                        norm2 = s  # ||D psi||^2
+                        if norm2 < 1e-200:  # keep the scale in range
+                            norm2, pend = _settle(psi, na, norm2, pend, full_damp)
+                    elif s >= u * p:  # no jump: psi = K psi damped over the interval, normalised
                         scale = 1.0 / math.sqrt(s)
                         for m in range(nc):
                             psi[m] = buf[m] * (damping[m] * scale)
@@ -314,15 +363,16 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                         )  # fmt: skip
                         n_em += de
                         n_ab += da
+                        top_buf = min(max(top_buf, nc + da), n)  # what loss_jumps wrote
                         if not 1e-200 < norm2 < 1e200:  # keep the scale in range
                             norm2 = _normalise(psi, na, norm2)
-                    na = _active(psi, na, norm2)
+                    na = _active(psi, na, norm2, pend, full_decay)
             if c < n_ck and kl == checkpoints[c]:
-                norm2 = _normalise(psi, na, norm2)
+                norm2, pend = _settle(psi, na, norm2, pend, full_damp)
                 _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
                 rec.collision_energy[i, c0 + c] = energy
                 c += 1
-        norm2 = _normalise(psi, na, norm2)
+        norm2, pend = _settle(psi, na, norm2, pend, full_damp)
         _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy)
         _finish(i, live, jump_log, rec)
 
