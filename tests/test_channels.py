@@ -204,11 +204,23 @@ BAND_CASES = [
 
 
 def _test_states(n, rng):
-    """A full-rank random state, a random pure state and one on the top five levels only."""
+    """A full-rank random state, a random pure state, one on the top five levels only, one
+    with every diagonal exactly real or imaginary (``i^(n-m)`` times a real state: the
+    states of a real-c model, where the kernels skip the zero part) and a diagonal one."""
     top = np.zeros((n, n), dtype=complex)
     k = min(5, n)
     top[n - k :, n - k :] = random_density_matrix(k, rng, rank=1)
-    return [random_density_matrix(n, rng), random_density_matrix(n, rng, rank=1), top]
+    g = rng.normal(size=(n, n))
+    phase = 1j ** np.arange(n)
+    gauge = np.conj(phase)[:, None] * (g @ g.T / np.trace(g @ g.T)) * phase[None, :]
+    diagonal = np.diag(rng.dirichlet(np.ones(n))).astype(complex)
+    return [
+        random_density_matrix(n, rng),
+        random_density_matrix(n, rng, rank=1),
+        top,
+        gauge,
+        diagonal,
+    ]
 
 
 @pytest.mark.parametrize("gamma,nbar,n", BAND_CASES)
@@ -269,7 +281,8 @@ def test_loss_layout_is_the_band_unless_asked_and_both_agree():
 
 @pytest.mark.parametrize("c", [1.0, 0.0, 0.5 * np.exp(0.7j)])
 @pytest.mark.parametrize(
-    "gamma,nbar,n", [(0.1, 0.15, 120), (0.7, 1.5, 30), (0.2, 0.3, 3), (0.5, 0.0, 2)]
+    "gamma,nbar,n",
+    [(0.1, 0.15, 120), (0.7, 1.5, 30), (0.2, 0.3, 7), (0.2, 0.3, 3), (0.5, 0.0, 2)],
 )
 def test_fused_collision_and_banded_loss_step_matches_the_two_channels(c, gamma, nbar, n, rng):
     prop = tj.ExactPropagator(model(tj.fine_tuned_theta(15), 0.25, c, n, gamma, nbar))
@@ -286,3 +299,26 @@ def test_fused_collision_and_banded_loss_step_matches_the_two_channels(c, gamma,
         prop.loss.set_layout("band")
         assert np.max(np.abs(out - dense)) <= 1e-14
         assert leak == pytest.approx(leak_d, rel=1e-14, abs=1e-17)
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 40])
+def test_fused_step_reads_the_upper_triangle_and_keeps_weights_per_collision(n, rng):
+    """The fused kernel takes the collision's lower-triangle terms as conjugates of the upper
+    triangle, and rearranges each collision's weights once (cached per weights object): two
+    collisions applied alternately on one loss channel each match their two-channel step."""
+    props = [
+        tj.ExactPropagator(model(theta, 0.25, c, n, 0.1, 0.15))
+        for theta, c in [(tj.fine_tuned_theta(15), 1.0), (0.37, 0.5 * np.exp(0.7j))]
+    ]
+    loss = props[0].loss
+    for rho in _test_states(n, rng):
+        garbage = rho + np.tril(rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n)), -1)
+        for _ in range(2):
+            for prop in props:
+                pw = prop.collisions.at(1).pair_weights
+                out, leak = loss.apply_after_collision(rho, pw)
+                mid = prop.collisions.at(1).apply(rho)[0]
+                ref, leak_ref = loss.apply_dm(mid)
+                assert np.max(np.abs(out - ref)) <= 1e-14
+                assert leak == pytest.approx(leak_ref, rel=1e-14, abs=1e-17)
+                assert np.array_equal(loss.apply_after_collision(garbage, pw)[0], out)

@@ -483,12 +483,15 @@ class LossChannel:
         r"""A Jaynes-Cummings collision then the loss, :math:`\Lambda(\Phi(\rho))`, in one pass.
 
         Same per-element arithmetic as ``PairWeights.apply`` followed by :meth:`apply_dm`,
-        without the intermediate matrix (and only its upper triangle formed).
+        without the intermediate matrix (and only its upper triangle formed). The weights
+        are rearranged by diagonals of rho on the first call with ``weights`` (O(N^2),
+        cached).
 
         Parameters
         ----------
         rho : ndarray of complex128, shape (N, N)
-            Hermitian density matrix before the collision (both triangles are read).
+            Hermitian density matrix before the collision; only its upper triangle is read
+            (the collision's lower-triangle terms are taken as conjugates).
         weights : PairWeights
             The collision :math:`\Phi`, a channel whose operators have the diagonals
             ``{0, +-1}`` (:class:`~trajectories.channels.kraus.PairWeights`).
@@ -507,19 +510,13 @@ class LossChannel:
         """
         if self.layout != "band":
             raise ValueError("apply_after_collision needs the banded layout")
-        w = weights
         rho = np.ascontiguousarray(rho, dtype=np.complex128)
         out = np.empty_like(rho)
         pops = np.empty(self.cutoff)
-        xa, xb = (w.cross_a, w.cross_b) if w.coherent else (_NO_X, _NO_X)
         _collision_band_apply_dm(
             rho,
-            w.diag,
-            w.up,
-            w.down,
-            xa,
-            xb,
-            bool(w.coherent),
+            self._diagonal_weights(weights),
+            weights.coherent,
             self._band_vals,
             self._band_start,
             self._band_row,
@@ -529,6 +526,42 @@ class LossChannel:
             pops,
         )
         return out, float(self.leak_vector @ pops)
+
+    def _diagonal_weights(self, w) -> np.ndarray:
+        """The collision weights by diagonals of rho, cached per ``PairWeights`` object.
+
+        Row pairs ``(2a, 2a+1)`` of the ``(14, N(N+1)/2)`` float64 result hold the real and
+        imaginary parts of weight ``a`` at the upper-triangle element ``(i, i+d)``, diagonal
+        after diagonal (position ``d N - d(d-1)/2 + i``): ``a = 0 .. 6`` multiply
+        ``rho[i, j]``, ``rho[i-1, j-1]``, ``rho[i+1, j+1]``, ``rho[i, j+1]``, ``rho[i-1, j]``,
+        ``conj(rho[i+1, j])`` and ``conj(rho[i, j-1])`` (``j = i + d``; the last two are the
+        conjugated cross terms ``rho[j, i+1]``, ``rho[j-1, i]`` of the collision read from
+        the upper triangle, for ``d = 0`` from diagonal 1); zero where the source is outside.
+        """
+        cache = self.__dict__.setdefault("_weights_cache", {})
+        hit = cache.get(id(w))
+        if hit is not None and hit[0] is w:
+            return hit[1]
+        n = self.cutoff
+        sizes = n - np.arange(n)
+        first = np.cumsum(sizes) - sizes
+        i = np.arange(sizes.sum()) - np.repeat(first, sizes)
+        j = i + np.repeat(np.arange(n), sizes)
+        ws = np.zeros((7, i.size), dtype=np.complex128)
+        ws[0] = w.diag[i, j]
+        lo, hi, top, low = i >= 1, j < n - 1, i < n - 1, j >= 1
+        ws[1, lo] = w.up[i[lo] - 1, j[lo] - 1]
+        ws[2, hi] = w.down[i[hi], j[hi]]
+        if w.coherent:
+            ws[3, hi] = w.cross_a[i[hi], j[hi]]
+            ws[4, lo] = w.cross_b[i[lo] - 1, j[lo]]
+            ws[5, top] = np.conj(w.cross_a[j[top], i[top]])
+            ws[6, low] = np.conj(w.cross_b[j[low] - 1, i[low]])
+        arr = np.ascontiguousarray(np.stack([ws.real, ws.imag], axis=1).reshape(14, i.size))
+        if len(cache) >= 8:  # a few distinct collisions at most (periodic protocols)
+            cache.clear()
+        cache[id(w)] = (w, arr)  # the weights kept alive: their id stays theirs
+        return arr
 
     def _build_adjoint(self) -> None:
         """Pack the transposed blocks as :meth:`_build_packed` packs the blocks (diagonals
@@ -590,24 +623,40 @@ class LossChannel:
         return self.population_block @ p, float(self.leak_vector @ p)
 
 
-_NO_X = np.zeros((1, 1), dtype=np.complex128)  # placeholder coherent weights (c = 0)
-
-
 @njit(cache=True, inline="always")
 def _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out):  # pragma: no cover
-    """Diagonal ``d`` (``s = N - d`` entries, gathered into ``xr + i xi``) times its banded
-    loss block, accumulated into ``yr + i yi`` run by run, written to both triangles of
-    ``out`` (the diagonal real). The run indices are unsigned: no negative-index
-    wraparound, so the inner loop vectorises."""
+    """Diagonal ``d`` (``s = N - d`` entries, in ``xr + i xi``) times its banded loss block,
+    accumulated into ``yr + i yi`` (zeroed here) run by run and written to both triangles of
+    ``out`` (the diagonal real). A part (real or imaginary) of ``x`` that is exactly zero is
+    skipped: its output part is the sum of products ``v * 0 = 0``, exactly ``+0.0`` either
+    way, so the result is the same bit for bit (the states of a real-``c`` model have each
+    diagonal real or imaginary, ``docs/PERFORMANCE.md``). The run indices are unsigned: no
+    negative-index wraparound, so the inner loops vectorise."""
+    has_re = False
+    has_im = False
+    for i in range(s):
+        has_re |= xr[i] != 0.0
+        has_im |= xi[i] != 0.0
+        yr[i] = 0.0
+        yi[i] = 0.0
+    if d == 0:
+        has_im = False  # populations: only the real part is written
     for r in range(ptr[d], ptr[d + 1]):
         k0 = np.uint64(start[r])
         m = np.uint64(start[r + 1]) - k0
         i0 = np.uint64(row[r])
         j0 = np.uint64(col[r])
-        for t in range(m):
-            v = vals[k0 + t]
-            yr[i0 + t] += v * xr[j0 + t]
-            yi[i0 + t] += v * xi[j0 + t]
+        if has_re and has_im:
+            for t in range(m):
+                v = vals[k0 + t]
+                yr[i0 + t] += v * xr[j0 + t]
+                yi[i0 + t] += v * xi[j0 + t]
+        elif has_re:
+            for t in range(m):
+                yr[i0 + t] += vals[k0 + t] * xr[j0 + t]
+        elif has_im:
+            for t in range(m):
+                yi[i0 + t] += vals[k0 + t] * xi[j0 + t]
     if d == 0:
         for i in range(s):
             out[i, i] = yr[i]
@@ -622,8 +671,7 @@ def _band_apply_dm(rho, vals, start, row, col, ptr, out):  # pragma: no cover - 
     """``out = Lambda(rho)`` from the banded blocks (layout: ``LossChannel._build_band``).
 
     rho, out: ``(N, N)`` complex128; only the upper triangle of ``rho`` is read, ``out`` is
-    written whole (lower triangle the conjugate of the upper, diagonal real). The run
-    indices are unsigned in the inner loop: no negative-index wraparound, so it vectorises.
+    written whole (lower triangle the conjugate of the upper, diagonal real).
     """
     n = rho.shape[0]
     xr = np.empty(n)
@@ -636,54 +684,87 @@ def _band_apply_dm(rho, vals, start, row, col, ptr, out):  # pragma: no cover - 
             z = rho[j, j + d]
             xr[j] = z.real
             xi[j] = z.imag
-            yr[j] = 0.0
-            yi[j] = 0.0
         _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out)
+
+
+@njit(cache=True, inline="always")
+def _gather_diagonal(rho, e, br, bi):  # pragma: no cover - compiled
+    """``br[1 + i] + i bi[1 + i] = rho[i, i + e]``, zeros around (``br``, ``bi``: N + 2)."""
+    n = rho.shape[0]
+    br[0] = 0.0
+    bi[0] = 0.0
+    for i in range(n - e):
+        z = rho[i, i + e]
+        br[i + 1] = z.real
+        bi[i + 1] = z.imag
+    for i in range(n - e + 1, n + 2):
+        br[i] = 0.0
+        bi[i] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _cmuladd(tr, ti, w, a, k, xr, xi, p):  # pragma: no cover - compiled
+    """``t + W_a[k] x[p]`` in real arithmetic, the operations of a complex multiply."""
+    wr = w[2 * a, k]
+    wi = w[2 * a + 1, k]
+    return tr + (wr * xr[p] - wi * xi[p]), ti + (wr * xi[p] + wi * xr[p])
 
 
 @njit(cache=True)
 def _collision_band_apply_dm(
-    rho, wd, wu, wn, xa, xb, coherent, vals, start, row, col, ptr, out, pops
+    rho, w, coherent, vals, start, row, col, ptr, out, pops
 ):  # pragma: no cover - compiled
     """``out = Lambda(Phi(rho))``: the Jaynes-Cummings collision (the weights of
-    ``collision.CollisionChannel.apply_dm``, same operations in the same order per element)
-    computed on the fly while gathering each diagonal, then the banded loss blocks as in
-    :func:`_band_apply_dm`. Only the upper triangle of ``Phi(rho)`` is formed (the loss reads
-    no more); ``rho`` must be Hermitian (both triangles are read, as the collision does).
-    ``pops`` (N,) receives the populations of ``Phi(rho)`` (for the loss leak).
+    ``collision.CollisionChannel.apply_dm``, same products summed in the same order per
+    element; ``w`` by diagonals, ``LossChannel._diagonal_weights``) computed diagonal by
+    diagonal from three diagonals of rho gathered once each (``d - 1``, ``d``, ``d + 1``),
+    then the banded loss blocks as in :func:`_band_apply_dm`. Only the upper triangles of
+    ``rho`` and ``Phi(rho)`` are read and formed (``rho`` must be Hermitian: the collision's
+    lower-triangle terms are taken as conjugates). ``pops`` (N,) receives the populations of
+    ``Phi(rho)`` (for the loss leak).
     """
     n = rho.shape[0]
+    buf = np.zeros((3, 2, n + 2))  # diagonals d - 1, d, d + 1 (rotating), padded by zeros
     xr = np.empty(n)
     xi = np.empty(n)
     yr = np.empty(n)
     yi = np.empty(n)
+    ip, ic, inx = 0, 1, 2
+    _gather_diagonal(rho, 0, buf[ic, 0], buf[ic, 1])
+    if n > 1:
+        _gather_diagonal(rho, 1, buf[inx, 0], buf[inx, 1])
+        for i in range(1, n):  # "diagonal -1": conj(rho[i - 1, i]) at i + 1
+            buf[ip, 0, i + 1] = buf[inx, 0, i]
+            buf[ip, 1, i + 1] = -buf[inx, 1, i]
+    base = 0
     for d in range(n):
         s = n - d
+        if d >= 1:
+            ip, ic, inx = ic, inx, ip
+            if d + 1 < n:
+                _gather_diagonal(rho, d + 1, buf[inx, 0], buf[inx, 1])
+            else:
+                buf[inx] = 0.0
+        cr, ci = buf[ic, 0], buf[ic, 1]
+        nr, ni = buf[inx, 0], buf[inx, 1]
+        pr, pi = buf[ip, 0], buf[ip, 1]
         for i in range(s):
-            j = i + d
-            t = wd[i, j] * rho[i, j]
-            if i >= 1:
-                t = t + wu[i - 1, j - 1] * rho[i - 1, j - 1]
-            if j < n - 1:
-                t = t + wn[i, j] * rho[i + 1, j + 1]
+            k = base + i
+            p = i + 1
+            tr, ti = _cmuladd(0.0, 0.0, w, 0, k, cr, ci, p)
+            tr, ti = _cmuladd(tr, ti, w, 1, k, cr, ci, p - 1)
+            tr, ti = _cmuladd(tr, ti, w, 2, k, cr, ci, p + 1)
             if coherent:
-                x_ij = 0j
-                if j < n - 1:
-                    x_ij = xa[i, j] * rho[i, j + 1]
-                if i >= 1:
-                    x_ij = x_ij + xb[i - 1, j] * rho[i - 1, j]
-                x_ji = 0j
-                if i < n - 1:
-                    x_ji = xa[j, i] * rho[j, i + 1]
-                if j >= 1:
-                    x_ji = x_ji + xb[j - 1, i] * rho[j - 1, i]
-                t = t + x_ij
-                t = t + np.conj(x_ji)
-            xr[i] = t.real
-            xi[i] = t.imag
-            yr[i] = 0.0
-            yi[i] = 0.0
+                ar, ai = _cmuladd(0.0, 0.0, w, 3, k, nr, ni, p)
+                ar, ai = _cmuladd(ar, ai, w, 4, k, nr, ni, p - 1)
+                br, bi = _cmuladd(0.0, 0.0, w, 5, k, pr, pi, p + 1)
+                br, bi = _cmuladd(br, bi, w, 6, k, pr, pi, p)
+                tr = tr + ar + br
+                ti = ti + ai + bi
+            xr[i] = tr
+            xi[i] = ti
         if d == 0:
             for i in range(n):
                 pops[i] = xr[i]
         _band_diagonal(d, s, xr, xi, yr, yi, vals, start, row, col, ptr, out)
+        base += s
