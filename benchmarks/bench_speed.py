@@ -76,7 +76,7 @@ TRAJECTORY_CASES = {
         f"tj.Protocol([tj.Stage(tj.Micromaser({FIG5}, cutoff=40), 500), "
         f"tj.Stage(tj.Micromaser({FIG5.replace('theta=tj.fine_tuned_theta(15)', 'theta=0.0')}"
         ", cutoff=40), 500)])",
-        None,
+        1000,
         2000,
         1,
     ),
@@ -84,14 +84,14 @@ TRAJECTORY_CASES = {
         "tj.Network(theta=(tj.fine_tuned_theta(15), tj.fine_tuned_theta(15)), q=0.25, c=1.0, "
         "gamma_tr=0.1, nbar=0.15, cutoff=(20, 20), topology='series')",
         200,
-        200,
+        2000,
         1,
     ),
     "network, simultaneous, N = 20 x 20": (
         "tj.Network(theta=(tj.fine_tuned_theta(15), tj.fine_tuned_theta(15)), q=0.25, c=1.0, "
         "gamma_tr=0.1, nbar=0.15, cutoff=(20, 20), topology='simultaneous')",
         200,
-        200,
+        2000,
         1,
     ),
 }
@@ -103,17 +103,15 @@ import trajectories as tj
 warnings.simplefilter("ignore")
 model = {model}
 k, m, jobs = {k}, {m}, {jobs}
-kw = dict(checkpoints=[0, k] if k is not None else None, n_jobs=jobs, progress=False)
-if kw["checkpoints"] is None:
-    del kw["checkpoints"]
-args = (model, k) if k is not None else (model,)
-tj.simulate(*args, 8 * jobs, seed=0, chunk_size=2, **kw)  # compile, start the workers
+kw = dict(checkpoints=[0, k], n_jobs=jobs, progress=False)
+args = (model,) if isinstance(model, tj.Protocol) else (model, k)
+tj.simulate(*args, n_trajectories=8 * jobs, seed=0, chunk_size=2, **kw)  # compile, workers
 clock = time.process_time if jobs == 1 else time.perf_counter
 t0 = clock()
-ens = tj.simulate(*args, m, seed=1, **kw)
+ens = tj.simulate(*args, n_trajectories=m, seed=1, **kw)
 dt = clock() - t0
 k_total = int(ens.k[-1])
-e = ens.energy if hasattr(ens, "energy") else ens.total_energy
+e = ens.total_energy if hasattr(ens, "total_energy") else ens.energy
 mean, se = float(e.mean[-1]), float(e.stderr[-1])
 print(json.dumps(dict(rate=m * k_total / dt, seconds=dt, energy=mean, stderr=se,
                       sampler=getattr(ens, "sampler", "root"))))

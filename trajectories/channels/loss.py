@@ -187,6 +187,12 @@ def population_channel(model: Micromaser) -> tuple[np.ndarray, np.ndarray]:
     return e_aug[:n, :n].copy(), e_aug[n, :n].copy()
 
 
+#: The arrays of the banded layout (:meth:`LossChannel._build_band`), built on first use.
+_BAND_ARRAYS = frozenset(
+    ("_band_vals", "_band_start", "_band_row", "_band_col", "_band_ptr", "band_fill")
+)
+
+
 class LossChannel:
     r"""Exact one-interval loss map :math:`\Lambda = e^{\mathcal L t_r}` of a model.
 
@@ -251,8 +257,14 @@ class LossChannel:
         if self.identity:
             self.layout = "identity"
             return
-        self.layout = "band"
-        self._build_band()
+        self.layout = "band"  # built on first use (:meth:`__getattr__`): trajectories need none
+
+    def __getattr__(self, name: str):
+        """Build the banded layout when one of its arrays is first read."""
+        if name in _BAND_ARRAYS and self.__dict__.get("identity") is False:
+            self._build_band()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ set-up
     def set_layout(self, layout: str) -> None:

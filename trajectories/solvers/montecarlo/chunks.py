@@ -111,6 +111,10 @@ class InitialStates:
         InitialStates
             The kept components, weights renormalised to sum to 1.
         """
+        diag = np.diagonal(rho).real
+        top = int(np.argmax(diag))
+        if diag[top] > 1 - tol and np.count_nonzero(rho) == 1:  # a Fock state: no eigh
+            return cls(np.ones(1), np.eye(1, rho.shape[0], top, dtype=complex))
         w, v = np.linalg.eigh(rho)
         keep = w > tol
         if np.count_nonzero(keep) == 1 or (w[-1] > 1 - tol):
