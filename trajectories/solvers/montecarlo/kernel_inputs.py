@@ -32,6 +32,7 @@ import numpy as np
 from ...channels.beam_unravelling import ARRIVAL_CODES, SPREAD_CODES
 from ...channels.collisions import CollisionSequence
 from ...channels.kraus import qubit_branches
+from ...channels.kraus_unravelling import KEEP_TOL, LEAK_KEEP_TOL, column_ranges
 from ...channels.loss import LossChannel
 from ...model.imperfections import Arrivals, ThetaSpread
 from ...model.micromaser import Micromaser
@@ -85,32 +86,28 @@ class BandedCollision(NamedTuple):
 
 
 class SparseCollisions(NamedTuple):
-    """S Kraus sets stored by diagonals (sparse driver: any number of diagonals).
+    """S Kraus sets stored by columns (sparse driver: operators of any shape).
 
-    From :meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`, zero-padded to
-    the widest set.
+    From the dense operators of each :class:`~trajectories.channels.kraus.KrausChannel`,
+    with the rows kept per column and amplitude class
+    (:func:`~trajectories.channels.kraus_unravelling.column_ranges`).
 
     Attributes
     ----------
-    offs : ndarray of int64, shape (S, K, D)
-        Diagonal offsets of each operator.
-    vals : ndarray of complex128, shape (S, K, D, N)
-        Values of those diagonals, by output row.
-    nd : ndarray of int64, shape (S, K)
-        Diagonals each operator uses (the first ``nd`` slots).
-    leak_start : ndarray of int64, shape (S,)
-        First level the leak form of each set acts on.
-    leak_blk : ndarray of complex128, shape (S, L, L)
-        The leak form's block from ``leak_start`` on (zero-padded to the largest, L).
+    cols : ndarray of complex128, shape (S, K + 1, N, N)
+        ``cols[s, j, n, m]``: the element ``(m, n)`` of operator ``j`` of set ``s``; ``j = K``
+        is the leak form :math:`M_{leak}` (zero outside its block).
+    rows : ndarray of int16, shape (S, K + 1, N, C, 2)
+        Rows ``[lo, hi)`` kept in column ``n`` for a source level of amplitude class ``c``
+        (tolerance :data:`~trajectories.channels.kraus_unravelling.KEEP_TOL` for the
+        operators, :data:`~trajectories.channels.kraus_unravelling.LEAK_KEEP_TOL` for the
+        leak form).
     step_set : ndarray of int64, shape (n_collisions + 1,)
         The set of collision ``k`` (entry 0 unused).
     """
 
-    offs: np.ndarray
-    vals: np.ndarray
-    nd: np.ndarray
-    leak_start: np.ndarray
-    leak_blk: np.ndarray
+    cols: np.ndarray
+    rows: np.ndarray
     step_set: np.ndarray
 
 
@@ -663,34 +660,25 @@ def _sparse_spread_sets(
         for x in spread.values
     ]  # fmt: skip
     n_values = len(per_value)
-    n_sets = per_value[0].offs.shape[0]
-    if any(sv.offs.shape[0] != n_sets for sv in per_value):  # pragma: no cover
+    if any(sv.cols.shape != per_value[0].cols.shape for sv in per_value):  # pragma: no cover
         raise ValueError("theta_spread: the Rabi collisions of the values do not repeat alike")
-    width = max(sv.offs.shape[2] for sv in per_value)
-    blk = max(sv.leak_blk.shape[1] for sv in per_value)
     n = model.cutoff
+    n_sets = per_value[0].cols.shape[0]
     total = n_sets * n_values
-    need = total * n_ops * width * n * 16
+    need = total * (n_ops + 1) * n * n * 16
     if need > MAX_KRAUS_BYTES:
         raise ValueError(
             f"theta_spread: a Rabi collision with {n_values} discrete values needs {total} "
             f"Kraus sets, {need / 1024**3:.1f} GiB, above the limit of "
             f"{MAX_KRAUS_BYTES / 1024**3:.0f} GiB"
         )
-    offs = np.zeros((total, n_ops, width), dtype=np.int64)
-    vals = np.zeros((total, n_ops, width, n), dtype=np.complex128)
-    nd = np.zeros((total, n_ops), dtype=np.int64)
-    leak_start = np.zeros(total, dtype=np.int64)
-    leak_blk = np.zeros((total, blk, blk), dtype=np.complex128)
+    cols = np.zeros((total, *per_value[0].cols.shape[1:]), dtype=np.complex128)
+    rows = np.zeros((total, *per_value[0].rows.shape[1:]), dtype=per_value[0].rows.dtype)
     for v, sv in enumerate(per_value):
-        w, b = sv.offs.shape[2], sv.leak_blk.shape[1]
         idx = np.arange(n_sets) * n_values + v
-        offs[idx, :, :w] = sv.offs
-        vals[idx, :, :w] = sv.vals
-        nd[idx] = sv.nd
-        leak_start[idx] = sv.leak_start
-        leak_blk[idx, :b, :b] = sv.leak_blk
-    sets = SparseCollisions(offs, vals, nd, leak_start, leak_blk, per_value[0].step_set)
+        cols[idx] = sv.cols
+        rows[idx] = sv.rows
+    sets = SparseCollisions(cols, rows, per_value[0].step_set)
     z = np.zeros(n_ops, dtype=np.complex128)
     beam = BeamArrays(*_beam_common(model, n), z, z, 1.0 - model.q)
     return sets, beam
@@ -704,28 +692,29 @@ def _sparse_sets(collisions: CollisionSequence, n_collisions: int) -> SparseColl
     n_sets = period if period is not None else max(n_collisions, 1)
     n_sets = min(n_sets, max(n_collisions, 1))
     n_ops = len(first.kraus)
-    need = n_sets * n_ops * (2 * n - 1) * n * 16
+    need = n_sets * (n_ops + 1) * n * n * 16
     if need > MAX_KRAUS_BYTES:
         raise ValueError(
             f"the collision channels do not repeat (period {period}): trajectories need "
-            f"{n_sets} Kraus sets, up to {need / 1024**3:.1f} GiB, above the limit of "
+            f"{n_sets} Kraus sets, {need / 1024**3:.1f} GiB, above the limit of "
             f"{MAX_KRAUS_BYTES / 1024**3:.0f} GiB; choose an omega_tr with a short period "
             "(e.g. a multiple of pi) or use solve_exact, which builds them one at a time"
         )
-    sets = [collisions.at(s + 1) for s in range(n_sets)]
-    width = max(ch.max_diagonals for ch in sets)
-    blk = max(ch.leak_block.shape[0] for ch in sets)
-    offs = np.zeros((n_sets, n_ops, width), dtype=np.int64)
-    vals = np.zeros((n_sets, n_ops, width, n), dtype=np.complex128)
-    nd = np.zeros((n_sets, n_ops), dtype=np.int64)
-    leak_start = np.zeros(n_sets, dtype=np.int64)
-    leak_blk = np.zeros((n_sets, blk, blk), dtype=np.complex128)
-    for s, ch in enumerate(sets):
-        offs[s], vals[s], nd[s] = ch.sparse_arrays(width)
-        b = ch.leak_block.shape[0]
-        leak_start[s] = ch.leak_start
-        leak_blk[s, :b, :b] = ch.leak_block
+    cols = np.zeros((n_sets, n_ops + 1, n, n), dtype=np.complex128)
+    rows = None
+    for s in range(n_sets):
+        ch = collisions.at(s + 1)
+        dense = [k.csr().toarray() for k in ch.kraus]
+        leak = np.zeros((n, n), dtype=np.complex128)
+        leak[ch.leak_start :, ch.leak_start :] = ch.leak_block
+        for j, a in enumerate(dense):
+            cols[s, j] = a.T
+        cols[s, n_ops] = leak.T
+        ranges = [column_ranges(a, KEEP_TOL) for a in dense] + [column_ranges(leak, LEAK_KEEP_TOL)]
+        if rows is None:
+            rows = np.zeros((n_sets, n_ops + 1, *ranges[0].shape), dtype=ranges[0].dtype)
+        rows[s] = np.stack(ranges)
     step_set = np.zeros(n_collisions + 1, dtype=np.int64)
     for k in range(1, n_collisions + 1):
         step_set[k] = collisions.set_index(k) % n_sets
-    return SparseCollisions(offs, vals, nd, leak_start, leak_blk, step_set)
+    return SparseCollisions(cols, rows, step_set)

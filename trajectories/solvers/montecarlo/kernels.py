@@ -49,8 +49,13 @@ from ...channels.beam_unravelling import (
     spread_operators,
     strength_tables,
 )
-from ...channels.kraus_unravelling import collide_banded, collide_banded_loss, collide_sparse
-from ...channels.loss_unravelling import loss_interval, loss_jumps
+from ...channels.kraus_unravelling import (
+    amplitude_classes,
+    collide_banded,
+    collide_banded_loss,
+    collide_columns,
+)
+from ...channels.loss_unravelling import loss_jumps
 
 __all__ = ["SUPPORT_TOL", "run_banded", "run_sparse"]
 
@@ -381,16 +386,27 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
 def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     """Evolve the trajectories ``psi0`` with a sparse collision; records as in :func:`run_banded`.
 
+    The collision and the first pass of the loss interval are fused as in
+    :func:`run_banded` (:func:`~trajectories.channels.kraus_unravelling.collide_columns`,
+    then :func:`~trajectories.channels.loss_unravelling.loss_jumps` when the interval has a
+    jump); the state is left unnormalised between checkpoints (``norm2``) and the passes run
+    over the active levels (:data:`SUPPORT_TOL`). Terms of ``K psi`` below
+    :data:`~trajectories.channels.kraus_unravelling.KEEP_TOL` of the normalised state (and of
+    the leak form below :data:`~trajectories.channels.kraus_unravelling.LEAK_KEEP_TOL`) are
+    left out, by the amplitude class of each level. Draws per collision, in order: the
+    qubit's theta value (beam stream, discrete spread only), the outcome, the no-jump draw
+    of the loss interval and those of its jumps (dynamics stream), as before the fusion.
+
     Parameters
     ----------
     psi0 : ndarray of complex128, shape (M, N)
         Normalised state of each trajectory at the start of the stage (overwritten with
         the state at its end), C-contiguous.
     col : SparseCollisions
-        ``offs`` (S, K, D) int64, ``vals`` (S, K, D, N) complex128, ``nd`` (S, K) int64,
-        ``leak_start`` (S,) int64, ``leak_blk`` (S, L, L) complex128 per Kraus set, and
-        ``step_set`` (n_collisions + 1,) int64, the set of each (global) collision. With a discrete
-        theta spread of V values, set ``s`` of value ``v`` is stored at ``s V + v``.
+        ``cols`` (S, K + 1, N, N) complex128 (the operators by columns, then the leak form),
+        ``rows`` (S, K + 1, N, C, 2) the rows kept per column and amplitude class, and
+        ``step_set`` (n_collisions + 1,) int64, the set of each (global) collision. With a
+        discrete theta spread of V values, set ``s`` of value ``v`` is stored at ``s V + v``.
     outcomes : Outcomes
         Branch and outcome of each operator, as in :func:`run_banded`.
     loss : LossArrays
@@ -410,7 +426,7 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     carry : Carry
         The running records, handed on as in :func:`run_banded`.
     """
-    offs, vals, nd, leak_start, leak_blk, step_set = col
+    cols, rows, step_set = col
     kbranch, kis_g = outcomes.branch, outcomes.is_g
     gamma, nbar, full_decay, full_damp, loss_leak = loss
     checkpoints, rho_slot, max_jumps = plan.checkpoints, plan.rho_slot, plan.max_jumps
@@ -420,6 +436,12 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
     n_ck = checkpoints.shape[0]
     psi = np.empty(n, dtype=np.complex128)
     buf = np.empty(n, dtype=np.complex128)
+    cls = np.empty(n, dtype=np.int64)
+    bits = np.zeros(n, dtype=np.int64)  # scratch: the weights' bits (amplitude classes)
+    leak_diag = np.zeros((cols.shape[0], n))  # the diagonal of each set's leak form
+    for s in range(cols.shape[0]):
+        for m in range(n):
+            leak_diag[s, m] = cols[s, cols.shape[1] - 1, m, m].real
     sqrt_n = np.sqrt(np.arange(n + 1.0))
     cg = np.zeros(n_branches, dtype=np.int64)
     ce = np.zeros(n_branches, dtype=np.int64)
@@ -437,13 +459,15 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
         start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
         start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
         _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
+        na = _active(psi, n, 1.0)
+        norm2 = 1.0  # squared norm of psi (left unnormalised after a jump)
         n_em = carry.n_em[i]
         n_ab = carry.n_ab[i]
         live = carry.live[i]
         leak = carry.leak[i]
         clock = carry.clock[i]
         energy = carry.energy[i]
-        n_cur = _first_moment(psi, n)
+        n_cur = _first_moment(psi, na)
         c = 0
         for kl in range(n_steps + 1):
             k = first_k + kl
@@ -454,35 +478,62 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                     s = s * n_values + v
                     if keep_theta:
                         rec.theta[i, k - 1] = beam.values[v]
-                j, p_leak = collide_sparse(
-                    psi, buf, offs[s], vals[s], nd[s], leak_start[s], leak_blk[s], uniform(rng)
-                )
+                bound = amplitude_classes(psi, cls, bits, leak_diag[s], 1.0 / norm2, na)
+                j, p_leak, p, sw, lv, e1, e2, hi = collide_columns(
+                    psi, buf, cols[s], rows[s], cls, bound, uniform(rng), full_decay, loss_leak,
+                    na, norm2,
+                )  # fmt: skip
                 leak += p_leak
+                top = max(hi, na)  # psi is written up to here (buf is zero from hi up)
                 if j < 0:
                     live = False
                     energy -= n_cur
                     n_cur = 0.0
+                    norm2 = 1.0
+                    for m in range(n):
+                        psi[m] = 0.0
                 else:
-                    n_mid = _first_moment(psi, n)
-                    energy += n_mid - n_cur
-                    n_cur = n_mid
+                    inv_p = 1.0 / p
+                    energy += e1 * inv_p - n_cur
                     if kis_g[j]:
                         cg[kbranch[j]] += 1
                     else:
                         ce[kbranch[j]] += 1
-                    if has_loss:
-                        de, da, live, lv = loss_interval(
-                            psi, buf, sqrt_n, gamma, nbar, full_decay, full_damp, loss_leak, rng,
-                            jump_log, k - 1.0,
-                        )  # fmt: skip
-                        leak += lv
-                        n_em += de
-                        n_ab += da
-                        n_cur = _first_moment(psi, n) if live else 0.0
+                    if not has_loss:  # psi = K psi, normalised
+                        scale = math.sqrt(inv_p)
+                        for m in range(top):
+                            psi[m] = buf[m] * scale
+                        na = hi
+                        n_cur = e1 * inv_p
+                        norm2 = 1.0
+                    else:
+                        leak += lv * inv_p
+                        u = uniform(rng)
+                        if sw >= u * p:  # no jump: psi = K psi damped, normalised
+                            scale = 1.0 / math.sqrt(sw)
+                            for m in range(top):
+                                psi[m] = buf[m] * (full_damp[m] * scale)
+                            na = hi
+                            n_cur = e2 * (scale * scale)
+                            norm2 = 1.0
+                        else:  # a jump: from buf into psi, left unnormalised
+                            for m in range(hi, top):
+                                psi[m] = 0.0
+                            de, da, live, na, norm2, n_cur = loss_jumps(
+                                psi, buf, sqrt_n, gamma, nbar, rng, jump_log, k - 1.0, 1.0,
+                                full_decay, p, sw, hi,
+                            )  # fmt: skip
+                            n_em += de
+                            n_ab += da
+                            if not 1e-200 < norm2 < 1e200:  # keep the scale in range
+                                norm2 = _normalise(psi, na, norm2)
+                    na = _active(psi, na, norm2)
             if c < n_ck and kl == checkpoints[c]:
+                norm2 = _normalise(psi, na, norm2)
                 _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
                 rec.collision_energy[i, c0 + c] = energy
                 c += 1
+        norm2 = _normalise(psi, na, norm2)
         _store(i, psi0, psi, carry, cg, ce, n_em, n_ab, live, leak, clock, energy)
         _finish(i, live, jump_log, rec)
 
