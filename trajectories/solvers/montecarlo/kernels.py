@@ -459,7 +459,7 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
         start_stage(rng_meas, key[0], key[1], stage, ti, np.uint64(MEASUREMENT))
         start_stage(rng_pump, key[0], key[1], stage, ti, np.uint64(PUMP))
         _load(i, psi0, psi, carry, rec, cg, ce, jump_log)
-        na = _active(psi, n, 1.0)
+        na = _active(psi, n, 1.0, False, full_decay)
         norm2 = 1.0  # squared norm of psi (left unnormalised after a jump)
         n_em = carry.n_em[i]
         n_ab = carry.n_ab[i]
@@ -527,7 +527,7 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                             n_ab += da
                             if not 1e-200 < norm2 < 1e200:  # keep the scale in range
                                 norm2 = _normalise(psi, na, norm2)
-                    na = _active(psi, na, norm2)
+                    na = _active(psi, na, norm2, False, full_decay)
             if c < n_ck and kl == checkpoints[c]:
                 norm2 = _normalise(psi, na, norm2)
                 _record(psi, live, i, c0 + c, rng_meas, cg, ce, n_em, n_ab, leak, rho_slot[c], rec)
