@@ -18,8 +18,10 @@ generation, from timing llvmlite's C calls). numba's own overloads of NumPy func
 ``--checkout PATH`` times another checkout of the package (e.g. an export of an older commit)
 with the same script, alternated with this one, for a before/after in one sitting.
 
+``--run-args`` adds options to the command, e.g. ``--run-args="--jobs 2 --trajectories 40"``.
+
 Run:  python benchmarks/bench_cold.py [--reps 2] [--preset default] [--no-breakdown]
-                                      [--checkout PATH]
+                                      [--checkout PATH] [--run-args ARGS]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import collections
 import os
 import platform
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -62,7 +65,7 @@ def timed_run(args: list[str], cwd: str, cache: str, root: Path) -> tuple[float,
     return wall, cpu
 
 
-def cold_warm(preset: str, reps: int, roots: list[Path]) -> None:
+def cold_warm(command: list[str], reps: int, roots: list[Path]) -> None:
     """Alternated cold and warm runs of each checkout; one line each, then the best gaps."""
     print("| checkout | rep | cold wall [s] | cold CPU [s] | warm wall [s] | warm CPU [s] "
           "| gap wall [s] |")  # fmt: skip
@@ -73,8 +76,8 @@ def cold_warm(preset: str, reps: int, roots: list[Path]) -> None:
             cache = tempfile.mkdtemp(prefix="cold-cache-")
             folder = tempfile.mkdtemp(prefix="cold-run-")
             try:
-                cold = timed_run(["run", "--preset", preset, "-q"], folder, cache, root)
-                warm = timed_run(["run", "--preset", preset, "-q", "--force"], folder, cache, root)
+                cold = timed_run(command, folder, cache, root)
+                warm = timed_run([*command, "--force"], folder, cache, root)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
                 shutil.rmtree(folder, ignore_errors=True)
@@ -100,19 +103,19 @@ def describe(root: Path) -> str:
     return _git(root, "rev-parse", "--short", "HEAD") + ("+" if dirty else "")
 
 
-def breakdown(preset: str) -> None:
+def breakdown(command: list[str]) -> None:
     """Run the cold command in a child that records every compile (see the module docstring)."""
     cache = tempfile.mkdtemp(prefix="cold-cache-")
     folder = tempfile.mkdtemp(prefix="cold-run-")
     try:
-        subprocess.run([sys.executable, __file__, "--child", preset], cwd=folder,
+        subprocess.run([sys.executable, __file__, "--child", shlex.join(command)], cwd=folder,
                        env=child_env(cache), check=True)  # fmt: skip
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _child(preset: str) -> None:
+def _child(command: list[str]) -> None:
     """In the child: listen to the compiles, run the command, print the table."""
     import numba.core.event as ev
 
@@ -162,7 +165,7 @@ def _child(preset: str) -> None:
     from trajectories.runs.cli import main
 
     t0 = time.process_time()
-    main(["run", "--preset", preset, "-q"])
+    main(command)
     run = time.process_time() - t0
 
     by = collections.OrderedDict()
@@ -175,7 +178,7 @@ def _child(preset: str) -> None:
             le + lex,
             k | set(filter(None, kinds.split(","))),
         )
-    print(f"\n# compiles of a cold 'micromaser run {preset}' (one process, CPU seconds), "
+    print(f"\n# compiles of a cold 'micromaser {shlex.join(command)}' (one process, CPU s), "
           f"trajectories {trajectories.__version__}")  # fmt: skip
     print(
         "| dispatcher (in compile order) | specialisations | array dtypes | with callees "
@@ -197,23 +200,25 @@ def main() -> None:
     ap.add_argument("--preset", default="default", help="the preset run (default 'default')")
     ap.add_argument("--no-breakdown", action="store_true", help="skip the per-kernel table")
     ap.add_argument("--checkout", type=Path, help="another checkout to time, alternated")
+    ap.add_argument("--run-args", default="", help="more options of 'micromaser run'")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child)
+        _child(shlex.split(args.child))
         return
+    command = ["run", "--preset", args.preset, "-q", *shlex.split(args.run_args)]
     import numba
 
     roots = [ROOT] + ([args.checkout.resolve()] if args.checkout else [])
-    print(f"# time to first result: cold against warm 'micromaser run --preset {args.preset}', "
+    print(f"# time to first result: cold against warm 'micromaser {shlex.join(command)}', "
           f"checkouts {', '.join(describe(r) for r in roots)}")  # fmt: skip
     print(
         f"machine: {cpu_name()}, {os.cpu_count()} cores, python {platform.python_version()}, "
         f"numba {numba.__version__}, load average {load_average()}, wall and CPU seconds\n"
     )
-    cold_warm(args.preset, args.reps, roots)
+    cold_warm(command, args.reps, roots)
     if not args.no_breakdown:
-        breakdown(args.preset)
+        breakdown(command)
     print(f"\nload average at the end: {load_average()}")
 
 
