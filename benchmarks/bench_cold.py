@@ -86,6 +86,8 @@ def cold_warm(command: list[str], reps: int, roots: list[Path]) -> None:
                   f"| {warm[1]:.2f} | {cold[0] - warm[0]:.2f} |")  # fmt: skip
     print()
     for root, pairs in times.items():
+        if not pairs:
+            continue
         c, w = min(p[0][0] for p in pairs), min(p[1][0] for p in pairs)
         print(f"{describe(root)}: best cold {c:.2f} s, best warm {w:.2f} s wall: gap {c - w:.2f} s")
 

@@ -112,8 +112,9 @@ def drop_stale_cache(package: Path | None = None) -> bool:
 
 
 #: Said above the progress bar when a run is about to compile the kernels (a cold numba
-#: cache): measured 6 s with one worker, 12 s with two compiling at once on a 2-core machine
-#: (docs/guide/performance.md).
+#: cache): the default run's cold - warm gap measured 10 s on an idle 2-core machine with
+#: leaves that had a Python entry point, 12-13 s (from 16) without it on the same machine
+#: under load; the workers load what the main process compiled (docs/guide/performance.md).
 COMPILE_NOTICE = "compiling kernels, once per installation (about 5-15 s; later runs start at once)"
 
 
