@@ -100,3 +100,23 @@ def test_command_line_on_a_local_dask_cluster(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rec = tj.load(tmp_path / "default.h5")
     assert rec.ensemble.backend == "dask" and rec.ensemble.n_trajectories == 200
+
+
+def test_cold_kernels_with_workers_run_the_first_chunk_here_and_give_the_same_numbers(
+    monkeypatch,
+):
+    from trajectories.solvers.montecarlo import simulate as simulate_module
+
+    warm = tj.simulate(MODEL, 40, 200, n_jobs=2, backend="loky", **KW)
+    ran_here = []
+    real_run_chunk = simulate_module.run_chunk
+
+    def spy(*args, **kwargs):
+        ran_here.append(args[-1])  # the chunk index (a worker appends to its own copy)
+        return real_run_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(simulate_module, "kernels_cached", lambda *d: False)
+    monkeypatch.setattr(simulate_module, "run_chunk", spy)
+    cold = tj.simulate(MODEL, 40, 200, n_jobs=2, backend="loky", **KW)
+    assert ran_here == [0]  # the other chunks ran in the workers
+    same(warm, cold)

@@ -53,3 +53,48 @@ def test_a_cache_elsewhere_is_left_alone(package, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(package / "elsewhere"))
     assert not _numba.drop_stale_cache(package)
     assert all(f.exists() for f in files)
+
+
+def _square_plus(x, y):
+    return x * x + y
+
+
+def _caller(x):
+    return _leaf(x, 1.0) * 2.0
+
+
+_leaf = _numba.njit(**{**_numba.LEAF, "cache": False})(_square_plus)
+_driver = _numba.njit(_caller)
+
+
+def test_a_leaf_without_python_entry_still_runs_from_python_and_from_compiled_code():
+    assert _leaf(3.0, 1.0) == 10.0  # through its twin, compiled with the entry point
+    assert _driver(3.0) == 20.0  # the native leaf, inlined in the driver
+    if _numba.LEAF.get("no_cpython_wrapper"):
+        assert isinstance(_leaf, _numba.LeafDispatcher)
+        assert _leaf.targetoptions["no_cpython_wrapper"]
+
+
+def test_the_leaves_cache_entries_never_meet_those_of_a_function_with_an_entry():
+    if not _numba.LEAF.get("no_cpython_wrapper"):
+        pytest.skip("this numba compiles the leaves normally")
+    from numba import float64
+    from numba.core.caching import FunctionCache
+
+    codegen = _driver.targetctx.codegen()
+    sig = (float64, float64)
+    leaf_key = _numba._LeafCache(_square_plus)._index_key(sig, codegen)
+    assert leaf_key != FunctionCache(_square_plus)._index_key(sig, codegen)
+
+
+def test_every_leaf_is_compiled_through_the_package_njit():
+    """``LEAF`` given to ``numba.njit`` directly would make a leaf that crashes from Python."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    for name in _numba.COMPILED_MODULES:
+        module = importlib.import_module("trajectories." + name[:-3].replace("/", "."))
+        for attr in vars(module).values():
+            if isinstance(attr, CPUDispatcher) and attr.targetoptions.get("no_cpython_wrapper"):
+                assert isinstance(attr, _numba.LeafDispatcher), (name, attr.py_func.__name__)

@@ -538,7 +538,7 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
         _finish(i, live, jump_log, rec)
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, r, rec):
     """Fill checkpoint ``c`` of trajectory ``i`` (the records of :func:`run_banded`).
 
@@ -585,7 +585,7 @@ def _record(psi, live, i, c, rng_meas, cg, ce, n_em, n_ab, leak, r, rec):
                     rho_sum[r, p, q] += cp * np.conj(psi[q])
 
 
-@njit(cache=True)
+@njit(**LEAF)
 def _finish(i, live, jump_log, rec):
     """Store trajectory ``i``'s survival and its logged jumps (``jump_log`` row 0: count)."""
     alive, n_jumps, jump_times, jump_kinds = rec.alive, rec.n_jumps, rec.jump_times, rec.jump_kinds

@@ -258,31 +258,39 @@ def simulate(
     saved = store.completed(run.size_of) if store is not None else set()
     done = sum(run.size_of(i) for i in saved)
     with Progress(progress, run.n_trajectories, unit="trajectories") as report:
-        if report.displayed:
-            from .kernels import run_banded, run_sparse
+        from .kernels import run_banded, run_sparse  # compiles nothing
 
-            driver = run_banded if inputs.driver == "banded" else run_sparse
-            if not kernels_cached(driver):
-                report.write(COMPILE_NOTICE)
+        cached = kernels_cached(run_banded if inputs.driver == "banded" else run_sparse)
+        if report.displayed and not cached:
+            report.write(COMPILE_NOTICE)
         report(done)
         for i in sorted(saved):
             acc.offer(index=i, load=lambda i=i: store.load(i))
         chunk_inputs = tuple(specs)  # a single model is a one-stage protocol
-        if acc.stop_reason is None:
-            tasks = (
-                delayed(run_chunk)(
-                    chunk_inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
-                )  # fmt: skip
-                for i in range(run.n_chunks)
-                if i not in saved
+        pending = [i for i in range(run.n_chunks) if i not in saved]
+
+        def task(i: int):
+            return delayed(run_chunk)(
+                chunk_inputs, run.plan, initial, i * run.chunk_size, run.size_of(i), key, i
             )
-            with map_chunks(tasks, o.n_jobs, o.backend) as results:
+
+        def take(chunk) -> bool:
+            nonlocal done
+            if store is not None:
+                store.save(chunk)
+            done += chunk.n_trajectories
+            report(done)
+            return acc.offer(chunk)
+
+        if acc.stop_reason is None and pending and not cached and _compiles_in_each(o):
+            # the first chunk here: the drivers are compiled once, into numba's cache, and
+            # the workers load them instead of each compiling them again
+            fn, args, kwargs = task(pending.pop(0))
+            take(fn(*args, **kwargs))
+        if acc.stop_reason is None and pending:
+            with map_chunks((task(i) for i in pending), o.n_jobs, o.backend) as results:
                 for chunk in results:
-                    if store is not None:
-                        store.save(chunk)
-                    done += chunk.n_trajectories
-                    report(done)
-                    if acc.offer(chunk):
+                    if take(chunk):
                         break
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), o.leakage_tol)
     return acc.result(
@@ -295,6 +303,11 @@ def simulate(
         streams=STREAMS,
         sampler=SAMPLER,
     )
+
+
+def _compiles_in_each(options: TrajectoryOptions) -> bool:
+    """Whether the workers are processes on this machine, each compiling cold kernels itself."""
+    return options.n_jobs != 1 and options.backend in ("loky", "multiprocessing")
 
 
 def _segments(
