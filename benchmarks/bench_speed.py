@@ -56,8 +56,8 @@ TRAJECTORY_CASES = {
     "Rabi g/omega = 0.5 (suppressing modulation), N = 40": (
         f"tj.Micromaser({FIG5}, cutoff=40, "
         "collision=tj.Rabi(0.5, modulation=tj.Modulation.suppressing(40.0)))",
-        200,
-        1000,
+        500,
+        2000,
         1,
     ),
     "Poisson arrivals, N = 40": (

@@ -401,11 +401,27 @@ def amplitude_classes(psi, cls, bits, leak_diag, inv_norm2, n):
     ``1 / inv_norm2``: ``c`` with ``|psi_m| < 2^-c`` (normalised; from the binary exponent
     of ``|psi_m|^2``, capped at ``N_CLASSES - 1``), -1 for ``psi_m = 0``.
 
-    ``bits`` is an int64 view of a float64 scratch of length ``N``: the exponent is read
-    from the stored weight. Returns :math:`n \sum_m M_{mm} |\psi_m|^2` (``leak_diag``: the
-    diagonal of the leak form, normalised state), a bound on the leak probability
-    :math:`\langle\psi|M|\psi\rangle` (:math:`|M_{ab}|^2 \le M_{aa} M_{bb}` and
-    Cauchy-Schwarz).
+    Parameters
+    ----------
+    psi : ndarray of complex128, shape (N,)
+        The state, possibly unnormalised.
+    cls : ndarray of int64, shape (N,)
+        Receives the classes of the first ``n`` levels.
+    bits : ndarray of int64, shape (N,)
+        An int64 view of a float64 scratch: the exponent is read from the stored weight.
+    leak_diag : ndarray of float64, shape (N,)
+        The diagonal of the leak form.
+    inv_norm2 : float
+        ``1 / ||psi||^2``.
+    n : int
+        Number of active levels.
+
+    Returns
+    -------
+    float
+        :math:`n \sum_m M_{mm} |\psi_m|^2` (normalised state), a bound on the leak
+        probability :math:`\langle\psi|M|\psi\rangle` (:math:`|M_{ab}|^2 \le M_{aa}
+        M_{bb}` and Cauchy-Schwarz).
     """
     w_store = bits.view(np.float64)
     bound = 0.0
