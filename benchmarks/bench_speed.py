@@ -114,7 +114,7 @@ k_total = int(ens.k[-1])
 e = ens.total_energy if hasattr(ens, "total_energy") else ens.energy
 mean, se = float(e.mean[-1]), float(e.stderr[-1])
 print(json.dumps(dict(rate=m * k_total / dt, seconds=dt, energy=mean, stderr=se,
-                      sampler=getattr(ens, "sampler", "root"))))
+                      sampler=getattr(ens, "sampler", "root"), path=tj.__file__)))
 """
 
 _EXACT = """
@@ -142,9 +142,10 @@ print(json.dumps(dict(step=best, setup=setup)))
 
 def _run(tree: Path, code: str, cache: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "NUMBA_CACHE_DIR": str(cache)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
+    out = subprocess.run(  # in a neutral folder: the current one would come first on sys.path
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False,
+        cwd=tempfile.gettempdir(),
+    )  # fmt: skip
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
