@@ -126,8 +126,9 @@ from trajectories.solvers.exact import ExactPropagator
 model = tj.Micromaser({fig5}, cutoff={n})
 with single_threaded_blas():
     ExactPropagator(model)
-    t0 = time.process_time(); prop = ExactPropagator(model); setup = time.process_time() - t0
     rho = np.zeros((model.cutoff, model.cutoff), complex); rho[0, 0] = 1
+    t0 = time.process_time(); prop = ExactPropagator(model); prop.step_dm(rho)
+    setup = time.process_time() - t0  # with the first step: layouts may be built on first use
     for _ in range(50):
         rho, _ = prop.step_dm(rho)
     best = np.inf
