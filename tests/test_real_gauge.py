@@ -17,11 +17,10 @@ from trajectories.channels.kraus_unravelling import collide_banded
 from trajectories.channels.loss import LossChannel
 from trajectories.channels.loss_unravelling import loss_interval
 from trajectories.solvers.montecarlo import kernels
-from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, run_chunk
+from trajectories.solvers.montecarlo.chunks import InitialStates, Plan, chunk_records, run_chunk
 from trajectories.solvers.montecarlo.kernel_inputs import (
     KernelInputs,
     PlanArrays,
-    Records,
     new_carry,
 )
 
@@ -113,16 +112,7 @@ def test_fused_collision_and_loss_equal_collide_then_loss_interval(name, start, 
     psi0 = psi0.astype(complex)
     max_jumps = 400
     ks = np.array([0, n_coll])
-    c = ks.size
-    out = Records(
-        n_mean=np.zeros((1, c)), n2_mean=np.zeros((1, c)),
-        qubit_g=np.zeros((1, c, 2), np.int32), qubit_e=np.zeros((1, c, 2), np.int32),
-        emissions=np.zeros((1, c), np.int32), absorptions=np.zeros((1, c), np.int32),
-        alive=np.zeros(1, bool), leak_expected=np.zeros(c),
-        rho_sum=np.zeros((1, N, N), complex), jump_times=np.full((1, max_jumps), np.nan),
-        jump_kinds=np.zeros((1, max_jumps), np.int8), n_jumps=np.zeros(1, np.int64),
-        fock=np.zeros((1, c), np.int32), collision_energy=np.zeros((1, c)),
-    )  # fmt: skip
+    out = chunk_records(1, N, Plan(ks, np.array([-1, 0]), max_jumps), 2)
     a, col, loss = arrays, arrays.collision, arrays.loss
     kernels.run_banded(
         psi0[None, :].copy(), col, a.outcomes, loss, a.beam_arrays,

@@ -12,23 +12,98 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 import trajectories as tj
 from trajectories._streams import DYNAMICS, new_state, stream_key, uniform
 from trajectories._streams import start as start_stream
 from trajectories.channels.collisions import collision_sequence
-from trajectories.channels.kraus_unravelling import collide_sparse
 from trajectories.channels.loss import LossChannel
 from trajectories.channels.loss_unravelling import loss_interval
 from trajectories.solvers.montecarlo import kernels
+from trajectories.solvers.montecarlo.chunks import Plan, chunk_records
 from trajectories.solvers.montecarlo.kernel_inputs import (
     KernelInputs,
     PlanArrays,
-    Records,
     new_carry,
 )
 
 N = 30
+
+
+@njit(cache=False)
+def apply_sparse(psi, buf, offs, vals, nd):
+    """``buf = K psi`` for a Kraus operator stored by diagonals; returns ``||K psi||^2``."""
+    n = psi.shape[0]
+    for m in range(n):
+        buf[m] = 0.0
+    for i in range(nd):
+        d = offs[i]
+        lo = d if d > 0 else 0
+        hi = n + d if d < 0 else n
+        for m in range(lo, hi):
+            buf[m] += vals[i, m] * psi[m - d]
+    acc = 0.0
+    for m in range(n):
+        acc += buf[m].real * buf[m].real + buf[m].imag * buf[m].imag
+    return acc
+
+
+@njit(cache=False)
+def sparse_leak(psi, start, blk):
+    """``<psi|M_leak|psi>`` with ``M_leak`` non-zero on levels ``start ..`` only."""
+    n = psi.shape[0]
+    size = n - start
+    acc = 0.0
+    for a in range(size):
+        row = 0.0j
+        for b in range(size):
+            row += blk[a, b] * psi[start + b]
+        acc += (np.conj(psi[start + a]) * row).real
+    return max(acc, 0.0)
+
+
+@njit(cache=False)
+def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
+    r"""The reference: one collision with every stored diagonal and the whole leak form.
+
+    The leak probability is :math:`\langle\psi|M_{leak}|\psi\rangle` (numba).
+
+    Parameters
+    ----------
+    psi, buf : ndarray of complex128, shape (N,)
+        Normalised state (overwritten) and scratch.
+    offs, vals, nd, start, blk
+        The operators
+        (:meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`), the leak
+        form's level and block.
+    u : float
+        Uniform draw on ``[0, 1)``.
+
+    Returns
+    -------
+    index, p_leak : int, float
+        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
+    """
+    n_ops = offs.shape[0]
+    n = psi.shape[0]
+    p_leak = sparse_leak(psi, start, blk)
+    cum = 0.0
+    for j in range(n_ops):
+        if j == n_ops - 1 and u >= 1.0 - p_leak:
+            break
+        p = apply_sparse(psi, buf, offs[j], vals[j], nd[j])
+        cum += p
+        if (u < cum or j == n_ops - 1) and p > 0.0:
+            scale = 1.0 / math.sqrt(p)
+            for m in range(n):
+                psi[m] = buf[m] * scale
+            return j, p_leak
+    for m in range(n):
+        psi[m] = 0.0
+    return -1, p_leak
+
+
 KEY = stream_key(2027)
 THETA = tj.fine_tuned_theta(15)
 MODELS = {
@@ -44,18 +119,6 @@ MODELS = {
 }
 
 
-def _records(c: int, b: int, max_jumps: int) -> Records:
-    return Records(
-        n_mean=np.zeros((1, c)), n2_mean=np.zeros((1, c)),
-        qubit_g=np.zeros((1, c, b), np.int32), qubit_e=np.zeros((1, c, b), np.int32),
-        emissions=np.zeros((1, c), np.int32), absorptions=np.zeros((1, c), np.int32),
-        alive=np.zeros(1, bool), leak_expected=np.zeros(c),
-        rho_sum=np.zeros((1, N, N), complex), jump_times=np.full((1, max_jumps), np.nan),
-        jump_kinds=np.zeros((1, max_jumps), np.int8), n_jumps=np.zeros(1, np.int64),
-        fock=np.zeros((1, c), np.int32), collision_energy=np.zeros((1, c)),
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("start", ["vacuum", "coherent"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_sparse_driver_equals_the_unoptimised_leaves_on_the_same_draws(name, start):
@@ -68,7 +131,7 @@ def test_sparse_driver_equals_the_unoptimised_leaves_on_the_same_draws(name, sta
     psi0 = psi0.astype(complex)
     max_jumps = 600
     ks = np.array([0, n_coll])
-    out = _records(ks.size, arrays.n_branches, max_jumps)
+    out = chunk_records(1, N, Plan(ks, np.array([-1, 0]), max_jumps), arrays.n_branches)
     a, loss = arrays, arrays.loss
     kernels.run_sparse(
         psi0[None, :].copy(), a.collision, a.outcomes, loss, a.beam_arrays,

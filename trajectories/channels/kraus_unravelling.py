@@ -6,9 +6,10 @@ covered, then :math:`\psi \leftarrow K_j\psi/\|K_j\psi\|` (``docs/MODEL.md``, Se
 the leak outcome ends the trajectory. Two forms of the operators of a
 :class:`~trajectories.channels.kraus.KrausChannel`: banded (diagonals ``{0, s}``: ``kd``,
 ``ko``, ``ks`` from :meth:`~trajectories.channels.kraus.KrausChannel.banded_arrays`, with the
-first pass of the following loss interval fused in) and sparse (``offs``, ``vals``, ``nd``
-from :meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`, the leak form as
-``(start, block)``). The same passes sum the first moment of ``n`` for the energy books.
+first pass of the following loss interval fused in) and, for any other collision (Rabi),
+dense columns with the rows kept per amplitude class of the source level
+(:func:`collide_columns`). The same passes sum the first moment of ``n`` for the energy
+books.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = [
     "collide_banded",
     "collide_banded_loss",
     "collide_columns",
-    "collide_sparse",
     "column_ranges",
 ]
 
@@ -37,8 +37,7 @@ __all__ = [
 # ============================================================ compiled forms (trajectories)
 # One outcome of a collision on a state vector, for the trajectory kernels of
 # trajectories.solvers.montecarlo.kernels: the banded form (operators with the diagonals
-# {0, s}: kd, ko, ks from KrausChannel.banded_arrays) and the sparse form (offs, vals, nd
-# from KrausChannel.sparse_arrays, the leak form as (start, block)).
+# {0, s}: kd, ko, ks from KrausChannel.banded_arrays) and the columns form below.
 
 
 @njit(**LEAF)
@@ -270,79 +269,6 @@ def collide_banded_loss(psi, buf, kd, ko, ks, leak_top, u, full_decay, loss_leak
             # the interval's leak, for the chosen operator only (top levels)
             return j, p_leak / norm2, p, s, interval_leak(buf, loss_leak, n), e1, e2
     return -1, p_leak / norm2, 0.0, 0.0, 0.0, 0.0, 0.0
-
-
-@njit(**LEAF)
-def apply_sparse(psi, buf, offs, vals, nd):
-    """``buf = K psi`` for a Kraus operator stored by diagonals; returns ``||K psi||^2``."""
-    n = psi.shape[0]
-    for m in range(n):
-        buf[m] = 0.0
-    for i in range(nd):
-        d = offs[i]
-        lo = d if d > 0 else 0
-        hi = n + d if d < 0 else n
-        for m in range(lo, hi):
-            buf[m] += vals[i, m] * psi[m - d]
-    acc = 0.0
-    for m in range(n):
-        acc += buf[m].real * buf[m].real + buf[m].imag * buf[m].imag
-    return acc
-
-
-@njit(**LEAF)
-def sparse_leak(psi, start, blk):
-    """``<psi|M_leak|psi>`` with ``M_leak`` non-zero on levels ``start ..`` only."""
-    n = psi.shape[0]
-    size = n - start
-    acc = 0.0
-    for a in range(size):
-        row = 0.0j
-        for b in range(size):
-            row += blk[a, b] * psi[start + b]
-        acc += (np.conj(psi[start + a]) * row).real
-    return max(acc, 0.0)
-
-
-@njit(**LEAF)
-def collide_sparse(psi, buf, offs, vals, nd, start, blk, u):
-    r"""One collision with operators stored by diagonals (Rabi), as :func:`collide_banded`.
-
-    The leak probability is :math:`\langle\psi|M_{leak}|\psi\rangle` (numba).
-
-    Parameters
-    ----------
-    psi, buf : ndarray of complex128, shape (N,)
-        Normalised state (overwritten) and scratch.
-    offs, vals, nd, start, blk
-        The operators
-        (:meth:`~trajectories.channels.kraus.KrausChannel.sparse_arrays`), the leak
-        form's level and block.
-    u : float
-        Uniform draw on ``[0, 1)``.
-
-    Returns
-    -------
-    index, p_leak : int, float
-        The operator applied (-1: leaked, ``psi`` becomes 0) and the leak probability.
-    """
-    n_ops = offs.shape[0]
-    n = psi.shape[0]
-    p_leak = sparse_leak(psi, start, blk)
-    cum = 0.0
-    for j in range(n_ops):
-        if j == n_ops - 1 and u >= 1.0 - p_leak:
-            break
-        p = apply_sparse(psi, buf, offs[j], vals[j], nd[j])
-        cum += p
-        if (u < cum or j == n_ops - 1) and p > 0.0:
-            scale = 1.0 / math.sqrt(p)
-            for m in range(n):
-                psi[m] = buf[m] * scale
-            return j, p_leak
-    for m in range(n):
-        psi[m] = 0.0
-    return -1, p_leak
 
 
 # ------------------------------------------ sparse form by columns (the sparse driver)

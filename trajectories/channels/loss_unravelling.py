@@ -39,7 +39,7 @@ import math
 from .._numba import LEAF, abs2, njit
 from .._streams import uniform
 
-__all__ = ["SAMPLER", "damp", "loss_interval", "loss_jumps"]
+__all__ = ["SAMPLER", "loss_interval", "loss_jumps"]
 
 #: Name of the jump-time sampler, stored with every result (``"root"``: the root solve of
 #: the no-jump norm used before; both have the same law, not the same random stream).
@@ -47,64 +47,10 @@ SAMPLER = "mixture"
 
 
 @njit(**LEAF)
-def damp(psi, a, b, t, scale, n):
-    r"""No-jump evolution over a time ``t``, times ``scale``, in place.
-
-    :math:`\psi_m \leftarrow \mathrm{scale}\; e^{-(a + b m) t/2}\,\psi_m` on the ``n``
-    active levels (the rest are zero). With :math:`a = \gamma\bar n` and
-    :math:`b = \gamma(2\bar n + 1)`, :math:`a + b m = \Gamma_m`. Cumulative powers (two
-    interleaved chains), no exponential per element. Compiled (numba).
-
-    Parameters
-    ----------
-    psi : ndarray of complex128 or float64, shape (N,)
-        State vector, modified in place.
-    a : float
-        Level-independent part of the decay rate, in units of ``1/t_r``.
-    b : float
-        Decay rate per photon, in units of ``1/t_r``.
-    t : float
-        Duration, in units of ``t_r``.
-    scale : float
-        Common factor (e.g. the inverse square root of the no-jump probability, to
-        renormalise).
-    n : int
-        Number of active levels (``psi[m] = 0`` for ``m >= n``).
-    """
-    y = math.exp(-0.5 * b * t)
-    y2 = y * y
-    f0 = scale * math.exp(-0.5 * a * t)
-    f1 = f0 * y
-    for m in range(0, n - 1, 2):
-        psi[m] *= f0
-        psi[m + 1] *= f1
-        f0 *= y2
-        f1 *= y2
-    if n % 2 == 1:
-        psi[n - 1] *= f0
-
-
-@njit(**LEAF)
-def _pick_table(src, decay, target, n):
-    """The level ``m < n`` at which ``sum |src_m|^2 (1 - decay[m])`` first exceeds ``target``.
-
-    The last level with a positive weight if rounding passes them all.
-    """
-    cum = 0.0
-    last = 0
-    for m in range(n):
-        w = abs2(src[m]) * (1.0 - decay[m])
-        if w > 0.0:
-            last = m
-            cum += w
-            if target < cum:
-                return m
-    return last
-
-
-@njit(**LEAF)
 def _pick_powers(psi, f0, x, target, n):
-    """As :func:`_pick_table` with ``decay[m] = f0 x^m`` (cumulative powers)."""
+    """The level ``m < n`` at which ``sum |psi_m|^2 (1 - f0 x^m)`` first exceeds ``target``
+    (``f0 x^m = exp(-Gamma_m t)``, by cumulative powers); the last level with a positive
+    weight if rounding passes them all."""
     cum = 0.0
     last = 0
     f = f0
@@ -182,7 +128,7 @@ def _absorb(psi, buf, sqrt_n, y, ye, n):
 
 
 @njit(**LEAF)
-def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, norm, rest, na):
+def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, norm, rest, na):
     r"""The rest of a loss interval whose first draw found a jump in it (mixture sampling).
 
     Jumps and restarts as described in the module docstring: exact jump times, any
@@ -215,11 +161,10 @@ def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, n
     t_len : float
         Length of the interval in units of ``t_r`` (1 for regular arrivals; the drawn
         interval ``T`` for random ones, :mod:`trajectories.channels.beam_unravelling`).
-    decay : ndarray of float64, shape (N,)
-        :math:`e^{-\Gamma_m t_\mathrm{len}}` on the first ``na`` levels.
     norm, rest : float
         :math:`\sum_m |\mathrm{buf}_m|^2` and :math:`\sum_m |\mathrm{buf}_m|^2
-        \mathrm{decay}_m` (their ratio is the no-jump probability of the interval).
+        e^{-\Gamma_m t_\mathrm{len}}` (their ratio is the no-jump probability of the
+        interval).
     na : int
         Number of active levels: ``buf[m] = 0`` for ``m >= na``; an absorption below the
         cutoff raises it by one.
@@ -243,16 +188,11 @@ def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, n
     n_em = 0
     n_ab = 0
     t_rem = t_len
-    ea = 1.0  # exp(-a t_rem) and exp(-b t_rem), known after the first jump
-    xe = 1.0
-    first = True
+    ea = math.exp(-a * t_rem)  # exp(-Gamma_m t_rem) = ea xe^m
+    xe = math.exp(-b * t_rem)
     while True:
         # the level whose clock rings first, given that one rings before the end
-        target = uniform(rng) * (norm - rest)
-        if first:
-            m = _pick_table(buf, decay, target, na)
-        else:
-            m = _pick_powers(buf, ea, xe, target, na)
+        m = _pick_powers(buf, ea, xe, uniform(rng) * (norm - rest), na)
         g = a + b * m
         # exponential of rate g truncated to (0, t_rem): 1 - e^{-g t} = v (1 - e^{-g t_rem});
         # exp and log where nothing cancels (g t_rem > 1/16: the absolute error of t stays
@@ -283,7 +223,6 @@ def loss_jumps(psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, n
             for j in range(n):
                 psi[j] = 0.0
             return n_em, n_ab + 1, False, na, 1.0, 0.0
-        first = False
         count = int(jump_log[0, 0])
         if count + 1 < jump_log.shape[0]:
             jump_log[count + 1, 0] = t0 + (t_len - t_rem)
@@ -363,7 +302,7 @@ def loss_interval(
     for m in range(n):
         buf[m] = psi[m]
     n_em, n_ab, alive, _, norm2, _ = loss_jumps(
-        psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, 1.0, full_decay, norm, s_end, n
+        psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, 1.0, norm, s_end, n
     )
     if alive:
         scale = 1.0 / math.sqrt(norm2)

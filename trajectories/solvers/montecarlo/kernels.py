@@ -93,13 +93,11 @@ def _damp_tables(kd, ko, ks, damp):
 @njit(**LEAF)
 def _settle(psi, na, norm2, pend, damp):
     """Apply a pending damping (``pend``) and normalise ``psi[:na]``; returns 1.0, False."""
+    if not pend:
+        return _normalise(psi, na, norm2), False
     scale = 1.0 / math.sqrt(norm2)
-    if pend:
-        for m in range(na):
-            psi[m] *= damp[m] * scale
-    elif norm2 != 1.0:
-        for m in range(na):
-            psi[m] *= scale
+    for m in range(na):
+        psi[m] *= damp[m] * scale
     return 1.0, False
 
 
@@ -363,8 +361,7 @@ def run_banded(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                         norm2 = 1.0
                     else:  # a jump in the interval: from buf into psi, left unnormalised
                         de, da, live, na, norm2, n_cur = loss_jumps(
-                            psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, decay, p,
-                            s, nc,
+                            psi, buf, sqrt_n, gamma, nbar, rng, jump_log, t0, t_len, p, s, nc,
                         )  # fmt: skip
                         n_em += de
                         n_ab += da
@@ -520,8 +517,8 @@ def run_sparse(psi0, col, outcomes, loss, beam, plan, key, offset, rec, carry):
                             for m in range(hi, top):
                                 psi[m] = 0.0
                             de, da, live, na, norm2, n_cur = loss_jumps(
-                                psi, buf, sqrt_n, gamma, nbar, rng, jump_log, k - 1.0, 1.0,
-                                full_decay, p, sw, hi,
+                                psi, buf, sqrt_n, gamma, nbar, rng, jump_log, k - 1.0, 1.0, p,
+                                sw, hi,
                             )  # fmt: skip
                             n_em += de
                             n_ab += da
