@@ -19,6 +19,7 @@ import numpy as np
 from ... import observables as obs
 from ...model.micromaser import Micromaser
 from .chunks import ChunkResult
+from .reductions import ChunkSums, CountHistograms
 from .result import _RECORDS, EnsembleResult, Estimate, PerTrajectory, jackknife
 
 __all__ = ["EnsembleAccumulator"]
@@ -51,6 +52,10 @@ class EnsembleAccumulator:
         Jackknife groups G wanted; ``min(n_chunks, jackknife_groups)`` are used (at least 1).
     n_trajectories : int
         Trajectories planned: the capacity of the per-trajectory records.
+    record_index : ndarray of int64, shape (C',), optional
+        Indices into ``checkpoints`` of the per-trajectory records kept (default None:
+        all); empty: none kept (the result's ``per_trajectory`` is then None). The
+        reductions (estimators, count histograms) cover every checkpoint either way.
 
     Attributes
     ----------
@@ -60,6 +65,11 @@ class EnsembleAccumulator:
         Chunks added so far.
     groups : int
         Jackknife groups used.
+    record_sink : callable or None
+        When set, ``record_sink(chunk, first)`` receives each added chunk's kept records
+        (``first``: the index of its first trajectory) instead of this object keeping them
+        in memory (a run streaming its records to disk); the result's ``per_trajectory``
+        is then None.
     """
 
     def __init__(
@@ -70,6 +80,7 @@ class EnsembleAccumulator:
         n_chunks: int,
         jackknife_groups: int,
         n_trajectories: int,
+        record_index: np.ndarray | None = None,
     ):
         self.model = model
         self.capacity = n_trajectories
@@ -87,7 +98,11 @@ class EnsembleAccumulator:
         self.e_mean = np.zeros(c)
         self.e_m2 = np.zeros(c)
         self.records: dict[str, np.ndarray] = {}  # preallocated on the first chunk
-        self.filled = 0
+        self.record_index = None if record_index is None else np.asarray(record_index, np.int64)
+        self.record_sink: Callable[[ChunkResult, int], None] | None = None
+        self.filled = 0  # trajectories added (the rows of the records, when kept)
+        self.leaked = 0
+        self.counts = CountHistograms.empty(c)
         self.n_chunks = 0
         self.next_index = 0
         self.planned_chunks = n_chunks
@@ -124,28 +139,108 @@ class EnsembleAccumulator:
                 f"chunk {chunk.index} arrived out of order (expected {self.next_index})"
             )
         g = chunk.index % self.groups
+        sums = chunk.sums
+        assert sums is not None  # ChunkResult computes them
         if chunk.rho_sum.shape[0]:
             self.s[g] += chunk.rho_sum
         self.m[g] += chunk.n_trajectories
         self.alive[g] += chunk.n_alive
-        self.sum_n[g] += chunk.n_mean.sum(axis=0)
-        self.sum_n2[g] += chunk.n2_mean.sum(axis=0)
+        self.sum_n[g] += sums.sum_n
+        self.sum_n2[g] += sums.sum_n2
         self.leak += chunk.leak_expected
-        self._merge_energy_moments(chunk.n_mean)
-        self._merge_books(chunk)
-        # copy the records into place; the chunk itself can then be dropped
-        if not self.records:
-            for name in _RECORDS:
-                a = getattr(chunk, name)
-                self.records[name] = np.empty((self.capacity,) + a.shape[1:], dtype=a.dtype)
+        self.leaked += sums.leaked
+        self.counts = self.counts.merge(sums.counts)
+        self._merge_energy_moments(sums, chunk.n_trajectories)
+        self._merge_books(sums, chunk.n_trajectories)
         lo, hi = self.filled, self.filled + chunk.n_trajectories
         if hi > self.capacity:
             raise ValueError(f"more trajectories than the {self.capacity} announced")
-        for name in _RECORDS:
-            self.records[name][lo:hi] = getattr(chunk, name)
+        if self.keeps_records:
+            self._keep_records(chunk, lo, hi)
         self.filled = hi
         self.n_chunks += 1
         self.next_index += 1
+
+    @property
+    def keeps_records(self) -> bool:
+        """Whether per-trajectory records are kept (here or by the :attr:`record_sink`)."""
+        return self.record_index is None or self.record_index.size > 0
+
+    def _keep_records(self, chunk: ChunkResult, lo: int, hi: int) -> None:
+        """Copy the chunk's kept records into place (or hand them to the sink)."""
+        if not chunk.has_records:
+            raise ValueError(f"chunk {chunk.index} carries no per-trajectory records")
+        chunk = chunk.kept(self.record_index) if chunk.fock.shape[1] == self.k.size else chunk
+        if self.record_sink is not None:
+            self.record_sink(chunk, lo)
+            return
+        if not self.records:  # preallocated on the first chunk; the chunk can then be dropped
+            for name in _RECORDS:
+                a = getattr(chunk, name)
+                self.records[name] = np.empty((self.capacity,) + a.shape[1:], dtype=a.dtype)
+        for name in _RECORDS:
+            self.records[name][lo:hi] = getattr(chunk, name)
+
+    # ------------------------------------------------------------ saved state
+    _STATE_ARRAYS = ("s", "m", "alive", "sum_n", "sum_n2", "leak", "e_mean", "e_m2")
+    _STATE_INTS = ("filled", "leaked", "n_chunks", "next_index")
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything the reduction holds, as arrays: what a resumed run restores.
+
+        Its size is independent of the number of trajectories (``G x R x N^2`` rho sums,
+        the histograms, a few arrays over the checkpoints); the in-memory records are not
+        part of it (a run that resumes keeps its records where its store puts them).
+
+        Returns
+        -------
+        dict of str to ndarray
+            Copies of the reduction's arrays (``.npz``-ready).
+        """
+        out = {f"acc_{name}": np.array(getattr(self, name)) for name in self._STATE_ARRAYS}
+        for name in self._STATE_INTS:
+            out[f"acc_{name}"] = np.asarray(getattr(self, name), dtype=np.int64)
+        out.update(self.counts.to_arrays())
+        books = self._book_moments
+        out["acc_books_state"] = np.asarray(-1 if books is None else len(books), np.int64)
+        if books:
+            out["acc_books"] = np.array([books[n] for n in ChunkSums.BOOK_NAMES])
+        return out
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from a :meth:`state` of an accumulator of the same run.
+
+        Parameters
+        ----------
+        state : mapping of str to ndarray
+            As :meth:`state` returned it (e.g. read back from an ``.npz``).
+
+        Raises
+        ------
+        ValueError
+            When the state's shapes do not match this run's.
+        """
+        for name in self._STATE_ARRAYS:
+            a = np.asarray(state[f"acc_{name}"])
+            if a.shape != np.shape(getattr(self, name)):
+                raise ValueError(f"saved state: {name} has shape {a.shape}, this run's "
+                                 f"{np.shape(getattr(self, name))}")  # fmt: skip
+            setattr(self, name, a.astype(getattr(self, name).dtype, copy=True))
+        for name in self._STATE_INTS:
+            setattr(self, name, int(state[f"acc_{name}"]))
+        self.counts = CountHistograms.from_arrays(state)
+        n_books = int(state["acc_books_state"])
+        if n_books < 0:
+            self._book_moments = None
+        elif n_books == 0:
+            self._book_moments = {}
+        else:
+            books = np.asarray(state["acc_books"])
+            self._book_moments = {
+                n: (books[j, 0].copy(), books[j, 1].copy())
+                for j, n in enumerate(ChunkSums.BOOK_NAMES)
+            }
+        self._pending = {i: c for i, c in self._pending.items() if i >= self.next_index}
 
     # ---------------------------------------------------------- stopping rules
     def add_end_condition(self, condition: Callable[[EnsembleAccumulator], str | None]) -> None:
@@ -263,35 +358,26 @@ class EnsembleAccumulator:
             self.stop_reason = "timeout"
         return self.stop_reason is not None
 
-    def _merge_books(self, chunk: ChunkResult) -> None:
+    def _merge_books(self, sums: ChunkSums, n: int) -> None:
         """Running means and squared deviations of the energy books (as for the energy)."""
-        if chunk.collision_energy.shape[-1] == 0:  # chunks saved without the books
+        if sums.books.shape[0] == 0:  # chunks saved without the books
             self._book_moments = None
             return
         if self._book_moments is None:
             return
-        qubits = chunk.qubit_energy if chunk.qubit_energy.shape[1] else chunk.collision_energy
-        books = {
-            "energy_from_qubits": qubits,
-            "switching_work": chunk.collision_energy - qubits,
-            "energy_from_bath": chunk.bath_energy,
-        }
         moments = self._book_moments
-        n_a, n_b = float(self.filled), float(chunk.n_trajectories)
-        for name, x in books.items():
-            mean, m2 = moments.get(name, (np.zeros(x.shape[1]), np.zeros(x.shape[1])))
-            mean_b = x.mean(axis=0)
-            m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        n_a, n_b = float(self.filled), float(n)
+        for name, (mean_b, m2_b) in zip(ChunkSums.BOOK_NAMES, sums.books, strict=True):
+            mean, m2 = moments.get(name, (np.zeros(mean_b.shape), np.zeros(mean_b.shape)))
             delta = mean_b - mean
             total = n_a + n_b
             merged = m2 + m2_b + delta**2 * (n_a * n_b / total)
             moments[name] = (mean + delta * (n_b / total), merged)
         self._book_moments = moments
 
-    def _merge_energy_moments(self, x: np.ndarray) -> None:
-        n_a, n_b = float(self.filled), float(x.shape[0])
-        mean_b = x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+    def _merge_energy_moments(self, sums: ChunkSums, n: int) -> None:
+        n_a, n_b = float(self.filled), float(n)
+        mean_b, m2_b = sums.energy
         delta = mean_b - self.e_mean
         total = n_a + n_b
         self.e_mean = self.e_mean + delta * (n_b / total)
@@ -387,7 +473,11 @@ class EnsembleAccumulator:
         a_tot = self.alive.sum(axis=0)[self.rho_index].astype(float)
         n_tot, n2_tot = self.sum_n.sum(axis=0), self.sum_n2.sum(axis=0)
         c = self.k.size
-        per = PerTrajectory(**{name: a[: self.filled] for name, a in self.records.items()})
+        per = (
+            PerTrajectory(**{name: a[: self.filled] for name, a in self.records.items()})
+            if self.records
+            else None
+        )
         # energy: per-trajectory mean and standard error
         e_mean = self.e_mean
         e_se = np.sqrt(self.e_m2 / (m_tot - 1.0) / m_tot) if m_tot > 1 else np.full(c, np.nan)
@@ -439,8 +529,12 @@ class EnsembleAccumulator:
             rho=rho,
             rho_index=self.rho_index,
             leakage=self.mean_leakage(),
-            leaked_trajectories=int(np.count_nonzero(~per.alive)),
+            leaked_trajectories=self.leaked,
             per_trajectory=per,
+            record_index=(
+                np.arange(c) if self.record_index is None else self.record_index.copy()
+            ),
+            count_histograms=self.counts,
             jackknife_groups=self.groups,
             n_jobs=n_jobs,
             backend=backend,

@@ -22,6 +22,7 @@ import numpy as np
 from ..._streams import INITIAL, first_uniforms, first_uniforms_stage
 from ..._threads import single_threaded_blas
 from .kernel_inputs import KernelInputs, PlanArrays, Records, ideal_beam, new_carry
+from .reductions import ChunkSums
 
 __all__ = [
     "Plan",
@@ -49,12 +50,17 @@ class Plan:
     record_theta : bool, optional
         Record each qubit's relative strength ``x`` (``theta_i = theta x``) per trajectory
         and collision (default False).
+    record_index : ndarray of int64, shape (C',), optional
+        Indices into ``checkpoints`` of the columns of the per-trajectory records a chunk
+        sends back (default None: every checkpoint). Empty: no per-trajectory record at
+        all (``records="none"``); the chunk's reductions cover every checkpoint anyway.
     """
 
     checkpoints: np.ndarray  # (C,) int64, strictly increasing
     rho_slot: np.ndarray  # (C,) int64: index into the rho sums, -1 where rho is not kept
     max_jumps: int
     record_theta: bool = False
+    record_index: np.ndarray | None = None
 
     @property
     def n_rho(self) -> int:
@@ -195,6 +201,13 @@ class ChunkResult:
     qubit_energy : ndarray of float64, shape (M, C)
         Energy the qubits lost, ``(1 - q)`` minus [left in e] per collision of a Rabi stage
         (the collisions' energy in a Jaynes-Cummings stage).
+    sums : ChunkSums, optional
+        The chunk's reductions over every checkpoint (default: computed from the records,
+        which must then cover every checkpoint). A chunk whose records were cut
+        (:meth:`kept`) carries the sums of all its trajectories and checkpoints.
+
+    The record arrays above may be cut by :meth:`kept` to the columns a run keeps (``C'``
+    of the C checkpoints) and, for ``records="none"``, to no rows at all.
     """
 
     index: int
@@ -218,13 +231,59 @@ class ChunkResult:
     collision_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     bath_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     qubit_energy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    sums: ChunkSums | None = None
 
     def __post_init__(self) -> None:
-        # records not kept: no columns, one row per trajectory (the records' shape)
+        rows = self.fock.shape[0]  # n_trajectories, or 0 when no record is kept
+        # records not kept: no columns, one row per record row (the records' shape)
         for name in ("theta", "collision_energy", "bath_energy", "qubit_energy"):
             a = getattr(self, name)
-            if a.size == 0 and a.shape[0] != self.n_trajectories:
-                object.__setattr__(self, name, np.zeros((self.n_trajectories, 0), a.dtype))
+            if a.size == 0 and a.shape[0] != rows:
+                object.__setattr__(self, name, np.zeros((rows, 0), a.dtype))
+        if self.sums is None:
+            object.__setattr__(self, "sums", ChunkSums.from_records(self))
+
+    @property
+    def has_records(self) -> bool:
+        """Whether the chunk carries per-trajectory records (one row per trajectory)."""
+        return self.fock.shape[0] == self.n_trajectories and self.n_trajectories > 0
+
+    def kept(self, record_index: np.ndarray | None) -> ChunkResult:
+        """The chunk with only the records a run keeps (its sums computed first).
+
+        Parameters
+        ----------
+        record_index : ndarray of int64, shape (C',) or None
+            Indices of the checkpoint columns to keep; None keeps everything; an empty
+            array keeps no per-trajectory record at all (no rows).
+
+        Returns
+        -------
+        ChunkResult
+            The same chunk, its per-checkpoint records cut to ``C'`` columns (or to no
+            rows), with the reductions of all its records.
+        """
+        if record_index is None:
+            return self
+        cut: dict[str, np.ndarray] = {}
+        if record_index.size == 0:
+            for name in _PER_ROW + _PER_CHECKPOINT:
+                a = getattr(self, name)
+                cut[name] = a[:0]
+        else:
+            for name in _PER_CHECKPOINT:
+                a = getattr(self, name)
+                cut[name] = np.ascontiguousarray(a[:, record_index]) if a.shape[1] else a
+        return dataclasses.replace(self, sums=self.sums, **cut)
+
+
+#: records with one row per trajectory and no checkpoint axis
+_PER_ROW = ("alive", "jump_times", "jump_kinds", "n_jumps", "theta")
+#: records with a checkpoint axis (axis 1)
+_PER_CHECKPOINT = (
+    "n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock",
+    "collision_energy", "bath_energy", "qubit_energy",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,7 +471,7 @@ def run_chunk(
     rec["rho_sum"] = rho_sum
     rec["bath_energy"] = rec["n_mean"] - n0[:, None] - rec["collision_energy"] - reset_at
     rec["qubit_energy"] = qubit_energy
-    return chunk_result(index, rec, plan, time.perf_counter() - t0)
+    return chunk_result(index, rec, plan, time.perf_counter() - t0).kept(plan.record_index)
 
 
 def chunk_records(
@@ -492,7 +551,7 @@ def chunk_result(index: int, rec: dict[str, np.ndarray], plan: Plan, seconds: fl
         index=index,
         n_trajectories=rec["fock"].shape[0],
         rho_sum=rho_sum,
-        n_alive=np.count_nonzero(rec["fock"] >= 0, axis=0),
+        n_alive=np.count_nonzero(rec["fock"] >= 0, axis=0).astype(np.int64),
         seconds=seconds,
         **rec,
     )

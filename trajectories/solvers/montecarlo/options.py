@@ -47,6 +47,8 @@ __all__ = [
     "DEFAULT_JACKKNIFE_GROUPS",
     "DEFAULT_CHECKPOINTS",
     "TARGETS",
+    "RECORDS_AUTO_BYTES",
+    "auto_records",
 ]
 
 #: Jackknife groups for the nonlinear estimators (at least 20: fewer make the error bars
@@ -56,6 +58,10 @@ DEFAULT_JACKKNIFE_GROUPS = 20
 DEFAULT_CHECKPOINTS = 101
 #: Above this estimated memory for records and rho sums, warn before starting.
 MEMORY_WARNING_BYTES = 2 * 2**30
+#: The largest per-trajectory records the default (``records=None``) keeps: 256 MiB, so
+#: that the driver's memory stays bounded whatever the number of trajectories (about
+#: 75,000 trajectories with every record of 101 checkpoints, 4 million at the last one).
+RECORDS_AUTO_BYTES = 256 * 2**20
 _MAX_DEFAULT_CHUNK = 500
 #: Observables an adaptive stop can target.
 TARGETS = ("energy", "purity", "fano", "ergotropy")
@@ -101,6 +107,13 @@ class TrajectoryOptions:
         The observable ``target_stderr`` refers to (:data:`TARGETS`).
     timeout : float or None
         Wall-clock limit in seconds (None: none).
+    records : {"all", "last", "none"}, iterable of int or None
+        Checkpoints at which the per-trajectory records are kept (a subset of
+        ``checkpoints``), independent of ``rho_checkpoints``; "none" keeps no
+        per-trajectory record at all. None (default): :func:`auto_records`, "all" while
+        the records take at most :data:`RECORDS_AUTO_BYTES`, else "last", else "none",
+        with a warning naming the option. Every estimate and every counting statistic
+        comes from reductions in the workers and needs no record.
     """
 
     n_jobs: int = 1
@@ -115,6 +128,7 @@ class TrajectoryOptions:
     target_stderr: float | None = None
     target: str = "energy"
     timeout: float | None = None
+    records: Iterable[int] | str | None = None
 
 
 #: The defaults, for signatures that spell the options out.
@@ -276,6 +290,64 @@ def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None
     return checkpoint_count(rho_checkpoints, 0)
 
 
+def auto_records(
+    n_trajectories: int, n_checkpoints: int, n_branches: int, row_bytes: int
+) -> str:
+    """The records kept by default: the most that fit in :data:`RECORDS_AUTO_BYTES`.
+
+    Parameters
+    ----------
+    n_trajectories : int
+        Trajectories in the run.
+    n_checkpoints : int
+        Checkpoints C.
+    n_branches : int
+        Qubit branches B.
+    row_bytes : int
+        Bytes per trajectory without a checkpoint axis (jump log, theta).
+
+    Returns
+    -------
+    str
+        ``"all"``, ``"last"`` or ``"none"``.
+
+    Examples
+    --------
+    >>> auto_records(10_000, 101, 1, 9), auto_records(10**6, 101, 1, 9)
+    ('all', 'last')
+    >>> auto_records(10**7, 101, 1, 9)
+    'none'
+    """
+    per = _record_bytes(n_branches)
+    for choice, columns in (("all", n_checkpoints), ("last", 1)):
+        if n_trajectories * (columns * per + row_bytes) <= RECORDS_AUTO_BYTES:
+            return choice
+    return "none"
+
+
+def _record_index(records: object, ks: np.ndarray) -> np.ndarray:
+    """Indices into ``ks`` of the kept record columns (``records`` resolved, not None)."""
+    if isinstance(records, str):
+        if records == "all":
+            return np.arange(ks.size)
+        if records == "last":
+            return np.array([ks.size - 1])
+        if records == "none":
+            return np.array([], dtype=np.int64)
+        raise ValueError(
+            f"records must be 'all', 'last', 'none', None or a subset of the checkpoints, "
+            f"got {records!r}"
+        )
+    try:
+        want = checkpoint_array(records, int(ks[-1]))
+    except ValueError as err:
+        raise ValueError(f"records: {err}") from None
+    missing = np.setdiff1d(want, ks)
+    if missing.size:
+        raise ValueError(f"records {missing.tolist()} are not among the checkpoints")
+    return np.searchsorted(ks, want).astype(np.int64)
+
+
 def _record_bytes(n_branches: int) -> int:
     """Bytes of per-trajectory records per checkpoint: <n>, <n^2> (8 each), a Fock sample,
     emissions, absorptions (4 each), the qubit counts (4 per branch, g and e) and the three
@@ -338,6 +410,7 @@ def check_simulate_memory(
     groups: int,
     max_jumps: int = 0,
     rho_shown: str | None = None,
+    n_record_columns: int | None = None,
 ) -> None:
     """Refuse, before any allocation, a run that cannot fit in this machine's memory.
 
@@ -367,6 +440,9 @@ def check_simulate_memory(
         Jump times recorded per trajectory.
     rho_shown : str or None, optional
         How to show ``rho_checkpoints`` in the message (default: its count).
+    n_record_columns : int or None, optional
+        Checkpoints whose per-trajectory records are kept (default: every checkpoint;
+        0: no per-trajectory record at all, ``records="none"``).
 
     Raises
     ------
@@ -383,8 +459,8 @@ def check_simulate_memory(
         lambda limit: f"allowed on this machine: cutoff <= {math.isqrt(limit // 40)}",
     )
     branches = 2 if not model.qubit_is_pure else 1
-    c = n_checkpoints or 0
-    per_trajectory = c * _record_bytes(branches) + 9 * max_jumps + 9
+    c = (n_checkpoints or 0) if n_record_columns is None else n_record_columns
+    per_trajectory = c * _record_bytes(branches) + 9 * max_jumps + 9 if c else 0
     records = n_trajectories * per_trajectory
     rho = (groups + 1) * (n_rho or 0) * 16 * n * n
     needed = dense + records + rho
@@ -494,6 +570,22 @@ def plan_ensemble(
         if checkpoints is None
         else checkpoint_count(checkpoints, n_collisions)
     )
+    records = o.records
+    theta_row = 4 * n_collisions if o.record_theta else 0
+    if records is None and n_ck is not None:
+        records = auto_records(n_trajectories, n_ck, n_branches, 9 * max_jumps + 9 + theta_row)
+        if records != "all":
+            warnings.warn(
+                f"records=None keeps the per-trajectory records of {n_trajectories} "
+                f"trajectories at {'the last checkpoint' if records == 'last' else 'no checkpoint'}"
+                f" only (records={records!r}), so that they fit in "
+                f"{format_bytes(RECORDS_AUTO_BYTES)}; every estimate and counting statistic "
+                "is still computed at every checkpoint. Pass records='all', 'last', 'none' or "
+                "a list of checkpoints to choose",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    n_rec = _rho_count(records, n_ck)
     n_rho = _rho_count(rho_checkpoints, n_ck)
     if n_ck is not None and n_rho is not None and n_rho > n_ck:
         raise ValueError(
@@ -503,13 +595,16 @@ def plan_ensemble(
     rho_shown = repr(rho_checkpoints) if isinstance(rho_checkpoints, str) else None
     check_simulate_memory(
         model, n_trajectories, n_ck, n_rho, min(n_chunks, jackknife_groups), max_jumps,
-        rho_shown if rho_checkpoints is not None else "'all'",
+        rho_shown if rho_checkpoints is not None else "'all'", n_rec,
     )  # fmt: skip
     if checkpoints is None:
         checkpoints = default_checkpoints(n_collisions)
     ks = checkpoint_array(checkpoints, n_collisions)
     rho_index = _rho_index(rho_checkpoints, ks)
-    theta_bytes = 4 * int(ks[-1]) if o.record_theta else 0
+    if records is None:  # an iterator of checkpoints: counted now
+        records = auto_records(n_trajectories, ks.size, n_branches, 9 * max_jumps + 9 + theta_row)
+    record_index = _record_index(records, ks)
+    theta_bytes = 4 * int(ks[-1]) if o.record_theta and record_index.size else 0
     check_memory(
         "record_theta",
         "True",
@@ -541,7 +636,7 @@ def plan_ensemble(
             StatisticsWarning,
             stacklevel=3,
         )
-    estimate = n_trajectories * (ks.size * _record_bytes(n_branches) + theta_bytes) + (
+    estimate = n_trajectories * (record_index.size * _record_bytes(n_branches) + theta_bytes) + (
         min(n_chunks, jackknife_groups) * rho_index.size * model.cutoff**2 * 16
     )
     if estimate > MEMORY_WARNING_BYTES:
@@ -566,6 +661,7 @@ def plan_ensemble(
         jackknife_groups=jackknife_groups,
         target_stderr=target_stderr,
         timeout=timeout,
+        records=records if isinstance(records, str) else tuple(int(k) for k in ks[record_index]),
     )  # fmt: skip
     return EnsemblePlan(
         options=resolved,
@@ -581,6 +677,7 @@ def plan_ensemble(
             rho_slot=rho_slot,
             max_jumps=max_jumps,
             record_theta=bool(o.record_theta),
+            record_index=None if record_index.size == ks.size else record_index,
         ),  # fmt: skip
         rho0=rho0,
     )

@@ -27,6 +27,7 @@ import numpy as np
 from ..._optional import DISTRIBUTION, netcdf_attrs, require
 from ..._version import __version__
 from ...model.micromaser import Micromaser
+from .reductions import CountHistograms
 
 #: per-trajectory record fields of a ChunkResult, kept in an EnsembleResult
 _RECORDS = (
@@ -321,8 +322,9 @@ class EnsembleResult:
         estimated from the trajectories' exact leak probabilities.
     leaked_trajectories : int
         Trajectories that actually left through the cutoff.
-    per_trajectory : PerTrajectory
-        The records of every trajectory.
+    per_trajectory : PerTrajectory or None
+        The records of every trajectory at the checkpoints ``k[record_index]``; None when
+        the run kept none (``records="none"``): use :meth:`records` for a clear error.
     jackknife_groups : int
         Groups of the delete-a-group jackknife.
     n_jobs : int
@@ -361,6 +363,13 @@ class EnsembleResult:
     protocol : Protocol or None
         The protocol simulated (None for a single model; ``model`` is then its first
         stage's model).
+    record_index : ndarray of int64, shape (C',) or None
+        Indices into ``k`` of the columns of the per-trajectory records (None: every
+        checkpoint, as in results of earlier versions).
+    count_histograms : CountHistograms or None
+        Per-checkpoint histograms of every count over the trajectories not leaked there,
+        reduced while the run ran (None in results of earlier versions: the counting
+        statistics then come from the records).
     """
 
     model: Micromaser
@@ -378,7 +387,7 @@ class EnsembleResult:
     rho_index: np.ndarray  # (R,) indices into k
     leakage: np.ndarray  # (C,)
     leaked_trajectories: int
-    per_trajectory: PerTrajectory
+    per_trajectory: PerTrajectory | None
     jackknife_groups: int
     n_jobs: int
     backend: str
@@ -391,6 +400,68 @@ class EnsembleResult:
     energy_from_bath: Estimate | None = None
     stage: np.ndarray | None = None
     protocol: Any = None
+    record_index: np.ndarray | None = None
+    count_histograms: CountHistograms | None = None
+
+    @property
+    def record_k(self) -> np.ndarray:
+        """The checkpoints (collision counts) of the per-trajectory records' columns."""
+        k = np.asarray(self.k)
+        return k if self.record_index is None else k[np.asarray(self.record_index, np.intp)]
+
+    def records(self, k: int | None = None, what: str = "this") -> PerTrajectory:
+        """The per-trajectory records, or a clear error when the run did not keep them.
+
+        Parameters
+        ----------
+        k : int, optional
+            A checkpoint (collision count) the records must hold as a column.
+        what : str, optional
+            What needs them, for the message.
+
+        Returns
+        -------
+        PerTrajectory
+            :attr:`per_trajectory`.
+
+        Raises
+        ------
+        ValueError
+            Naming the ``records`` option to run with, when none were kept or not at ``k``.
+        """
+        if self.per_trajectory is None:
+            raise ValueError(
+                f"{what} needs the per-trajectory records, and this run kept none "
+                "(records='none'): run simulate with records='last', 'all' or a list of "
+                "checkpoints"
+            )
+        if k is not None and int(k) not in set(self.record_k.tolist()):
+            raise ValueError(
+                f"{what} needs the per-trajectory records at k = {k}, and this run kept them "
+                f"at k = {self.record_k.tolist()} only: run simulate with records='all' or a "
+                "list of checkpoints holding it"
+            )
+        return self.per_trajectory
+
+    def record_column(self, k: int | None = None) -> int:
+        """Column of the per-trajectory records at the checkpoint nearest ``k``.
+
+        Parameters
+        ----------
+        k : int, optional
+            A collision count (default: the last checkpoint with records).
+
+        Returns
+        -------
+        int
+            The column index into the per-checkpoint records (``n_mean[:, column]``, ...).
+        """
+        rk = self.record_k
+        if rk.size == 0:
+            raise ValueError("this run kept no per-trajectory records (records='none')")
+        if k is None:
+            return rk.size - 1
+        return int(np.argmin(np.abs(rk - int(k))))
 
     def to_xarray(self, per_trajectory: bool = False) -> Any:
         """The result as an ``xarray.Dataset`` (needs the ``xarray`` extra).
@@ -435,7 +506,8 @@ class EnsembleResult:
         coords = {"k": k, "n": n, "m": n, "k_rho": k[np.asarray(self.rho_index, dtype=np.intp)]}
         ds = xr.Dataset(data, coords=coords, attrs=netcdf_attrs(self._attrs()))
         if per_trajectory:
-            ds = ds.merge(self.per_trajectory.to_xarray(k), combine_attrs="override")
+            per = self.records(what="to_xarray(per_trajectory=True)")
+            ds = ds.merge(per.to_xarray(self.record_k), combine_attrs="override")
         return ds
 
     def to_dataframe(self) -> Any:
@@ -452,7 +524,7 @@ class EnsembleResult:
         ImportError
             When pandas is not installed; the message names the extra.
         """
-        return self.per_trajectory.to_dataframe(self.k)
+        return self.records(what="to_dataframe").to_dataframe(self.record_k)
 
     def _attrs(self) -> dict[str, Any]:
         """The model's parameters and the run's settings, flat."""

@@ -68,6 +68,7 @@ def simulate(
     target_stderr: float | None = DEFAULTS.target_stderr,
     target: str = DEFAULTS.target,
     timeout: float | None = DEFAULTS.timeout,
+    records: Iterable[int] | str | None = DEFAULTS.records,
 ) -> EnsembleResult | NetworkEnsemble:
     r"""Run ``n_trajectories`` quantum trajectories of ``n_collisions`` collisions each.
 
@@ -168,6 +169,16 @@ def simulate(
         Wall-clock limit in seconds: stop after the chunk during which it passed;
         the result holds the ordered prefix of chunks finished by then (valid, but
         not reproducible: it depends on the machine's speed).
+    records : "all", "last", "none", iterable of int or None
+        Checkpoints at which the per-trajectory records (``per_trajectory``: counts, Fock
+        samples, ``<n>_i``, energy books) are kept, independent of ``rho_checkpoints``;
+        ``"none"`` keeps none (``per_trajectory`` is None), and the jump log and theta
+        are kept with any other choice. The workers reduce every chunk to sums and
+        per-checkpoint count histograms first, so the estimates and every counting
+        statistic (:func:`trajectories.counting.from_ensemble`) cover every checkpoint
+        whatever is kept, in memory independent of ``n_trajectories``. None (default):
+        ``"all"`` while the records fit in 256 MiB, else ``"last"``, else ``"none"``,
+        said by a ``RuntimeWarning``.
 
     Returns
     -------
@@ -210,6 +221,7 @@ def simulate(
                 "record_theta": (record_theta, DEFAULTS.record_theta),
                 "store": (store, None), "target_stderr": (target_stderr, None),
                 "target": (target, DEFAULTS.target), "timeout": (timeout, None),
+                "records": (records, None),
             },
         )  # fmt: skip
     if rho_checkpoints is None:
@@ -219,7 +231,7 @@ def simulate(
         rho_checkpoints=rho_checkpoints, max_jumps=max_jumps, record_theta=record_theta,
         leakage_tol=leakage_tol,
         jackknife_groups=jackknife_groups, target_stderr=target_stderr, target=target,
-        timeout=timeout,
+        timeout=timeout, records=records,
     )  # fmt: skip
     protocol, segments, n_collisions, initial_state = _segments(
         model, n_collisions, n_trajectories, initial_state
@@ -236,8 +248,9 @@ def simulate(
     key = stream_key(run.entropy)
 
     acc = EnsembleAccumulator(
-        model, run.ks, run.rho_index, run.n_chunks, o.jackknife_groups, run.n_trajectories
-    )
+        model, run.ks, run.rho_index, run.n_chunks, o.jackknife_groups, run.n_trajectories,
+        record_index=run.plan.record_index,
+    )  # fmt: skip
     acc.protocol = protocol
     acc.stage = (
         protocol.stage_of(run.ks) if protocol is not None else np.zeros(run.ks.size, np.int64)
