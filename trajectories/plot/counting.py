@@ -172,7 +172,7 @@ def histogram_figure(
     for st, ex in zip(stats, exact, strict=False):
         i = st.index(k)
         k_shown = int(st.k[i])
-        if np.any(st.valid[:, i]):
+        if st.n_used[i] > 0:
             drawn.append((st, ex, i))
         else:
             notes.append(
@@ -206,16 +206,16 @@ def _detection_title(stats: Sequence[cn.CountStatistics]) -> str:
 def _histogram_panel(ax: Any, st: cn.CountStatistics, ex: cn.ExactCounting | None, i: int) -> None:
     """One panel of :func:`histogram_figure`: count ``st.count`` at checkpoint index ``i``."""
     k_shown = int(st.k[i])
-    x = st.counts[st.valid[:, i], i]
-    m = x.size
+    x, mult = st.histogram_at(k_shown)
+    m = int(mult.sum())
     v = p = span = None
     if ex is not None and np.any(ex.k == k_shown):
         v, p = ex.at(k_shown)
         seen = np.flatnonzero(p > 1e-4 * p.max())
         span = (int(v[seen].min()), int(v[seen].max()))
-    edges = style.integer_bins(x, span=span)
+    edges = style.integer_bins(x, span=span, weights=mult)
     width = float(edges[1] - edges[0])
-    f = np.histogram(x, edges)[0] / m
+    f = np.histogram(x, edges, weights=mult)[0] / m
     centres = 0.5 * (edges[:-1] + edges[1:])
     ax.bar(centres, f / width, width=0.85 * width, color="C0", alpha=0.6,
            yerr=np.sqrt(f * (1.0 - f) / m) / width, label="trajectories",
@@ -224,7 +224,7 @@ def _histogram_panel(ax: Any, st: cn.CountStatistics, ex: cn.ExactCounting | Non
     if v is not None:
         ax.stairs(np.histogram(v, edges, weights=p)[0] / width, edges, color=EXACT_COLOR,
                   lw=1.2, label="exact")  # fmt: skip
-        chi = cn.chi_square(x, v, p)
+        chi = cn.chi_square(x, v, p, multiplicity=mult)
         title += f"\nchi2 p = {chi.pvalue:.2g} ({chi.dof} dof)"
     ax.set_title(title, fontsize="small")
     bins = "" if width == 1 else f"; bins of {width:.0f}"
@@ -481,7 +481,8 @@ def summary_table(
             kk = int(ex.k[-1])
             j = st.index(kk)
             v, p = ex.at(kk)
-            pv = cn.chi_square(st.counts[st.valid[:, j], j], v, p).pvalue
+            x, mult = st.histogram_at(int(st.k[j]))
+            pv = cn.chi_square(x, v, p, multiplicity=mult).pvalue
             pvalues.append(f"{st.count} {pv:.3g}")
         if rt is not None:
             long_rates.append(f"{st.count} {rt.rate:.6g}")

@@ -234,19 +234,17 @@ def photon_distribution(
     notes = []
     if _is_ensemble(result):
         m = result.n_trajectories
-        per = result.per_trajectory
         if result.rho_index.size:
             j = style.nearest(result.k[result.rho_index], k)
             i = int(result.rho_index[j])
             p = result.populations[j]
-            fock = per.fock[:, i]
-            h = np.bincount(fock[fock >= 0], minlength=p.size)[: p.size] / m
+            h = _fock_counts(result, i, p.size) / m
             label = f"trajectories (M = {m})"
         else:
             i = style.nearest(result.k, k)
-            fock = per.fock[:, i]
-            alive = int(np.count_nonzero(fock >= 0))
-            h = np.bincount(fock[fock >= 0], minlength=result.model.cutoff) / max(alive, 1)
+            counts = _fock_counts(result, i, result.model.cutoff)
+            alive = int(counts.sum())
+            h = counts / max(alive, 1)
             p, m = h, alive
             label = f"trajectories (M = {m}), one Fock sample each"
             notes.append(
@@ -291,6 +289,34 @@ def photon_distribution(
     return style.save(fig, path)
 
 
+def _fock_counts(ens: Any, i: int, size: int) -> np.ndarray:
+    """Trajectories (not leaked) whose Fock sample at checkpoint ``i`` is 0 .. size-1."""
+    values, mult = _count_values(ens, "fock", i)
+    out = np.zeros(size)
+    keep = values < size
+    out[values[keep]] = mult[keep]
+    return out
+
+
+def _count_values(ens: Any, name: str, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """A count's values at checkpoint ``i`` and their multiplicities, from the run's
+    histograms when it has them, else from its records (old results)."""
+    hist = getattr(ens, "count_histograms", None)
+    if hist is not None:
+        return hist.at(name, i)
+    per = ens.per_trajectory
+    x = {
+        "g": lambda: per.qubit_g[:, i, :].sum(axis=1),
+        "e": lambda: per.qubit_e[:, i, :].sum(axis=1),
+        "emission": lambda: per.emissions[:, i],
+        "absorption": lambda: per.absorptions[:, i],
+        "fock": lambda: per.fock[:, i],
+    }[name]()
+    x = np.asarray(x, dtype=np.int64)[per.fock[:, i] >= 0]
+    values, mult = np.unique(x, return_counts=True)
+    return values.astype(np.int64), mult.astype(np.int64)
+
+
 # ------------------------------------------------------------------ counting records
 def count_histograms(ens: Any, path: PathLike | None = None, *, k: int | None = None) -> Figure:
     """Histograms across trajectories of the counting records at checkpoint ``k``.
@@ -318,26 +344,26 @@ def count_histograms(ens: Any, path: PathLike | None = None, *, k: int | None = 
         One panel per record, the number of trajectories per bin against the count.
     """
     i = style.nearest(ens.k, k)
-    per = ens.per_trajectory
     model = ens.model
     records = [
-        ("qubits leaving in g", per.qubit_g[:, i, :].sum(axis=1)),
-        ("qubits leaving in e", per.qubit_e[:, i, :].sum(axis=1)),
+        ("qubits leaving in g", _count_values(ens, "g", i)),
+        ("qubits leaving in e", _count_values(ens, "e", i)),
     ]
     notes = []
     if model.gamma_tr > 0.0:
-        records.append(("emissions into the bath", per.emissions[:, i]))
+        records.append(("emissions into the bath", _count_values(ens, "emission", i)))
         if model.nbar > 0.0:
-            records.append(("absorptions from the bath", per.absorptions[:, i]))
+            records.append(("absorptions from the bath", _count_values(ens, "absorption", i)))
         else:
             notes.append("No absorptions from the bath: nbar = 0 (no panel).")
     else:
         notes.append("No bath counts (emissions, absorptions): gamma_tr = 0 (no panels).")
     fig, _, axes = style.panels(len(records), ncols=_grid_columns(len(records)), notes=notes)
-    for ax, (name, values) in zip(axes, records, strict=True):
-        edges = style.integer_bins(values)
+    for ax, (name, (values, mult)) in zip(axes, records, strict=True):
+        edges = style.integer_bins(values, weights=mult)
         width = int(round(edges[1] - edges[0]))
-        ax.hist(values, bins=edges, color="C0", alpha=0.8, edgecolor="white", lw=0.5)
+        ax.hist(values, bins=edges, weights=mult, color="C0", alpha=0.8, edgecolor="white",
+                lw=0.5)  # fmt: skip
         ax.set_xlabel(f"{name} (count" + (f"; bins of {width})" if width > 1 else ")"))
         ax.set_ylabel("trajectories per bin")
         ax.grid(alpha=0.3, axis="y")
@@ -375,9 +401,13 @@ def energy_per_trajectory(
         vertical line; a figure with only a note when every trajectory leaked.
     """
     i = style.nearest(ens.k, k)
-    per = ens.per_trajectory
-    alive = per.fock[:, i] >= 0
-    values = per.n_mean[alive, i]
+    if hasattr(ens, "records"):
+        per = ens.records(int(ens.k[i]), "the energy-per-trajectory figure")
+        col = ens.record_column(int(ens.k[i]))
+    else:
+        per, col = ens.per_trajectory, i
+    alive = per.fock[:, col] >= 0
+    values = per.n_mean[alive, col]
     leaked = int(np.count_nonzero(~alive))
     head = (
         f"{style.model_title(ens.model)}\nenergy per trajectory at "

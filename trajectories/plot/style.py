@@ -191,6 +191,7 @@ def integer_bins(
     *,
     span: tuple[int, int] | None = None,
     max_bins: int = 80,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bin edges for integer data: one bin per integer only when that does not make a comb.
 
@@ -211,6 +212,9 @@ def integer_bins(
         distribution has visible weight).
     max_bins : int, optional
         Largest number of bins (default 80).
+    weights : array_like of int, shape (M,), optional
+        Multiplicities of ``values`` (a histogram: distinct values, increasing); the bins
+        are those of the samples it stands for.
 
     Returns
     -------
@@ -218,6 +222,9 @@ def integer_bins(
         Increasing edges at half-integers; the width ``edges[1] - edges[0]`` is an integer.
     """
     x = np.asarray(values, dtype=np.int64).ravel()
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.int64).ravel()
+        x, w = x[w > 0], w[w > 0]
     lo_hi = [int(x.min()), int(x.max())] if x.size else []
     if span is not None:
         lo_hi += [int(span[0]), int(span[1])]
@@ -226,18 +233,32 @@ def integer_bins(
     lo, hi = min(lo_hi), max(lo_hi)
     n_int = hi - lo + 1
     width = 1
-    if x.size > 1:
-        q75, q25 = np.percentile(x, [75, 25])
+    size = x.size if weights is None else int(w.sum())
+    if size > 1:
+        if weights is None:
+            q75, q25 = np.percentile(x, [75, 25])
+        else:
+            q75, q25 = (_weighted_percentile(x, w, q) for q in (75, 25))
         iqr = float(q75 - q25)
         if iqr > 0:
-            width = max(1, round(2.0 * iqr / x.size ** (1.0 / 3.0)))
+            width = max(1, round(2.0 * iqr / size ** (1.0 / 3.0)))
         else:
             data_range = int(x.max() - x.min()) + 1
-            width = max(1, round(data_range / math.sqrt(x.size)))
+            width = max(1, round(data_range / math.sqrt(size)))
     width = max(width, math.ceil(n_int / max_bins))
     start = (lo // width) * width
     n_bins = math.ceil((hi + 1 - start) / width)
     return start - 0.5 + width * np.arange(n_bins + 1, dtype=np.float64)
+
+
+def _weighted_percentile(values: np.ndarray, mult: np.ndarray, q: float) -> float:
+    """``np.percentile`` (linear) of the samples ``np.repeat(values, mult)``, without them."""
+    cum = np.cumsum(mult)
+    pos = q / 100.0 * (cum[-1] - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    v_lo = float(values[np.searchsorted(cum, lo, side="right")])
+    v_hi = float(values[np.searchsorted(cum, hi, side="right")])
+    return v_lo + (pos - lo) * (v_hi - v_lo)
 
 
 def continuous_bins(values: np.ndarray, *, max_bins: int = 80) -> np.ndarray:

@@ -58,8 +58,10 @@ from ..solvers.counting import (
     stationary_rates,
 )
 from ..solvers.montecarlo.network_result import NetworkEnsemble
+from ..solvers.montecarlo.reductions import column_histograms
 from ..solvers.montecarlo.result import EnsembleResult, Estimate
 from .detection import DETECTION_SPAWN_KEY, check_count, detected_counts, seed_of
+from .histograms import detected_histograms, hist_stats
 
 __all__ = [
     "COUNTS",
@@ -105,11 +107,14 @@ class CountStatistics:
         One of :data:`COUNTS`.
     k : (C,) int
         Checkpoints (collisions).
-    counts : (M, C) int64
-        The count of each trajectory at each checkpoint (cumulative from collision 0).
-    valid : (M, C) bool
+    counts : (M, C) int64 or None
+        The count of each trajectory at each checkpoint (cumulative from collision 0); None
+        when the statistics come from the run's count histograms (an ensemble that kept no
+        records at every checkpoint).
+    valid : (M, C) bool or None
         False where the trajectory had leaked through the cutoff by that checkpoint; those
-        entries are left out of every statistic (the exact distributions drop that weight too).
+        entries are left out of every statistic (the exact distributions drop that weight
+        too). None with ``counts``.
     n_used : (C,) int
         Trajectories used per checkpoint.
     mean, variance, mandel_q : Estimate
@@ -127,12 +132,17 @@ class CountStatistics:
         :math:`(\epsilon_e, \epsilon_g)` of the qubit counts.
     detection_seed : int or None
         The seed of the thinning draws (``None`` for perfect detection: no draws).
+    hist_lo : int
+        The value of column 0 of :attr:`hist`.
+    hist : (C, V) int64
+        Per checkpoint, the trajectories used with each value ``hist_lo + v`` of the count:
+        every statistic above is a function of this histogram alone.
     """
 
     count: str
     k: np.ndarray
-    counts: np.ndarray
-    valid: np.ndarray
+    counts: np.ndarray | None
+    valid: np.ndarray | None
     n_used: np.ndarray
     mean: Estimate
     variance: Estimate
@@ -143,6 +153,27 @@ class CountStatistics:
     efficiency: float = 1.0
     misread: tuple[float, float] = (0.0, 0.0)
     detection_seed: int | None = None
+    hist_lo: int = 0
+    hist: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), np.int64))
+
+    def histogram_at(self, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The values of the count at the checkpoint nearest ``k`` and their multiplicities.
+
+        Parameters
+        ----------
+        k : int, optional
+            A collision count (default: the last checkpoint).
+
+        Returns
+        -------
+        values : ndarray of int64, shape (V,)
+            The values taken, increasing.
+        multiplicity : ndarray of int64, shape (V,)
+            Trajectories with each value (those not leaked at that checkpoint).
+        """
+        row = self.hist[self.index(k)]
+        nz = np.flatnonzero(row)
+        return (nz + self.hist_lo).astype(np.int64), row[nz]
 
     @property
     def detection(self) -> Detection:
@@ -188,7 +219,8 @@ class CountStatistics:
             Coordinates ``k`` (collisions, ``(C,)``) and ``trajectory`` (``0 .. M-1``).
             Variables over ``k``: ``mean``, ``variance``, ``mandel_q``, ``kappa_1`` ..
             ``kappa_4`` and each one's standard error (``mean_stderr``, ...), ``n_used``;
-            over ``(trajectory, k)``: ``counts`` and ``valid``. Attributes: ``count``,
+            over ``(trajectory, k)``: ``counts`` and ``valid`` (when the statistics come
+            from records; no ``trajectory`` coordinate otherwise). Attributes: ``count``,
             ``error_method``, ``result = "counting"``, ``package``, ``version``, the
             detection (``efficiency``, ``misread_e``, ``misread_g``, ``detection_seed``
             and ``detection`` as text, when not perfect) and the model's parameters (when
@@ -207,9 +239,11 @@ class CountStatistics:
             data[name] = (("k",), est.mean)
             data[f"{name}_stderr"] = (("k",), est.stderr)
         data["n_used"] = (("k",), self.n_used)
-        data["counts"] = (("trajectory", "k"), self.counts)
-        data["valid"] = (("trajectory", "k"), self.valid)
-        coords = {"k": np.asarray(self.k), "trajectory": np.arange(self.counts.shape[0])}
+        coords = {"k": np.asarray(self.k)}
+        if self.counts is not None:
+            data["counts"] = (("trajectory", "k"), self.counts)
+            data["valid"] = (("trajectory", "k"), self.valid)
+            coords["trajectory"] = np.arange(self.counts.shape[0])
         attrs = {} if self.model is None else self.model.to_dict()
         attrs.update(count=self.count, error_method=self.error_method, result="counting",
                      package=DISTRIBUTION, version=__version__)  # fmt: skip
@@ -222,7 +256,7 @@ class CountStatistics:
     def __repr__(self) -> str:
         i = -1
         return (
-            f"CountStatistics(count={self.count!r}, M={self.counts.shape[0]}, "
+            f"CountStatistics(count={self.count!r}, M={int(self.n_used.max(initial=0))}, "
             f"checkpoints={self.k.size}, at k = {self.k[i]}: mean = {self.mean.mean[i]:.6g} "
             f"± {self.mean.stderr[i]:.2g}, Mandel Q = {self.mandel_q.mean[i]:.4g} "
             f"± {self.mandel_q.stderr[i]:.2g}"
@@ -231,52 +265,10 @@ class CountStatistics:
         )
 
 
-def _stats_from_sums(s: np.ndarray, n: np.ndarray, shift: float) -> np.ndarray:
-    """Mean, variance, Mandel Q, k1..k4 from power sums ``s[p] = sum y^p`` (p = 0..4).
-
-    ``y = x - shift``; ``s`` has shape ``(5, ...)``, ``n`` the sample sizes ``(...)``.
-    Returns shape ``(7, ...)``: mean, var, Q, k1, k2, k3, k4 (NaN where undefined).
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ybar = s[1] / n
-        a2, a3, a4 = s[2] / n, s[3] / n, s[4] / n
-        m2 = np.maximum(a2 - ybar**2, 0.0)
-        m3 = a3 - 3.0 * ybar * a2 + 2.0 * ybar**3
-        m4 = a4 - 4.0 * ybar * a3 + 6.0 * ybar**2 * a2 - 3.0 * ybar**4
-        k1 = ybar + shift
-        k2 = np.where(n > 1, n * m2 / (n - 1.0), np.nan)
-        k3 = np.where(n > 2, n**2 * m3 / ((n - 1.0) * (n - 2.0)), np.nan)
-        k4 = np.where(
-            n > 3,
-            n**2 * ((n + 1.0) * m4 - 3.0 * (n - 1.0) * m2**2) / ((n - 1.0) * (n - 2.0) * (n - 3.0)),
-            np.nan,
-        )
-        q = np.where(k1 != 0.0, k2 / k1 - 1.0, np.nan)
-    return np.array([k1, k2, q, k1, k2, k3, k4])
-
-
 def _jackknife_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics of integer samples ``x`` (n,) and their delete-one jackknife errors.
-
-    Leave-one-out estimates depend only on the value left out, so they are computed once per
-    distinct value and weighted by its multiplicity.
-    """
-    n = x.size
-    if n == 0:
-        return np.full(7, np.nan), np.full(7, np.nan)
+    """Statistics of integer samples ``x`` (n,) and their delete-one jackknife errors."""
     values, mult = np.unique(x, return_counts=True)
-    shift = float(np.round(x.mean()))
-    y = values.astype(np.float64) - shift
-    powers = y[None, :] ** np.arange(5)[:, None]  # (5, V)
-    s = powers @ mult  # (5,)
-    full = _stats_from_sums(s, np.asarray(float(n)), shift)
-    if n < 2:
-        return full, np.full(7, np.nan)
-    loo = _stats_from_sums(s[:, None] - powers, np.full(values.size, n - 1.0), shift)  # (7, V)
-    with np.errstate(invalid="ignore"):
-        bar = (loo @ mult) / n
-        se = np.sqrt((n - 1.0) / n * (((loo - bar[:, None]) ** 2) @ mult))
-    return full, se
+    return hist_stats(values.astype(np.int64), mult.astype(np.int64))
 
 
 def from_ensemble(
@@ -332,25 +324,32 @@ def from_ensemble(
     if network:
         ens = _network_view(ens, count)
     used_seed = None if det.ideal else seed_of(ens, seed)
-    counts = detected_counts(
-        ens, count, efficiency=det.efficiency, misread=det.misread, seed=used_seed
-    )
-    if network:  # a network's records say whether a trajectory leaked, not when
-        valid = np.broadcast_to(ens.per_trajectory.alive[:, None], counts.shape)
+    if not network and _from_histograms(ens):
+        lo, hist = detected_histograms(ens.count_histograms, count, det, used_seed)
+        counts = valid = None
     else:
-        valid = ens.per_trajectory.fock >= 0
-    c = counts.shape[1]
+        counts = detected_counts(
+            ens, count, efficiency=det.efficiency, misread=det.misread, seed=used_seed
+        )
+        if network:  # a network's records say whether a trajectory leaked, not when
+            valid = np.broadcast_to(ens.per_trajectory.alive[:, None], counts.shape)
+        else:
+            valid = ens.per_trajectory.fock >= 0
+        lo, hist = _histogram_of(counts, valid)
+    c = hist.shape[0]
     est = np.empty((7, c))
     err = np.empty((7, c))
+    values = np.arange(hist.shape[1], dtype=np.int64) + lo
     for i in range(c):
-        est[:, i], err[:, i] = _jackknife_stats(counts[valid[:, i], i])
+        nz = hist[i] > 0
+        est[:, i], err[:, i] = hist_stats(values[nz], hist[i, nz])
     cum = tuple(Estimate(est[3 + p], err[3 + p]) for p in range(4))
     return CountStatistics(
         count=count,
         k=np.asarray(ens.k, dtype=np.int64),
         counts=counts,
         valid=valid,
-        n_used=valid.sum(axis=0),
+        n_used=hist.sum(axis=1),
         mean=Estimate(est[0], err[0]),
         variance=Estimate(est[1], err[1]),
         mandel_q=Estimate(est[2], err[2]),
@@ -360,7 +359,29 @@ def from_ensemble(
         efficiency=det.efficiency,
         misread=det.misread,
         detection_seed=used_seed,
+        hist_lo=lo,
+        hist=hist,
     )
+
+
+def _from_histograms(ens: EnsembleResult) -> bool:
+    """Whether the statistics come from the run's histograms: the records do not hold
+    every checkpoint (or are absent), and the histograms exist."""
+    full = ens.per_trajectory is not None and (
+        ens.record_index is None or len(ens.record_index) == np.size(ens.k)
+    )
+    if full:
+        return False
+    if ens.count_histograms is None:
+        raise ValueError(
+            "this ensemble has neither the records at every checkpoint nor count histograms"
+        )
+    return True
+
+
+def _histogram_of(counts: np.ndarray, valid: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(lo, h)``: per checkpoint, the histogram of the valid counts, shape (C, V)."""
+    return column_histograms(np.asarray(counts, dtype=np.int64), np.asarray(valid))
 
 
 def _network_view(ens: NetworkEnsemble, count: str) -> SimpleNamespace:
@@ -399,15 +420,15 @@ def histogram(
         Its binomial standard error ``sqrt(f (1 - f) / M)``. All three arrays are empty
         when no trajectory is left at that checkpoint.
     """
-    i = stats.index(k)
-    x = stats.counts[stats.valid[:, i], i]
-    m = x.size
+    values, mult = stats.histogram_at(k)
+    m = int(mult.sum())
     if m == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    lo, hi = int(x.min()), int(x.max())
-    values = np.arange(lo, hi + 1)
-    f = np.bincount(x - lo, minlength=values.size) / m
-    return values, f, np.sqrt(f * (1.0 - f) / m)
+    lo, hi = int(values[0]), int(values[-1])
+    full = np.arange(lo, hi + 1)
+    f = np.zeros(full.size)
+    f[values - lo] = mult / m
+    return full, f, np.sqrt(f * (1.0 - f) / m)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -445,6 +466,7 @@ def chi_square(
     probabilities: np.ndarray,
     *,
     min_expected: float = 5.0,
+    multiplicity: np.ndarray | None = None,
 ) -> ChiSquare:
     """Chi-square test of integer samples against a distribution on consecutive integers.
 
@@ -464,6 +486,9 @@ def chi_square(
         The reference distribution (negative rounding is clipped to 0).
     min_expected : float, optional
         Smallest expected count per bin (default 5).
+    multiplicity : array_like of int, shape (M,), optional
+        The number of times each entry of ``samples`` was observed (a histogram, e.g.
+        :meth:`CountStatistics.histogram_at`); default once each.
 
     Returns
     -------
@@ -490,10 +515,13 @@ def chi_square(
         raise ValueError("values and probabilities must have the same non-zero length")
     if values.size > 1 and np.any(np.diff(values) != 1):
         raise ValueError("values must be consecutive integers")
-    m = samples.size
+    weights = None if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)
+    if weights is not None and weights.shape != samples.shape:
+        raise ValueError("multiplicity must have one entry per sample")
+    m = samples.size if weights is None else float(weights.sum())
     expected = m * p / p.sum()
     idx = np.clip(samples - values[0], 0, values.size - 1)
-    observed = np.bincount(idx, minlength=values.size).astype(np.float64)
+    observed = np.bincount(idx, weights=weights, minlength=values.size).astype(np.float64)
     starts = [0]
     acc = 0.0
     for j in range(values.size):
@@ -573,7 +601,7 @@ def emission_waiting_times(ens: EnsembleResult) -> WaitingTimes:
     ValueError
         If the ensemble recorded no jump times.
     """
-    per = ens.per_trajectory
+    per = ens.records(what="emission_waiting_times")
     if per.jump_times.shape[1] == 0:
         raise ValueError(
             "this ensemble recorded no jump times; run simulate(..., max_jumps=J) with J "
@@ -628,7 +656,13 @@ def g_waiting_times(ens: EnsembleResult) -> WaitingTimes:
             "checkpoints=range(0, n_collisions + 1))); this ensemble has checkpoints "
             f"{k[:5].tolist()}{'...' if k.size > 5 else ''}"
         )
-    g = ens.per_trajectory.qubit_g.sum(axis=2)
+    per = ens.records(what="g_waiting_times")
+    if per.qubit_g.shape[1] != np.size(ens.k):
+        raise ValueError(
+            "g_waiting_times needs the per-trajectory records at every checkpoint, and this "
+            f"run kept them at k = {ens.record_k.tolist()}: run simulate with records='all'"
+        )
+    g = per.qubit_g.sum(axis=2)
     events = np.diff(g, axis=1) > 0  # (M, C-1): a qubit in g at collision k[1:]
     rows, cols = np.nonzero(events)  # row-major: sorted by trajectory, then collision
     when = k[1:][cols]
@@ -680,7 +714,8 @@ def energy_per_trajectory(ens: EnsembleResult, k: int | None = None) -> PerTraje
     """
     kk = np.asarray(ens.k)
     i = kk.size - 1 if k is None else int(np.argmin(np.abs(kk - int(k))))
-    per = ens.per_trajectory
+    per = ens.records(int(kk[i]), "energy_per_trajectory")
+    i = ens.record_column(int(kk[i]))
     ok = per.fock[:, i] >= 0
     values = per.n_mean[ok, i]
-    return PerTrajectoryEnergy(int(kk[i]), values, float(values.mean()) if values.size else np.nan)
+    return PerTrajectoryEnergy(int(ens.record_k[i]), values, float(values.mean()) if values.size else np.nan)

@@ -313,8 +313,14 @@ def _trajectory_delivered(ens: Any, k0: int, k1: int) -> dict:
         raise ValueError(
             f"the ensemble must have checkpoints at collisions {k0} and {k1} (the stage's ends)"
         )
-    e = ens.per_trajectory.qubit_e.sum(axis=2)
-    alive = ens.per_trajectory.alive
+    what = "the delivered count per trajectory"
+    per = ens.records(k0, what) if hasattr(ens, "records") else ens.per_trajectory
+    if hasattr(ens, "records"):
+        ens.records(k1, what)
+        rk = ens.record_k
+        i0, i1 = np.flatnonzero(rk == k0), np.flatnonzero(rk == k1)
+    e = per.qubit_e.sum(axis=2)
+    alive = per.alive
     counts = (e[:, i1[0]] - e[:, i0[0]])[alive]
     m = counts.size
     mean = float(counts.mean())

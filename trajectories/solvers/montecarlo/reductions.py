@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["HISTOGRAM_COUNTS", "CountHistograms", "ChunkSums"]
+__all__ = ["HISTOGRAM_COUNTS", "CountHistograms", "ChunkSums", "column_histograms"]
 
 #: The counts histogrammed per checkpoint: the qubits that left in g / e, photons emitted
 #: into / absorbed from the bath, the net photons from the bath, the qubits that passed
@@ -44,8 +44,23 @@ def _counts_of(name: str, qubit_g, qubit_e, emissions, absorptions, fock) -> np.
     return fock.astype(np.int64)
 
 
-def _histogram(x: np.ndarray, valid: np.ndarray) -> tuple[int, np.ndarray]:
-    """``(lo, h)``: ``h[c, v]`` = entries of column ``c`` of ``x`` equal to ``lo + v``."""
+def column_histograms(x: np.ndarray, valid: np.ndarray) -> tuple[int, np.ndarray]:
+    """Histograms of the columns of an integer array, over the entries marked valid.
+
+    Parameters
+    ----------
+    x : ndarray of int64, shape (M, C)
+        Values.
+    valid : ndarray of bool, shape (M, C)
+        Which entries count.
+
+    Returns
+    -------
+    lo : int
+        The smallest valid value (0 when there is none).
+    h : ndarray of int64, shape (C, V)
+        ``h[c, v]``: valid entries of column ``c`` equal to ``lo + v``.
+    """
     c = x.shape[1]
     xv = x[valid]
     if xv.size == 0:
@@ -112,7 +127,7 @@ class CountHistograms:
         lo, h = {}, {}
         for name in HISTOGRAM_COUNTS:
             x = _counts_of(name, qubit_g, qubit_e, emissions, absorptions, fock)
-            lo[name], h[name] = _histogram(x, valid)
+            lo[name], h[name] = column_histograms(x, valid)
         return cls(lo, h)
 
     @classmethod
