@@ -341,8 +341,11 @@ def from_ensemble(
     err = np.empty((7, c))
     values = np.arange(hist.shape[1], dtype=np.int64) + lo
     for i in range(c):
-        nz = hist[i] > 0
-        est[:, i], err[:, i] = hist_stats(values[nz], hist[i, nz])
+        if counts is not None:  # the samples themselves (np.unique of each column)
+            est[:, i], err[:, i] = _jackknife_stats(counts[valid[:, i], i])
+        else:
+            nz = hist[i] > 0
+            est[:, i], err[:, i] = hist_stats(values[nz], hist[i, nz])
     cum = tuple(Estimate(est[3 + p], err[3 + p]) for p in range(4))
     return CountStatistics(
         count=count,
@@ -718,4 +721,6 @@ def energy_per_trajectory(ens: EnsembleResult, k: int | None = None) -> PerTraje
     i = ens.record_column(int(kk[i]))
     ok = per.fock[:, i] >= 0
     values = per.n_mean[ok, i]
-    return PerTrajectoryEnergy(int(ens.record_k[i]), values, float(values.mean()) if values.size else np.nan)
+    return PerTrajectoryEnergy(
+        int(ens.record_k[i]), values, float(values.mean()) if values.size else np.nan
+    )

@@ -531,9 +531,7 @@ class EnsembleAccumulator:
             leakage=self.mean_leakage(),
             leaked_trajectories=self.leaked,
             per_trajectory=per,
-            record_index=(
-                np.arange(c) if self.record_index is None else self.record_index.copy()
-            ),
+            record_index=(np.arange(c) if self.record_index is None else self.record_index.copy()),
             count_histograms=self.counts,
             jackknife_groups=self.groups,
             n_jobs=n_jobs,

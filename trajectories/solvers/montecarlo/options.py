@@ -290,9 +290,7 @@ def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None
     return checkpoint_count(rho_checkpoints, 0)
 
 
-def auto_records(
-    n_trajectories: int, n_checkpoints: int, n_branches: int, row_bytes: int
-) -> str:
+def auto_records(n_trajectories: int, n_checkpoints: int, n_branches: int, row_bytes: int) -> str:
     """The records kept by default: the most that fit in :data:`RECORDS_AUTO_BYTES`.
 
     Parameters

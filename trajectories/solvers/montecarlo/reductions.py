@@ -62,14 +62,21 @@ def column_histograms(x: np.ndarray, valid: np.ndarray) -> tuple[int, np.ndarray
         ``h[c, v]``: valid entries of column ``c`` equal to ``lo + v``.
     """
     c = x.shape[1]
-    xv = x[valid]
-    if xv.size == 0:
+    all_valid = bool(valid.all())
+    if x.size == 0 or not (all_valid or valid.any()):
         return 0, np.zeros((c, 0), dtype=np.int64)
-    lo, hi = int(xv.min()), int(xv.max())
+    if all_valid:
+        lo, hi = int(x.min()), int(x.max())
+    else:
+        big = np.iinfo(np.int64).max
+        lo, hi = int(x.min(where=valid, initial=big)), int(x.max(where=valid, initial=-big))
     width = hi - lo + 1
-    col = np.broadcast_to(np.arange(c, dtype=np.int64), x.shape)[valid]
-    h = np.bincount((xv - lo) + width * col, minlength=width * c)
-    return lo, h.reshape(c, width).astype(np.int64, copy=False)
+    idx = x.astype(np.int64) - lo
+    idx += np.arange(c, dtype=np.int64) * width  # column c counts in bins c*width ...
+    if not all_valid:
+        idx[~valid] = c * width  # one bin past the end, dropped
+    h = np.bincount(idx.ravel(), minlength=c * width + 1)[: c * width]
+    return lo, h.reshape(c, width)
 
 
 def _pad(lo: int, h: np.ndarray, new_lo: int, width: int) -> np.ndarray:
@@ -125,8 +132,12 @@ class CountHistograms:
         """
         valid = np.asarray(fock) >= 0
         lo, h = {}, {}
+        g, e = (_counts_of(n, qubit_g, qubit_e, emissions, absorptions, fock) for n in "ge")
         for name in HISTOGRAM_COUNTS:
-            x = _counts_of(name, qubit_g, qubit_e, emissions, absorptions, fock)
+            if name in ("g", "e", "qubits"):
+                x = g if name == "g" else e if name == "e" else g + e
+            else:
+                x = _counts_of(name, qubit_g, qubit_e, emissions, absorptions, fock)
             lo[name], h[name] = column_histograms(x, valid)
         return cls(lo, h)
 
