@@ -102,8 +102,14 @@ def test_histograms_count_every_trajectory_not_leaked(pair):
     assert np.array_equal(hist.n_used(), np.count_nonzero(per.fock >= 0, axis=0))
     valid = per.fock >= 0
     net = per.absorptions.astype(np.int64) - per.emissions
-    records = dict(g=per.qubit_g.sum(axis=2), e=per.qubit_e.sum(axis=2), net=net,
-                   emission=per.emissions, absorption=per.absorptions, fock=per.fock)
+    records = dict(
+        g=per.qubit_g.sum(axis=2),
+        e=per.qubit_e.sum(axis=2),
+        net=net,
+        emission=per.emissions,
+        absorption=per.absorptions,
+        fock=per.fock,
+    )
     for name, x in records.items():
         for i in range(KS.size):
             values, mult = np.unique(x[valid[:, i], i], return_counts=True)
