@@ -98,6 +98,8 @@ DOCUMENTED = [
     "trajectories.runs.cli",
     "trajectories.runs.show_tables",
     "trajectories.solvers.montecarlo.accumulator",
+    "trajectories.solvers.montecarlo.reductions",
+    "trajectories.statistics.histograms",
     "trajectories.solvers.montecarlo.chunks",
     "trajectories.solvers.montecarlo.kernel_inputs",
     "trajectories.solvers.montecarlo.kernels",

@@ -204,10 +204,8 @@ class ChunkResult:
     sums : ChunkSums, optional
         The chunk's reductions over every checkpoint (default: computed from the records,
         which must then cover every checkpoint). A chunk whose records were cut
-        (:meth:`kept`) carries the sums of all its trajectories and checkpoints.
-
-    The record arrays above may be cut by :meth:`kept` to the columns a run keeps (``C'``
-    of the C checkpoints) and, for ``records="none"``, to no rows at all.
+        (:meth:`kept`: to the ``C'`` columns a run keeps, or to no rows at all for
+        ``records="none"``) carries the sums of all its trajectories and checkpoints.
     """
 
     index: int

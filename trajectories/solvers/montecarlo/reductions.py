@@ -209,12 +209,24 @@ class CountHistograms:
         return (nz + self.lo[name]).astype(np.int64), row[nz]
 
     def n_used(self) -> np.ndarray:
-        """Trajectories counted at each checkpoint (not leaked), shape (C,) int64."""
+        """Trajectories counted at each checkpoint (those not leaked there).
+
+        Returns
+        -------
+        ndarray of int64, shape (C,)
+            The sum of each row of the Fock samples' histogram.
+        """
         return self.h["fock"].sum(axis=1)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Flat arrays (for ``.npz`` and HDF5): ``hist_<name>`` and ``hist_lo`` (in
-        :data:`HISTOGRAM_COUNTS` order)."""
+        """Flat arrays, for ``.npz`` and HDF5.
+
+        Returns
+        -------
+        dict of str to ndarray
+            ``hist_<name>`` (C, V) int64 per count, and ``hist_lo`` (7,) int64 (the lowest
+            values, in :data:`HISTOGRAM_COUNTS` order).
+        """
         out = {f"hist_{n}": self.h[n] for n in HISTOGRAM_COUNTS}
         out["hist_lo"] = np.array([self.lo[n] for n in HISTOGRAM_COUNTS], dtype=np.int64)
         return out
@@ -311,7 +323,14 @@ class ChunkSums:
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Flat arrays, names prefixed ``sums_`` (histograms: ``hist_``)."""
+        """Flat arrays, for ``.npz`` and HDF5.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The sums under names prefixed ``sums_``, the histograms under ``hist_``
+            (:meth:`CountHistograms.to_arrays`).
+        """
         out = {
             "sums_sum_n": self.sum_n,
             "sums_sum_n2": self.sum_n2,
