@@ -794,6 +794,8 @@ def test_simulate_rejects_bad_arguments_naming_them_before_allocating(data, name
         kw["n_collisions"] = value[-1]
     if name != "cutoff":
         kw[name] = value
+    if name == "n_trajectories":  # refused for the memory of its records (else above 2^53)
+        kw["records"] = "all"
     with _machine():
         _fails_cleanly(lambda: tj.simulate(model, **kw), name)
 
@@ -859,7 +861,8 @@ def test_steady_state_rejects_bad_arguments_naming_them_before_allocating(data, 
 @pytest.mark.parametrize(
     "call,name,allowed",
     [
-        (lambda: tj.simulate(_MODEL, 10, 10**15, seed=1), "n_trajectories", "n_trajectories <="),
+        (lambda: tj.simulate(_MODEL, 10, 10**15, seed=1, records="all"), "n_trajectories",
+         "n_trajectories <="),
         (lambda: tj.simulate(_MODEL, 10**12, 2, checkpoints=range(10**12)), "checkpoints",
          "at most"),
         (lambda: tj.simulate(_MODEL, 10, 10, max_jumps=10**12), "max_jumps", "max_jumps <="),
@@ -877,6 +880,13 @@ def test_absurd_sizes_name_the_parameter_its_value_and_the_allowed_range(call, n
         msg = _fails_cleanly(call, name, peak_limit=256 * 2**10)
     assert f"{name}=" in msg and "more than this machine has (16 GiB)" in msg
     assert allowed in msg
+
+
+def test_more_trajectories_than_float64_counts_exactly_are_refused():
+    """Without records a run's memory does not grow with M; 2^53 is the bound (trajectory
+    counts stay exact in the float64 reductions), refused before any work."""
+    msg = _fails_cleanly(lambda: tj.simulate(_MODEL, 10, 2**53 + 1, seed=1), "n_trajectories")
+    assert "n_trajectories <= 9007199254740992" in msg
 
 
 def test_the_memory_limits_do_not_block_real_runs():

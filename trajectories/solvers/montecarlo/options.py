@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_CHECKPOINTS",
     "TARGETS",
     "RECORDS_AUTO_BYTES",
+    "MAX_TRAJECTORIES",
     "auto_records",
 ]
 
@@ -56,6 +57,8 @@ __all__ = [
 DEFAULT_JACKKNIFE_GROUPS = 20
 #: Number of evenly spaced checkpoints when none are given.
 DEFAULT_CHECKPOINTS = 101
+#: The most trajectories a run takes: counts of trajectories stay exact in float64.
+MAX_TRAJECTORIES = 2**53
 #: Above this estimated memory for records and rho sums, warn before starting.
 MEMORY_WARNING_BYTES = 2 * 2**30
 #: The largest per-trajectory records the default (``records=None``) keeps: 256 MiB, so
@@ -382,6 +385,12 @@ def check_run_size(
     """
     n_collisions = collision_count("n_collisions", n_collisions)
     n_trajectories = integer_at_least("n_trajectories", n_trajectories, 1)
+    if n_trajectories > MAX_TRAJECTORIES:
+        raise ValueError(
+            f"n_trajectories must be an integer in [1, 2**53] (the reductions count "
+            f"trajectories exactly in float64), got n_trajectories={show(n_trajectories)}; "
+            f"allowed: n_trajectories <= {MAX_TRAJECTORIES}"
+        )
     entropy = _seed_entropy(seed)
     if (
         isinstance(n_jobs, (bool, np.bool_))
@@ -409,6 +418,7 @@ def check_simulate_memory(
     max_jumps: int = 0,
     rho_shown: str | None = None,
     n_record_columns: int | None = None,
+    chunk_size: int = 1,
 ) -> None:
     """Refuse, before any allocation, a run that cannot fit in this machine's memory.
 
@@ -441,6 +451,9 @@ def check_simulate_memory(
     n_record_columns : int or None, optional
         Checkpoints whose per-trajectory records are kept (default: every checkpoint;
         0: no per-trajectory record at all, ``records="none"``).
+    chunk_size : int, optional
+        Trajectories per chunk: a chunk builds its records at every checkpoint before
+        reducing them, ``chunk_size`` times the bytes per trajectory (default 1).
 
     Raises
     ------
@@ -457,13 +470,16 @@ def check_simulate_memory(
         lambda limit: f"allowed on this machine: cutoff <= {math.isqrt(limit // 40)}",
     )
     branches = 2 if not model.qubit_is_pure else 1
-    c = (n_checkpoints or 0) if n_record_columns is None else n_record_columns
+    c_all = n_checkpoints or 0
+    c = c_all if n_record_columns is None else n_record_columns
     per_trajectory = c * _record_bytes(branches) + 9 * max_jumps + 9 if c else 0
     records = n_trajectories * per_trajectory
     rho = (groups + 1) * (n_rho or 0) * 16 * n * n
-    needed = dense + records + rho
+    chunk = min(chunk_size, n_trajectories) * (c_all * _record_bytes(branches) + 9 * max_jumps)
+    needed = dense + records + rho + chunk
     limit = _validation.machine_memory() or math.inf
-    if c * _record_bytes(branches) + 9 > limit - dense:
+    if c_all * _record_bytes(branches) + 9 > limit - dense:
+        c = c_all
         name, shown = "checkpoints", f"<{c} checkpoints>"
         what = (
             f"the per-trajectory records ({_record_bytes(branches)} bytes per trajectory and "
@@ -479,6 +495,17 @@ def check_simulate_memory(
 
         def allowed(limit: int) -> str:
             return f"allowed on this machine: max_jumps <= {max(limit - dense, 0) // 9}"
+    elif chunk > max(records, rho):
+        per_chunk_row = c_all * _record_bytes(branches) + 9 * max_jumps
+        name, shown = "chunk_size", show(chunk_size)
+        what = (
+            f"the records a chunk builds before reducing them ({per_chunk_row} bytes per "
+            f"trajectory: {c_all} checkpoints, max_jumps={max_jumps})"
+        )
+
+        def allowed(limit: int) -> str:
+            most = max(limit - dense - rho - records, 0) // per_chunk_row
+            return f"allowed on this machine: chunk_size <= {most} with these checkpoints"
     elif rho > records:
         name, shown = "rho_checkpoints", rho_shown or f"<{n_rho} checkpoints>"
         what = (
@@ -593,7 +620,7 @@ def plan_ensemble(
     rho_shown = repr(rho_checkpoints) if isinstance(rho_checkpoints, str) else None
     check_simulate_memory(
         model, n_trajectories, n_ck, n_rho, min(n_chunks, jackknife_groups), max_jumps,
-        rho_shown if rho_checkpoints is not None else "'all'", n_rec,
+        rho_shown if rho_checkpoints is not None else "'all'", n_rec, chunk_size,
     )  # fmt: skip
     if checkpoints is None:
         checkpoints = default_checkpoints(n_collisions)

@@ -16,6 +16,7 @@ are made of chunks) on any number of workers and any backend.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -280,7 +281,9 @@ def simulate(
         for i in sorted(saved):
             acc.offer(index=i, load=lambda i=i: store.load(i))
         chunk_inputs = tuple(specs)  # a single model is a one-stage protocol
-        pending = [i for i in range(run.n_chunks) if i not in saved]
+        # lazily: memory independent of the number of chunks
+        pending = (i for i in range(run.n_chunks) if i not in saved)
+        first = next(pending, None)
 
         def task(i: int):
             return delayed(run_chunk)(
@@ -295,13 +298,15 @@ def simulate(
             report(done)
             return acc.offer(chunk)
 
-        if acc.stop_reason is None and pending and not cached and _compiles_in_each(o):
+        if acc.stop_reason is None and first is not None and not cached and _compiles_in_each(o):
             # the first chunk here: the drivers are compiled once, into numba's cache, and
             # the workers load them instead of each compiling them again
-            fn, args, kwargs = task(pending.pop(0))
+            fn, args, kwargs = task(first)
             take(fn(*args, **kwargs))
-        if acc.stop_reason is None and pending:
-            with map_chunks((task(i) for i in pending), o.n_jobs, o.backend) as results:
+            first = next(pending, None)
+        if acc.stop_reason is None and first is not None:
+            todo = itertools.chain((first,), pending)
+            with map_chunks((task(i) for i in todo), o.n_jobs, o.backend) as results:
                 for chunk in results:
                     if take(chunk):
                         break
