@@ -318,4 +318,7 @@ def test_default_checkpoints_are_bounded_and_huge_runs_warn_before_work(monkeypa
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning, match="GiB of per-trajectory records"):
+            tj.simulate(model, 2000, 10**6, seed=1, checkpoints=range(2001), records="all")
+        # the default keeps fewer records (bounded) and says so
+        with pytest.raises(RuntimeWarning, match="records='none'"):
             tj.simulate(model, 2000, 10**6, seed=1, checkpoints=range(2001))
