@@ -320,5 +320,5 @@ def test_default_checkpoints_are_bounded_and_huge_runs_warn_before_work(monkeypa
         with pytest.raises(RuntimeWarning, match="GiB of per-trajectory records"):
             tj.simulate(model, 2000, 10**6, seed=1, checkpoints=range(2001), records="all")
         # the default keeps fewer records (bounded) and says so
-        with pytest.raises(RuntimeWarning, match="records='none'"):
+        with pytest.raises(RuntimeWarning, match="records='last'"):
             tj.simulate(model, 2000, 10**6, seed=1, checkpoints=range(2001))
