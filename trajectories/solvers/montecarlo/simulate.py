@@ -16,6 +16,7 @@ are made of chunks) on any number of workers and any backend.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -268,8 +269,17 @@ def simulate(
     if o.timeout is not None:
         acc.stop_at_deadline(t0 + o.timeout)
 
+    if store is not None and hasattr(store, "restore"):  # a saved state, streamed records
+        store.restore(acc)
+        if acc.n_chunks:
+            acc.check_conditions()  # where the interrupted run stopped, if it had
+        if acc.next_index >= run.n_chunks:
+            acc.stop_reason = acc.stop_reason or "n_trajectories"
+    if store is not None and hasattr(store, "absorbed"):
+        acc.chunk_added = lambda chunk: store.absorbed(acc, chunk)
     saved = store.completed(run.size_of) if store is not None else set()
-    done = sum(run.size_of(i) for i in saved)
+    saved = {i for i in saved if i >= acc.next_index}
+    done = acc.filled + sum(run.size_of(i) for i in saved)
     with Progress(progress, run.n_trajectories, unit="trajectories") as report:
         from .kernels import run_banded, run_sparse  # compiles nothing
 
@@ -280,7 +290,7 @@ def simulate(
         for i in sorted(saved):
             acc.offer(index=i, load=lambda i=i: store.load(i))
         chunk_inputs = tuple(specs)  # a single model is a one-stage protocol
-        pending = [i for i in range(run.n_chunks) if i not in saved]
+        pending = [i for i in range(acc.next_index, run.n_chunks) if i not in saved]
 
         def task(i: int):
             return delayed(run_chunk)(
@@ -306,7 +316,7 @@ def simulate(
                     if take(chunk):
                         break
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), o.leakage_tol)
-    return acc.result(
+    result = acc.result(
         seed=run.entropy,
         chunk_size=run.chunk_size,
         n_jobs=o.n_jobs,
@@ -316,6 +326,9 @@ def simulate(
         streams=STREAMS,
         sampler=SAMPLER,
     )
+    if acc.record_sink is not None and hasattr(store, "records"):  # streamed to disk
+        result = dataclasses.replace(result, per_trajectory=store.records())
+    return result
 
 
 def _compiles_in_each(options: TrajectoryOptions) -> bool:
