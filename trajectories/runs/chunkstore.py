@@ -327,7 +327,7 @@ class ChunkDirectory:
     def saved_chunks(self) -> int:
         """Chunks the saved state covers (0 without a readable state)."""
         try:
-            with np.load(self.path / self.STATE) as z:
+            with open(self.path / self.STATE, "rb") as fh, np.load(fh) as z:
                 return int(z["acc_next_index"])
         except Exception:  # missing or damaged: nothing is covered
             return 0
@@ -337,7 +337,7 @@ class ChunkDirectory:
         if not target.exists():
             return None
         try:
-            with np.load(target) as z:
+            with open(target, "rb") as fh, np.load(fh) as z:
                 state = {name: z[name] for name in z.files}
         except Exception as err:  # any unreadable content is reported the same way
             why = f"unreadable ({type(err).__name__})"
