@@ -30,8 +30,10 @@ from trajectories.solvers.montecarlo.reductions import HISTOGRAM_COUNTS
 MODEL = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=0.8, gamma_tr=0.1, nbar=0.15,
                       cutoff=20)  # fmt: skip
 RUN = dict(seed=3, chunk_size=3, checkpoints=range(0, 31, 10), max_jumps=3, progress=False)
-RECORDS = ("n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock",
-           "alive", "jump_times", "jump_kinds", "n_jumps", "collision_energy", "bath_energy")  # fmt: skip
+RECORDS = (
+    "n_mean", "n2_mean", "qubit_g", "qubit_e", "emissions", "absorptions", "fock", "alive",
+    "jump_times", "jump_kinds", "n_jumps", "collision_energy", "bath_energy",
+)  # fmt: skip
 
 RUNFILE = """
 [model]
@@ -284,8 +286,8 @@ def test_sigkill_mid_run_then_resume_is_bit_identical(tmp_path, capsys):
     assert run_cli(capsys, "run", clean, "-q") == 0
     source = runfile(tmp_path, **kw)
     env = {**os.environ, "PYTHONPATH": str(Path(tj.__file__).parents[1])}
-    proc = subprocess.Popen([sys.executable, "-m", "trajectories", "run", str(source), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+    cmd = [sys.executable, "-m", "trajectories", "run", str(source), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     store = chunkstore.ChunkDirectory(tmp_path / "out" / "r.chunks")
     deadline = time.time() + 120
     try:
