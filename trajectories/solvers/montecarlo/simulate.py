@@ -238,7 +238,9 @@ def simulate(
         model, n_collisions, n_trajectories, initial_state
     )
     model = segments[0][0]
-    run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options)
+    streams = store is not None and hasattr(store, "restore")  # records go to its disk
+    run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options,
+                        records_on_disk=streams)  # fmt: skip
     o = run.options
     with single_threaded_blas():
         specs = _stage_specs(segments, run.ks)
@@ -269,7 +271,7 @@ def simulate(
     if o.timeout is not None:
         acc.stop_at_deadline(t0 + o.timeout)
 
-    if store is not None and hasattr(store, "restore"):  # a saved state, streamed records
+    if streams:  # a saved state, records streamed to disk
         store.restore(acc)
         if acc.n_chunks:
             acc.check_conditions()  # where the interrupted run stopped, if it had
