@@ -9,6 +9,7 @@ lazily; a dask cluster gives the numbers loky gives.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import signal
 import subprocess
@@ -380,3 +381,27 @@ def test_a_dask_cluster_gives_what_loky_gives(records):
         cluster.close()
     same_ensemble(dask, loky)
     assert (dask.per_trajectory is None) == (records == "none")
+
+
+def test_a_full_disk_while_the_result_is_completed_keeps_the_records_for_resume(
+    tmp_path, capsys, monkeypatch
+):
+    clean = runfile(tmp_path, "clean.toml", folder=tmp_path / "clean")
+    assert run_cli(capsys, "run", clean, "-q") == 0
+    original = io._write_ensemble
+
+    def full(g, ens):  # the ensemble and its scales are written, then the disk is full
+        original(g, ens)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out" / "r.h5"))
+
+    with monkeypatch.context() as m:
+        m.setattr(io, "_write_ensemble", full)
+        assert run_cli(capsys, "run", runfile(tmp_path), "-q") == 1
+    chunks = tmp_path / "out" / "r.chunks"
+    assert (chunks / "result.h5.part").exists() and not (tmp_path / "out" / "r.h5").exists()
+    assert run_cli(capsys, "run", tmp_path / "out" / "r.h5", "--resume", "-q") == 0
+    same_ensemble(tj.load(tmp_path / "out" / "r.h5").ensemble,
+                  tj.load(tmp_path / "clean" / "r.h5").ensemble)  # fmt: skip
+    with h5py.File(tmp_path / "out" / "r.h5", "r") as f:  # one set of scales, attached
+        pt = f["ensemble/per_trajectory"]
+        assert len(pt["fock"].dims[0]) == 1 and pt["fock"].dims[0][0].name.endswith("/trajectory")

@@ -489,6 +489,10 @@ _PLAUSIBLE = {
         st.sampled_from(["all", "last", "none", "some"]),
         st.lists(st.integers(0, 1000), max_size=3).map(sorted),
     ),
+    ("run", "records"): st.one_of(
+        st.sampled_from(["all", "last", "none", "some"]),
+        st.lists(st.integers(0, 1000), max_size=3).map(sorted),
+    ),
     ("run", "jobs"): _sweep(st.integers(-2, 3)),
     ("run", "backend"): _sweep(st.sampled_from(["loky", "threading", "dask", "nope", ""])),
     ("run", "max_jumps"): _sweep(st.one_of(st.integers(-1, 50), _huge_ints)),

@@ -400,7 +400,12 @@ def _clear_but_records(f) -> None:
         del g[key]
     if "per_trajectory" in g:
         pt = g["per_trajectory"]
-        for key in [k for k in pt if k not in RECORD_DIMS]:  # scales of a failed attempt
+        for key in list(pt.attrs):
+            del pt.attrs[key]
+        for key in [k for k in pt if k in RECORD_DIMS]:  # the scales of a failed attempt:
+            if "DIMENSION_LIST" in pt[key].attrs:  # detached before they go
+                del pt[key].attrs["DIMENSION_LIST"]
+        for key in [k for k in pt if k not in RECORD_DIMS]:
             del pt[key]
 
 

@@ -199,8 +199,11 @@ class RecordStream:
         self._file = h5py.File(self.path, "a")
         group = self._file.require_group(RECORDS_GROUP)
         self._group = group
-        names = [n for n in _RECORDS if n in group]
-        self.rows = min((group[n].shape[0] for n in names), default=0)
+        self.rows = min((group[n].shape[0] for n in self._names()), default=0)
+
+    def _names(self) -> list[str]:
+        """The record datasets written so far (not the scales of a failed completion)."""
+        return [n for n in _RECORDS if n in self._group]
 
     def truncate(self, rows: int) -> None:
         """Cut every dataset back to its first ``rows`` rows (what a saved state covers).
@@ -215,14 +218,14 @@ class RecordStream:
         ValueError
             When a dataset holds fewer rows (the file does not match the saved state).
         """
-        for name in list(self._group):
+        for name in self._names():
             ds = self._group[name]
             if ds.shape[0] < rows:
                 raise ValueError(f"{self.path}: {name} holds {ds.shape[0]} of {rows} rows")
             if ds.shape[0] > rows:
                 ds.resize(rows, axis=0)
         if rows == 0:
-            for name in list(self._group):
+            for name in self._names():
                 del self._group[name]
         self.rows = rows
         self._sync()

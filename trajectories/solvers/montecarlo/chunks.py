@@ -153,6 +153,8 @@ class ChunkResult:
     r"""Everything one chunk sends back: sums for the estimators and per-trajectory records.
 
     Counts are cumulative from collision 0 to each checkpoint (``docs/MODEL.md``, Sec. 4).
+    The record arrays below may be cut by :meth:`kept` to the columns a run keeps (``C'``
+    of the C checkpoints) and, for ``records="none"``, to no rows at all.
 
     Parameters
     ----------
@@ -205,9 +207,6 @@ class ChunkResult:
         The chunk's reductions over every checkpoint (default: computed from the records,
         which must then cover every checkpoint). A chunk whose records were cut
         (:meth:`kept`) carries the sums of all its trajectories and checkpoints.
-
-    The record arrays above may be cut by :meth:`kept` to the columns a run keeps (``C'``
-    of the C checkpoints) and, for ``records="none"``, to no rows at all.
     """
 
     index: int
