@@ -325,7 +325,13 @@ class ChunkDirectory:
         return self.path / self.RECORDS if self._stream is not None else None
 
     def saved_chunks(self) -> int:
-        """Chunks the saved state covers (0 without a readable state)."""
+        """Chunks the saved state covers.
+
+        Returns
+        -------
+        int
+            The accumulator's ``next_index`` in ``state.npz`` (0 without a readable state).
+        """
         try:
             with open(self.path / self.STATE, "rb") as fh, np.load(fh) as z:
                 return int(z["acc_next_index"])
@@ -416,7 +422,14 @@ class ChunkDirectory:
 
     def records(self) -> PerTrajectory | None:
         """The streamed records, as views of their file (part of the ``ChunkStore``
-        protocol; None when the run streamed none). Closes the file."""
+        protocol). Closes the file.
+
+        Returns
+        -------
+        PerTrajectory or None
+            :class:`~trajectories.runs.records.RecordView` objects of every record (None
+            when the run streamed none).
+        """
         return self._stream.views() if self._stream is not None else None
 
     def close(self) -> None:
