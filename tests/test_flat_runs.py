@@ -63,6 +63,12 @@ plots = []
 """
 
 
+@pytest.fixture(autouse=True)
+def state_after_every_chunk(monkeypatch):
+    """In this process, the state is written after every chunk (not once a second)."""
+    monkeypatch.setattr(chunkstore, "STATE_SECONDS", 0.0)
+
+
 def runfile(tmp_path: Path, name="run.toml", *, trajectories=400, chunk=20, records="last",
             folder=None) -> Path:  # fmt: skip
     path = tmp_path / name

@@ -103,7 +103,8 @@ def test_chunk_directory_round_trip_and_stale_temporary_files(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::trajectories.StatisticsWarning")
-def test_simulate_with_a_store_resumes_bit_identically(tmp_path):
+def test_simulate_with_a_store_resumes_bit_identically(tmp_path, monkeypatch):
+    monkeypatch.setattr(chunkstore, "STATE_SECONDS", 0.0)  # a state after every chunk
     kw = dict(seed=9, chunk_size=20, checkpoints=range(0, 31, 10))
     full = tj.simulate(MODEL, 30, 200, **kw)
     store = chunkstore.ChunkDirectory.create(tmp_path / "s.chunks", {})

@@ -223,7 +223,6 @@ def test_damaged_and_foreign_chunks_are_reported_and_recomputed_bit_identically(
     clean = runfile(tmp_path, "clean.toml", folder=tmp_path / "clean", exact="false")
     assert run_cli(capsys, "run", clean, "-q")[0] == 0
     # states deferred (as for a large one): the interrupted runs keep every chunk file
-    monkeypatch.setattr(chunkstore, "STATE_EVERY_CHUNK_BYTES", -1)
     monkeypatch.setattr(chunkstore, "STATE_SECONDS", float("inf"))
     # a foreign run with other settings, interrupted: its chunks are the "foreign" ones
     other = runfile(tmp_path, "other.toml", folder=tmp_path / "other", exact="false",
@@ -332,6 +331,7 @@ def test_full_disk_stops_the_run_keeps_finished_chunks_and_resume_completes_it(
     tmp_path, capsys, monkeypatch, code
 ):
     # a full disk, a folder made unwritable, or a file system remounted read-only mid-run
+    monkeypatch.setattr(chunkstore, "STATE_SECONDS", 0.0)  # a state after every chunk
     clean = runfile(tmp_path, "clean.toml", folder=tmp_path / "clean")
     assert run_cli(capsys, "run", clean, "-q")[0] == 0
     with monkeypatch.context() as m:

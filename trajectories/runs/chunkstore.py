@@ -15,16 +15,17 @@
 
 Every file but the records is written to a temporary name, synced and renamed
 (``os.replace`` is atomic), so a kill at any moment leaves complete files (and at most a
-``.tmp`` file, removed). Per chunk taken in: its records are appended (flushed and synced),
-then the state is written, then the chunk's file is deleted; a resumed run restores the
-state, cuts the records back to the trajectories the state covers (a kill between the
-append and the state), takes the saved chunks from there and computes the missing ones with
-their original seeds, so its result is bit-identical to an uninterrupted run's. A state
-larger than :data:`STATE_EVERY_CHUNK_BYTES` (rho at many checkpoints of a large cutoff) is
-written at most every :data:`STATE_SECONDS`, the chunk files it does not cover yet being
-kept until then. An interrupted run thus holds its manifest, its state, its records and a
-few chunk files (about two per worker). The directory is removed once the result file is
-written.
+``.tmp`` file, removed). Per chunk taken in, its records are appended (flushed); then, at
+most every :data:`STATE_SECONDS` (every :data:`STATE_SECONDS_LARGE` for a state larger than
+:data:`STATE_LARGE_BYTES`: rho at many checkpoints of a large cutoff), the records are
+synced, the state is written and the files of the chunks it covers are deleted (a state
+after every chunk would let the driver, not the workers, set the pace of a fast run). A
+resumed run restores the state, cuts the records back to the trajectories it covers (those
+appended after it), takes the saved chunks from there and computes the missing ones with
+their original seeds, so its result is bit-identical to an uninterrupted run's. An
+interrupted run thus holds its manifest, its state, its records and a few chunk files (those
+finished out of order, about two per worker, and those taken in since the last state). The
+directory is removed once the result file is written.
 """
 
 from __future__ import annotations
@@ -51,13 +52,17 @@ from .records import RecordStream
 
 log = logging.getLogger("trajectories")
 
-__all__ = ["ChunkDirectory", "ChunkError", "STATE_EVERY_CHUNK_BYTES", "STATE_SECONDS"]
+__all__ = [
+    "ChunkDirectory", "ChunkError", "STATE_SECONDS", "STATE_SECONDS_LARGE", "STATE_LARGE_BYTES",
+]  # fmt: skip
 
-#: A state this small (bytes of the rho sums) or smaller is written after every chunk.
-STATE_EVERY_CHUNK_BYTES = 16 * 2**20
-#: A larger state is written at most this often (seconds); the files of the chunks taken in
-#: since are kept until it is.
-STATE_SECONDS = 30.0
+#: The state is written at most this often (seconds; 0: after every chunk); the files of
+#: the chunks taken in since are kept until it is.
+STATE_SECONDS = 1.0
+#: A state larger than this (bytes of the rho sums) ...
+STATE_LARGE_BYTES = 16 * 2**20
+#: ... is written at most this often (seconds).
+STATE_SECONDS_LARGE = 30.0
 
 
 class ChunkError(RuntimeError):
@@ -406,9 +411,11 @@ class ChunkDirectory:
             The chunk it added.
         """
         self._absorbed.append(chunk.index)
-        small = acc.s.nbytes <= STATE_EVERY_CHUNK_BYTES
-        if not small and time.monotonic() - self._state_time < STATE_SECONDS:
+        every = STATE_SECONDS_LARGE if acc.s.nbytes > STATE_LARGE_BYTES else STATE_SECONDS
+        if time.monotonic() - self._state_time < every and acc.next_index < acc.planned_chunks:
             return
+        if self._stream is not None:
+            self._stream.sync()  # the records the state covers are on disk first
         buf = _io.BytesIO()
         np.savez(buf, run_id=np.asarray(self.run_id), **acc.state())
         self._write_atomic(self.path / self.STATE, buf.getvalue())

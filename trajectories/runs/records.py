@@ -176,8 +176,8 @@ class RecordStream:
 
     Each dataset of ``/ensemble/per_trajectory`` is created at the first chunk with
     ``maxshape=(None, ...)``, gzip-compressed in HDF5 chunks of one run chunk of rows;
-    :meth:`append` resizes and writes, then flushes and syncs the file, so that rows once
-    covered by a saved state survive a kill.
+    :meth:`append` resizes, writes and flushes; :meth:`sync` makes the rows durable before a
+    saved state covers them.
 
     Parameters
     ----------
@@ -257,7 +257,7 @@ class RecordStream:
             if a.size:
                 ds[first : first + m] = a
         self.rows = first + m
-        self._sync()
+        self._file.flush()  # the file on disk stays readable between appends
 
     def _create(self, name: str, a: np.ndarray) -> None:
         rows = max(1, a.shape[0])
@@ -270,6 +270,10 @@ class RecordStream:
             maxshape=(None, *(n if n else None for n in a.shape[1:])),  # HDF5: no 0-chunk
             chunks=(rows, *(max(1, n) for n in a.shape[1:])), **options,
         )  # fmt: skip
+
+    def sync(self) -> None:
+        """Flush the file and sync it to disk (before a state that covers its rows)."""
+        self._sync()
 
     def _sync(self) -> None:
         self._file.flush()
