@@ -312,8 +312,14 @@ def simulate(
             # the workers load them instead of each compiling them again
             fn, args, kwargs = task(pending.pop(0))
             take(fn(*args, **kwargs))
-        if acc.stop_reason is None and pending:
-            with map_chunks((task(i) for i in pending), o.n_jobs, o.backend) as results:
+        # records streamed to disk: the driver's work per chunk can outlast a worker's,
+        # whose finished chunks would then pile up in memory: tasks go out in windows
+        window = _window(o.n_jobs) if streams and acc.keeps_records else len(pending)
+        for start in range(0, len(pending), max(window, 1)):
+            if acc.stop_reason is not None:
+                break
+            tasks = (task(i) for i in pending[start : start + window])
+            with map_chunks(tasks, o.n_jobs, o.backend) as results:
                 for chunk in results:
                     if take(chunk):
                         break
@@ -331,6 +337,19 @@ def simulate(
     if acc.record_sink is not None and hasattr(store, "records"):  # streamed to disk
         result = dataclasses.replace(result, per_trajectory=store.records())
     return result
+
+
+#: Chunks per worker sent out at once when the driver streams records to disk: bounds the
+#: finished chunks waiting for the driver (a pause per window costs about half a chunk's
+#: time per worker, a few percent)
+WINDOW_PER_WORKER = 16
+
+
+def _window(n_jobs: int) -> int:
+    """Tasks per window of a run whose driver streams records (see :data:`WINDOW_PER_WORKER`)."""
+    from joblib import effective_n_jobs
+
+    return WINDOW_PER_WORKER * max(1, effective_n_jobs(n_jobs))
 
 
 def _compiles_in_each(options: TrajectoryOptions) -> bool:
