@@ -154,7 +154,12 @@ def simulate(
         Saves each chunk as it finishes and supplies the chunks saved by an earlier,
         interrupted run with the same settings; only the missing ones are computed
         (with their original seeds), so the result is bit-identical to an
-        uninterrupted run. See :class:`trajectories.runs.chunkstore.ChunkDirectory`.
+        uninterrupted run. A store with the optional methods of
+        :class:`~trajectories.solvers.montecarlo.parallel.ChunkStore` keeps the
+        accumulator's state instead of the chunks it covers and takes the kept records as
+        they come (the result's ``per_trajectory`` then reads them from its file); its
+        tasks go out in windows of :data:`WINDOW_PER_WORKER` per worker. See
+        :class:`trajectories.runs.chunkstore.ChunkDirectory`.
     target_stderr : float, optional
         Adaptive stopping: add chunks until the largest standard error of the
         observable ``target`` over the checkpoints is at most this, then stop
