@@ -489,6 +489,10 @@ _PLAUSIBLE = {
         st.sampled_from(["all", "last", "none", "some"]),
         st.lists(st.integers(0, 1000), max_size=3).map(sorted),
     ),
+    ("run", "records"): st.one_of(
+        st.sampled_from(["all", "last", "none", "some"]),
+        st.lists(st.integers(0, 1000), max_size=3).map(sorted),
+    ),
     ("run", "jobs"): _sweep(st.integers(-2, 3)),
     ("run", "backend"): _sweep(st.sampled_from(["loky", "threading", "dask", "nope", ""])),
     ("run", "max_jumps"): _sweep(st.one_of(st.integers(-1, 50), _huge_ints)),
@@ -909,7 +913,8 @@ def test_the_memory_limits_do_not_block_real_runs():
 
 def test_run_file_refusals_name_the_run_file_key():
     cases = {
-        "run.trajectories": {"run": {"trajectories": 10**15}},
+        # records kept (the default keeps none at this size: nothing grows with M then)
+        "run.trajectories": {"run": {"trajectories": 10**15, "records": "last"}},
         "run.checkpoints.every": {"run": {"collisions": 10**12, "checkpoints": {"every": 1}}},
         "run.checkpoints.count": {"run": {"collisions": 10**12, "checkpoints": {"count": 10**12}}},
         "run.collisions": {"run": {"collisions": 10**12}},

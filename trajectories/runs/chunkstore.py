@@ -1,10 +1,31 @@
-"""Finished chunks of an interrupted run: a directory that survives any interruption.
+"""The state of a run that survives any interruption, in disk space independent of its size.
 
-``NAME.chunks/`` next to the result holds ``manifest.json`` (everything needed to resume:
-model, settings, seed) and one file per finished chunk, each written to a temporary name and
-renamed (``os.replace`` is atomic), so a kill at any moment leaves only complete chunk files
-(and at most one ``.tmp`` file, ignored and removed). A resumed run computes only the missing
-chunks with their original seeds; the directory is removed once the result file is written.
+``NAME.chunks/`` next to the result holds
+
+- ``manifest.json``: everything needed to resume (model, settings, seed);
+- ``state.npz``: the ensemble accumulator's reduction of the chunks taken in so far, in
+  chunk order (:meth:`EnsembleAccumulator.state
+  <trajectories.solvers.montecarlo.accumulator.EnsembleAccumulator.state>`: jackknife
+  group sums, count histograms, moments; its size does not depend on the number of
+  trajectories);
+- ``result.h5.part``: the kept per-trajectory records of those chunks, streamed in chunk
+  order (:class:`~trajectories.runs.records.RecordStream`); it becomes the result file;
+- one file per finished chunk not yet covered by the state: chunks that finished out of
+  order wait there for their turn, and a chunk is deleted once the state covers it.
+
+Every file but the records is written to a temporary name, synced and renamed
+(``os.replace`` is atomic), so a kill at any moment leaves complete files (and at most a
+``.tmp`` file, removed). Per chunk taken in, its records are appended (flushed); then, at
+most every :data:`STATE_SECONDS` (every :data:`STATE_SECONDS_LARGE` for a state larger than
+:data:`STATE_LARGE_BYTES`: rho at many checkpoints of a large cutoff), the records are
+synced, the state is written and the files of the chunks it covers are deleted (a state
+after every chunk would let the driver, not the workers, set the pace of a fast run). A
+resumed run restores the state, cuts the records back to the trajectories it covers (those
+appended after it), takes the saved chunks from there and computes the missing ones with
+their original seeds, so its result is bit-identical to an uninterrupted run's. An
+interrupted run thus holds its manifest, its state, its records and a few chunk files (those
+finished out of order, about two per worker, and those taken in since the last state). The
+directory is removed once the result file is written.
 """
 
 from __future__ import annotations
@@ -16,6 +37,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +45,24 @@ from typing import Any
 import numpy as np
 
 from ..solvers.montecarlo.chunks import ChunkResult
+from ..solvers.montecarlo.reductions import ChunkSums
+from ..solvers.montecarlo.result import PerTrajectory
 from .io import ResultFileError
+from .records import RecordStream
 
 log = logging.getLogger("trajectories")
 
-__all__ = ["ChunkDirectory", "ChunkError"]
+__all__ = [
+    "ChunkDirectory", "ChunkError", "STATE_SECONDS", "STATE_SECONDS_LARGE", "STATE_LARGE_BYTES",
+]  # fmt: skip
+
+#: The state is written at most this often (seconds; 0: after every chunk); the files of
+#: the chunks taken in since are kept until it is.
+STATE_SECONDS = 1.0
+#: A state larger than this (bytes of the rho sums) ...
+STATE_LARGE_BYTES = 16 * 2**20
+#: ... is written at most this often (seconds).
+STATE_SECONDS_LARGE = 30.0
 
 
 class ChunkError(RuntimeError):
@@ -67,12 +102,22 @@ class ChunkDirectory:
         The directory.
     MANIFEST : str
         File name of the manifest, ``"manifest.json"``.
+    STATE : str
+        File name of the accumulator's state, ``"state.npz"``.
+    RECORDS : str
+        File name of the streamed records, ``"result.h5.part"``.
     """
 
     MANIFEST = "manifest.json"
+    STATE = "state.npz"
+    RECORDS = "result.h5.part"
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._next: int | None = None  # chunks the restored state covers
+        self._stream: RecordStream | None = None
+        self._absorbed: list[int] = []
+        self._state_time = -float("inf")
 
     @classmethod
     def create(cls, path: str | os.PathLike, manifest: dict[str, Any]) -> ChunkDirectory:
@@ -180,7 +225,8 @@ class ChunkDirectory:
         """Indices of the chunks saved and intact.
 
         Damaged or foreign chunk files are removed (one log line each), so that the run
-        computes them again; leftover ``.tmp`` files are removed.
+        computes them again; leftover ``.tmp`` files are removed, and so are the files of
+        chunks the saved state covers already.
 
         Parameters
         ----------
@@ -197,8 +243,12 @@ class ChunkDirectory:
             stale.unlink(missing_ok=True)
         out = set()
         self._paths: dict[int, Path] = {}
+        covered = self.saved_chunks() if self._next is None else self._next
         for index, paths in self._files().items():
             for p in paths:
+                if index < covered:  # taken into the state before a kill could delete it
+                    p.unlink(missing_ok=True)
+                    continue
                 why = self._check(index, p, size_of)
                 if why is None and index not in self._paths:
                     self._paths[index] = p
@@ -219,7 +269,10 @@ class ChunkDirectory:
             The chunk; its arrays and the :attr:`run_id` are stored.
         """
         buf = _io.BytesIO()
-        fields = {f.name: np.asarray(getattr(chunk, f.name)) for f in dataclasses.fields(chunk)}
+        fields = {f.name: np.asarray(getattr(chunk, f.name)) for f in dataclasses.fields(chunk)
+                  if f.name != "sums"}  # fmt: skip
+        assert chunk.sums is not None  # a ChunkResult computes them
+        fields.update(chunk.sums.to_arrays())
         fields["run_id"] = np.asarray(self.run_id)
         np.savez(buf, **fields)
         data = buf.getvalue()
@@ -260,8 +313,133 @@ class ChunkDirectory:
         for name in ("index", "n_trajectories"):
             data[name] = int(data[name])
         data["seconds"] = float(data["seconds"])
+        if "sums_sum_n" in data:  # chunks of earlier versions: computed from the records
+            sums = {k: data.pop(k) for k in list(data) if k.startswith(("sums_", "hist_"))}
+            data["sums"] = ChunkSums.from_arrays(sums)
         return ChunkResult(**data)
 
     def remove(self) -> None:
         """Delete the directory and everything in it (once the result file is written)."""
+        self.close()
         shutil.rmtree(self.path, ignore_errors=True)
+
+    # ------------------------------------------------- state and streamed records
+    @property
+    def records_file(self) -> Path | None:
+        """The file holding the streamed records (None: this run streams none)."""
+        return self.path / self.RECORDS if self._stream is not None else None
+
+    def saved_chunks(self) -> int:
+        """Chunks the saved state covers.
+
+        Returns
+        -------
+        int
+            The accumulator's ``next_index`` in ``state.npz`` (0 without a readable state).
+        """
+        try:
+            with open(self.path / self.STATE, "rb") as fh, np.load(fh) as z:
+                return int(z["acc_next_index"])
+        except Exception:  # missing or damaged: nothing is covered
+            return 0
+
+    def _read_state(self) -> dict[str, np.ndarray] | None:
+        target = self.path / self.STATE
+        if not target.exists():
+            return None
+        try:
+            with open(target, "rb") as fh, np.load(fh) as z:
+                state = {name: z[name] for name in z.files}
+        except Exception as err:  # any unreadable content is reported the same way
+            why = f"unreadable ({type(err).__name__})"
+        else:
+            if str(state.pop("run_id", "")) == self.run_id:
+                return state
+            why = "belongs to another run"
+        log.warning("state %s %s: recomputing the chunks it covered", target, why)
+        target.unlink(missing_ok=True)
+        return None
+
+    def restore(self, acc: Any) -> None:
+        """Bring a new accumulator to the saved state and stream its records from there.
+
+        Part of the ``ChunkStore`` protocol: restores the saved state (if any), cuts the
+        streamed records back to the trajectories it covers, and sets ``acc.record_sink``
+        when the run keeps records. A state that cannot be used (unreadable, of another
+        run, or records that do not match it) is dropped with one log line: the chunks it
+        covered are computed again.
+
+        Parameters
+        ----------
+        acc : EnsembleAccumulator
+            The run's accumulator, fresh.
+        """
+        self.close()  # a stream left open by an interrupted call in this process
+        state = self._read_state()
+        filled = int(state["acc_filled"]) if state is not None else 0
+        target = self.path / self.RECORDS
+        if acc.keeps_records:
+            try:
+                stream = RecordStream(target)
+                stream.truncate(filled)
+            except (OSError, ValueError, KeyError) as err:
+                if state is not None:
+                    log.warning("records %s do not match the saved state (%s): recomputing "
+                                "the chunks it covered", target, err)  # fmt: skip
+                state, filled = None, 0
+                (self.path / self.STATE).unlink(missing_ok=True)
+                target.unlink(missing_ok=True)
+                stream = RecordStream(target)
+            self._stream = stream
+            acc.record_sink = stream.append
+        else:
+            target.unlink(missing_ok=True)
+        if state is not None:
+            acc.restore(state)
+        self._next = acc.next_index
+        self._state_time = time.monotonic()
+
+    def absorbed(self, acc: Any, chunk: ChunkResult) -> None:
+        """Record that the accumulator took in ``chunk`` (in order): save the state, then
+        delete the chunk files it covers (part of the ``ChunkStore`` protocol).
+
+        Parameters
+        ----------
+        acc : EnsembleAccumulator
+            The accumulator, just after adding ``chunk``.
+        chunk : ChunkResult
+            The chunk it added.
+        """
+        self._absorbed.append(chunk.index)
+        every = STATE_SECONDS_LARGE if acc.s.nbytes > STATE_LARGE_BYTES else STATE_SECONDS
+        if time.monotonic() - self._state_time < every and acc.next_index < acc.planned_chunks:
+            return
+        if self._stream is not None:
+            self._stream.sync()  # the records the state covers are on disk first
+        buf = _io.BytesIO()
+        np.savez(buf, run_id=np.asarray(self.run_id), **acc.state())
+        self._write_atomic(self.path / self.STATE, buf.getvalue())
+        self._state_time = time.monotonic()
+        self._next = acc.next_index
+        paths = self._files()
+        for index in self._absorbed:
+            for p in paths.get(index, ()):
+                p.unlink(missing_ok=True)
+        self._absorbed.clear()
+
+    def records(self) -> PerTrajectory | None:
+        """The streamed records, as views of their file (part of the ``ChunkStore``
+        protocol). Closes the file.
+
+        Returns
+        -------
+        PerTrajectory or None
+            :class:`~trajectories.runs.records.RecordView` objects of every record (None
+            when the run streamed none).
+        """
+        return self._stream.views() if self._stream is not None else None
+
+    def close(self) -> None:
+        """Close the streamed records' file (kept on disk)."""
+        if self._stream is not None:
+            self._stream.close()

@@ -131,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
         help="stop adding trajectories once the energy's standard error is E "
         "(default: run them all)",
     )
+    run.add_argument("--records", type=_records_option, metavar="all|last|none|K1,K2,...",
+                     help="checkpoints at which the per-trajectory records are kept (streamed "
+                     "to the result file): all, last, none or a comma-separated list "
+                     "(default: the run file's, else the solver's: all while they fit in "
+                     "256 MiB)")  # fmt: skip
     run.add_argument("--timeout", type=float, metavar="SECONDS",
                      help="wall-clock limit (default: none)")  # fmt: skip
     run.add_argument("--resume", action="store_true", help="finish an interrupted run")
@@ -287,7 +292,20 @@ def _points(args: argparse.Namespace) -> list:
         seed=args.seed,
         backend=args.backend,
         folder=args.output,
+        records=args.records,
     )
+
+
+def _records_option(text: str) -> str | list[int]:
+    """``--records``: ``all``, ``last``, ``none`` or comma-separated collision counts."""
+    if text in ("all", "last", "none"):
+        return text
+    try:
+        return [int(k) for k in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be all, last, none or comma-separated checkpoints, e.g. 0,100,200; got {text!r}"
+        ) from None
 
 
 def _dask_client(args: argparse.Namespace):

@@ -14,8 +14,15 @@ Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
                       energy_stderr, purity_*, fano_*, ergotropy_*, leakage (over k),
                       populations (k_rho, n), rho (k_rho, n, m), rho_index (k_rho);
                       attrs: n_trajectories, seed, ...
-    /ensemble/per_trajectory   dimensions trajectory, k, branch, jump; one dataset per
-                      record (rows = trajectories)
+                      record_index (k_record = k[record_index]): the checkpoints of
+                      the per-trajectory records' columns
+    /ensemble/count_histograms   one dataset per count (g, e, emission, absorption, net,
+                      qubits, fock), shape (k, values), attrs["lo"]: the count of its
+                      first column; entry [c, v] = trajectories not leaked at
+                      checkpoint c whose count is lo + v (reduced while the run ran)
+    /ensemble/per_trajectory   dimensions trajectory, k (= k_record), branch, jump,
+                      collision; one dataset per record (rows = trajectories); absent
+                      when the run kept no records (``records="none"``)
     /exact            dimensions k, n (and m with the states); datasets of the exact
                       solution over k (energy, purity, ...), populations (k, n),
                       states (k, n, m); the energy books energy_from_qubits,
@@ -27,7 +34,12 @@ Layout of a result file (``tj.save`` / ``tj.load``; any HDF5 tool can read it)::
 
 The ensemble's energy books (energy_from_qubits, energy_from_bath, switching_work: mean and
 stderr over k) and stage are written when the ensemble has them, and so is every
-per-trajectory record the result holds.
+per-trajectory record the result holds. A command-line run streams its records into
+``/ensemble/per_trajectory`` of ``NAME.chunks/result.h5.part`` as its chunks finish
+(:mod:`trajectories.runs.records`: extendable datasets, gzip-compressed in chunks of one run
+chunk of trajectories), then writes the rest of the result into that file and renames it
+``NAME.h5``. :func:`load` reads records larger than :data:`LAZY_RECORD_BYTES` lazily
+(:class:`~trajectories.runs.records.RecordView`).
 
 The dimensions are HDF5 dimension scales (the netCDF-4 convention), so
 ``xarray.open_dataset(path, engine="h5netcdf", group="ensemble")`` gives ``k`` and ``n`` as
@@ -40,7 +52,10 @@ so a result file is never half-written.
 Format versions: ``format_version`` changes when a reader of an older version could not
 read a file (a reader refuses a larger one); ``format_minor`` counts additions that older
 readers ignore (1: dimension scales and compression; files without it, version 0.1, still
-load).
+load); 2: the ensemble's ``record_index`` and ``count_histograms``, records optional).
+A file whose records cover only some checkpoints (or none) has ``format_version`` 2, which
+readers of version 1 refuse (they would take its columns for every checkpoint); a file
+with every record stays at version 1.
 
 A network of two cavities (:class:`~trajectories.Network`) is written in a layout of its own
 (root attribute ``kind = "network"``, format version 2: :mod:`trajectories.runs.network_io`);
@@ -65,9 +80,11 @@ from ..model.micromaser import Micromaser
 from ..model.network import Network
 from ..model.protocol import Protocol, Stage
 from ..solvers.exact import ExactResult
+from ..solvers.montecarlo.reductions import HISTOGRAM_COUNTS, CountHistograms
 from ..solvers.montecarlo.result import RECORD_DIMS, EnsembleResult, Estimate, PerTrajectory
 from . import hdf5, network_io
 from .hdf5 import FORMAT
+from .records import RECORDS_GROUP, record_views
 
 log = logging.getLogger("trajectories")
 
@@ -83,13 +100,21 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "FORMAT_MINOR",
+    "LAZY_RECORD_BYTES",
 ]
 
-#: The layout's version (one cavity): a reader refuses files of a larger one (a network's
-#: files have their own, :data:`trajectories.runs.network_io.NETWORK_FORMAT_VERSION`).
-FORMAT_VERSION = 1
-#: Additions to the layout that older readers ignore (1: dimension scales, compression).
-FORMAT_MINOR = 1
+#: The largest layout version (one cavity) this version reads: a reader refuses files of a
+#: larger one (a network's files have their own,
+#: :data:`trajectories.runs.network_io.NETWORK_FORMAT_VERSION`). Files are written at
+#: version 1 when they hold the records at every checkpoint (version-1 readers read them),
+#: else at version 2 (records at some checkpoints or none).
+FORMAT_VERSION = 2
+#: Additions to the layout that older readers ignore (1: dimension scales, compression;
+#: 2: record_index, count_histograms, the records' own k).
+FORMAT_MINOR = 2
+#: :func:`load` reads per-trajectory records larger than this (bytes, once in memory)
+#: lazily, as :class:`~trajectories.runs.records.RecordView` objects.
+LAZY_RECORD_BYTES = 64 * 2**20
 
 _DESCRIPTIONS = {
     "k": "collision count of each checkpoint",
@@ -128,6 +153,8 @@ _DESCRIPTIONS = {
     "n": "photon number (Fock level)",
     "m": "photon number (Fock level) of the density matrix's columns",
     "trajectory": "index of the trajectory (chunk order)",
+    "record_index": "index into k of each column of the per-trajectory records",
+    "k_record": "collision count of each record column (k[record_index])",
     "branch": "qubit branch j a qubit came in on",
     "jump": "index in the jump log",
 }
@@ -274,14 +301,17 @@ def _read_protocol(g) -> Protocol:
 def _dataset(group, name: str, data: Any, description: str | None = None, dims=()):
     """Write one dataset with its description (by default from :data:`_DESCRIPTIONS`);
     large ones compressed; ``dims``: the dimension scales (h5py datasets) of its axes."""
-    desc = description
-    if not desc:
-        desc = _DESCRIPTIONS.get(name) or _DESCRIPTIONS.get(
-            name.removesuffix("_mean").removesuffix("_stderr")
-        )
-        if desc and name.endswith("_stderr"):
-            desc += " (standard error)"
-    return hdf5.dataset(group, name, data, desc, dims)
+    return hdf5.dataset(group, name, data, description or _description(name), dims)
+
+
+def _description(name: str) -> str | None:
+    """The description of a dataset ``name`` from :data:`_DESCRIPTIONS` (None: unknown)."""
+    desc = _DESCRIPTIONS.get(name) or _DESCRIPTIONS.get(
+        name.removesuffix("_mean").removesuffix("_stderr")
+    )
+    if desc and name.endswith("_stderr"):
+        desc += " (standard error)"
+    return desc
 
 
 def _scale(group, name: str, values: Any):
@@ -297,6 +327,7 @@ def save(
     ensemble: EnsembleResult | None = None,
     exact: ExactResult | None = None,
     metadata: dict[str, Any] | None = None,
+    into: str | os.PathLike | None = None,
 ) -> Path:
     """Write a result file (atomically: ``.part`` then rename; layout in the module docstring).
 
@@ -310,6 +341,11 @@ def save(
         The exact solution.
     metadata : dict of str, optional
         JSON-serialisable metadata, stored as JSON in the root attribute ``metadata``.
+    into : str or path-like, optional
+        A file already holding the ensemble's records in ``/ensemble/per_trajectory`` (a
+        run's streamed records, :class:`~trajectories.runs.records.RecordStream`): the
+        rest of the result is written into it and it is renamed ``path``, so the records
+        are not copied. Left in place (for a resumed run to complete) if writing fails.
 
     Returns
     -------
@@ -322,7 +358,7 @@ def save(
         If neither ``ensemble`` nor ``exact`` is given, or one is of a network and the
         other not (or of another network).
     OSError
-        If the file cannot be written (nothing is left behind).
+        If the file cannot be written (nothing is left behind but ``into``).
     """
 
     if ensemble is None and exact is None:
@@ -333,6 +369,12 @@ def save(
     if isinstance(model, Network) or isinstance(getattr(exact, "model", None), Network):
         network_io.check_pair(ensemble, exact)
         write = network_io.write_network
+    if into is not None:
+        if write is not _write_result:
+            raise ValueError("save(into=...) is for the result of a single cavity")
+        _write_result(Path(into), model, ensemble, exact, metadata, in_place=True)
+        os.replace(into, path)
+        return path
     part = path.with_name(path.name + ".part")
     try:
         write(part, model, ensemble, exact, metadata)
@@ -343,11 +385,37 @@ def save(
     return path
 
 
-def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
+def _clear_but_records(f) -> None:
+    """Remove all but the records' datasets (what a failed completion may have left)."""
+    for key in list(f.attrs):
+        del f.attrs[key]
+    for key in [k for k in f if k != "ensemble"]:
+        del f[key]
+    if "ensemble" not in f:
+        return
+    g = f["ensemble"]
+    for key in list(g.attrs):
+        del g.attrs[key]
+    for key in [k for k in g if k != "per_trajectory"]:
+        del g[key]
+    if "per_trajectory" in g:
+        pt = g["per_trajectory"]
+        for key in list(pt.attrs):
+            del pt.attrs[key]
+        for key in [k for k in pt if k in RECORD_DIMS]:  # the scales of a failed attempt:
+            if "DIMENSION_LIST" in pt[key].attrs:  # detached before they go
+                del pt[key].attrs["DIMENSION_LIST"]
+        for key in [k for k in pt if k not in RECORD_DIMS]:
+            del pt[key]
+
+
+def _write_result(part: Path, model, ensemble, exact, metadata, in_place: bool = False) -> None:
     import h5py
 
-    with h5py.File(part, "w") as f:
-        hdf5.write_header(f, FORMAT_VERSION, FORMAT_MINOR, metadata)
+    with h5py.File(part, "r+" if in_place else "w") as f:
+        if in_place:
+            _clear_but_records(f)
+        hdf5.write_header(f, _version_of(ensemble), FORMAT_MINOR, metadata)
         g = f.create_group("model")
         for key, value in model.to_dict().items():
             g.attrs[key] = value
@@ -355,7 +423,9 @@ def _write_result(part: Path, model, ensemble, exact, metadata) -> None:
         if protocol is not None:
             _write_protocol(f.create_group("protocol"), protocol)
         if ensemble is not None:
-            _write_ensemble(f.create_group("ensemble"), ensemble)
+            _write_ensemble(f.require_group("ensemble"), ensemble)
+        elif "ensemble" in f:
+            del f["ensemble"]
         if exact is not None:
             _write_exact(f.create_group("exact"), exact)
 
@@ -388,11 +458,21 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
             _dataset(g, f"{name}_stderr", est.stderr, dims=(k,))
     if getattr(ens, "stage", None) is not None:
         _dataset(g, "stage", np.asarray(ens.stage, dtype=np.int64), dims=(k,))
-    pt = g.create_group("per_trajectory")
+    if getattr(ens, "record_index", None) is not None:
+        record_index = np.asarray(ens.record_index, dtype=np.int64)
+        k_record = _scale(g, "k_record", np.asarray(ens.k)[record_index])
+        _dataset(g, "record_index", record_index, dims=(k_record,))
+    if getattr(ens, "count_histograms", None) is not None:
+        _write_histograms(g.create_group("count_histograms"), ens.count_histograms, k)
     per = ens.per_trajectory
+    if per is None:
+        if "per_trajectory" in g:
+            del g["per_trajectory"]
+        return
+    pt = g.require_group("per_trajectory")
     dims = {
         "trajectory": _scale(pt, "trajectory", np.arange(per.alive.shape[0])),
-        "k": _scale(pt, "k", ens.k),
+        "k": _scale(pt, "k", ens.record_k),
         "branch": _scale(pt, "branch", np.arange(per.qubit_g.shape[2])),
         "jump": _scale(pt, "jump", np.arange(per.jump_times.shape[1])),
         "collision": _scale(pt, "collision", np.arange(1, per.theta.shape[1] + 1)),
@@ -406,7 +486,41 @@ def _write_ensemble(g, ens: EnsembleResult) -> None:
             d in dims and dims[d].shape[0] == n for d, n in zip(names, np.shape(data), strict=False)
         ):
             names = ()  # a record of a layout this writer does not know: no dimension scales
-        _dataset(pt, field.name, data, dims=[dims[d] for d in names])
+        if field.name in pt:  # streamed there while the run ran
+            ds = pt[field.name]
+            desc = _description(field.name)
+            if desc:
+                ds.attrs["description"] = desc
+            for axis, d in enumerate(names):
+                ds.dims[axis].attach_scale(dims[d])
+        else:
+            _dataset(pt, field.name, data, dims=[dims[d] for d in names])
+
+
+def _version_of(ens: Any) -> int:
+    """1 when version-1 readers read the ensemble right (every record column), else 2."""
+    if ens is None:
+        return 1
+    if ens.per_trajectory is None:
+        return 2
+    index = getattr(ens, "record_index", None)
+    if index is None or np.array_equal(index, np.arange(np.size(ens.k))):
+        return 1
+    return 2
+
+
+def _write_histograms(h, hist: CountHistograms, k) -> None:
+    for name in HISTOGRAM_COUNTS:
+        what = f"trajectories not leaked at checkpoint k whose count {name!r} is lo + column"
+        ds = _dataset(h, name, hist.h[name], what, dims=(k,))
+        ds.attrs["lo"] = int(hist.lo[name])
+
+
+def _read_histograms(h) -> CountHistograms:
+    return CountHistograms(
+        {n: int(h[n].attrs["lo"]) for n in HISTOGRAM_COUNTS},
+        {n: h[n][()].astype(np.int64, copy=False) for n in HISTOGRAM_COUNTS},
+    )
 
 
 def _write_exact(g, ex: ExactResult) -> None:
@@ -480,7 +594,7 @@ def check_result_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def load(path: str | os.PathLike) -> RunRecord:
+def load(path: str | os.PathLike, *, lazy: bool | None = None) -> RunRecord:
     """Read a result file back into the objects the Python API returns.
 
     Reads every format of this package up to :data:`FORMAT_VERSION` (the files of
@@ -490,6 +604,11 @@ def load(path: str | os.PathLike) -> RunRecord:
     ----------
     path : str or path-like
         The result file (``NAME.h5``).
+    lazy : bool, optional
+        Read the per-trajectory records on access
+        (:class:`~trajectories.runs.records.RecordView`: array-like, read when sliced or
+        converted) instead of now. None (default): lazily when they would take more than
+        :data:`LAZY_RECORD_BYTES` in memory.
 
     Returns
     -------
@@ -529,7 +648,8 @@ def load(path: str | os.PathLike) -> RunRecord:
             if network:
                 ens, ex = network_io.read_network(f, model)
             else:
-                ens = _read_ensemble(f["ensemble"], model, protocol) if "ensemble" in f else None
+                ens = (_read_ensemble(f["ensemble"], model, protocol, path, lazy)
+                       if "ensemble" in f else None)  # fmt: skip
                 ex = _read_exact(f["exact"], model, protocol) if "exact" in f else None
     except ResultFileError:
         raise
@@ -542,18 +662,31 @@ def load(path: str | os.PathLike) -> RunRecord:
 _scalar = hdf5.scalar
 
 
-def _read_ensemble(g, model: Micromaser, protocol: Protocol | None = None) -> EnsembleResult:
+def _read_ensemble(
+    g, model: Micromaser, protocol: Protocol | None = None, path: Path | None = None,
+    lazy: bool | None = None,
+) -> EnsembleResult:  # fmt: skip
     a = {k: _scalar(v) for k, v in g.attrs.items()}
     if isinstance(a.get("seed"), str):
         a["seed"] = int(a["seed"])
-    pt = g["per_trajectory"]
-    per = PerTrajectory(
-        **{f.name: pt[f.name][()] for f in dataclasses.fields(PerTrajectory) if f.name in pt}
-    )
+    per = None
+    if "per_trajectory" in g:
+        pt = g["per_trajectory"]
+        names = [f.name for f in dataclasses.fields(PerTrajectory) if f.name in pt]
+        size = sum(pt[n].size * pt[n].dtype.itemsize for n in names)
+        if path is not None and (lazy or (lazy is None and size > LAZY_RECORD_BYTES)):
+            per = record_views(path, RECORDS_GROUP)
+        else:
+            per = PerTrajectory(**{n: pt[n][()] for n in names})
+    fields = {f.name for f in dataclasses.fields(EnsembleResult)}
+    if "record_index" in fields:
+        a["record_index"] = g["record_index"][()] if "record_index" in g else None
+    if "count_histograms" in fields:
+        h = g.get("count_histograms")
+        a["count_histograms"] = _read_histograms(h) if h is not None else None
     estimates = {
         name: Estimate(g[f"{name}_mean"][()], g[f"{name}_stderr"][()]) for name in _ESTIMATES
     }
-    fields = {f.name for f in dataclasses.fields(EnsembleResult)}
     for name in BOOKS:  # what this version's EnsembleResult has (None: not in the file)
         if name in fields:
             has = f"{name}_mean" in g

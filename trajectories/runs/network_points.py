@@ -163,6 +163,12 @@ def _build_network_run(chk: _Checker, section: Mapping) -> RunSettings:
             f"run.max_jumps = {s['max_jumps']!r} does not apply to a network: its trajectories "
             "keep no jump log (leave run.max_jumps out)",
         )
+    if "records" in s:
+        raise chk.fail(
+            "run.records",
+            f"run.records = {s['records']!r} does not apply to a network: its trajectories "
+            "keep their records at every checkpoint (leave run.records out)",
+        )
     rho = s.setdefault("rho_checkpoints", "last")
     if rho == "none":
         raise chk.fail(

@@ -150,12 +150,12 @@ def _index_list(
 
 
 def _resolve_rho(
-    chk: _Checker, spec: Any, checkpoints: tuple[int, ...], collisions: int
-) -> str | tuple[int, ...]:
-    key = "run.rho_checkpoints"
+    chk: _Checker, spec: Any, checkpoints: tuple[int, ...], collisions: int,
+    key: str = "run.rho_checkpoints", default: str | None = "all",
+) -> str | tuple[int, ...] | None:  # fmt: skip
     allowed = "'all', 'last', 'none' or a list of checkpoints"
     if spec is None:
-        return "all"
+        return default
     if isinstance(spec, str):
         return chk.string(key, spec, ("all", "last", "none"))
     if not isinstance(spec, (list, tuple)):
@@ -453,6 +453,7 @@ def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
         chunk = chk.integer("run.chunk_size", chunk, 1)
     checkpoints = _resolve_checkpoints(chk, s.get("checkpoints"), collisions)
     rho = _resolve_rho(chk, s.get("rho_checkpoints"), checkpoints, collisions)
+    records = _resolve_rho(chk, s.get("records"), checkpoints, collisions, "run.records", None)
     jobs = s.get("jobs", d.jobs)
     if not _is_int(jobs) or jobs == 0:
         raise chk.fail(
@@ -480,6 +481,7 @@ def _build_run(chk: _Checker, section: Mapping) -> RunSettings:
         max_jumps=max_jumps,
         leakage_tol=float(tol),
         exact=exact,
+        records=records,
     )
 
 
@@ -518,6 +520,7 @@ _ARGUMENT_KEYS = {
     "n_trajectories": "run.trajectories",
     "checkpoints": "run.checkpoints",
     "rho_checkpoints": "run.rho_checkpoints",
+    "records": "run.records",
     "max_jumps": "run.max_jumps",
     "n_collisions": "run.collisions",
 }
@@ -530,6 +533,7 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
     from ..solvers.exact import check_exact_memory
     from ..solvers.montecarlo.options import (
         DEFAULT_JACKKNIFE_GROUPS,
+        auto_records,
         check_simulate_memory,
         default_chunk_size,
     )
@@ -539,9 +543,17 @@ def _check_point_memory(chk: _Checker, model: Micromaser, run: RunSettings) -> N
     rho = run.rho_checkpoints
     n_ck = len(run.checkpoints)
     n_rho = {"all": n_ck, "last": 1, "none": 0}[rho] if isinstance(rho, str) else len(rho)
+    records = run.records
+    if records is None:
+        branches = 1 if model.qubit_is_pure else 2
+        records = auto_records(run.trajectories, n_ck, branches, 9 * run.max_jumps + 9)
+    n_rec = (
+        {"all": n_ck, "last": 1, "none": 0}[records] if isinstance(records, str) else len(records)
+    )
     try:
         if run.exact != "only":
-            check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps)
+            check_simulate_memory(model, run.trajectories, n_ck, n_rho, groups, run.max_jumps,
+                                  n_record_columns=n_rec)  # fmt: skip
         if run.exact:  # the runner solves exactly first, recording every collision
             check_exact_memory(model, run.collisions)
     except ValueError as err:

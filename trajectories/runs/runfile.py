@@ -533,6 +533,7 @@ def apply_overrides(
     seed: int | None = None,
     backend: str | None = None,
     folder: str | None = None,
+    records: str | list[int] | None = None,
 ) -> list[RunPoint]:
     """Return the points with command-line overrides applied (``None``: keep the file's).
 
@@ -550,6 +551,8 @@ def apply_overrides(
         New ``run.backend``.
     folder : str or None, optional
         New ``output.folder``.
+    records : str, list of int or None, optional
+        New ``run.records`` (``"all"``, ``"last"``, ``"none"`` or checkpoints).
 
     Returns
     -------
@@ -574,6 +577,7 @@ def apply_overrides(
         ("run", "seed"): seed,
         ("run", "backend"): backend,
         ("output", "folder"): folder,
+        ("run", "records"): records,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     chk = _Checker("command line")

@@ -49,6 +49,7 @@ from ..solvers.montecarlo.options import DEFAULTS, TrajectoryOptions, default_ch
 from ..solvers.montecarlo.simulate import simulate
 from . import io
 from .chunkstore import ChunkDirectory
+from .records import read_records
 from .runlock import LockedError, RunLock
 
 __all__ = [
@@ -133,6 +134,10 @@ class RunRequest:
         Stop after this many seconds (None: no limit).
     protocol : Protocol or None
         The protocol to run (None: the single ``model``).
+    records : str, tuple of int or None
+        ``"all"``, ``"last"``, ``"none"`` or the checkpoints at which the per-trajectory
+        records are kept (None: the solver's default, :func:`~trajectories.simulate`).
+        Streamed to the result file as chunks finish; part of the run's identity.
     """
 
     name: str
@@ -154,6 +159,7 @@ class RunRequest:
     target_stderr: float | None = None
     timeout: float | None = None
     protocol: Protocol | None = None
+    records: str | tuple[int, ...] | None = None
 
     @classmethod
     def from_point(cls, point: Any) -> RunRequest:
@@ -173,6 +179,7 @@ class RunRequest:
         seed = run.seed if run.seed is not None else int(np.random.SeedSequence().entropy)
         chunk = run.chunk_size or default_chunk_size(run.trajectories)
         rho = run.rho_checkpoints
+        records = getattr(run, "records", None)
         return cls(
             name=point.name,
             folder=point.output.folder,
@@ -191,7 +198,9 @@ class RunRequest:
             plots=tuple(point.output.plots),
             sweep_values=dict(point.sweep_values),
             protocol=getattr(point, "protocol", None),
-        )
+            records=records if records is None or isinstance(records, str)
+            else tuple(int(k) for k in records),
+        )  # fmt: skip
 
     def options(self) -> TrajectoryOptions:
         """The settings as the trajectory solver takes them.
@@ -214,7 +223,9 @@ class RunRequest:
             leakage_tol=self.leakage_tol,
             target_stderr=self.target_stderr,
             timeout=self.timeout,
-        )
+            records=self.records if self.records is None or isinstance(self.records, str)
+            else list(self.records),
+        )  # fmt: skip
 
     def to_manifest(self) -> dict[str, Any]:
         """The request as JSON-serialisable values (a chunk directory's manifest).
@@ -235,6 +246,8 @@ class RunRequest:
             else list(self.rho_checkpoints)
         )
         d["checkpoints"] = list(self.checkpoints)
+        if self.records is not None and not isinstance(self.records, str):
+            d["records"] = list(self.records)
         d["plots"] = list(self.plots)
         d["sweep_values"] = {k: _plain(v) for k, v in self.sweep_values.items()}
         d["leakage_tol"] = float(self.leakage_tol)
@@ -261,6 +274,8 @@ class RunRequest:
         d["checkpoints"] = tuple(d["checkpoints"])
         if not isinstance(d["rho_checkpoints"], str):
             d["rho_checkpoints"] = tuple(d["rho_checkpoints"])
+        if isinstance(d.get("records"), list):
+            d["records"] = tuple(d["records"])
         d["plots"] = tuple(d["plots"])
         fields = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in fields})
@@ -437,13 +452,19 @@ def _execute_locked(
         raise
     except OSError as err:
         raise RunStopped(_stopped(err, store, paths["result"])) from None
+    finally:
+        store.close()  # the streamed records' file, kept for the result or a resume
     finished = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     metadata = {"request": req.to_manifest(), "started": started, "finished": finished}
-    try:
-        io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata)
+    streamed = store.records_file if ens is not None and ens.per_trajectory is not None else None
+    try:  # streamed records: the rest of the result is written into their file
+        io.save(paths["result"], ensemble=ens, exact=exact, metadata=metadata, into=streamed)
     except OSError as err:
         raise RunStopped(_stopped(err, store, paths["result"])) from None
     store.remove()
+    if streamed is not None:  # the views of the streamed file, now the result's records
+        per = read_records(paths["result"], limit=io.LAZY_RECORD_BYTES)
+        ens = dataclasses.replace(ens, per_trajectory=per)
     try:
         make_plots(ens, exact, req.folder, req.name, req.plots)
     except OSError as err:
@@ -496,7 +517,7 @@ def _execute_network(req: RunRequest, paths: dict[str, Path], *, progress: bool)
 def _stopped(err: OSError, store: ChunkDirectory, result: Path) -> str:
     """One line for a write that failed: what, why, what is kept, how to finish."""
     where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-    kept = len(store.completed()) if store.exists() else 0
+    kept = store.saved_chunks() + len(store.completed()) if store.exists() else 0
     return (
         f"could not write{where}: {err.strerror or err}; {kept} finished chunks are kept; "
         f"make room (or fix the folder) and finish with: micromaser run {result} --resume"
@@ -508,7 +529,9 @@ _NOT_IDENTITY = ("n_jobs", "backend", "plots", "timeout")
 
 
 def _identity(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in request.items() if k not in _NOT_IDENTITY}
+    out = {k: v for k, v in request.items() if k not in _NOT_IDENTITY}
+    out.setdefault("records", None)  # manifests of earlier versions: the default
+    return out
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -692,7 +715,7 @@ def status(path: str | os.PathLike) -> dict[str, Any]:
             "status": "incomplete",
             "chunks": chunks,
             "request": req,
-            "done": len(store.completed()),
+            "done": store.saved_chunks() + len(store.completed()),
             "n_chunks": n_chunks,
         }
     return {"status": "missing"}

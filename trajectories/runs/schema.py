@@ -79,6 +79,7 @@ RUN_KEYS = (
     "max_jumps",
     "leakage_tol",
     "exact",
+    "records",
     "sweep",
 )
 #: keys of the [output] section (OutputSettings)
@@ -100,7 +101,9 @@ NETWORK_KEYS = ("theta", "q", "c", "gamma_tr", "nbar", "cutoff", "topology", *BE
 #: a flat list is the pair, a list of pairs (or of values) is a sweep axis
 NETWORK_PAIR_KEYS = ("theta", "gamma_tr", "nbar", "cutoff")
 #: Keys whose list value is the value itself, never a sweep axis.
-_LIST_VALUED = {("run", "checkpoints"), ("run", "rho_checkpoints"), ("output", "plots")}
+_LIST_VALUED = {
+    ("run", "checkpoints"), ("run", "rho_checkpoints"), ("run", "records"), ("output", "plots"),
+}  # fmt: skip
 _NOT_SWEPT = {("run", "sweep")} | {("output", k) for k in OUTPUT_KEYS}
 
 

@@ -145,6 +145,10 @@ class RunSettings:
     exact : bool or "only"
         Run the exact density-matrix solver as well as the trajectories; ``"only"``: the
         exact solver alone (no trajectories; ``trajectories`` is not used).
+    records : {"all", "last", "none"}, tuple of int or None
+        Checkpoints at which the per-trajectory records are kept (a subset of
+        ``checkpoints``); None: the solver's default (``records`` of
+        :func:`~trajectories.simulate`).
     """
 
     trajectories: int = 10_000
@@ -158,6 +162,7 @@ class RunSettings:
     max_jumps: int = DEFAULTS.max_jumps
     leakage_tol: float = DEFAULTS.leakage_tol
     exact: bool | str = True
+    records: str | tuple[int, ...] | None = None
 
     def options(self) -> TrajectoryOptions:
         """The settings as the trajectory solver takes them.
@@ -177,6 +182,9 @@ class RunSettings:
             else list(self.rho_checkpoints),
             max_jumps=self.max_jumps,
             leakage_tol=self.leakage_tol,
+            records=self.records
+            if self.records is None or isinstance(self.records, str)
+            else list(self.records),
         )
 
     def simulate_kwargs(self) -> dict[str, Any]:
@@ -279,6 +287,10 @@ class RunPoint:
         run["checkpoints"] = list(self.run.checkpoints)
         if not isinstance(self.run.rho_checkpoints, str):
             run["rho_checkpoints"] = list(self.run.rho_checkpoints)
+        if self.run.records is None:
+            del run["records"]  # the solver's default (a run file without the key)
+        elif not isinstance(self.run.records, str):
+            run["records"] = list(self.run.records)
         output = dataclasses.asdict(self.output)
         output["plots"] = list(self.output.plots)
         if isinstance(m, Network):  # its [network] keys; no jump log

@@ -70,6 +70,9 @@ class EnsembleAccumulator:
         (``first``: the index of its first trajectory) instead of this object keeping them
         in memory (a run streaming its records to disk); the result's ``per_trajectory``
         is then None.
+    chunk_added : callable or None
+        When set, ``chunk_added(chunk)`` is called after each chunk is added (in order),
+        once the reduction holds it: a run's store saves the state there.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class EnsembleAccumulator:
         self.records: dict[str, np.ndarray] = {}  # preallocated on the first chunk
         self.record_index = None if record_index is None else np.asarray(record_index, np.int64)
         self.record_sink: Callable[[ChunkResult, int], None] | None = None
+        self.chunk_added: Callable[[ChunkResult], None] | None = None
         self.filled = 0  # trajectories added (the rows of the records, when kept)
         self.leaked = 0
         self.counts = CountHistograms.empty(c)
@@ -160,6 +164,8 @@ class EnsembleAccumulator:
         self.filled = hi
         self.n_chunks += 1
         self.next_index += 1
+        if self.chunk_added is not None:
+            self.chunk_added(chunk)
 
     @property
     def keeps_records(self) -> bool:
@@ -342,11 +348,7 @@ class EnsembleAccumulator:
                 leak = self.mean_leakage()
                 if leak[-1] > tol:
                     raise error(leak)
-            for condition in self._conditions:
-                reason = condition(self)
-                if reason is not None:
-                    self.stop_reason = reason
-                    break
+            self.check_conditions()
         if self.stop_reason is None and self.next_index >= self.planned_chunks:
             self.stop_reason = "n_trajectories"
         if (
@@ -356,6 +358,24 @@ class EnsembleAccumulator:
             and time.perf_counter() > self._deadline
         ):
             self.stop_reason = "timeout"
+        return self.stop_reason is not None
+
+    def check_conditions(self) -> bool:
+        """Check the end conditions of :meth:`add_end_condition` now (as after a chunk).
+
+        :meth:`offer` does this after every chunk added; a run restored from a saved state
+        (:meth:`restore`) does it once, so that it stops where the interrupted run stopped.
+
+        Returns
+        -------
+        bool
+            True once the run should stop (``stop_reason`` set).
+        """
+        for condition in self._conditions:
+            reason = condition(self)
+            if reason is not None:
+                self.stop_reason = reason
+                break
         return self.stop_reason is not None
 
     def _merge_books(self, sums: ChunkSums, n: int) -> None:

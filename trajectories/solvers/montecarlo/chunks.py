@@ -153,6 +153,8 @@ class ChunkResult:
     r"""Everything one chunk sends back: sums for the estimators and per-trajectory records.
 
     Counts are cumulative from collision 0 to each checkpoint (``docs/MODEL.md``, Sec. 4).
+    The record arrays below may be cut by :meth:`kept` to the columns a run keeps (``C'``
+    of the C checkpoints) and, for ``records="none"``, to no rows at all.
 
     Parameters
     ----------
@@ -204,8 +206,7 @@ class ChunkResult:
     sums : ChunkSums, optional
         The chunk's reductions over every checkpoint (default: computed from the records,
         which must then cover every checkpoint). A chunk whose records were cut
-        (:meth:`kept`: to the ``C'`` columns a run keeps, or to no rows at all for
-        ``records="none"``) carries the sums of all its trajectories and checkpoints.
+        (:meth:`kept`) carries the sums of all its trajectories and checkpoints.
     """
 
     index: int

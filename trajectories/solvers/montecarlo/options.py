@@ -540,6 +540,7 @@ def plan_ensemble(
     seed: int | np.random.SeedSequence | None,
     initial_state: np.ndarray | None,
     options: TrajectoryOptions,
+    records_on_disk: bool = False,
 ) -> EnsemblePlan:
     """Validate everything about a run before any work and resolve it into a plan.
 
@@ -562,6 +563,9 @@ def plan_ensemble(
         Vector ``(N,)`` or density matrix ``(N, N)``; None: the vacuum.
     options : TrajectoryOptions
         Everything else.
+    records_on_disk : bool, optional
+        The kept records stream to disk (a store that takes them, e.g. a command-line
+        run's): they then count for neither the memory check nor the memory warning.
 
     Returns
     -------
@@ -610,7 +614,7 @@ def plan_ensemble(
                 RuntimeWarning,
                 stacklevel=3,
             )
-    n_rec = _rho_count(records, n_ck)
+    n_rec = 0 if records_on_disk else _rho_count(records, n_ck)
     n_rho = _rho_count(rho_checkpoints, n_ck)
     if n_ck is not None and n_rho is not None and n_rho > n_ck:
         raise ValueError(
@@ -633,7 +637,7 @@ def plan_ensemble(
     check_memory(
         "record_theta",
         "True",
-        n_trajectories * theta_bytes,
+        0 if records_on_disk else n_trajectories * theta_bytes,
         f"the recorded theta ({theta_bytes} bytes per trajectory)",
         lambda limit: "allowed on this machine: record_theta=False or fewer collisions",
     )
@@ -661,7 +665,9 @@ def plan_ensemble(
             StatisticsWarning,
             stacklevel=3,
         )
-    estimate = n_trajectories * (record_index.size * _record_bytes(n_branches) + theta_bytes) + (
+    per_row = record_index.size * _record_bytes(n_branches) + theta_bytes
+    in_memory = 0 if records_on_disk else per_row
+    estimate = n_trajectories * in_memory + (
         min(n_chunks, jackknife_groups) * rho_index.size * model.cutoff**2 * 16
     )
     if estimate > MEMORY_WARNING_BYTES:

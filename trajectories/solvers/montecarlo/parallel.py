@@ -36,10 +36,18 @@ class ChunkStore(Protocol):
     Implemented by :class:`trajectories.runs.chunkstore.ChunkDirectory`; passed as
     ``store`` to :func:`~trajectories.solvers.montecarlo.simulate.simulate`.
 
+    A store may also keep the run's reduction instead of its chunks (optional methods,
+    used when present; :class:`~trajectories.runs.chunkstore.ChunkDirectory` has them):
+    ``restore(acc)`` brings the new accumulator to the saved state and may set its
+    ``record_sink`` (records streamed to disk); ``absorbed(acc, chunk)`` is called after
+    each chunk the accumulator adds, in order (save the state, drop the chunk's file);
+    ``records()`` returns the streamed records for the result (``per_trajectory``).
+    The saved chunks below the restored ``acc.next_index`` are then not offered again.
+
     Attributes
     ----------
     completed, load, save : method
-        The three methods an implementation provides (below).
+        The three methods every implementation provides (below).
     """
 
     def completed(self, size_of: Callable[[int], int] | None = None) -> set[int]:

@@ -16,6 +16,7 @@ are made of chunks) on any number of workers and any backend.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Iterable
@@ -154,7 +155,12 @@ def simulate(
         Saves each chunk as it finishes and supplies the chunks saved by an earlier,
         interrupted run with the same settings; only the missing ones are computed
         (with their original seeds), so the result is bit-identical to an
-        uninterrupted run. See :class:`trajectories.runs.chunkstore.ChunkDirectory`.
+        uninterrupted run. A store with the optional methods of
+        :class:`~trajectories.solvers.montecarlo.parallel.ChunkStore` keeps the
+        accumulator's state instead of the chunks it covers and takes the kept records as
+        they come (the result's ``per_trajectory`` then reads them from its file); its
+        tasks go out in windows of :data:`WINDOW_PER_WORKER` per worker. See
+        :class:`trajectories.runs.chunkstore.ChunkDirectory`.
     target_stderr : float, optional
         Adaptive stopping: add chunks until the largest standard error of the
         observable ``target`` over the checkpoints is at most this, then stop
@@ -238,7 +244,9 @@ def simulate(
         model, n_collisions, n_trajectories, initial_state
     )
     model = segments[0][0]
-    run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options)
+    streams = store is not None and hasattr(store, "restore")  # records go to its disk
+    run = plan_ensemble(model, n_collisions, n_trajectories, seed, initial_state, options,
+                        records_on_disk=streams)  # fmt: skip
     o = run.options
     with single_threaded_blas():
         specs = _stage_specs(segments, run.ks)
@@ -269,8 +277,17 @@ def simulate(
     if o.timeout is not None:
         acc.stop_at_deadline(t0 + o.timeout)
 
+    if streams:  # a saved state, records streamed to disk
+        store.restore(acc)
+        if acc.n_chunks:
+            acc.check_conditions()  # where the interrupted run stopped, if it had
+        if acc.next_index >= run.n_chunks:
+            acc.stop_reason = acc.stop_reason or "n_trajectories"
+    if store is not None and hasattr(store, "absorbed"):
+        acc.chunk_added = lambda chunk: store.absorbed(acc, chunk)
     saved = store.completed(run.size_of) if store is not None else set()
-    done = sum(run.size_of(i) for i in saved)
+    saved = {i for i in saved if i >= acc.next_index}
+    done = acc.filled + sum(run.size_of(i) for i in saved)
     with Progress(progress, run.n_trajectories, unit="trajectories") as report:
         from .kernels import run_banded, run_sparse  # compiles nothing
 
@@ -282,7 +299,7 @@ def simulate(
             acc.offer(index=i, load=lambda i=i: store.load(i))
         chunk_inputs = tuple(specs)  # a single model is a one-stage protocol
         # lazily: memory independent of the number of chunks
-        pending = (i for i in range(run.n_chunks) if i not in saved)
+        pending = (i for i in range(acc.next_index, run.n_chunks) if i not in saved)
         first = next(pending, None)
 
         def task(i: int):
@@ -304,14 +321,24 @@ def simulate(
             fn, args, kwargs = task(first)
             take(fn(*args, **kwargs))
             first = next(pending, None)
-        if acc.stop_reason is None and first is not None:
-            todo = itertools.chain((first,), pending)
-            with map_chunks((task(i) for i in todo), o.n_jobs, o.backend) as results:
+        todo = itertools.chain((first,), pending) if first is not None else iter(())
+        # records streamed to disk: the driver's work per chunk can outlast a worker's,
+        # whose finished chunks would then pile up in memory: tasks go out in windows
+        size = _window(o.n_jobs) if streams and acc.keeps_records else None
+        batches = (
+            iter(lambda: list(itertools.islice(todo, size)), [])
+            if size is not None
+            else iter([todo] if first is not None else [])
+        )
+        for batch in batches:
+            if acc.stop_reason is not None:
+                break
+            with map_chunks((task(i) for i in batch), o.n_jobs, o.backend) as results:
                 for chunk in results:
                     if take(chunk):
                         break
     warn_if_close(model.cutoff, float(acc.mean_leakage()[-1]), o.leakage_tol)
-    return acc.result(
+    result = acc.result(
         seed=run.entropy,
         chunk_size=run.chunk_size,
         n_jobs=o.n_jobs,
@@ -321,6 +348,22 @@ def simulate(
         streams=STREAMS,
         sampler=SAMPLER,
     )
+    if acc.record_sink is not None and hasattr(store, "records"):  # streamed to disk
+        result = dataclasses.replace(result, per_trajectory=store.records())
+    return result
+
+
+#: Chunks per worker sent out at once when the driver streams records to disk: bounds the
+#: finished chunks waiting for the driver (a pause per window costs about half a chunk's
+#: time per worker, a few percent)
+WINDOW_PER_WORKER = 16
+
+
+def _window(n_jobs: int) -> int:
+    """Tasks per window of a run whose driver streams records (see :data:`WINDOW_PER_WORKER`)."""
+    from joblib import effective_n_jobs
+
+    return WINDOW_PER_WORKER * max(1, effective_n_jobs(n_jobs))
 
 
 def _compiles_in_each(options: TrajectoryOptions) -> bool:
