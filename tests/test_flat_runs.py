@@ -362,13 +362,16 @@ def test_disk_use_of_a_run_is_bounded_independently_of_its_size(tmp_path, capsys
             assert len(chunk_files) <= 2, chunk_files
             assert s.get("r.chunks/result.h5.part", 0) <= b * m + 256 * 1024
             other.append(sum(v for k, v in s.items() if not k.endswith("result.h5.part")))
-        worst[m] = max(other)
         state = max(s.get("r.chunks/state.npz", 0) for s in during)
         chunk = max((v for s in during for k, v in s.items() if "chunk-" in k), default=0)
         # manifest and lock (a few kB), a state and its .tmp while it is replaced, two chunks
-        assert worst[m] <= 2 * state + 2 * chunk + 8192
+        worst[m] = 2 * state + 2 * chunk + 8192
+        assert max(other) <= worst[m]
         final = (folder / "r.h5").stat().st_size
         assert final <= b * m + 512 * 1024  # records (compressed) + estimates, rho, histograms
+    # the bound itself does not grow with M (the sampled worst case depends on the timing of
+    # the samples: whether one caught a state being replaced while two chunks were on disk)
+    print(worst)
     assert worst[3200] <= 1.05 * worst[800]
 
 
