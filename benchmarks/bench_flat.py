@@ -41,16 +41,16 @@ MODEL = dict(theta=None, q=0.25, c=1.0, gamma_tr=0.1, nbar=0.15, cutoff=40)
 class Sampler(threading.Thread):
     """Peak RSS of this process and of its descendants (per process), and peak disk use."""
 
-    def __init__(self, folder: Path | None, period: float = 0.2):
+    def __init__(self, folder: Path | None, period: float = 0.2, pid: int | None = None):
         super().__init__(daemon=True)
-        self.folder, self.period = folder, period
+        self.folder, self.period, self.pid = folder, period, pid
         self.driver = 0
         self.workers: dict[int, int] = {}
         self.disk = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
-        me = psutil.Process()
+        me = psutil.Process(self.pid)
         while not self.stop.is_set():
             self.sample(me)
             time.sleep(self.period)
@@ -145,25 +145,24 @@ def run_cli(m: int, k: int) -> dict:
         "[model]\n"
         f"theta = {theta!r}\nq = 0.25\nc = 1.0\ngamma_tr = 0.1\nnbar = 0.15\ncutoff = 40\n"
         "[run]\n"
-        f"n_collisions = {k}\nn_trajectories = {m}\nseed = 2026\nn_jobs = 2\n"
+        f"collisions = {k}\ntrajectories = {m}\nseed = 2026\njobs = 2\n"
         'rho_checkpoints = "last"\nrecords = "last"\nchunk_size = 500\nexact = false\n'
         f'[output]\nfolder = "{folder}"\nname = "flat"\n'
     )
-    sampler = Sampler(folder)
-    sampler.start()
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "trajectories", "run", str(run), "--no-progress"],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "trajectories", "run", str(run), "-q"],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    sampler = Sampler(folder, pid=proc.pid)  # the driver is the command's process
+    sampler.start()
+    _, err = proc.communicate()
     wall = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
     if proc.returncode:
-        raise SystemExit(proc.stderr[-2000:])
+        raise SystemExit(err[-2000:])
     rec = tj.load(folder / "flat.h5")
     files = {p.name: p.stat().st_size for p in folder.iterdir() if p.is_file()}
-    # the driver here is the CLI process: the sampler's "workers" include it
-    rss = sorted(sampler.workers.values())
-    return dict(wall_s=wall, driver_rss=rss[-1] if rss else 0, worker_rss=rss[:-1],
+    return dict(wall_s=wall, driver_rss=sampler.driver, worker_rss=sorted(sampler.workers.values()),
                 disk_peak=sampler.disk, files=files, rate=m * k / wall, folder=str(folder),
                 **_compare(rec.ensemble))  # fmt: skip
 

@@ -62,8 +62,9 @@ MAX_TRAJECTORIES = 2**53
 #: Above this estimated memory for records and rho sums, warn before starting.
 MEMORY_WARNING_BYTES = 2 * 2**30
 #: The largest per-trajectory records the default (``records=None``) keeps: 256 MiB, so
-#: that the driver's memory stays bounded whatever the number of trajectories (about
-#: 75,000 trajectories with every record of 101 checkpoints, 4 million at the last one).
+#: that the driver's memory stays bounded whatever the number of trajectories (pure qubits,
+#: no jump log: about 44,000 trajectories with every record of 101 checkpoints, 3.4
+#: million at the last one).
 RECORDS_AUTO_BYTES = 256 * 2**20
 _MAX_DEFAULT_CHUNK = 500
 #: Observables an adaptive stop can target.
