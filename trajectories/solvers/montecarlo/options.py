@@ -263,26 +263,33 @@ def _seed_entropy(seed: object) -> int:
     return int(seed)
 
 
-def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
-    if rho_checkpoints is None or (isinstance(rho_checkpoints, str) and rho_checkpoints == "all"):
-        return np.arange(ks.size)
-    if isinstance(rho_checkpoints, str):
-        if rho_checkpoints == "last":
+def _checkpoint_subset(name: str, value: object, ks: np.ndarray, none_ok: str) -> np.ndarray:
+    """Indices into ``ks`` of ``"all"``, ``"last"``, ``"none"`` or a list of checkpoints."""
+    if isinstance(value, str):
+        if value == "all":
+            return np.arange(ks.size)
+        if value == "last":
             return np.array([ks.size - 1])
-        if rho_checkpoints == "none":
+        if value == "none":
             return np.array([], dtype=np.int64)
         raise ValueError(
-            f"rho_checkpoints must be 'all', 'last', 'none' or a subset of checkpoints, "
-            f"got {rho_checkpoints!r}"
+            f"{name} must be 'all', 'last', 'none'{none_ok} or a subset of the checkpoints, "
+            f"got {value!r}"
         )
     try:
-        want = checkpoint_array(rho_checkpoints, int(ks[-1]))
+        want = checkpoint_array(value, int(ks[-1]))
     except ValueError as err:
-        raise ValueError(f"rho_checkpoints: {err}") from None
+        raise ValueError(f"{name}: {err}") from None
     missing = np.setdiff1d(want, ks)
     if missing.size:
-        raise ValueError(f"rho_checkpoints {missing.tolist()} are not among the checkpoints")
-    return np.searchsorted(ks, want)
+        raise ValueError(f"{name} {missing.tolist()} are not among the checkpoints")
+    return np.searchsorted(ks, want).astype(np.int64)
+
+
+def _rho_index(rho_checkpoints: object, ks: np.ndarray) -> np.ndarray:
+    if rho_checkpoints is None:
+        return np.arange(ks.size)
+    return _checkpoint_subset("rho_checkpoints", rho_checkpoints, ks, "")
 
 
 def _rho_count(rho_checkpoints: object, n_checkpoints: int | None) -> int | None:
@@ -329,25 +336,7 @@ def auto_records(n_trajectories: int, n_checkpoints: int, n_branches: int, row_b
 
 def _record_index(records: object, ks: np.ndarray) -> np.ndarray:
     """Indices into ``ks`` of the kept record columns (``records`` resolved, not None)."""
-    if isinstance(records, str):
-        if records == "all":
-            return np.arange(ks.size)
-        if records == "last":
-            return np.array([ks.size - 1])
-        if records == "none":
-            return np.array([], dtype=np.int64)
-        raise ValueError(
-            f"records must be 'all', 'last', 'none', None or a subset of the checkpoints, "
-            f"got {records!r}"
-        )
-    try:
-        want = checkpoint_array(records, int(ks[-1]))
-    except ValueError as err:
-        raise ValueError(f"records: {err}") from None
-    missing = np.setdiff1d(want, ks)
-    if missing.size:
-        raise ValueError(f"records {missing.tolist()} are not among the checkpoints")
-    return np.searchsorted(ks, want).astype(np.int64)
+    return _checkpoint_subset("records", records, ks, ", None")
 
 
 def _record_bytes(n_branches: int) -> int:
