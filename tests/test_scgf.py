@@ -1,0 +1,49 @@
+"""Large deviations (issue 22, first part): theta(s) of every count against dense references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_counting import _dense_tilted_pieces, _dense_tilted_step
+
+import trajectories as tj
+from trajectories._threads import single_threaded_blas
+from trajectories.solvers.counting.scgf import scgf
+
+S = np.array([-0.6, -0.1, 0.0, 0.25, 0.8])
+
+
+@pytest.mark.parametrize("count", tj.counting.COUNTS)
+def test_theta_equals_the_log_of_the_dense_tilted_channels_leading_eigenvalue(count):
+    model = tj.Micromaser(theta=1.3, q=0.3, c=0.7 * np.exp(-0.5j), gamma_tr=0.4, nbar=0.6,
+                          cutoff=9)  # fmt: skip
+    got = scgf(model, S, count)
+    with single_threaded_blas():
+        pieces = _dense_tilted_pieces(model)
+        ref = []
+        for s in S:
+            w = np.linalg.eigvals(_dense_tilted_step(pieces, count, np.exp(-s)))
+            ref.append(np.log(w[np.argmax(np.abs(w))].real))
+    assert np.allclose(got.theta, ref, atol=1e-10, rtol=0), np.abs(got.theta - ref).max()
+
+
+def test_derivatives_at_zero_are_the_stationary_rates():
+    model = tj.Micromaser(theta=1.05, q=0.0, c=0.0, gamma_tr=0.05, nbar=0.15, cutoff=40)
+    h = 1e-4
+    th = scgf(model, [-h, 0.0, h], "g").theta
+    rates = tj.counting.stationary_rates(model, "g")
+    assert -(th[2] - th[0]) / (2 * h) == pytest.approx(rates.rate, abs=1e-7)
+    assert (th[2] - 2 * th[1] + th[0]) / h**2 == pytest.approx(rates.variance_rate, abs=1e-5)
+
+
+def test_binomial_closed_form_without_interaction():
+    model = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
+    out = scgf(model, S, "g", max_ratio=1.0)  # every Fock state is its own sector
+    assert np.allclose(out.theta, np.log(0.3 * np.exp(-S) + 0.7), atol=1e-12, rtol=0)
+
+
+def test_bad_s_fails_before_work():
+    model = tj.Micromaser(theta=1.0, q=0.3, cutoff=6)
+    for bad in (np.nan, [0.0, np.inf], []):
+        with pytest.raises(ValueError, match="s must be finite"):
+            scgf(model, bad, "g")

@@ -1,0 +1,168 @@
+r"""The scaled cumulant generating function of a count, from the tilted channel, matrix-free.
+
+For a count :math:`N_K` over K collisions, :math:`\theta(s) = \lim_K K^{-1}
+\ln E[e^{-s N_K}]` is the logarithm of the leading eigenvalue of the tilted one-step
+channel :math:`T_z` at :math:`z = e^{-s}` (:mod:`trajectories.channels.tilted`; a positive
+map, so the eigenvalue is real, positive and simple when the chain is irreducible). It is
+computed by ARPACK on the channel applied to one matrix (``N^2`` unknowns, or ``N`` in the
+populations sector for incoherent qubits), warm-started along ``s`` from the previous
+eigenvector; nothing of size ``N^2 x N^2`` is built. :math:`-\theta'(0)` is the stationary
+rate of the count per collision and :math:`\theta''(0)` its variance rate (``docs/MODEL.md``,
+Sec. 10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+
+from ..._threads import single_threaded_blas
+from ...channels.collisions import keeps_diagonal
+from ...channels.tilted import TiltedChannel
+from ...model.micromaser import Micromaser
+from .exact import _detection
+
+__all__ = ["SCGF", "scgf"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SCGF:
+    r"""The scaled cumulant generating function of a count per collision.
+
+    Attributes
+    ----------
+    count : str
+        The counted event.
+    s : ndarray of float64, shape (S,)
+        The counting fields (conjugate to the count: weight ``exp(-s)`` per event).
+    theta : ndarray of float64, shape (S,)
+        :math:`\theta(s)`, the log of the leading eigenvalue of the tilted channel (per
+        collision).
+    ratio : ndarray of float64, shape (S,)
+        ``|lambda_2| / lambda_1`` of the tilted channel at each ``s``: the separation of the
+        leading eigenvalue (1 would be degenerate).
+    dimension : int
+        Unknowns of the eigenproblem (``N`` or ``N^2``).
+    """
+
+    count: str
+    s: np.ndarray
+    theta: np.ndarray
+    ratio: np.ndarray
+    dimension: int
+
+
+def scgf(
+    model: Micromaser,
+    s: float | np.ndarray,
+    count: str,
+    *,
+    tol: float = 1e-13,
+    max_ratio: float = 1.0 - 1e-9,
+    efficiency: float = 1.0,
+    misread: tuple[float, float] = (0.0, 0.0),
+) -> SCGF:
+    r""":math:`\theta(s)` of a count, per collision, at each ``s``, matrix-free.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; its collision must be the same at every collision.
+    s : float or array_like of float, shape (S,)
+        Counting fields, finite; each event weighs ``exp(-s)``.
+    count : {"g", "e", "emission", "absorption", "net"}
+        The counted event.
+    tol : float, optional
+        ARPACK's relative tolerance on the eigenvalue (default 1e-13).
+    max_ratio : float, optional
+        Largest ``|lambda_2| / lambda_1`` accepted: closer to 1 the leading eigenvalue is not
+        separated (degenerate or nearly so) and the answer would depend on the starting
+        vector; refused with a ``ValueError`` (default ``1 - 1e-9``).
+    efficiency, misread : optional
+        Detection of the counted events, as for
+        :func:`~trajectories.solvers.counting.exact.exact_distribution`.
+
+    Returns
+    -------
+    SCGF
+        ``theta`` per ``s`` (dimensionless, per collision) and the separation ratio.
+
+    Raises
+    ------
+    ValueError
+        A non-finite ``s``, an unknown count, a collision that changes from collision to
+        collision, or a leading eigenvalue that is not separated (or not real positive).
+
+    Examples
+    --------
+    Lossless incoherent qubits that never interact (theta = 0): each qubit leaves in g with
+    probability q, so :math:`\theta(s) = \ln(q e^{-s} + 1 - q)`:
+
+    >>> import numpy as np, trajectories as tj
+    >>> m = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
+    >>> out = scgf(m, [-1.0, 0.5], "g")
+    >>> np.allclose(out.theta, np.log(0.3 * np.exp(-out.s) + 0.7), atol=1e-12)
+    True
+    """
+    if not isinstance(model, Micromaser):
+        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
+    s_arr = np.atleast_1d(np.asarray(s, dtype=np.float64))
+    if s_arr.ndim != 1 or s_arr.size == 0 or not np.all(np.isfinite(s_arr)):
+        raise ValueError(f"s must be finite real numbers, got {s!r}")
+    det = _detection(count, efficiency, misread)
+    n = model.cutoff
+    pops = keeps_diagonal(model)
+    dim = n if pops else n * n
+    shape = (1, n) if pops else (1, n, n)
+    tilt = TiltedChannel(model, count, pops, det)
+    theta = np.empty(s_arr.size)
+    ratio = np.empty(s_arr.size)
+    v0 = None
+    with single_threaded_blas():
+        for j, sj in enumerate(s_arr):
+            z = np.array([math.exp(-sj)], dtype=np.complex128)
+            blocks = tilt.loss_blocks(z)
+
+            def step(x: np.ndarray, z=z, blocks=blocks) -> np.ndarray:
+                y = tilt.collide(np.asarray(x, dtype=np.complex128).reshape(shape), z)
+                return (blocks.apply(y) if blocks is not None else y).reshape(dim)
+
+            lam, vec = _leading(step, dim, v0, tol)
+            if abs(lam[0].imag) > 1e-9 * abs(lam[0]) or lam[0].real <= 0:
+                raise ValueError(
+                    f"the leading eigenvalue of the tilted channel at s = {sj:g} is not real "
+                    f"positive ({lam[0]:.6g}): the chain is not irreducible here"
+                )
+            r = float(abs(lam[1]) / lam[0].real) if lam.size > 1 else 0.0
+            if r > max_ratio:
+                raise ValueError(
+                    f"the leading eigenvalue of the tilted channel at s = {sj:g} is not "
+                    f"separated (|lambda_2|/lambda_1 = {r:.12f} > max_ratio = {max_ratio}): "
+                    "theta(s) is not defined by one branch there; choose other s, or a model "
+                    "whose chain is irreducible"
+                )
+            theta[j], ratio[j] = math.log(lam[0].real), r
+            v0 = vec
+    return SCGF(count=count, s=s_arr, theta=theta, ratio=ratio, dimension=dim)
+
+
+def _leading(step, dim: int, v0: np.ndarray | None, tol: float):
+    """The two eigenvalues of largest modulus (first: the leading) and the leading vector."""
+    if dim <= 8:  # ARPACK needs k < dim - 1: a dense matrix is as cheap here
+        mat = np.stack([step(e) for e in np.eye(dim, dtype=np.complex128)], axis=1)
+        w, v = np.linalg.eig(mat)
+        order = np.argsort(-np.abs(w))
+        return w[order], v[:, order[0]]
+    op = LinearOperator((dim, dim), matvec=step, dtype=np.complex128)
+    try:
+        w, v = eigs(op, k=2, which="LM", v0=v0, tol=tol, maxiter=20 * dim)
+    except ArpackNoConvergence as err:
+        raise ValueError(
+            f"ARPACK did not converge on the tilted channel ({err}): the leading eigenvalue "
+            "is probably not separated"
+        ) from None
+    order = np.argsort(-np.abs(w))
+    return w[order], v[:, order[0]]
