@@ -8,7 +8,7 @@ from test_counting import _dense_tilted_pieces, _dense_tilted_step
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
-from trajectories.solvers.counting.scgf import scgf
+from trajectories.solvers.counting.scgf import rate_function, scgf
 
 S = np.array([-0.6, -0.1, 0.0, 0.25, 0.8])
 
@@ -47,3 +47,13 @@ def test_bad_s_fails_before_work():
     for bad in (np.nan, [0.0, np.inf], []):
         with pytest.raises(ValueError, match="s must be finite"):
             scgf(model, bad, "g")
+
+
+def test_rate_function_of_independent_qubits_is_the_binomial_relative_entropy():
+    model = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
+    ldf = rate_function(model, "g", np.linspace(-2, 2, 21), max_ratio=1.0)
+    x = ldf.x
+    ref = x * np.log(x / 0.3) + (1 - x) * np.log((1 - x) / 0.7)
+    assert np.allclose(x, 0.3 * np.exp(-ldf.s) / (0.3 * np.exp(-ldf.s) + 0.7), atol=1e-8)
+    assert np.allclose(ldf.rate, ref, atol=1e-8, rtol=0)
+    assert ldf.rate[10] == pytest.approx(0.0, abs=1e-12)  # I vanishes at the typical rate

@@ -25,7 +25,7 @@ from ...channels.tilted import TiltedChannel
 from ...model.micromaser import Micromaser
 from .exact import _detection
 
-__all__ = ["SCGF", "scgf"]
+__all__ = ["SCGF", "scgf", "RateFunction", "rate_function"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,3 +166,69 @@ def _leading(step, dim: int, v0: np.ndarray | None, tol: float):
         ) from None
     order = np.argsort(-np.abs(w))
     return w[order], v[:, order[0]]
+
+
+@dataclasses.dataclass(frozen=True)
+class RateFunction:
+    r"""The rate function of a count per collision, by Legendre transform of theta(s).
+
+    Attributes
+    ----------
+    count : str
+        The counted event.
+    s : ndarray of float64, shape (S,)
+        The fields used.
+    x : ndarray of float64, shape (S,)
+        The count per collision each ``s`` selects, :math:`x(s) = -\theta'(s)`.
+    rate : ndarray of float64, shape (S,)
+        :math:`I(x(s)) = -s\,x(s) - \theta(s)` (per collision; ``P(N_K / K \approx x)
+        \asymp e^{-K I(x)}``).
+    theta : ndarray of float64, shape (S,)
+        :math:`\theta(s)`.
+    """
+
+    count: str
+    s: np.ndarray
+    x: np.ndarray
+    rate: np.ndarray
+    theta: np.ndarray
+
+
+def rate_function(
+    model: Micromaser,
+    count: str,
+    s: np.ndarray | None = None,
+    *,
+    h: float = 1e-5,
+    **kwargs,
+) -> RateFunction:
+    r"""The rate function :math:`I(x)` of a count, parametrised by the field ``s``.
+
+    Where :math:`\theta` is smooth and strictly convex, :math:`I(x) = \sup_s[-s x -
+    \theta(s)]` is reached at :math:`x = -\theta'(s)`: each ``s`` gives one point
+    :math:`(x(s), I(x(s)))`, with :math:`\theta'` from a central difference of step ``h``.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model.
+    count : str
+        The counted event.
+    s : array_like of float, optional
+        The fields (default 201 values in ``[-2, 2]``).
+    h : float, optional
+        Step of the central difference (default 1e-5).
+    **kwargs
+        Passed to :func:`scgf`.
+
+    Returns
+    -------
+    RateFunction
+        ``x(s)``, ``I(x(s))`` and ``theta(s)``.
+    """
+    s_arr = np.linspace(-2.0, 2.0, 201) if s is None else np.atleast_1d(np.asarray(s, float))
+    th = scgf(model, s_arr, count, **kwargs).theta
+    plus = scgf(model, s_arr + h, count, **kwargs).theta
+    minus = scgf(model, s_arr - h, count, **kwargs).theta
+    x = -(plus - minus) / (2.0 * h)
+    return RateFunction(count=count, s=s_arr, x=x, rate=-s_arr * x - th, theta=th)
