@@ -38,7 +38,7 @@ def test_derivatives_at_zero_are_the_stationary_rates():
 
 def test_binomial_closed_form_without_interaction():
     model = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
-    out = scgf(model, S, "g", max_ratio=1.0)  # every Fock state is its own sector
+    out = scgf(model, S, "g")  # from the vacuum: the only level reached
     assert np.allclose(out.theta, np.log(0.3 * np.exp(-S) + 0.7), atol=1e-12, rtol=0)
 
 
@@ -51,9 +51,27 @@ def test_bad_s_fails_before_work():
 
 def test_rate_function_of_independent_qubits_is_the_binomial_relative_entropy():
     model = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
-    ldf = rate_function(model, "g", np.linspace(-2, 2, 21), max_ratio=1.0)
+    ldf = rate_function(model, "g", np.linspace(-2, 2, 21))
     x = ldf.x
     ref = x * np.log(x / 0.3) + (1 - x) * np.log((1 - x) / 0.7)
     assert np.allclose(x, 0.3 * np.exp(-ldf.s) / (0.3 * np.exp(-ldf.s) + 0.7), atol=1e-8)
     assert np.allclose(ldf.rate, ref, atol=1e-8, rtol=0)
     assert ldf.rate[10] == pytest.approx(0.0, abs=1e-12)  # I vanishes at the typical rate
+
+
+def test_levels_behind_a_trapping_state_do_not_count():
+    """Lossless, nbar = 0 is not needed: without a bath the trap at n = 14 (theta sqrt(15) =
+    pi) closes the ladder from the vacuum; a state started above it sees another theta."""
+    model = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.0, cutoff=24)
+    low = scgf(model, S, "g")
+    high = scgf(model, S, "g", initial_state=tj.fock_state(18, 24))
+    assert low.dimension == 24 and not np.allclose(low.theta, high.theta)
+    # below the trap: the dense chain on levels 0..14 only (excited qubits, incoherent)
+    from trajectories.channels.tilted import TiltedChannel
+
+    tilt = TiltedChannel(model, "g", True)
+    for s, th in zip(S, low.theta, strict=True):
+        x = np.eye(24, dtype=complex)[:15]
+        y = tilt.collide(x, np.full(15, np.exp(-s), complex))[:, :15].T
+        w = np.linalg.eigvals(y)
+        assert th == pytest.approx(np.log(np.max(w.real)), abs=1e-10)

@@ -23,7 +23,12 @@ from ..._threads import single_threaded_blas
 from ...channels.collisions import keeps_diagonal
 from ...channels.tilted import TiltedChannel
 from ...model.micromaser import Micromaser
+from ...model.states import as_density_matrix
 from .exact import _detection
+
+#: Population transfers below this fraction of the largest one are structural zeros when
+#: the levels a run can reach are found (a trapping state's sin(pi) is 1e-16, not 0).
+REACH_THRESHOLD = 1e-20
 
 __all__ = ["SCGF", "scgf", "RateFunction", "rate_function"]
 
@@ -64,6 +69,7 @@ def scgf(
     max_ratio: float = 1.0 - 1e-9,
     efficiency: float = 1.0,
     misread: tuple[float, float] = (0.0, 0.0),
+    initial_state: np.ndarray | None = None,
 ) -> SCGF:
     r""":math:`\theta(s)` of a count, per collision, at each ``s``, matrix-free.
 
@@ -84,6 +90,11 @@ def scgf(
     efficiency, misread : optional
         Detection of the counted events, as for
         :func:`~trajectories.solvers.counting.exact.exact_distribution`.
+    initial_state : array, optional
+        Vector or density matrix the counts start from (default the vacuum). Only the Fock
+        levels it can reach matter: theta is the leading eigenvalue of the channel on the
+        matrices supported there (a level behind a trapping state, or above the vacuum
+        without interaction, is never reached and does not count).
 
     Returns
     -------
@@ -102,7 +113,7 @@ def scgf(
     probability q, so :math:`\theta(s) = \ln(q e^{-s} + 1 - q)`:
 
     >>> import numpy as np, trajectories as tj
-    >>> m = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)
+    >>> m = tj.Micromaser(theta=0.0, q=0.3, cutoff=6)  # the vacuum stays the vacuum
     >>> out = scgf(m, [-1.0, 0.5], "g")
     >>> np.allclose(out.theta, np.log(0.3 * np.exp(-out.s) + 0.7), atol=1e-12)
     True
@@ -118,6 +129,8 @@ def scgf(
     dim = n if pops else n * n
     shape = (1, n) if pops else (1, n, n)
     tilt = TiltedChannel(model, count, pops, det)
+    mask = _reachable_mask(tilt, as_density_matrix(initial_state, n), pops)
+    dim_r = int(mask.sum())
     theta = np.empty(s_arr.size)
     ratio = np.empty(s_arr.size)
     v0 = None
@@ -128,9 +141,9 @@ def scgf(
 
             def step(x: np.ndarray, z=z, blocks=blocks) -> np.ndarray:
                 y = tilt.collide(np.asarray(x, dtype=np.complex128).reshape(shape), z)
-                return (blocks.apply(y) if blocks is not None else y).reshape(dim)
+                return (blocks.apply(y) if blocks is not None else y).reshape(dim) * mask
 
-            lam, vec = _leading(step, dim, v0, tol)
+            lam, vec = _leading(step, dim, dim_r, mask, v0, tol)
             if abs(lam[0].imag) > 1e-9 * abs(lam[0]) or lam[0].real <= 0:
                 raise ValueError(
                     f"the leading eigenvalue of the tilted channel at s = {sj:g} is not real "
@@ -149,13 +162,41 @@ def scgf(
     return SCGF(count=count, s=s_arr, theta=theta, ratio=ratio, dimension=dim)
 
 
-def _leading(step, dim: int, v0: np.ndarray | None, tol: float):
-    """The two eigenvalues of largest modulus (first: the leading) and the leading vector."""
-    if dim <= 8:  # ARPACK needs k < dim - 1: a dense matrix is as cheap here
-        mat = np.stack([step(e) for e in np.eye(dim, dtype=np.complex128)], axis=1)
+def _reachable_mask(tilt: TiltedChannel, rho0: np.ndarray, pops: bool) -> np.ndarray:
+    """Indicator (float, over the unknowns) of the matrices supported on the Fock levels
+    the untilted channel can reach from ``rho0``'s support (fixed point of the populations
+    of T applied to the projector on the levels reached so far)."""
+    n = rho0.shape[0]
+    reached = np.abs(np.diagonal(rho0)) > 0
+    blocks = tilt.loss_blocks(None)
+    while True:
+        p = reached.astype(np.complex128)
+        x = p[None, :] if pops else np.diag(p)[None]
+        y = tilt.collide(x, None)
+        y = (blocks.apply(y) if blocks is not None else y)[0]
+        out = np.abs(y if pops else np.diagonal(y)).real
+        new = reached | (out > REACH_THRESHOLD * out.max())
+        if np.array_equal(new, reached):
+            break
+        reached = new
+    r = reached.astype(np.float64)
+    return r if pops else np.outer(r, r).reshape(n * n)
+
+
+def _leading(step, dim: int, dim_r: int, mask: np.ndarray, v0: np.ndarray | None, tol: float):
+    """The two eigenvalues of largest modulus (first: the leading) and the leading vector,
+    of the channel on the ``dim_r`` unknowns the mask keeps."""
+    if dim_r <= 8:  # ARPACK needs k < dim - 1: a dense matrix is as cheap here
+        keep = np.flatnonzero(mask)
+        basis = np.eye(dim, dtype=np.complex128)[keep]
+        mat = np.stack([step(e)[keep] for e in basis], axis=1)
         w, v = np.linalg.eig(mat)
         order = np.argsort(-np.abs(w))
-        return w[order], v[:, order[0]]
+        vec = np.zeros(dim, dtype=np.complex128)
+        vec[keep] = v[:, order[0]]
+        return w[order], vec
+    if v0 is None:
+        v0 = mask.astype(np.complex128)
     op = LinearOperator((dim, dim), matvec=step, dtype=np.complex128)
     try:
         w, v = eigs(op, k=2, which="LM", v0=v0, tol=tol, maxiter=20 * dim)
