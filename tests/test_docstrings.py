@@ -85,6 +85,7 @@ DOCUMENTED = [
     "trajectories.solvers.counting",
     "trajectories.solvers.counting.exact",
     "trajectories.solvers.counting.rates",
+    "trajectories.solvers.counting.scgf",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
     "trajectories.statistics.detection",

@@ -75,3 +75,7 @@ def test_levels_behind_a_trapping_state_do_not_count():
         y = tilt.collide(x, np.full(15, np.exp(-s), complex))[:, :15].T
         w = np.linalg.eigvals(y)
         assert th == pytest.approx(np.log(np.max(w.real)), abs=1e-10)
+
+
+def test_the_counting_namespace_exports_them():
+    assert tj.counting.scgf is scgf and tj.counting.rate_function is rate_function

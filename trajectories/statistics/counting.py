@@ -20,7 +20,9 @@ Exact counterparts
 ------------------
 :func:`exact_distribution`, :func:`exact_moments` and :func:`stationary_rates` (from
 :mod:`trajectories.solvers.counting`, re-exported here: this module is ``tj.counting``)
-compute the same statistics from the tilted one-step channel.
+compute the same statistics from the tilted one-step channel; :func:`scgf` and
+:func:`rate_function` give their large deviations (the scaled cumulant generating function
+per collision and its Legendre transform).
 
 Imperfect detection
 -------------------
@@ -50,11 +52,15 @@ from ..model.micromaser import Micromaser
 from ..solvers.counting import (
     DENSE_CUTOFF_LIMIT,
     POPULATION_CUTOFF_LIMIT,
+    SCGF,
     ExactCounting,
     ExactMoments,
+    RateFunction,
     StationaryRates,
     exact_distribution,
     exact_moments,
+    rate_function,
+    scgf,
     stationary_rates,
 )
 from ..solvers.montecarlo.network_result import NetworkEnsemble
@@ -87,6 +93,10 @@ __all__ = [
     "emission_waiting_times",
     "g_waiting_times",
     "energy_per_trajectory",
+    "SCGF",
+    "RateFunction",
+    "scgf",
+    "rate_function",
 ]
 
 #: Label for every display of the per-trajectory <n>_i.
