@@ -361,12 +361,15 @@ def test_disk_use_of_a_run_is_bounded_independently_of_its_size(tmp_path, capsys
             chunk_files = [k for k in s if k.startswith("r.chunks/chunk-")]
             assert len(chunk_files) <= 2, chunk_files
             assert s.get("r.chunks/result.h5.part", 0) <= b * m + 256 * 1024
-            other.append(sum(v for k, v in s.items() if not k.endswith("result.h5.part")))
+            # the records' file, before and after it is renamed to the result (the last
+            # samples can see r.h5 while the chunk directory is being removed)
+            records = ("r.chunks/result.h5.part", "r.h5")
+            other.append(sum(v for k, v in s.items() if k not in records))
         state = max(s.get("r.chunks/state.npz", 0) for s in during)
         chunk = max((v for s in during for k, v in s.items() if "chunk-" in k), default=0)
         # manifest and lock (a few kB), a state and its .tmp while it is replaced, two chunks
         worst[m] = 2 * state + 2 * chunk + 8192
-        assert max(other) <= worst[m]
+        assert max(other) <= worst[m], during[int(np.argmax(other))]
         final = (folder / "r.h5").stat().st_size
         assert final <= b * m + 512 * 1024  # records (compressed) + estimates, rho, histograms
     # the bound itself does not grow with M (the sampled worst case depends on the timing of
