@@ -18,9 +18,12 @@ from trajectories alone (Giardina, Kurchan and Peliti, Phys. Rev. Lett. 96, 1206
 
 After a burn-in, :math:`\hat\theta = (K - K_0)^{-1} \sum_{t > K_0} \ln \bar w_t`. Its bias
 falls like 1/M; independent populations (different random streams) give the error bar, and
-running two population sizes shows the bias. The weighted mean increment
-:math:`\sum_i w_i \Delta n_i / \sum_i w_i`, averaged the same way, estimates the count's rate
-in the tilted ensemble, :math:`-\theta'(s)`.
+running two population sizes shows the bias. Each clone also carries the count of its
+ancestry since the burn-in (copied with it when it is cloned): at the end, the population's
+mean of that count per collision is the count's rate in the tilted ensemble of trajectories,
+:math:`-\theta'(s)`, up to end effects of order (correlation time)/(K - K_0). (The weighted
+mean increment of one collision, :math:`\sum_i w_i \Delta n_i / \sum_i w_i`, is not: it
+samples the tilted state at the final time, not along the trajectories.)
 
 Randomness: clone ``i`` of population ``p`` at collision ``t`` draws from the trajectory
 streams of trajectory ``p M + i`` in stage ``t`` (:mod:`trajectories._streams`; counter
@@ -94,7 +97,8 @@ class CloningResult:
         of ``log_growth``.
     rate : float
         The count's mean rate per collision in the tilted ensemble, an estimate of
-        :math:`-\theta'(s)` (counts per collision).
+        :math:`-\theta'(s)` (counts per collision): the final clones' ancestral count since
+        the burn-in over ``n_collisions - burn_in``.
     rate_stderr : float
         Its standard error from the populations.
     log_growth : ndarray of float64, shape (P, K)
@@ -236,14 +240,12 @@ def cloning(
     check_backend(backend, n_jobs)
     t0 = time.perf_counter()
     growth = np.empty((n_populations, setup.n_collisions))
-    rate = np.empty((n_populations, setup.n_collisions))
-    tasks = (delayed(_run_population)(setup, p) for p in range(n_populations))
+    per_rate = np.empty(n_populations)
+    tasks = (delayed(_run_population)(setup, p, burn_in) for p in range(n_populations))
     with map_chunks(tasks, n_jobs, backend) as results:
         for p, g, r in results:
-            growth[p], rate[p] = g, r
-    kept = slice(burn_in, None)
-    per_pop = growth[:, kept].mean(axis=1)
-    per_rate = rate[:, kept].mean(axis=1)
+            growth[p], per_rate[p] = g, r
+    per_pop = growth[:, burn_in:].mean(axis=1)
     root_p = math.sqrt(n_populations)
     return CloningResult(
         count=setup.count,
@@ -314,13 +316,14 @@ def _increments(carry, count: str) -> np.ndarray:
     return carry.n_ab - carry.n_em  # "net"
 
 
-def _run_population(setup: _Setup, p: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Run population ``p``: its log growth and tilted mean increment per collision.
+def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarray, float]:
+    """Run population ``p``.
 
     Returns
     -------
     tuple
-        ``(p, log_growth, rate)``, the last two of shape (K,).
+        ``(p, log_growth, rate)``: ``log_growth`` of shape (K,), ``rate`` the final clones'
+        mean ancestral count per collision since ``burn_in``.
     """
     from .kernels import run_banded, run_sparse  # compiled on first use
 
@@ -347,7 +350,7 @@ def _run_population(setup: _Setup, p: int) -> tuple[int, np.ndarray, np.ndarray]
         np.random.Philox(np.random.SeedSequence(setup.entropy, spawn_key=(CLONING_SPAWN_KEY, p)))
     )
     growth = np.empty(n_k)
-    rate = np.empty(n_k)
+    history = np.zeros(m, dtype=np.int64)  # each clone's ancestral count since the burn-in
     log_m = math.log(m)
     with single_threaded_blas():
         for t in range(1, n_k + 1):
@@ -366,11 +369,13 @@ def _run_population(setup: _Setup, p: int) -> tuple[int, np.ndarray, np.ndarray]
             w = np.exp(log_w - top)
             total = w.sum()
             growth[t - 1] = top + math.log(total) - log_m
-            rate[t - 1] = float(w @ dn) / total
+            if t > burn_in:
+                history += dn
             idx = _systematic(w, rng.random())
             psi = np.ascontiguousarray(psi[idx])
+            history = history[idx]
             carry.live[:] = True
-    return p, growth, rate
+    return p, growth, float(history.mean()) / (n_k - burn_in)
 
 
 #: No checkpoint: the drivers record nothing per clone (the counts come from the carry).
