@@ -86,6 +86,7 @@ DOCUMENTED = [
     "trajectories.solvers.counting.exact",
     "trajectories.solvers.counting.rates",
     "trajectories.solvers.counting.scgf",
+    "trajectories.solvers.montecarlo.cloning",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
     "trajectories.statistics.detection",
