@@ -87,6 +87,7 @@ DOCUMENTED = [
     "trajectories.solvers.counting.rates",
     "trajectories.solvers.counting.scgf",
     "trajectories.solvers.montecarlo.cloning",
+    "trajectories.solvers.montecarlo.cloning_kernel",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
     "trajectories.statistics.detection",

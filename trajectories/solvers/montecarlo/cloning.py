@@ -28,8 +28,10 @@ samples the tilted state at the final time, not along the trajectories.)
 Randomness: clone ``i`` of population ``p`` at collision ``t`` draws from the trajectory
 streams of trajectory ``p M + i`` in stage ``t`` (:mod:`trajectories._streams`; counter
 ``(0, t, p M + i, stream)``), its initial state from stage 0; the resampling of population
-``p`` from ``numpy.random.Generator(Philox(SeedSequence(seed, spawn_key=(CLONING_SPAWN_KEY,
-p))))``. A population is therefore fixed by the seed and its index, whatever ``n_jobs``.
+``p`` (one uniform per collision) from ``numpy.random.Generator(Philox(SeedSequence(seed,
+spawn_key=(CLONING_SPAWN_KEY, p))))``. A population is therefore fixed by the seed and its
+index, whatever ``n_jobs``. The loop over collisions runs in compiled code
+(:mod:`trajectories.solvers.montecarlo.cloning_kernel`); populations are the parallel tasks.
 
 Shapes: M clones, N Fock levels, B qubit branches, P populations, K collisions.
 """
@@ -52,7 +54,7 @@ from ...model.micromaser import Micromaser
 from ...model.states import as_density_matrix
 from ...validation import integer_at_least, real_in_range
 from .chunks import InitialStates
-from .kernel_inputs import KernelInputs, PlanArrays, Records, ideal_beam, new_carry, nominal_model
+from .kernel_inputs import KernelInputs, Records, ideal_beam, new_carry, nominal_model
 from .options import _seed_entropy
 from .parallel import check_backend, map_chunks
 
@@ -303,21 +305,8 @@ def _prepare(
     return setup, n_populations, burn_in
 
 
-def _increments(carry, count: str) -> np.ndarray:
-    """The count's increments of one collision, per clone (the carried counts were zeroed)."""
-    if count == "g":
-        return carry.cg.sum(axis=1)
-    if count == "e":
-        return carry.ce.sum(axis=1)
-    if count == "emission":
-        return carry.n_em.copy()
-    if count == "absorption":
-        return carry.n_ab.copy()
-    return carry.n_ab - carry.n_em  # "net"
-
-
 def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarray, float]:
-    """Run population ``p``.
+    """Run population ``p`` (compiled loop of :mod:`.cloning_kernel`).
 
     Returns
     -------
@@ -325,7 +314,7 @@ def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarra
         ``(p, log_growth, rate)``: ``log_growth`` of shape (K,), ``rate`` the final clones'
         mean ancestral count per collision since ``burn_in``.
     """
-    from .kernels import run_banded, run_sparse  # compiled on first use
+    from .cloning_kernel import COUNT_CODES, clone_banded, clone_sparse  # compiled on first use
 
     ins, m, n_k = setup.inputs, setup.n_clones, setup.n_collisions
     first = p * m  # the population's clones are trajectories p M .. p M + M - 1
@@ -343,43 +332,27 @@ def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarra
         col, dtype, psi = ins.real_collision, np.float64, real
         beam = ins.real_beam if ins.real_beam is not None else ideal_beam(beam.a.size, np.float64)
     psi = np.ascontiguousarray(psi, dtype=dtype)
-    driver = run_banded if ins.driver == "banded" else run_sparse
-    rec = _no_records(m, n, ins.n_branches, dtype)
-    carry = new_carry(m, ins.n_branches)
     rng = np.random.Generator(
         np.random.Philox(np.random.SeedSequence(setup.entropy, spawn_key=(CLONING_SPAWN_KEY, p)))
     )
+    draws = rng.random(n_k)  # one per collision, for the resampling
     growth = np.empty(n_k)
     history = np.zeros(m, dtype=np.int64)  # each clone's ancestral count since the burn-in
-    log_m = math.log(m)
+    loop = clone_banded if ins.driver == "banded" else clone_sparse
     with single_threaded_blas():
-        for t in range(1, n_k + 1):
-            for a in (carry.cg, carry.ce, carry.n_em, carry.n_ab, rec.n_jumps):
-                a[:] = 0
-            plan = PlanArrays(_NO_CHECKPOINTS, _NO_CHECKPOINTS, 0, t, t - 1, 1, 0)
-            driver(psi, col, ins.outcomes, ins.loss, beam, plan, setup.key, first, rec, carry)
-            dn = _increments(carry, setup.count)
-            log_w = np.where(carry.live, -setup.s * dn, -np.inf)
-            top = log_w.max()
-            if not np.isfinite(top):
-                raise ValueError(
-                    f"every clone of population {p} leaked through the cutoff at collision "
-                    f"{t}: raise the model's cutoff"
-                )
-            w = np.exp(log_w - top)
-            total = w.sum()
-            growth[t - 1] = top + math.log(total) - log_m
-            if t > burn_in:
-                history += dn
-            idx = _systematic(w, rng.random())
-            psi = np.ascontiguousarray(psi[idx])
-            history = history[idx]
-            carry.live[:] = True
+        failed = loop(
+            psi, col, ins.outcomes, ins.loss, beam, setup.key, first,
+            _no_records(m, n, ins.n_branches, dtype), new_carry(m, ins.n_branches),
+            COUNT_CODES[setup.count], setup.s, draws, burn_in, growth, history,
+        )  # fmt: skip
+    if failed:
+        raise ValueError(
+            f"every clone of population {p} leaked through the cutoff at collision {failed}: "
+            "raise the model's cutoff"
+        )
     return p, growth, float(history.mean()) / (n_k - burn_in)
 
 
-#: No checkpoint: the drivers record nothing per clone (the counts come from the carry).
-_NO_CHECKPOINTS = np.zeros(0, dtype=np.int64)
 
 
 def _no_records(m: int, n: int, n_branches: int, dtype: type) -> Records:
@@ -401,25 +374,3 @@ def _no_records(m: int, n: int, n_branches: int, dtype: type) -> Records:
         collision_energy=np.zeros((m, 0)),
         theta=np.zeros((m, 0), dtype=np.float32),
     )
-
-
-def _systematic(w: np.ndarray, u: float) -> np.ndarray:
-    """Systematic resampling: M indices, index ``i`` about ``M w_i / sum(w)`` times.
-
-    Parameters
-    ----------
-    w : ndarray of float64, shape (M,)
-        Non-negative weights, not all zero.
-    u : float
-        One uniform draw in [0, 1).
-
-    Returns
-    -------
-    ndarray of int64, shape (M,)
-        The selected clones, in increasing order; a clone of zero weight is never selected.
-    """
-    m = w.size
-    cum = np.cumsum(w)
-    idx = np.searchsorted(cum, (u + np.arange(m)) * (cum[-1] / m), side="right")
-    last = int(np.flatnonzero(w)[-1])  # rounding must not select past the last live clone
-    return np.minimum(idx, last)
