@@ -75,6 +75,20 @@ def test_coherent_qubits_and_complex_vectors():
     assert abs(_z(out, exact)) < Z, (out, exact)
 
 
+@pytest.mark.parametrize(
+    "initial",
+    [
+        (np.eye(20)[0] + np.eye(20)[1]) / math.sqrt(2.0),  # not real in the gauge: complex
+        tj.thermal_state(0.5, 20),  # mixed: each clone draws its component
+    ],
+    ids=["superposition", "thermal"],
+)
+def test_theta_does_not_depend_on_the_initial_state(initial):
+    exact = scgf(MODEL, 0.3, "emission").theta[0]
+    out = cloning(MODEL, 0.3, "emission", seed=22, initial_state=initial, **RUN)
+    assert abs(_z(out, exact)) < Z, (out, exact)
+
+
 def test_finite_population_bias_shrinks_with_the_population():
     s, count = 1.0, "g"  # a strong tilt, where few clones are visibly biased
     exact = scgf(MODEL, s, count).theta[0]
