@@ -123,6 +123,7 @@ def test_results_are_reproducible_from_the_seed_whatever_the_workers():
         (dict(n_populations=1), r"^n_populations must be an integer >= 2, got 1$"),
         (dict(n_collisions=0), r"^n_collisions must be an integer >= 1, got 0$"),
         (dict(burn_in=10), r"^burn_in must be an integer in \[0, n_collisions - 1\]"),
+        (dict(n_jobs=0), r"^n_jobs must be a non-zero integer"),
     ],
 )
 def test_bad_input_fails_before_work(monkeypatch, kwargs, match):
@@ -152,3 +153,10 @@ def test_cloning_with_a_rabi_collision_runs_the_sparse_driver():
     exact = scgf(model, 0.3, "g").theta[0]
     out = cloning(model, 0.3, "g", seed=21, **RUN)
     assert abs(_z(out, exact)) < Z, (out, exact)
+
+
+def test_a_population_that_all_leaks_is_reported():
+    # every excited qubit lifts level 1 to the cutoff 2: sin^2(theta sqrt 2) = 1
+    model = tj.Micromaser(theta=math.pi / (2 * math.sqrt(2)), q=0.0, cutoff=2)
+    with pytest.raises(ValueError, match=r"^every clone of population 0 leaked .* cutoff"):
+        cloning(model, 0.0, "g", n_clones=2, n_collisions=50, seed=1)

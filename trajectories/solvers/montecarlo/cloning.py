@@ -220,9 +220,9 @@ def cloning(
     ------
     ValueError
         Before any work, for a non-finite ``s``, an unknown ``count``, ``n_clones < 2``,
-        ``n_populations < 2``, ``n_collisions < 1`` or a ``burn_in`` outside
-        ``[0, n_collisions)``; during the run if every clone of a population leaked through
-        the cutoff.
+        ``n_populations < 2``, ``n_collisions < 1``, a ``burn_in`` outside
+        ``[0, n_collisions)`` or ``n_jobs = 0``; during the run if every clone of a
+        population leaked through the cutoff.
 
     Examples
     --------
@@ -235,11 +235,17 @@ def cloning(
     >>> abs(out.scgf - math.log(0.3 * math.exp(-0.5) + 0.7)) < 5 * out.stderr
     True
     """
+    if (
+        isinstance(n_jobs, (bool, np.bool_))
+        or not isinstance(n_jobs, (int, np.integer))
+        or (n_jobs == 0)
+    ):
+        raise ValueError(f"n_jobs must be a non-zero integer (-1: all cores), got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    check_backend(backend, n_jobs)
     setup, n_populations, burn_in = _prepare(
         model, s, count, n_clones, n_collisions, seed, n_populations, burn_in, initial_state
     )
-    n_jobs = int(n_jobs)
-    check_backend(backend, n_jobs)
     t0 = time.perf_counter()
     growth = np.empty((n_populations, setup.n_collisions))
     per_rate = np.empty(n_populations)
@@ -351,8 +357,6 @@ def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarra
             "raise the model's cutoff"
         )
     return p, growth, float(history.mean()) / (n_k - burn_in)
-
-
 
 
 def _no_records(m: int, n: int, n_branches: int, dtype: type) -> Records:
