@@ -86,6 +86,8 @@ DOCUMENTED = [
     "trajectories.solvers.counting.exact",
     "trajectories.solvers.counting.rates",
     "trajectories.solvers.counting.scgf",
+    "trajectories.solvers.montecarlo.cloning",
+    "trajectories.solvers.montecarlo.cloning_kernel",
     "trajectories.statistics.compare",
     "trajectories.statistics.counting",
     "trajectories.statistics.detection",

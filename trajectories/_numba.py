@@ -55,6 +55,7 @@ COMPILED_MODULES = (
     "channels/loss.py",
     "channels/loss_unravelling.py",
     "channels/network_unravelling.py",
+    "solvers/montecarlo/cloning_kernel.py",
     "solvers/montecarlo/kernels.py",
     "solvers/montecarlo/network_kernel.py",
 )

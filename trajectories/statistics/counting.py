@@ -22,7 +22,8 @@ Exact counterparts
 :mod:`trajectories.solvers.counting`, re-exported here: this module is ``tj.counting``)
 compute the same statistics from the tilted one-step channel; :func:`scgf` and
 :func:`rate_function` give their large deviations (the scaled cumulant generating function
-per collision and its Legendre transform).
+per collision and its Legendre transform), and :func:`cloning` estimates theta(s) from
+trajectories (population dynamics on the trajectory engine).
 
 Imperfect detection
 -------------------
@@ -63,6 +64,7 @@ from ..solvers.counting import (
     scgf,
     stationary_rates,
 )
+from ..solvers.montecarlo.cloning import CloningResult, cloning
 from ..solvers.montecarlo.network_result import NetworkEnsemble
 from ..solvers.montecarlo.reductions import column_histograms
 from ..solvers.montecarlo.result import EnsembleResult, Estimate
@@ -97,6 +99,8 @@ __all__ = [
     "RateFunction",
     "scgf",
     "rate_function",
+    "CloningResult",
+    "cloning",
 ]
 
 #: Label for every display of the per-trajectory <n>_i.
