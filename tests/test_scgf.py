@@ -8,6 +8,7 @@ from test_counting import _dense_tilted_pieces, _dense_tilted_step
 
 import trajectories as tj
 from trajectories._threads import single_threaded_blas
+from trajectories.solvers.counting.network import network_rates
 from trajectories.solvers.counting.scgf import rate_function, scgf
 
 S = np.array([-0.6, -0.1, 0.0, 0.25, 0.8])
@@ -15,8 +16,8 @@ S = np.array([-0.6, -0.1, 0.0, 0.25, 0.8])
 
 @pytest.mark.parametrize("count", tj.counting.COUNTS)
 def test_theta_equals_the_log_of_the_dense_tilted_channels_leading_eigenvalue(count):
-    model = tj.Micromaser(theta=1.3, q=0.3, c=0.7 * np.exp(-0.5j), gamma_tr=0.4, nbar=0.6,
-                          cutoff=9)  # fmt: skip
+    c = 0.0 if count == "changed" else 0.7 * np.exp(-0.5j)  # "changed": definite incoming states
+    model = tj.Micromaser(theta=1.3, q=0.3, c=c, gamma_tr=0.4, nbar=0.6, cutoff=9)
     got = scgf(model, S, count)
     with single_threaded_blas():
         pieces = _dense_tilted_pieces(model)
@@ -79,3 +80,78 @@ def test_levels_behind_a_trapping_state_do_not_count():
 
 def test_the_counting_namespace_exports_them():
     assert tj.counting.scgf is scgf and tj.counting.rate_function is rate_function
+
+
+# ------------------------------------------------------------------ every model option
+RABI = dict(theta=1.05, q=0.2, gamma_tr=0.1, nbar=0.1, cutoff=20)
+
+
+def test_a_rabi_schedule_of_period_one_is_the_same_channel_as_no_schedule():
+    s = [-0.5, 0.5]
+    a = scgf(tj.Micromaser(**RABI, collision=tj.Rabi(0.5, omega_tr=np.pi)), s, "g")
+    b = scgf(tj.Micromaser(**RABI, collision=tj.Rabi(0.5)), s, "g")
+    assert np.allclose(a.theta, b.theta, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("s", [-0.3, 0.3])
+def test_a_rabi_schedule_of_period_two_agrees_with_cloning_its_trajectories(s):
+    """theta = ln(lambda) / 2 of the product of the two channels of one period; cloning runs
+    the trajectories through the alternating phases one collision at a time."""
+    model = tj.Micromaser(**RABI, collision=tj.Rabi(1.0, omega_tr=np.pi / 2))
+    exact = scgf(model, s, "g").theta[0]
+    clo = tj.counting.cloning(model, s, "g", n_clones=400, n_collisions=200, seed=4,
+                              n_populations=8)  # fmt: skip
+    assert abs(clo.scgf - exact) < 5 * clo.stderr
+    assert abs(clo.scgf - (exact + 0.005)) > 5 * clo.stderr
+
+
+def test_an_aperiodic_rabi_schedule_is_refused_before_work():
+    model = tj.Micromaser(**RABI, collision=tj.Rabi(0.05, omega_tr=100.0))
+    with pytest.raises(ValueError, match="periodic collision schedule"):
+        scgf(model, 0.1, "g")
+
+
+@pytest.mark.parametrize("topology", ["series", "simultaneous"])
+def test_network_derivatives_at_zero_are_its_stationary_rates(topology):
+    net = tj.Network(theta=(0.6, 0.5), q=0.5, gamma_tr=1.0, nbar=0.1, cutoff=(12, 12),
+                     topology=topology)  # fmt: skip
+    h = 1e-4
+    th = scgf(net, [-h, 0.0, h], "e").theta
+    rates = network_rates(net, "e", tol=1e-8)  # 1e-10 is below these cutoffs' leak
+    assert th[1] == pytest.approx(0.0, abs=1e-8)  # log(1 - leak) at these cutoffs
+    assert -(th[2] - th[0]) / (2 * h) == pytest.approx(rates.rate, abs=1e-7)
+    assert (th[2] - 2 * th[1] + th[0]) / h**2 == pytest.approx(rates.variance_rate, abs=1e-5)
+
+
+def test_a_protocol_stage_is_its_model_from_its_initial_state():
+    model = tj.Micromaser(theta=tj.fine_tuned_theta(4), q=0.0, cutoff=12)
+    stage = tj.Stage(model, 10, initial_state=tj.fock_state(6, 12))  # above the trap at 3
+    s = [-0.4, 0.4]
+    a = scgf(stage, s, "g").theta
+    assert np.array_equal(a, scgf(model, s, "g", initial_state=tj.fock_state(6, 12)).theta)
+    assert not np.allclose(a, scgf(model, s, "g").theta)  # the vacuum sees another sector
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(s=0.1, count="photons"), "count must be one of"),
+        (dict(s=0.1, count="g", tol=-1.0), "tol"),
+        (dict(s=0.1, count="g", max_ratio=1.5), "max_ratio"),
+        (dict(s=0.1, count="g", efficiency=1.2), "efficiency"),
+        (dict(s=0.1, count="emission", misread=(0.1, 0.0)), "misread"),
+        (dict(s=[0.0, np.nan], count="g"), "s must be finite"),
+    ],
+)
+def test_bad_input_fails_before_work_naming_the_parameter(kwargs, match):
+    model = tj.Micromaser(theta=1.0, q=0.3, gamma_tr=0.1, cutoff=8)
+    with pytest.raises(ValueError, match=match):
+        scgf(model, **kwargs)
+
+
+def test_a_network_counts_only_its_outgoing_qubits():
+    net = tj.Network(theta=(0.6, 0.5), q=0.5, gamma_tr=1.0, nbar=0.1, cutoff=(6, 6))
+    with pytest.raises(ValueError, match="for a network"):
+        scgf(net, 0.1, "emission")
+    with pytest.raises(ValueError, match="model must be"):
+        scgf("not a model", 0.1, "g")

@@ -79,7 +79,7 @@ def test_counting_statistics_from_histograms_equal_those_from_records(pair):
     full = runs["all"]
     for name in ("none", "last", "list"):
         ens = runs[name]
-        for count in cn.COUNTS:
+        for count in [c for c in cn.COUNTS if c != "changed"]:  # "changed": per-branch records
             a, b = cn.from_ensemble(full, count), cn.from_ensemble(ens, count)
             assert a.counts is not None and b.counts is None
             for s in STATS:

@@ -25,6 +25,7 @@ from .operators import KrausOperator, perturb
 
 __all__ = [
     "KrausChannel",
+    "incoming_states",
     "PairWeights",
     "qubit_branches",
     "DROP_TOL",
@@ -33,6 +34,29 @@ __all__ = [
 #: Entries of a Kraus operator (and of the leak form, squared) below this modulus are
 #: dropped when a channel is built from dense blocks.
 DROP_TOL = 1e-15
+
+
+def incoming_states(model: Micromaser) -> tuple[str | None, ...]:
+    """The state each qubit branch ``j`` arrives in: ``"e"``, ``"g"``, or ``None``.
+
+    A branch of :func:`qubit_branches` arrives in a definite state when it is ``|e>`` or
+    ``|g>`` (incoherent qubits, ``c = 0``, or ``q`` in ``{0, 1}``); a superposition has none,
+    and a count of the qubits that *changed* their state is then not defined.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``q`` and ``c`` are read.
+
+    Returns
+    -------
+    tuple of str or None
+        One entry per branch, in the order of :func:`qubit_branches`.
+    """
+    out: list[str | None] = []
+    for _lam, alpha, beta in qubit_branches(model):
+        out.append("e" if beta == 0 else "g" if alpha == 0 else None)
+    return tuple(out)
 
 
 def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:
@@ -272,20 +296,26 @@ class KrausChannel:
         """Most diagonals any operator stores."""
         return max(k.offsets.size for k in self.kraus)
 
-    def subset(self, outcome: str) -> KrausChannel:
+    def subset(self, outcome: str, branches: Sequence[int] | None = None) -> KrausChannel:
         """The operators whose qubit leaves in ``outcome``, without leak (a tilted channel's part).
 
         Parameters
         ----------
         outcome : str
             ``"e"`` or ``"g"``.
+        branches : sequence of int, optional
+            Keep only the operators of these qubit branches ``j`` (default: every branch).
 
         Returns
         -------
         KrausChannel
             The sub-channel (the zero operator if none matches), with a zero leak form.
         """
-        ops = [k for k in self.kraus if k.outcome == outcome]
+        ops = [
+            k
+            for k in self.kraus
+            if k.outcome == outcome and (branches is None or k.branch in branches)
+        ]
         if not ops:
             ops = [KrausOperator.from_diagonals(self.n, {}, branch=0, outcome=outcome)]
         return KrausChannel(ops, self.n - 1, np.zeros((1, 1)))

@@ -37,16 +37,42 @@ from ..model.micromaser import Micromaser
 from ..validation import real_in_range
 from .arrivals import averaged_exp
 from .collisions import collision_sequence
-from .kraus import KrausChannel
+from .kraus import KrausChannel, incoming_states
 from .loss import loss_generator_block
 
-__all__ = ["COUNTS", "QUBIT_COUNTS", "Detection", "TiltedChannel", "LossBlocks"]
+__all__ = ["COUNTS", "QUBIT_COUNTS", "Detection", "TiltedChannel", "LossBlocks", "counts_for"]
 
-#: The counts: qubits leaving in g / e, bath emissions / absorptions, and ``"net"`` =
-#: absorptions - emissions (photons the cavity gained from the bath).
-COUNTS = ("g", "e", "emission", "absorption", "net")
+#: The counts: qubits leaving in g / e, bath emissions / absorptions, ``"net"`` =
+#: absorptions - emissions (photons the cavity gained from the bath), and ``"changed"``:
+#: qubits that left in the other state than they came in (e -> g or g -> e; qubits that
+#: arrive in ``|e>`` or ``|g>`` only).
+COUNTS = ("g", "e", "emission", "absorption", "net", "changed")
 #: The counts attached to the collision outcomes.
-QUBIT_COUNTS = ("g", "e")
+QUBIT_COUNTS = ("g", "e", "changed")
+
+
+def counts_for(model: Micromaser) -> tuple[str, ...]:
+    """The counts defined for a model: every count of :data:`COUNTS`, without ``"changed"``
+    when the qubits arrive in a superposition (no incoming state to change).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model (``q`` and ``c`` are read).
+
+    Returns
+    -------
+    tuple of str
+        A sub-tuple of :data:`COUNTS`, in its order.
+
+    Examples
+    --------
+    >>> counts_for(Micromaser(theta=1.0, q=0.3, c=0.2))
+    ('g', 'e', 'emission', 'absorption', 'net')
+    """
+    if any(i is None for i in incoming_states(model)):
+        return tuple(c for c in COUNTS if c != "changed")
+    return COUNTS
 
 
 class Detection:
@@ -292,6 +318,42 @@ def _shared_product(v: np.ndarray, bt: np.ndarray) -> np.ndarray:
     return v @ bt
 
 
+def _collision_groups(
+    model: Micromaser, channel: KrausChannel, count: str, det: Detection
+) -> list[tuple[KrausChannel, float, float]]:
+    """The collision's parts ``(channel, alpha, beta)``, each weighted by ``alpha + beta z``.
+
+    ``"g"``/``"e"``: the operators leaving in the counted state and the others, with the
+    detection weights of :meth:`Detection.qubit_weights`. ``"changed"``: per branch ``j``
+    arriving in ``i``, the operators leaving in the other state ``t`` count as a detection
+    of ``t`` would; parts with equal weights are merged. Bath counts: the whole collision.
+    """
+    if count not in QUBIT_COUNTS:
+        return [(channel, 1.0, 0.0)]
+    if count != "changed":
+        other = "e" if count == "g" else "g"
+        (ac, bc), (ar, br) = det.qubit_weights(count)
+        return [(channel.subset(count), ac, bc), (channel.subset(other), ar, br)]
+    incoming = incoming_states(model)
+    if any(i is None for i in incoming):
+        raise ValueError(
+            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}): "
+            f"a qubit in a superposition has no incoming state to change, got q = {model.q}, "
+            f"c = {model.c}"
+        )
+    parts: dict[tuple[float, float], list] = {}
+    for j, i in enumerate(incoming):
+        target = "g" if i == "e" else "e"
+        for outcome, weight in zip((target, i), det.qubit_weights(target), strict=True):
+            ops = [k for k in channel.kraus if k.branch == j and k.outcome == outcome]
+            parts.setdefault(tuple(weight), []).extend(ops)
+    return [
+        (KrausChannel(ops, channel.n - 1, np.zeros((1, 1))), a, b)
+        for (a, b), ops in parts.items()
+        if ops
+    ]
+
+
 class TiltedChannel:
     r"""The one-step channel of a model with a counting field on one count.
 
@@ -313,6 +375,10 @@ class TiltedChannel:
     detection : Detection, optional
         Efficiency and misreads of the counted events; default perfect detection (the
         channel is then built exactly as without the argument).
+    collision : int, optional
+        Use the channel of this collision (``k >= 1``) of a schedule that changes from
+        collision to collision (a Rabi collision with ``omega_tr``); default: the
+        collisions must all be the same.
 
     Attributes
     ----------
@@ -324,27 +390,24 @@ class TiltedChannel:
         As given.
     n : int
         ``N``.
-    counted : KrausChannel or None
-        The part of the collision the field multiplies (``None`` for bath counts).
-    rest : KrausChannel
-        The part it does not multiply.
+    groups : list of (KrausChannel, float, float)
+        The collision split into parts ``(channel, alpha, beta)``, each multiplied by
+        ``alpha + beta z`` (``alpha + beta = 1``); one part ``(collision, 1, 0)`` for bath
+        counts.
     has_loss : bool
         ``gamma_tr > 0``.
     bath : bool
         The field sits on the loss (emission, absorption or net).
     detection : Detection
         As given (perfect detection by default).
-    weights : tuple or None
-        ``((alpha_c, beta_c), (alpha_r, beta_r))``: the counted part of the collision is
-        multiplied by ``alpha_c + beta_c z``, the rest by ``alpha_r + beta_r z``; ``None``
-        for perfect detection (``z`` and ``1``) and for bath counts.
 
     Raises
     ------
     ValueError
         If the collisions differ from collision to collision (a Rabi collision with
-        ``omega_tr``), ``populations`` is asked for a collision that does not keep
-        diagonals, or misreads are given for a bath count.
+        ``omega_tr``) and ``collision`` is not given, ``populations`` is asked for a
+        collision that does not keep diagonals, misreads are given for a bath count, or
+        ``"changed"`` is asked for qubits that arrive in a superposition.
     """
 
     def __init__(
@@ -353,6 +416,7 @@ class TiltedChannel:
         count: str,
         populations: bool,
         detection: Detection | None = None,
+        collision: int | None = None,
     ):
         self.model = model
         self.count = count
@@ -361,26 +425,19 @@ class TiltedChannel:
         self.detection.check_count(count)
         self.n = model.cutoff
         collisions = collision_sequence(model)
-        if collisions.period != 1:
+        if collision is None and collisions.period != 1:
             raise ValueError(
                 "exact counting statistics need the same channel at every collision: use "
                 "Rabi(omega_tr=None), or counting.from_ensemble on trajectories, got a "
                 f"period of {collisions.period} collisions"
             )
-        channel = collisions.at(1)
+        channel = collisions.at(1 if collision is None else collision)
         if populations and not channel.keeps_diagonal:
             raise ValueError("the populations sector needs incoherent qubits (c = 0) and the "
                              "Jaynes-Cummings collision")  # fmt: skip
-        if count in QUBIT_COUNTS:
-            other = "e" if count == "g" else "g"
-            self.counted: KrausChannel | None = channel.subset(count)
-            self.rest = channel.subset(other)
-        else:
-            self.counted, self.rest = None, channel
         self.has_loss = model.gamma_tr > 0.0
         self.bath = count not in QUBIT_COUNTS
-        ideal = self.detection.ideal
-        self.weights = None if ideal or self.bath else self.detection.qubit_weights(count)
+        self.groups = _collision_groups(model, channel, count, self.detection)
         eta = self.detection.efficiency if self.bath else 1.0
         n_blocks = 1 if populations else self.n
         self.parts = (
@@ -388,7 +445,7 @@ class TiltedChannel:
         )
 
     def counted_sum(self, x: np.ndarray) -> np.ndarray:
-        r"""The counted part of the collision on a stack.
+        r"""The part of the collision proportional to ``z``, on a stack.
 
         Parameters
         ----------
@@ -398,17 +455,15 @@ class TiltedChannel:
         Returns
         -------
         ndarray, same shape as ``x``
-            :math:`d\Phi_z/dz`: :math:`\sum_{K\,\text{counted}} K X K^\dagger` with
-            perfect detection, :math:`\beta_c\sum_{\text{counted}} + \beta_r
-            \sum_{\text{rest}}` otherwise (zeros for bath counts).
+            :math:`d\Phi_z/dz = \sum_{\text{parts}}\beta\,\Phi_{\text{part}}(X)`: with
+            perfect detection :math:`\sum_{K\,\text{counted}} K X K^\dagger` (zeros for
+            bath counts).
         """
-        if self.counted is None:
-            return np.zeros_like(x)
-        c = self.counted.apply_stack(x, populations=self.populations)
-        if self.weights is None:
-            return c
-        (_, beta_c), (_, beta_r) = self.weights
-        return beta_c * c + beta_r * self.rest.apply_stack(x, populations=self.populations)
+        out = np.zeros(np.shape(x), dtype=np.complex128)
+        for ch, _alpha, beta in self.groups:
+            if beta != 0.0:
+                out += beta * ch.apply_stack(x, populations=self.populations)
+        return out
 
     # ---------------------------------------------------------------- collision
     def collide(self, x: np.ndarray, z: np.ndarray | None) -> np.ndarray:
@@ -427,16 +482,13 @@ class TiltedChannel:
         ndarray of complex128, same shape as ``x``
             :math:`\Phi_z(X_s)` for each entry, without the leak.
         """
-        out = self.rest.apply_stack(x, populations=self.populations)
-        if self.counted is not None:
-            c = self.counted.apply_stack(x, populations=self.populations)
-            if self.weights is not None and z is not None:  # imperfect detection
-                (a_c, b_c), (a_r, b_r) = self.weights
-                zz = z.reshape((-1,) + (1,) * (x.ndim - 1))
-                return (a_c + b_c * zz) * c + (a_r + b_r * zz) * out
-            if z is not None:
-                c *= z.reshape((-1,) + (1,) * (x.ndim - 1))
-            out += c
+        zz = None if z is None else z.reshape((-1,) + (1,) * (np.ndim(x) - 1))
+        out = None
+        for ch, alpha, beta in self.groups:
+            y = ch.apply_stack(x, populations=self.populations)
+            if zz is not None and beta != 0.0:
+                y = (alpha + beta * zz) * y
+            out = y if out is None else out + y
         return out
 
     # --------------------------------------------------------------------- loss

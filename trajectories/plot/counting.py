@@ -92,12 +92,13 @@ def default_counts(model: Micromaser) -> tuple[str, ...]:
     Returns
     -------
     tuple of str
-        ``("g", "e")`` when ``model.gamma_tr == 0``, else every count of
-        :data:`trajectories.counting.COUNTS`.
+        ``("g", "e")`` when ``model.gamma_tr == 0``, else also the bath counts
+        ``"emission"``, ``"absorption"``, ``"net"`` (what the run's histograms hold; the
+        ``"changed"`` count is left to :func:`trajectories.counting.from_ensemble`).
     """
     if model.gamma_tr == 0.0:
         return ("g", "e")
-    return cn.COUNTS
+    return tuple(c for c in cn.COUNTS if c != "changed")
 
 
 def exact_cost_seconds(model: Micromaser, k: int, variance: float) -> float:

@@ -12,6 +12,9 @@ Counts (``count=``)
     photons emitted into the bath (jumps ``a``) / absorbed from it (jumps ``a^dag``).
 ``"net"``
     photons the cavity gained from the bath, net: ``absorptions - emissions`` (can be < 0).
+``"changed"``
+    qubits that left in the other state than they came in (e -> g or g -> e), for qubits
+    that arrive in ``|e>`` or ``|g>`` (``c = 0``): from the per-branch records.
 
 All are cumulative from collision 0 and are measurable records; the per-trajectory
 :math:`\langle n\rangle_i` is *not* (it depends on the unravelling).
@@ -48,7 +51,7 @@ import numpy as np
 
 from .._optional import DISTRIBUTION, netcdf_attrs, require
 from .._version import __version__
-from ..channels.tilted import COUNTS, Detection
+from ..channels.tilted import COUNTS, Detection, counts_for
 from ..model.micromaser import Micromaser
 from ..solvers.counting import (
     DENSE_CUTOFF_LIMIT,
@@ -73,6 +76,7 @@ from .histograms import detected_histograms, hist_stats
 
 __all__ = [
     "COUNTS",
+    "counts_for",
     "UNRAVELLING_NOTE",
     "DETECTION_SPAWN_KEY",
     "Detection",
@@ -301,10 +305,12 @@ def from_ensemble(
         From :func:`trajectories.simulate` or :func:`trajectories.load`; for a network of
         two cavities the outgoing qubits only (``"g"``, ``"e"``), from its records
         (trajectories that leaked are left out at every checkpoint).
-    count : {"g", "e", "emission", "absorption", "net"}
+    count : {"g", "e", "emission", "absorption", "net", "changed"}
         ``"g"``/``"e"``: qubits that left in g / e (summed over incoming branches);
         ``"emission"``/``"absorption"``: photons emitted into / absorbed from the bath;
-        ``"net"``: photons the cavity gained from the bath, net = absorptions - emissions.
+        ``"net"``: photons the cavity gained from the bath, net = absorptions - emissions;
+        ``"changed"``: qubits that left in the other state than they came in (qubits that
+        arrive in ``|e>`` or ``|g>``; needs the records at every checkpoint).
     efficiency : float, optional
         Detection efficiency :math:`\eta \in [0, 1]` (default 1: the true counts).
     misread : tuple of two floats, optional
@@ -339,6 +345,11 @@ def from_ensemble(
         ens = _network_view(ens, count)
     used_seed = None if det.ideal else seed_of(ens, seed)
     if not network and _from_histograms(ens):
+        if count == "changed":
+            raise ValueError(
+                "count 'changed' needs the per-branch records at every checkpoint (the run's "
+                "histograms hold g and e summed over branches): run simulate with records='all'"
+            )
         lo, hist = detected_histograms(ens.count_histograms, count, det, used_seed)
         counts = valid = None
     else:

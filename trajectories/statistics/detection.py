@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from ..channels.kraus import incoming_states
 from ..channels.tilted import COUNTS, QUBIT_COUNTS, Detection
 from ..solvers.montecarlo.result import EnsembleResult
 
@@ -60,6 +61,11 @@ def true_counts(ens: EnsembleResult, count: str) -> np.ndarray:
         The counts (``"net"``: absorptions minus emissions).
     """
     per = ens.per_trajectory
+    if count == "changed":
+        changed = np.zeros(per.qubit_g.shape[:2], dtype=np.int64)
+        for j, (_, left_in_other, _) in enumerate(_changed_columns(ens)):
+            changed += np.asarray(left_in_other[:, :, j], dtype=np.int64)
+        return changed
     if count == "g":
         return per.qubit_g.sum(axis=2, dtype=np.int64)
     if count == "e":
@@ -69,6 +75,19 @@ def true_counts(ens: EnsembleResult, count: str) -> np.ndarray:
     if count == "absorption":
         return per.absorptions.astype(np.int64)
     return per.absorptions.astype(np.int64) - per.emissions.astype(np.int64)
+
+
+def _changed_columns(ens: EnsembleResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Per qubit branch ``j``: ``(incoming state, left in the other state, left as it
+    came)``, the last two the records ``(M, C, B)`` of qubits that left in g / e."""
+    incoming = incoming_states(ens.model)
+    if any(i is None for i in incoming):
+        raise ValueError(
+            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}), "
+            f"got q = {ens.model.q}, c = {ens.model.c}"
+        )
+    g, e = ens.per_trajectory.qubit_g, ens.per_trajectory.qubit_e
+    return [(i, g, e) if i == "e" else (i, e, g) for i in incoming]
 
 
 def seed_of(ens: EnsembleResult, seed: int | None) -> int:
@@ -153,7 +172,10 @@ def detected_counts(
     ``"g"``, ``Binomial(inc_g, eta (1 - eps_g)) + Binomial(inc_e, eta eps_e)`` (the
     same draws serve ``"g"`` and ``"e"``, so for one seed they describe one detector).
     Bath photons: emissions and absorptions are each thinned by ``Binomial(inc, eta)``
-    (``"net"`` is the difference of the two thinned counts).
+    (``"net"`` is the difference of the two thinned counts). ``"changed"``: per incoming
+    branch, the qubits that left in the other state are detected as such with probability
+    ``eta (1 - eps)`` of that state, those that left as they came are misread into it with
+    ``eta eps`` of theirs (own draws, ``part`` 2).
 
     Draws come from ``numpy.random.Generator(numpy.random.Philox(SeedSequence(seed,
     spawn_key=(DETECTION_SPAWN_KEY, part))))`` (``part`` 0 qubits, 1 bath), in a fixed
@@ -164,7 +186,7 @@ def detected_counts(
     ----------
     ens : EnsembleResult
         From :func:`trajectories.simulate` or :func:`trajectories.load`.
-    count : {"g", "e", "emission", "absorption", "net"}
+    count : {"g", "e", "emission", "absorption", "net", "changed"}
         The counted event.
     efficiency : float, optional
         :math:`\eta \in [0, 1]` (default 1).
@@ -193,6 +215,17 @@ def detected_counts(
     seed = seed_of(ens, seed)
     eta = det.efficiency
     per = ens.per_trajectory
+    if count == "changed":  # a qubit counts when detected in the state it did not come in
+        eps_e, eps_g = det.misread
+        rng = np.random.Generator(
+            np.random.Philox(np.random.SeedSequence(seed, spawn_key=(DETECTION_SPAWN_KEY, 2)))
+        )
+        inc = np.zeros(per.qubit_g.shape[:2], dtype=np.int64)
+        for j, (came, other, same) in enumerate(_changed_columns(ens)):
+            right, wrong = (1.0 - eps_g, eps_e) if came == "e" else (1.0 - eps_e, eps_g)
+            inc += _thin(rng, _increments(np.asarray(other[:, :, j], np.int64)), eta * right)
+            inc += _thin(rng, _increments(np.asarray(same[:, :, j], np.int64)), eta * wrong)
+        return np.cumsum(inc, axis=1)
     if count in QUBIT_COUNTS:
         eps_e, eps_g = det.misread
         rng = np.random.Generator(

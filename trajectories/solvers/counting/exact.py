@@ -207,7 +207,7 @@ def exact_moments(
         for k in range(n + 1):
             if k > 0:
                 y = tilt.collide(x, None)
-                if tilt.counted is not None:
+                if not tilt.bath:
                     y[1:] += tilt.counted_sum(x[:2])
                 if fb is not None:
                     f0, f1, f2 = fb

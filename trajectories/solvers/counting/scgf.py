@@ -20,11 +20,16 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
 from ..._threads import single_threaded_blas
-from ...channels.collisions import keeps_diagonal
+from ...channels.collisions import collision_sequence, keeps_diagonal
 from ...channels.tilted import TiltedChannel
 from ...model.micromaser import Micromaser
+from ...model.network import Network
+from ...model.protocol import Stage
 from ...model.states import as_density_matrix
+from ...validation import real_in_range
 from .exact import _detection
+from .network import _Tilted as _NetworkTilted
+from .network import _weights as _network_weights
 
 #: Population transfers below this fraction of the largest one are structural zeros when
 #: the levels a run can reach are found (a trapping state's sin(pi) is 1e-16, not 0).
@@ -61,7 +66,7 @@ class SCGF:
 
 
 def scgf(
-    model: Micromaser,
+    model: Micromaser | Stage | Network,
     s: float | np.ndarray,
     count: str,
     *,
@@ -75,12 +80,18 @@ def scgf(
 
     Parameters
     ----------
-    model : Micromaser
-        The model; its collision must be the same at every collision.
+    model : Micromaser, Stage or Network
+        The model: any interaction (a Rabi collision with ``omega_tr`` needs a periodic
+        schedule of phases: theta is then ``ln(lambda) / P`` of the product of the ``P``
+        channels of one period), arrivals, theta spread; a protocol's
+        :class:`~trajectories.model.protocol.Stage` (its model, from its own initial state
+        when it has one); or a :class:`~trajectories.model.network.Network` of two
+        cavities (the outgoing qubits, ``"g"`` or ``"e"``, on the joint density matrix).
     s : float or array_like of float, shape (S,)
         Counting fields, finite; each event weighs ``exp(-s)``.
-    count : {"g", "e", "emission", "absorption", "net"}
-        The counted event.
+    count : {"g", "e", "emission", "absorption", "net", "changed"}
+        The counted event (:data:`~trajectories.channels.tilted.COUNTS`; ``"changed"``
+        for qubits that arrive in ``|e>`` or ``|g>``).
     tol : float, optional
         ARPACK's relative tolerance on the eigenvalue (default 1e-13).
     max_ratio : float, optional
@@ -94,7 +105,8 @@ def scgf(
         Vector or density matrix the counts start from (default the vacuum). Only the Fock
         levels it can reach matter: theta is the leading eigenvalue of the channel on the
         matrices supported there (a level behind a trapping state, or above the vacuum
-        without interaction, is never reached and does not count).
+        without interaction, is never reached and does not count). Networks: the joint
+        state (the whole joint space counts).
 
     Returns
     -------
@@ -104,8 +116,9 @@ def scgf(
     Raises
     ------
     ValueError
-        A non-finite ``s``, an unknown count, a collision that changes from collision to
-        collision, or a leading eigenvalue that is not separated (or not real positive).
+        Before any work: a non-finite ``s``, an unknown count or one the model does not
+        define, detection outside ``[0, 1]``, a Rabi schedule without a period. During the
+        work: a leading eigenvalue that is not separated (or not real positive).
 
     Examples
     --------
@@ -118,18 +131,62 @@ def scgf(
     >>> np.allclose(out.theta, np.log(0.3 * np.exp(-out.s) + 0.7), atol=1e-12)
     True
     """
-    if not isinstance(model, Micromaser):
-        raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
+    if isinstance(model, Stage):
+        if initial_state is None:
+            initial_state = model.initial_state
+        model = model.model
+    if not isinstance(model, (Micromaser, Network)):
+        raise ValueError(
+            f"model must be a Micromaser, a protocol Stage or a Network, got {type(model).__name__}"
+        )
     s_arr = np.atleast_1d(np.asarray(s, dtype=np.float64))
     if s_arr.ndim != 1 or s_arr.size == 0 or not np.all(np.isfinite(s_arr)):
         raise ValueError(f"s must be finite real numbers, got {s!r}")
+    tol = real_in_range("tol", tol, 0.0)
+    max_ratio = real_in_range("max_ratio", max_ratio, 0.0, 1.0)
+    if isinstance(model, Network):
+        return _network_scgf(model, s_arr, count, tol, max_ratio, efficiency, misread,
+                             initial_state)  # fmt: skip
     det = _detection(count, efficiency, misread)
     n = model.cutoff
     pops = keeps_diagonal(model)
     dim = n if pops else n * n
     shape = (1, n) if pops else (1, n, n)
-    tilt = TiltedChannel(model, count, pops, det)
-    mask = _reachable_mask(tilt, as_density_matrix(initial_state, n), pops)
+    tilts = _period(model, count, pops, det)
+    mask = _reachable_mask(tilts, as_density_matrix(initial_state, n), pops)
+    shared = None if tilts[0].bath else tilts[0].loss_blocks(None)  # qubit counts: one loss
+
+    def operator(z: np.ndarray):
+        blocks = shared if shared is not None else tilts[0].loss_blocks(z)
+
+        def step(x: np.ndarray) -> np.ndarray:
+            y = np.asarray(x, dtype=np.complex128).reshape(shape)
+            for tilt in tilts:
+                y = tilt.collide(y, z)
+                y = blocks.apply(y) if blocks is not None else y
+            return y.reshape(dim) * mask
+
+        return step
+
+    return _solve(count, s_arr, operator, dim, mask, tol, max_ratio, len(tilts))
+
+
+def _period(model: Micromaser, count: str, pops: bool, det) -> list[TiltedChannel]:
+    """The tilted channels of one period of the collision schedule (one for most models)."""
+    period = collision_sequence(model).period
+    if period is None:
+        raise ValueError(
+            "theta(s) needs a periodic collision schedule: this Rabi collision's phases "
+            "(omega_tr) do not repeat, so every collision differs; use Rabi(omega_tr=None) "
+            "or an omega_tr whose phase 2 omega t_r is a rational multiple of 2 pi"
+        )
+    if period == 1:
+        return [TiltedChannel(model, count, pops, det)]
+    return [TiltedChannel(model, count, pops, det, collision=k) for k in range(1, period + 1)]
+
+
+def _solve(count, s_arr, operator, dim, mask, tol, max_ratio, period) -> SCGF:
+    """Leading eigenvalue at each ``s`` (warm-started), checked; theta per collision."""
     dim_r = int(mask.sum())
     theta = np.empty(s_arr.size)
     ratio = np.empty(s_arr.size)
@@ -137,13 +194,7 @@ def scgf(
     with single_threaded_blas():
         for j, sj in enumerate(s_arr):
             z = np.array([math.exp(-sj)], dtype=np.complex128)
-            blocks = tilt.loss_blocks(z)
-
-            def step(x: np.ndarray, z=z, blocks=blocks) -> np.ndarray:
-                y = tilt.collide(np.asarray(x, dtype=np.complex128).reshape(shape), z)
-                return (blocks.apply(y) if blocks is not None else y).reshape(dim) * mask
-
-            lam, vec = _leading(step, dim, dim_r, mask, v0, tol)
+            lam, vec = _leading(operator(z), dim, dim_r, mask, v0, tol)
             if abs(lam[0].imag) > 1e-9 * abs(lam[0]) or lam[0].real <= 0:
                 raise ValueError(
                     f"the leading eigenvalue of the tilted channel at s = {sj:g} is not real "
@@ -157,25 +208,48 @@ def scgf(
                     "theta(s) is not defined by one branch there; choose other s, or a model "
                     "whose chain is irreducible"
                 )
-            theta[j], ratio[j] = math.log(lam[0].real), r
+            theta[j], ratio[j] = math.log(lam[0].real) / period, r
             v0 = vec
     return SCGF(count=count, s=s_arr, theta=theta, ratio=ratio, dimension=dim)
 
 
-def _reachable_mask(tilt: TiltedChannel, rho0: np.ndarray, pops: bool) -> np.ndarray:
+def _network_scgf(net, s_arr, count, tol, max_ratio, efficiency, misread, initial_state):
+    """theta(s) of the qubits leaving a network: ``T(z) = T + (z - 1) T_1`` on the joint
+    density matrix (``D^2`` unknowns)."""
+    tilt = _NetworkTilted(net, _network_weights(count, efficiency, misread))
+    d = net.dimension
+    if initial_state is not None:
+        as_density_matrix(initial_state, d)  # validated; the whole joint space counts
+    mask = np.ones(d * d)
+
+    def operator(z: np.ndarray):
+        zc = complex(z[0])
+
+        def step(x: np.ndarray) -> np.ndarray:
+            t0, t1 = tilt.both(np.asarray(x, dtype=np.complex128).reshape(d, d))
+            return (t0 + (zc - 1.0) * t1).reshape(d * d)
+
+        return step
+
+    return _solve(count, s_arr, operator, d * d, mask, tol, max_ratio, 1)
+
+
+def _reachable_mask(tilts: list[TiltedChannel], rho0: np.ndarray, pops: bool) -> np.ndarray:
     """Indicator (float, over the unknowns) of the matrices supported on the Fock levels
     the untilted channel can reach from ``rho0``'s support (fixed point of the populations
     of T applied to the projector on the levels reached so far)."""
     n = rho0.shape[0]
     reached = np.abs(np.diagonal(rho0)) > 0
-    blocks = tilt.loss_blocks(None)
+    blocks = tilts[0].loss_blocks(None)
     while True:
-        p = reached.astype(np.complex128)
-        x = p[None, :] if pops else np.diag(p)[None]
-        y = tilt.collide(x, None)
-        y = (blocks.apply(y) if blocks is not None else y)[0]
-        out = np.abs(y if pops else np.diagonal(y)).real
-        new = reached | (out > REACH_THRESHOLD * out.max())
+        new = reached.copy()
+        for tilt in tilts:  # each collision of the period, from every level reached so far
+            p = new.astype(np.complex128)
+            x = p[None, :] if pops else np.diag(p)[None]
+            y = tilt.collide(x, None)
+            y = (blocks.apply(y) if blocks is not None else y)[0]
+            out = np.abs(y if pops else np.diagonal(y)).real
+            new |= out > REACH_THRESHOLD * out.max()
         if np.array_equal(new, reached):
             break
         reached = new

@@ -48,6 +48,7 @@ from joblib import delayed
 from ..._streams import INITIAL, first_uniforms, stream_key
 from ..._threads import single_threaded_blas
 from ...channels.collisions import collision_sequence
+from ...channels.kraus import incoming_states
 from ...channels.loss import LossChannel
 from ...channels.tilted import COUNTS
 from ...model.micromaser import Micromaser
@@ -157,6 +158,7 @@ class _Setup:
     s: float
     n_clones: int
     n_collisions: int
+    code: int
 
 
 def cloning(
@@ -188,9 +190,10 @@ def cloning(
         spread, loss).
     s : float
         Counting field, finite; each event weighs ``exp(-s)``.
-    count : {"g", "e", "emission", "absorption", "net"}
-        The counted event: qubits leaving in g / e, bath emissions / absorptions, or
-        ``absorptions - emissions``.
+    count : {"g", "e", "emission", "absorption", "net", "changed"}
+        The counted event: qubits leaving in g / e, bath emissions / absorptions,
+        ``absorptions - emissions``, or qubits that left in the other state than they came
+        in (qubits arriving in ``|e>`` or ``|g>``).
     n_clones : int
         Clones per population (M >= 2); the bias falls like ``1/M``.
     n_collisions : int
@@ -272,6 +275,41 @@ def cloning(
     )
 
 
+def _count_code(model: Micromaser, count: str) -> int:
+    """The code the compiled loop reads for ``count`` (one-line ValueError if undefined).
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model (its incoming qubit branches, for ``"changed"``).
+    count : str
+        One of :data:`~trajectories.channels.tilted.COUNTS`.
+
+    Returns
+    -------
+    int
+        the kernel's ``COUNT_CODES`` of ``count``; for ``"changed"``, ``8 + mask`` with bit
+        ``j`` set when branch ``j`` arrives in ``|e>``.
+
+    Raises
+    ------
+    ValueError
+        An unknown count, or ``"changed"`` for qubits that arrive in a superposition.
+    """
+    if count not in COUNTS:
+        raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
+    codes = {"g": 0, "e": 1, "emission": 2, "absorption": 3, "net": 4}  # the kernel's
+    if count != "changed":
+        return codes[count]
+    incoming = incoming_states(model)
+    if any(i is None for i in incoming):
+        raise ValueError(
+            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}), "
+            f"got q = {model.q}, c = {model.c}"
+        )
+    return 8 + sum(1 << j for j, i in enumerate(incoming) if i == "e")
+
+
 def _prepare(
     model: Micromaser,
     s: float,
@@ -287,8 +325,7 @@ def _prepare(
     if not isinstance(model, Micromaser):
         raise ValueError(f"model must be a Micromaser, got {type(model).__name__}")
     s = real_in_range("s", s)
-    if count not in COUNTS:
-        raise ValueError(f"count must be one of {COUNTS}, got {count!r}")
+    code = _count_code(model, count)
     n_clones = integer_at_least("n_clones", n_clones, MIN_CLONES)
     n_collisions = integer_at_least("n_collisions", n_collisions, 1)
     n_populations = integer_at_least("n_populations", n_populations, MIN_POPULATIONS)
@@ -307,7 +344,9 @@ def _prepare(
             collision_sequence(nominal_model(model)), LossChannel(model), n_collisions, model
         )  # the beam is drawn per qubit
         initial = InitialStates.from_density_matrix(rho0)
-    setup = _Setup(inputs, initial, stream_key(entropy), entropy, count, s, n_clones, n_collisions)
+    setup = _Setup(
+        inputs, initial, stream_key(entropy), entropy, count, s, n_clones, n_collisions, code
+    )
     return setup, n_populations, burn_in
 
 
@@ -320,7 +359,7 @@ def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarra
         ``(p, log_growth, rate)``: ``log_growth`` of shape (K,), ``rate`` the final clones'
         mean ancestral count per collision since ``burn_in``.
     """
-    from .cloning_kernel import COUNT_CODES, clone_banded, clone_sparse  # compiled on first use
+    from .cloning_kernel import clone_banded, clone_sparse  # compiled on first use
 
     ins, m, n_k = setup.inputs, setup.n_clones, setup.n_collisions
     first = p * m  # the population's clones are trajectories p M .. p M + M - 1
@@ -349,7 +388,7 @@ def _run_population(setup: _Setup, p: int, burn_in: int) -> tuple[int, np.ndarra
         failed = loop(
             psi, col, ins.outcomes, ins.loss, beam, setup.key, first,
             _no_records(m, n, ins.n_branches, dtype), new_carry(m, ins.n_branches),
-            COUNT_CODES[setup.count], setup.s, draws, burn_in, growth, history,
+            setup.code, setup.s, draws, burn_in, growth, history,
         )  # fmt: skip
     if failed:
         raise ValueError(

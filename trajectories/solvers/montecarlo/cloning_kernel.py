@@ -23,10 +23,12 @@ from ..._numba import LEAF, njit
 from .kernel_inputs import PlanArrays
 from .kernels import run_banded, run_sparse
 
-__all__ = ["COUNT_CODES", "clone_banded", "clone_sparse"]
+__all__ = ["COUNT_CODES", "CHANGED_CODE", "clone_banded", "clone_sparse"]
 
-#: The counts as the compiled loop reads them.
+#: The counts as the compiled loop reads them; ``"changed"`` is ``CHANGED_CODE`` plus the
+#: bit mask of the qubit branches that arrive in ``|e>``.
 COUNT_CODES = {"g": 0, "e": 1, "emission": 2, "absorption": 3, "net": 4}
+CHANGED_CODE = 8
 
 
 @njit(**LEAF)
@@ -46,8 +48,12 @@ def _increments(carry, code, dn):
             v = carry.n_em[i]
         elif code == 3:
             v = carry.n_ab[i]
-        else:
+        elif code == 4:
             v = carry.n_ab[i] - carry.n_em[i]
+        else:  # changed: branch b left in g if it came in e (bit b of the mask), else in e
+            v = 0
+            for b in range(carry.cg.shape[1]):
+                v += carry.cg[i, b] if (code - 8) >> b & 1 else carry.ce[i, b]
         dn[i] = v
 
 
