@@ -259,6 +259,7 @@ class LossBlocks:
         self.shared = all(b.ndim == 2 for b in blocks)
         #: for shared blocks: b^T, contiguous (rows of the stack times b^T)
         self.transposed = [np.ascontiguousarray(b.T) if b.ndim == 2 else b for b in blocks]
+        self._padded: tuple | None = None
         if not populations:
             n = cutoff
             up, lo, starts = [], [], [0]
@@ -291,6 +292,8 @@ class LossBlocks:
             return np.matmul(b, x[..., None])[..., 0]
         s, n = x.shape[0], self.n
         flat = x.reshape(s, n * n)
+        if s <= _PADDED_STACK and (self.shared or s == 1):
+            return self._apply_padded(flat).reshape(s, n, n)
         if self.shared:  # rows: the upper diagonals of all entries, then the lower ones
             v = np.concatenate([flat[:, self.up], flat[:, self.lo]], axis=0)  # (2S, T)
             w = np.empty_like(v)
@@ -309,6 +312,44 @@ class LossBlocks:
         out[:, self.lo] = lower
         out[:, self.up] = upper  # d = 0: upper and lower coincide
         return out.reshape(s, n, n)
+
+    def _apply_padded(self, flat: np.ndarray) -> np.ndarray:
+        """A few entries at once: every block zero-padded to ``N x N`` and applied by one
+        batched product over ``d`` (``N^3`` multiply-adds per column, no loop over ``d``).
+
+        ``flat`` has shape ``(S, N^2)``; the result too.
+        """
+        n, s = self.n, flat.shape[0]
+        if self._padded is None:
+            pad = n * n  # the index of a zero slot appended to each entry
+            i = np.arange(n)
+            d = np.arange(n)[:, None]
+            valid = i[None, :] < n - d  # (d, i): entry i of diagonal d exists
+            up = np.where(valid, i * n + i + d, pad)
+            lo = np.where(valid, (i + d) * n + i, pad)
+            blocks = [b if b.ndim == 2 else b[0] for b in self.blocks]
+            real = not any(np.iscomplexobj(b) for b in blocks)
+            bpad = np.zeros((n, n, n), dtype=np.float64 if real else np.complex128)
+            for k, b in enumerate(blocks):
+                bpad[k, : n - k, : n - k] = b
+            self._padded = (up, lo, bpad, real)
+        up, lo, bpad, real = self._padded
+        ext = np.zeros((s, n * n + 1), dtype=np.complex128)
+        ext[:, : n * n] = flat
+        v = np.concatenate([ext[:, up], ext[:, lo]], axis=0).transpose(1, 2, 0)  # (d, i, 2S)
+        if real:  # real blocks: real and imaginary parts as separate columns
+            w = np.matmul(bpad, np.concatenate([v.real, v.imag], axis=-1))
+            w = w[..., : 2 * s] + 1j * w[..., 2 * s :]
+        else:
+            w = np.matmul(bpad, v)
+        out = np.empty((s, n * n + 1), dtype=np.complex128)
+        out[:, lo] = w[..., s:].transpose(2, 0, 1)
+        out[:, up] = w[..., :s].transpose(2, 0, 1)  # d = 0: upper and lower coincide
+        return out[:, : n * n]
+
+
+#: Stacks up to this many entries use the padded batched product of :class:`LossBlocks`.
+_PADDED_STACK = 4
 
 
 def _shared_product(v: np.ndarray, bt: np.ndarray) -> np.ndarray:
