@@ -12,9 +12,10 @@ transients, ``theta`` written as ``pi/sqrt(m)``, bins chosen from the data, a no
 of an empty panel) are in :mod:`trajectories.plot.style`. The command line writes the
 figures as ``NAME-observables`` and ``NAME-books`` (the energy books,
 :func:`energy_books`; ``micromaser run`` and ``micromaser plot``),
-``NAME-photons`` and ``NAME-records`` (``micromaser plot``) and ``NAME-counts-*``
-(``micromaser counts``), each under one name. A network of two cavities has one figure,
-:func:`network_observables` (``NAME-observables``).
+``NAME-photons`` and ``NAME-records`` (``micromaser plot``), ``NAME-counts-*``
+(``micromaser counts``) and ``NAME-scgf`` (``micromaser counts --scgf``,
+:mod:`trajectories.plot.large_deviations`), each under one name. A network of two
+cavities has one figure, :func:`network_observables` (``NAME-observables``).
 """
 
 from .books import energy_books, has_books, mark_stages

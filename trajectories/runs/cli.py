@@ -7,6 +7,7 @@
     micromaser show runs/fig5.h5            # parameters, seed, status, summary table
     micromaser plot runs/fig5.h5            # energy, purity, Fano, ergotropy vs collisions
     micromaser counts runs/fig5.h5          # counting statistics against exact distributions
+    micromaser counts --scgf sweep.toml     # theta(s) and I(x) of each point's counts
     micromaser steady sweep.toml            # steady states and relaxation times
     micromaser presets                      # the paper's cases by name
 
@@ -35,7 +36,7 @@ from typing import Any, TextIO
 from .._version import __version__
 from ..errors import TruncationError
 from ..progress import ProgressArg
-from .show_tables import WIDTH
+from .show_tables import WIDTH, _model_text
 
 __all__ = ["main", "counts_command", "steady_command"]
 
@@ -81,6 +82,7 @@ COUNTS_BUDGET_SECONDS = 60.0
 
 def _parser() -> argparse.ArgumentParser:
     from .presets import PRESETS
+    from .scgf_command import add_scgf_arguments
 
     presets = list(PRESETS)
     ap = argparse.ArgumentParser(
@@ -169,10 +171,16 @@ def _parser() -> argparse.ArgumentParser:
                       "histograms (default: the last)")  # fmt: skip
 
     counts = command("counts", "counting statistics of a result: histograms with exact "
-                     "distributions, Mandel Q, waiting times")  # fmt: skip
-    counts.add_argument("result", help="result file (.h5)")
+                     "distributions, Mandel Q, waiting times; with --scgf, the large "
+                     "deviations of a model's counts")  # fmt: skip
+    counts.add_argument("result", nargs="?", help="result file (.h5); with --scgf also a "
+                        "run file (.toml), or nothing: the default model of "
+                        "'micromaser run'")  # fmt: skip
+    counts.set_defaults(usage_error=counts.error)
+    add_scgf_arguments(counts)
     counts.add_argument("-o", "--output", metavar="FOLDER",
-                        help="folder for the figures (default: next to the result)")  # fmt: skip
+                        help="folder for the figures (default: next to the result; for a "
+                        "run file or none, its output folder)")  # fmt: skip
     counts.add_argument("--format", nargs="+", default=["png"], choices=["png", "pdf"],
                         help="figure formats")  # fmt: skip
     counts.add_argument("--budget", type=float, default=COUNTS_BUDGET_SECONDS, metavar="SECONDS",
@@ -185,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="misread probabilities of a detected qubit, e as g and g as e, "
                         "each in [0, 1]; qubit counts only (default: 0 0)")  # fmt: skip
     counts.add_argument("--seed", type=int, metavar="S", help="seed of the detection draws "
-                        "that thin the trajectories' counts (default: the run's seed)")  # fmt: skip
+                        "that thin the trajectories' counts (default: the run's seed; not "
+                        "with --scgf)")  # fmt: skip
     counts.add_argument("-q", "--quiet", action="store_true",
                         help="no progress, warnings only (default: a bar on a terminal, "
                         "a line a minute in a log)")  # fmt: skip
@@ -544,9 +553,30 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 def _cmd_counts(args: argparse.Namespace) -> int:
     misread = (0.0, 0.0) if args.misread is None else tuple(args.misread)
+    if args.scgf:
+        return _cmd_scgf(args, misread)
+    if args.result is None:
+        args.usage_error("the following arguments are required: result")
+    given = [o for o, v in (("--count", args.count), ("--s-range", args.s_range),
+                            ("--s-points", args.s_points)) if v is not None]  # fmt: skip
+    if given:
+        raise ValueError(f"{', '.join(given)} {'need' if len(given) > 1 else 'needs'} --scgf")
     counts_command(args.result, args.output, tuple(args.format), progress=not args.quiet,
                    budget_seconds=args.budget, efficiency=args.efficiency, misread=misread,
                    seed=args.seed)  # fmt: skip
+    return 0
+
+
+def _cmd_scgf(args: argparse.Namespace, misread: tuple[float, float]) -> int:
+    from .scgf_command import S_POINTS, S_RANGE, scgf_command
+
+    if args.seed is not None:
+        raise ValueError("--seed thins the trajectories' counts; --scgf draws nothing")
+    scgf_command(args.result, args.output, tuple(args.format), counts=args.count or ("g",),
+                 s_range=S_RANGE if args.s_range is None else args.s_range,
+                 s_points=S_POINTS if args.s_points is None else args.s_points,
+                 efficiency=args.efficiency, misread=misread,
+                 progress=not args.quiet)  # fmt: skip
     return 0
 
 
@@ -689,26 +719,6 @@ def _network_steady(net, out: TextIO) -> int:
     print(f"   slowest relaxation: {ss.relaxation_collisions:.6g} collisions "
           f"({time.perf_counter() - t0:.2f} s)", file=out)  # fmt: skip
     return 0
-
-
-def _model_text(m) -> str:
-    if _is_network(m):
-        return m.describe() + _beam_text(m)
-    c = m.c.real if complex(m.c).imag == 0 else m.c
-    return (
-        f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
-        f"nbar={m.nbar:g}, cutoff={m.cutoff}"
-        + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
-        + _beam_text(m)
-    )
-
-
-def _beam_text(m) -> str:
-    """``", poisson arrivals, Gaussian theta spread (sigma = 5%)"``; empty for an ideal beam."""
-    arrivals, spread = getattr(m, "arrivals", None), getattr(m, "theta_spread", None)
-    parts = [] if arrivals is None or arrivals.is_regular else [arrivals.describe()]
-    parts += [] if spread is None or spread.is_none else [spread.describe()]
-    return "".join(f", {p}" for p in parts)
 
 
 def counts_command(

@@ -326,3 +326,24 @@ def network_summary(ens, ex) -> str:
             lines.append("max |z| against the exact solver: "
                          + ", ".join(f"{k} {v:.2f}" for k, v in worst.items()))  # fmt: skip
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="  ") for line in lines)
+
+
+def _model_text(m) -> str:
+    """The parameters of a model (or a network) on one line, as the commands print them."""
+    if hasattr(m, "topology"):  # a network of two cavities
+        return m.describe() + _beam_text(m)
+    c = m.c.real if complex(m.c).imag == 0 else m.c
+    return (
+        f"theta={m.theta:.10g}, q={m.q:g}, c={c:.6g}, gamma_tr={m.gamma_tr:g}, "
+        f"nbar={m.nbar:g}, cutoff={m.cutoff}"
+        + ("" if m.is_jaynes_cummings else f", {m.collision.describe()}")
+        + _beam_text(m)
+    )
+
+
+def _beam_text(m) -> str:
+    """``", poisson arrivals, Gaussian theta spread (sigma = 5%)"``; empty for an ideal beam."""
+    arrivals, spread = getattr(m, "arrivals", None), getattr(m, "theta_spread", None)
+    parts = [] if arrivals is None or arrivals.is_regular else [arrivals.describe()]
+    parts += [] if spread is None or spread.is_none else [spread.describe()]
+    return "".join(f", {p}" for p in parts)
