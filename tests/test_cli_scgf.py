@@ -18,6 +18,9 @@ from trajectories.runs.runfile import load_run_file
 from trajectories.runs.scgf_command import scgf_command
 
 PNG = b"\x89PNG\r\n\x1a\n"
+#: theta(s) from two scans of s that warm-start differently (the command solves in blocks)
+#: agree to the eigensolver's accuracy, the 1e-10 checked against dense references
+SOLVER_ACCURACY = 1e-10
 
 RUNFILE = """
 [model]
@@ -87,7 +90,7 @@ def test_result_file_theta_matches_scgf_and_cumulants_match_stationary_rates(
     for count, (s, theta, x, rate) in curves.items():
         assert np.allclose(s, np.linspace(-1.0, 1.5, 16), rtol=0, atol=1e-15)
         ref = tj.counting.scgf(model, s, count).theta
-        assert np.max(np.abs(theta - ref)) < 1e-12, count
+        assert np.max(np.abs(theta - ref)) < SOLVER_ACCURACY, count
         assert np.allclose(rate, -s * x - theta, rtol=0, atol=1e-15)  # the Legendre pairs
         assert np.all(np.diff(x) < 0)  # theta convex: x(s) decreasing
         exact = tj.counting.stationary_rates(model, count)
@@ -117,7 +120,7 @@ def test_run_file_treats_every_point_with_all_counts_where_run_would_write(tmp_p
         for count, (s, theta, _, _) in curves.items():
             misread = (0.05, 0.02) if count in ("g", "e") else (0.0, 0.0)
             ref = tj.counting.scgf(point.model, s, count, efficiency=0.7, misread=misread)
-            assert np.max(np.abs(theta - ref.theta)) < 1e-12, (point.name, count)
+            assert np.max(np.abs(theta - ref.theta)) < SOLVER_ACCURACY, (point.name, count)
         assert (tmp_path / "out" / f"{point.name}-scgf.png").read_bytes()[:8] == PNG
     assert "efficiency eta = 0.7, misread eps_e = 0.05" in out
 
@@ -131,7 +134,7 @@ def test_no_file_is_the_default_model_of_run(tmp_path, monkeypatch, capsys):
     header, curves = read_csv(tmp_path / "runs" / "default-scgf.csv")
     assert "the built-in default model" in "\n".join(header)
     s, theta, _, _ = curves["g"]
-    assert np.max(np.abs(theta - tj.counting.scgf(model, s, "g").theta)) < 1e-12
+    assert np.max(np.abs(theta - tj.counting.scgf(model, s, "g").theta)) < SOLVER_ACCURACY
     assert "cutoff=60" in out and "== default:" in out
 
 
@@ -148,7 +151,7 @@ def test_refused_model_ends_in_one_line_and_a_nonzero_status(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert lines[0].startswith("micromaser: error: rabi: theta(s) of 'g' refused:")
-    assert "same channel at every collision" in lines[0]
+    assert "periodic collision schedule" in lines[0]
     assert not list(tmp_path.glob("rabi-scgf*"))
 
 
