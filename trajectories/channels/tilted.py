@@ -484,6 +484,7 @@ class TiltedChannel:
         self.parts = (
             [_loss_parts(model, count, d, eta) for d in range(n_blocks)] if self.has_loss else []
         )
+        self._untilted: LossBlocks | None = None
 
     def counted_sum(self, x: np.ndarray) -> np.ndarray:
         r"""The part of the collision proportional to ``z``, on a stack.
@@ -549,18 +550,18 @@ class TiltedChannel:
         """
         if not self.has_loss:
             return None
-        blocks = []
-        for g0, _g1, _g2, a, e in self.parts:
-            if z is None or not self.bath:
-                blocks.append(averaged_exp(g0, self.model.arrivals))
-            else:
-                zz = z[:, None, None]
-                blocks.append(
-                    averaged_exp(
-                        g0[None] + (zz - 1.0) * a[None] + (1.0 / zz - 1.0) * e[None],
-                        self.model.arrivals,
-                    )
-                )
+        if z is None or not self.bath:  # the same for every z: computed once
+            if self._untilted is None:
+                blocks = [averaged_exp(g0, self.model.arrivals) for g0, *_ in self.parts]
+                self._untilted = LossBlocks(blocks, self.n, self.populations)
+            return self._untilted
+        zz = z[:, None, None]
+        blocks = [
+            averaged_exp(
+                g0[None] + (zz - 1.0) * a[None] + (1.0 / zz - 1.0) * e[None], self.model.arrivals
+            )  # fmt: skip
+            for g0, _g1, _g2, a, e in self.parts
+        ]
         return LossBlocks(blocks, self.n, self.populations)
 
     def taylor_blocks(self) -> tuple[LossBlocks, LossBlocks, LossBlocks] | None:

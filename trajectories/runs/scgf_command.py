@@ -122,9 +122,9 @@ def scgf_command(
     ------
     ValueError
         Bad fields, counts or detection (one line naming the option, before any work); a
-        network or a protocol (theta(s) is that of one model); a model whose theta(s) the
-        solver refuses (a collision that changes from collision to collision, a leading
-        eigenvalue that is not separated), with the solver's reason.
+        network or a protocol (the command treats one model; the Python function takes
+        them); a model whose theta(s) the solver refuses (a collision schedule that never
+        repeats, a leading eigenvalue that is not separated), with the solver's reason.
     """
     from ..solvers.counting.scgf import scgf
 
@@ -254,7 +254,10 @@ def _jobs(source: str | os.PathLike | None, output_folder: str | os.PathLike | N
         if rec.protocol is not None:
             what = f"a protocol of {len(rec.protocol.stages)} stages"
         if what:
-            raise ValueError(f"{source} holds {what}: theta(s) is defined for one model")
+            raise ValueError(
+                f"{source} holds {what}: the command treats one model; from Python, "
+                "tj.counting.scgf takes a Network or a protocol's Stage"
+            )
         return [_Job(rec.path.stem, rec.model, chosen or rec.path.parent, str(source))]
     points = load_run_file(source) if source is not None else preset_points("default")
     origin = str(source) if source is not None else "the built-in default model"
@@ -264,8 +267,9 @@ def _jobs(source: str | os.PathLike | None, output_folder: str | os.PathLike | N
         if p.protocol is not None:
             what = f"a protocol of {len(p.protocol.stages)} stages"
         if what:
-            raise ValueError(f"{origin}: point {p.name} is {what}: theta(s) is defined for "
-                             "one model")  # fmt: skip
+            raise ValueError(f"{origin}: point {p.name} is {what}: the command treats one "
+                             "model; from Python, tj.counting.scgf takes a Network or a "
+                             "protocol's Stage")  # fmt: skip
         jobs.append(_Job(p.name, p.model, chosen or Path(p.output.folder), origin))
     return jobs
 

@@ -160,9 +160,11 @@ def scgf(
     pops = keeps_diagonal(model)
     dim = n if pops else n * n
     shape = (1, n) if pops else (1, n, n)
-    tilts = _period(model, count, pops, det)
-    mask = _reachable_mask(tilts, as_density_matrix(initial_state, n), pops)
-    shared = None if tilts[0].bath else tilts[0].loss_blocks(None)  # qubit counts: one loss
+    rho0 = as_density_matrix(initial_state, n)
+    with single_threaded_blas():  # small dense blocks: BLAS threads only contend
+        tilts = _period(model, count, pops, det)
+        mask = _reachable_mask(tilts, rho0, pops)
+        shared = None if tilts[0].bath else tilts[0].loss_blocks(None)  # qubit counts: one loss
 
     def operator(z: np.ndarray):
         blocks = shared if shared is not None else tilts[0].loss_blocks(z)
@@ -202,7 +204,7 @@ def _solve(count, s_arr, operator, dim, mask, tol, max_ratio, period) -> SCGF:
     with single_threaded_blas():
         for j, sj in enumerate(s_arr):
             z = np.array([math.exp(-sj)], dtype=np.complex128)
-            lam, vec = _leading(operator(z), dim, dim_r, mask, v0, tol)
+            lam, vec = _leading(operator(z), dim, dim_r, mask, v0, tol)  # builds z's blocks
             r = float(abs(lam[1]) / abs(lam[0])) if lam.size > 1 else 0.0
             if abs(lam[0].imag) > 1e-9 * abs(lam[0]) or lam[0].real <= 0:
                 raise ValueError(
@@ -227,7 +229,9 @@ def _solve(count, s_arr, operator, dim, mask, tol, max_ratio, period) -> SCGF:
 def _network_scgf(net, s_arr, count, tol, max_ratio, efficiency, misread, initial_state):
     """theta(s) of the qubits leaving a network: ``T(z) = T + (z - 1) T_1`` on the joint
     density matrix (``D^2`` unknowns)."""
-    tilt = _NetworkTilted(net, _network_weights(count, efficiency, misread))
+    weights = _network_weights(count, efficiency, misread)
+    with single_threaded_blas():
+        tilt = _NetworkTilted(net, weights)
     d = net.dimension
     if initial_state is not None:
         as_density_matrix(initial_state, d)  # validated; the whole joint space counts
