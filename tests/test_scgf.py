@@ -155,3 +155,33 @@ def test_a_network_counts_only_its_outgoing_qubits():
         scgf(net, 0.1, "emission")
     with pytest.raises(ValueError, match="model must be"):
         scgf("not a model", 0.1, "g")
+
+
+# ------------------------------------------------------------ nearly reducible chains
+METASTABLE = tj.Micromaser(theta=tj.fine_tuned_theta(15), q=0.25, c=1.0, gamma_tr=0.001,
+                           nbar=0.15, cutoff=60)  # fmt: skip  # two basins, switching ~1e-10
+
+
+def test_a_sweep_along_s_does_not_follow_a_subdominant_basin():
+    """Warm starts from the last eigenvector must not lose the other basin: along a sweep
+    each theta equals the one solved from scratch, and the refusal at s = 0 (separation
+    1 - 1.7e-10) does not depend on the path to it."""
+    grid = [-1e-2, -1e-4, -1e-6, -1e-8, -1e-9, 0.0, 1e-9, 3e-9, 1e-8]
+    sweep = scgf(METASTABLE, grid, "g", max_ratio=1 - 1e-13)
+    for s, th in zip(grid[::4], sweep.theta[::4], strict=True):
+        cold = scgf(METASTABLE, [s], "g", max_ratio=1 - 1e-13).theta[0]
+        assert th == pytest.approx(cold, abs=1e-11)  # the wrong branch was 1.7e-10 off
+    assert 1.0 - sweep.ratio[-1] < 1e-9  # the other basin's branch is seen, not taken
+    for path in ([0.0], [-0.5, -0.1, 0.0]):
+        with pytest.raises(ValueError, match="not separated"):
+            scgf(METASTABLE, path, "g")
+
+
+def test_stationary_rates_refuse_a_gap_below_rounding():
+    """Classic micromaser at N_ex = 200 in its bistable window: the two basins switch at a
+    rate of 1e-15 per collision; the perturbation theory would return a rate of 0.635
+    against 0.339 from energy balance."""
+    model = tj.Micromaser(theta=6.6 / np.sqrt(200), q=0.0, gamma_tr=1 / 200, nbar=0.15,
+                          cutoff=440, arrivals=tj.Arrivals.poisson())  # fmt: skip
+    with pytest.raises(ValueError, match="not determined in double precision"):
+        tj.counting.stationary_rates(model, "g")

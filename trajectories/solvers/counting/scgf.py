@@ -284,8 +284,11 @@ def _leading(step, dim: int, dim_r: int, mask: np.ndarray, v0: np.ndarray | None
         vec = np.zeros(dim, dtype=np.complex128)
         vec[keep] = v[:, order[0]]
         return w[order], vec
+    generic = mask.astype(np.complex128) / math.sqrt(dim_r)  # every reachable entry
     if v0 is None:
-        v0 = mask.astype(np.complex128)
+        v0 = generic
+    else:  # warm start, with a generic part: a basin the last eigenvector missed stays in view
+        v0 = v0 / np.linalg.norm(v0) + generic
     op = LinearOperator((dim, dim), matvec=step, dtype=np.complex128)
     # the separation first, to about 6 digits (it only decides below or above 1 - 1e-5)
     w, v = _eigs(op, 2, v0, max(tol, RATIO_TOL), min(dim_r - 1, KRYLOV_VECTORS // 2))
