@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import discharge, imperfections, metastability, network, report, ultrastrong
+from analysis import (
+    discharge,
+    imperfections,
+    large_deviations_report,
+    metastability,
+    network,
+    report,
+    ultrastrong,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -30,6 +38,10 @@ PAGES = {
     "IMPERFECTIONS.md": (DATA / "imperfections" / "results.json", imperfections.render),
     "DISCHARGE.md": (DATA / "discharge" / "results.json", discharge.render),
     "NETWORK.md": (DATA / "network" / "results.json", network.render),
+    "LARGE_DEVIATIONS.md": (
+        DATA / "large_deviations" / "results.json",
+        large_deviations_report.render,
+    ),
 }
 
 
