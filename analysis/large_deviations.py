@@ -34,6 +34,7 @@ import math
 import platform
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
@@ -225,6 +226,19 @@ def _columns(rows: list[dict]) -> dict:
     return {k: [_round(r[k], _DIGITS[k]) if k in _DIGITS else r[k] for r in rows] for k in rows[0]}
 
 
+def _rates(model: tj.Micromaser):
+    """``stationary_rates`` of the g count; where it refuses (a spectral gap below its floor,
+    or a negative variance rate: rounding decides them) NaN rates with the gap it saw."""
+    try:
+        return tj.counting.stationary_rates(model, "g")
+    except ValueError:
+        from trajectories.solvers.counting.rates import _untilted_spectrum
+
+        lead, second, *_ = _untilted_spectrum(model)
+        return SimpleNamespace(rate=math.nan, variance_rate=math.nan,
+                               second_eigenvalue=second / abs(lead))  # fmt: skip
+
+
 # ============================================================= (a) the classic micromaser
 def classic_scan(nex: int, pumps: np.ndarray, check_every: int) -> dict:
     """Stationary distribution, rate and variance rate of the g count against the pump."""
@@ -235,7 +249,7 @@ def classic_scan(nex: int, pumps: np.ndarray, check_every: int) -> dict:
         p = detailed_balance(nex, pump, n)
         pk = _peaks(p)
         mean = float((p * np.arange(n)).sum())
-        r = tj.counting.stationary_rates(classic_model(nex, pump, n), "g")
+        r = _rates(classic_model(nex, pump, n))
         gap = 1.0 - abs(r.second_eigenvalue)
         balance = (mean - NBAR) / nex  # photons in = photons lost, per collision
         resolved = gap > GAP_FLOOR and abs(r.rate - balance) < RATE_TOL
@@ -246,14 +260,14 @@ def classic_scan(nex: int, pumps: np.ndarray, check_every: int) -> dict:
             "check_rate_dev": None, "check_var_dev": None,
         }  # fmt: skip
         if i % (1 if nex >= CHECK_ALL_FROM else check_every) == 0:
-            rc = tj.counting.stationary_rates(classic_model(nex, pump, nc), "g")
+            rc = _rates(classic_model(nex, pump, nc))
             row["check_rate_dev"] = rc.rate - r.rate
             row["check_var_dev"] = (rc.variance_rate - r.variance_rate) / max(
                 abs(r.variance_rate), 1e-300
             )
-            if abs(row["check_var_dev"]) > VAR_TOL:
+            if not abs(row["check_var_dev"]) <= VAR_TOL:  # also NaN: refused at 1.3 N
                 row["resolved"] = False
-        if r.variance_rate <= 0:
+        if not r.variance_rate > 0:  # also NaN: refused by stationary_rates
             row["resolved"] = False
         rows.append(row)
     # the stationary state from detailed balance against the package's steady state
@@ -292,8 +306,9 @@ def _crossover_pump(scan: dict, lo: float = 5.0, hi: float = 8.0) -> float:
     best = max(rows, key=lambda r: r["variance_rate"])["pump"]
 
     def neg(p: float) -> float:
-        r = tj.counting.stationary_rates(classic_model(nex, p, n), "g")
-        return -r.variance_rate if 1 - abs(r.second_eigenvalue) > GAP_FLOOR else 0.0
+        r = _rates(classic_model(nex, p, n))
+        ok = 1 - abs(r.second_eigenvalue) > GAP_FLOOR and math.isfinite(r.variance_rate)
+        return -r.variance_rate if ok else 0.0
 
     step = float(scan["rows"][1]["pump"] - scan["rows"][0]["pump"])
     res = minimize_scalar(neg, bounds=(best - step, best + step), method="bounded",
@@ -306,7 +321,7 @@ def classic_crossover(scan: dict, s_coarse: np.ndarray) -> dict:
     nex, n = scan["nex"], scan["cutoff"]
     pump = _crossover_pump(scan)
     model = classic_model(nex, pump, n)
-    r = tj.counting.stationary_rates(model, "g")
+    r = _rates(model)
     gap = 1.0 - abs(r.second_eigenvalue)
     p = detailed_balance(nex, pump, n)
     pk = _peaks(p)
