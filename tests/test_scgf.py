@@ -177,6 +177,16 @@ def test_a_sweep_along_s_does_not_follow_a_subdominant_basin():
             scgf(METASTABLE, path, "g")
 
 
+def test_a_nearly_degenerate_pair_is_not_mistaken_for_a_separated_eigenvalue():
+    """The detuned gamma t_r = 0.001 battery: its two leading eigenvalues at s = 0 are 9e-11
+    apart. A first step of ARPACK at a loose tolerance saw one of them and the next one
+    (ratio 0.99) and accepted s = 0; the separation must be resolved below 1 - max_ratio."""
+    model = tj.Micromaser(theta=np.pi / np.sqrt(15.6), q=0.25, c=1.0, gamma_tr=0.001,
+                          nbar=0.15, cutoff=60)  # fmt: skip
+    with pytest.raises(ValueError, match="not separated"):
+        scgf(model, [0.0], "g")
+
+
 def test_stationary_rates_refuse_a_gap_below_rounding():
     """Classic micromaser at N_ex = 200 in its bistable window: the two basins switch at a
     rate of 1e-15 per collision; the perturbation theory would return a rate of 0.635
