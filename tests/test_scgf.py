@@ -195,3 +195,20 @@ def test_stationary_rates_refuse_a_gap_below_rounding():
                           cutoff=440, arrivals=tj.Arrivals.poisson())  # fmt: skip
     with pytest.raises(ValueError, match="not determined in double precision"):
         tj.counting.stationary_rates(model, "g")
+
+
+@pytest.mark.parametrize("count", ["g", "e", "emission", "absorption", "net"])
+def test_five_point_derivatives_at_zero_are_the_stationary_rates_to_1e8(count):
+    """Coherent lossy thermal model, every count: -theta'(0) and theta''(0) by five-point
+    differences (step 2e-3, truncation ~h^4) against the perturbation theory of
+    stationary_rates (measured agreement 1e-11 and 5e-10; rounding of theta bounds the
+    second derivative at about 1e-13 / h^2 = 2.5e-8)."""
+    model = tj.Micromaser(theta=1.3, q=0.3, c=0.7 * np.exp(-0.5j), gamma_tr=0.4, nbar=0.6,
+                          cutoff=9)  # fmt: skip
+    h = 2e-3
+    t = scgf(model, h * np.arange(-2.0, 3.0), count).theta
+    d1 = (t[0] - 8 * t[1] + 8 * t[3] - t[4]) / (12 * h)
+    d2 = (-t[0] + 16 * t[1] - 30 * t[2] + 16 * t[3] - t[4]) / (12 * h * h)
+    rates = tj.counting.stationary_rates(model, count)
+    assert -d1 == pytest.approx(rates.rate, abs=1e-8)
+    assert d2 == pytest.approx(rates.variance_rate, abs=1e-7)
