@@ -26,6 +26,7 @@ from .operators import KrausOperator, perturb
 __all__ = [
     "KrausChannel",
     "incoming_states",
+    "definite_incoming_states",
     "PairWeights",
     "qubit_branches",
     "DROP_TOL",
@@ -57,6 +58,34 @@ def incoming_states(model: Micromaser) -> tuple[str | None, ...]:
     for _lam, alpha, beta in qubit_branches(model):
         out.append("e" if beta == 0 else "g" if alpha == 0 else None)
     return tuple(out)
+
+
+def definite_incoming_states(model: Micromaser) -> tuple[str, ...]:
+    """:func:`incoming_states` for the count of qubits that changed state, else a ValueError.
+
+    Parameters
+    ----------
+    model : Micromaser
+        The model; ``q`` and ``c`` are read.
+
+    Returns
+    -------
+    tuple of str
+        ``"e"`` or ``"g"`` per qubit branch.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``q`` and ``c`` when a branch arrives in a superposition.
+    """
+    incoming = incoming_states(model)
+    if any(i is None for i in incoming):
+        raise ValueError(
+            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}): "
+            f"a qubit in a superposition has no incoming state to change, got q = {model.q}, "
+            f"c = {model.c}"
+        )
+    return incoming  # type: ignore[return-value]
 
 
 def qubit_branches(model: Micromaser) -> list[tuple[float, complex, complex]]:

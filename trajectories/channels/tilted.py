@@ -37,7 +37,7 @@ from ..model.micromaser import Micromaser
 from ..validation import real_in_range
 from .arrivals import averaged_exp
 from .collisions import collision_sequence
-from .kraus import KrausChannel, incoming_states
+from .kraus import KrausChannel, definite_incoming_states, incoming_states
 from .loss import loss_generator_block
 
 __all__ = ["COUNTS", "QUBIT_COUNTS", "Detection", "TiltedChannel", "LossBlocks", "counts_for"]
@@ -375,13 +375,7 @@ def _collision_groups(
         other = "e" if count == "g" else "g"
         (ac, bc), (ar, br) = det.qubit_weights(count)
         return [(channel.subset(count), ac, bc), (channel.subset(other), ar, br)]
-    incoming = incoming_states(model)
-    if any(i is None for i in incoming):
-        raise ValueError(
-            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}): "
-            f"a qubit in a superposition has no incoming state to change, got q = {model.q}, "
-            f"c = {model.c}"
-        )
+    incoming = definite_incoming_states(model)
     parts: dict[tuple[float, float], list] = {}
     for j, i in enumerate(incoming):
         target = "g" if i == "e" else "e"
@@ -578,10 +572,11 @@ class TiltedChannel:
         if not self.has_loss:
             return None
         f = ([], [], [])
-        for g0, g1, g2, _a, _e in self.parts:
+        untilted = None if self.bath else self.loss_blocks(None).blocks  # computed once
+        for d, (g0, g1, g2, _a, _e) in enumerate(self.parts):
             m = g0.shape[0]
-            if not self.bath:
-                f[0].append(averaged_exp(g0, self.model.arrivals))
+            if untilted is not None:
+                f[0].append(untilted[d])
                 f[1].append(np.zeros_like(g0))
                 f[2].append(np.zeros_like(g0))
                 continue

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ..channels.kraus import incoming_states
+from ..channels.kraus import definite_incoming_states
 from ..channels.tilted import COUNTS, QUBIT_COUNTS, Detection
 from ..solvers.montecarlo.result import EnsembleResult
 
@@ -80,12 +80,7 @@ def true_counts(ens: EnsembleResult, count: str) -> np.ndarray:
 def _changed_columns(ens: EnsembleResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Per qubit branch ``j``: ``(incoming state, left in the other state, left as it
     came)``, the last two the records ``(M, C, B)`` of qubits that left in g / e."""
-    incoming = incoming_states(ens.model)
-    if any(i is None for i in incoming):
-        raise ValueError(
-            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}), "
-            f"got q = {ens.model.q}, c = {ens.model.c}"
-        )
+    incoming = definite_incoming_states(ens.model)
     g, e = ens.per_trajectory.qubit_g, ens.per_trajectory.qubit_e
     return [(i, g, e) if i == "e" else (i, e, g) for i in incoming]
 

@@ -48,7 +48,7 @@ from joblib import delayed
 from ..._streams import INITIAL, first_uniforms, stream_key
 from ..._threads import single_threaded_blas
 from ...channels.collisions import collision_sequence
-from ...channels.kraus import incoming_states
+from ...channels.kraus import definite_incoming_states
 from ...channels.loss import LossChannel
 from ...channels.tilted import COUNTS
 from ...model.micromaser import Micromaser
@@ -301,12 +301,7 @@ def _count_code(model: Micromaser, count: str) -> int:
     codes = {"g": 0, "e": 1, "emission": 2, "absorption": 3, "net": 4}  # the kernel's
     if count != "changed":
         return codes[count]
-    incoming = incoming_states(model)
-    if any(i is None for i in incoming):
-        raise ValueError(
-            "count 'changed' needs qubits that arrive in |e> or |g> (c = 0, or q in {0, 1}), "
-            f"got q = {model.q}, c = {model.c}"
-        )
+    incoming = definite_incoming_states(model)
     return 8 + sum(1 << j for j, i in enumerate(incoming) if i == "e")
 
 
